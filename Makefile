@@ -1,0 +1,125 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# arenatrace: one top-level Makefile. The source tree is never written to; everything goes to
+# $(OUTPUT). Missing Debian packages are installed by scripts/install-deps.sh first.
+
+OUTPUT ?= $(abspath .output)
+PREFIX ?= /usr/local
+DESTDIR ?=
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
+PKG_CONFIG ?= pkg-config
+
+ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
+	-e 's/s390x/s390/' -e 's/riscv64/riscv/')
+VMLINUX_DIR := vmlinux/$(shell uname -m)
+VMLINUX_H ?= $(VMLINUX_DIR)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(patsubst $(OUTPUT)/%,%,$(2))";
+endif
+
+OPT := $(if $(DEBUG),-O0,-O2)
+WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
+# Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
+PKGS := libbpf libelf zlib json-c
+USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf -iquote user \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
+CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
+	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
+BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
+	$(CLANG_SYS_INCLUDES)
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
+BPF_HDRS := $(wildcard bpf/*.h)
+USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
+WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
+WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+DEPS_STAMP := $(OUTPUT)/.deps-ok
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all deps check test demo bench install clean format vmlinux workloads
+
+all: $(OUTPUT)/arenatrace
+
+deps:
+	$(Q)sh scripts/install-deps.sh
+
+$(DEPS_STAMP): scripts/install-deps.sh
+	$(Q)mkdir -p $(@D)
+	$(Q)sh scripts/install-deps.sh
+	$(Q)touch $@
+
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(DEPS_STAMP)
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/arenatrace.bpf.o: $(BPF_OBJS)
+	$(call msg,LINK-BPF,$@)
+	$(Q)$(BPFTOOL) gen object $@ $^
+
+$(OUTPUT)/arenatrace.skel.h: $(OUTPUT)/arenatrace.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name arenatrace_bpf > $@
+
+$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/arenatrace.skel.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+$(OUTPUT)/arenatrace: $(OUTPUT)/user/main.o $(USER_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
+
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(USER_OBJS) $(USER_LIBS) -lcmocka
+
+# Workloads are built at -O0 so that malloc/free pairs are not optimised away.
+$(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
+		$(if $(filter je_%,$*),-ljemalloc) $(if $(filter mi_%,$*),-lmimalloc) -ldl
+
+workloads: $(WORKLOADS)
+
+check: $(UNIT_BINS)
+	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
+
+test: check all workloads
+	$(Q)sh tests/run-e2e.sh $(OUTPUT)
+
+demo: all workloads
+	$(Q)sh scripts/demo.sh $(OUTPUT)
+
+bench: all workloads
+	$(Q)sh scripts/bench.sh $(OUTPUT)
+
+install: all
+	install -D -m 0755 $(OUTPUT)/arenatrace $(DESTDIR)$(PREFIX)/sbin/arenatrace
+	install -D -m 0644 docs/arenatrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/arenatrace.8
+
+clean:
+	rm -rf $(OUTPUT)
+
+format:
+	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c
+
+vmlinux:
+	$(Q)mkdir -p $(VMLINUX_DIR)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
+
+-include $(wildcard $(OUTPUT)/user/*.d)

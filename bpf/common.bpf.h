@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * BPF-only helpers shared by the arenatrace programs: the process filter, the maps every
+ * level uses and drop accounting. Included once per BPF object.
+ */
+#ifndef COMMON_BPF_H
+#define COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "arenatrace.h"
+
+/* Knobs, set by user space between open and load. */
+const volatile __u32 abi_version = AT_ABI_VERSION;
+
+/* Processes being traced (tgid -> AT_TRACE_* bits). When full, a forked child is not
+ * followed and AT_DROP_PROCS_FULL counts it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_DEF_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, __u32);
+} traced SEC(".maps");
+
+/* Rare events (syscalls, process lifecycle) to user space. When full, the record is lost
+ * and AT_DROP_RINGBUF_FULL counts it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, AT_DEF_RINGBUF_BYTES);
+} events SEC(".maps");
+
+/* Drop counters, shared by all CPUs and so updated atomically. */
+__u64 drops[AT_DROP_NR] = {};
+
+static __always_inline void drop(enum at_drop why)
+{
+	if (why < AT_DROP_NR)
+		__sync_fetch_and_add(&drops[why], 1);
+}
+
+static __always_inline __u32 *traced_lookup(__u32 tgid)
+{
+	return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+#endif /* COMMON_BPF_H */

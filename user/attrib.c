@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "attrib.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "procfs.h"
+#include "syms.h"
+
+struct file_map {
+	uint64_t inode;
+	char path[256];
+	struct syms *syms; /* loaded on first use */
+	bool syms_failed;
+};
+
+struct attrib {
+	int pid;
+	char exe[PATH_MAX];
+	struct file_map *files;
+	size_t n, cap;
+};
+
+struct attrib *attrib__new(int pid)
+{
+	struct attrib *a = calloc(1, sizeof(*a));
+
+	if (a)
+		a->pid = pid;
+	return a;
+}
+
+void attrib__free(struct attrib *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->n; i++)
+		syms__free(a->files[i].syms);
+	free(a->files);
+	free(a);
+}
+
+static struct file_map *find_file(struct attrib *a, uint64_t inode, const char *base)
+{
+	for (size_t i = 0; i < a->n; i++) {
+		const char *slash = strrchr(a->files[i].path, '/');
+
+		if (a->files[i].inode == inode &&
+		    !strncmp(slash ? slash + 1 : a->files[i].path, base, 31))
+			return &a->files[i];
+	}
+	return NULL;
+}
+
+static int add_file(const struct maps_entry *e, void *arg)
+{
+	struct attrib *a = arg;
+	const char *slash = strrchr(e->path, '/');
+	struct file_map *f;
+
+	if (!e->inode || e->path[0] != '/' || find_file(a, e->inode, slash ? slash + 1 : e->path))
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 32;
+
+		f = realloc(a->files, cap * sizeof(*f));
+		if (!f)
+			return -ENOMEM;
+		a->files = f;
+		a->cap = cap;
+	}
+	f = &a->files[a->n++];
+	memset(f, 0, sizeof(*f));
+	f->inode = e->inode;
+	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
+	snprintf(f->path, sizeof(f->path), "%s", e->path);
+	return 0;
+}
+
+void attrib_refresh(struct attrib *a)
+{
+	char link[64];
+	ssize_t n;
+
+	snprintf(link, sizeof(link), "/proc/%d/exe", a->pid);
+	n = readlink(link, a->exe, sizeof(a->exe) - 1);
+	a->exe[n > 0 ? n : 0] = '\0';
+	procfs_read_maps(a->pid, add_file, a);
+}
+
+const char *attrib_library(const char *base)
+{
+	static const struct {
+		const char *prefix;
+		const char *name;
+	} libs[] = {
+		{ "libc.so", "glibc" },	      { "libc-", "glibc" },
+		{ "libjemalloc", "jemalloc" }, { "libmimalloc", "mimalloc" },
+		{ "libtcmalloc", "tcmalloc" }, { "ld-linux", "ld.so" },
+		{ "ld64.so", "ld.so" },
+	};
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(libs); i++)
+		if (!strncmp(base, libs[i].prefix, strlen(libs[i].prefix)))
+			return libs[i].name;
+	return NULL;
+}
+
+const char *attrib_function(const char *func)
+{
+	static const char *const je[] = { "je_", "_rjem_", "os_pages_", "pages_" };
+	static const char *const mi[] = { "mi_", "_mi_" };
+	static const char *const glibc[] = {
+		"sysmalloc", "systrim", "_int_malloc", "_int_free", "_int_realloc",
+		"_int_memalign", "new_heap", "alloc_new_heap", "munmap_chunk", "mremap_chunk",
+		"heap_trim", "__libc_malloc", "__libc_free", "__libc_realloc", "__libc_calloc",
+		"__malloc_trim", "malloc_trim", "__glibc_morecore", "__default_morecore",
+	};
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(je); i++)
+		if (!strncmp(func, je[i], strlen(je[i])))
+			return "jemalloc";
+	for (size_t i = 0; i < AT_ARRAY_SIZE(mi); i++)
+		if (!strncmp(func, mi[i], strlen(mi[i])))
+			return "mimalloc";
+	for (size_t i = 0; i < AT_ARRAY_SIZE(glibc); i++)
+		if (!strncmp(func, glibc[i], strlen(glibc[i])))
+			return "glibc";
+	return NULL;
+}
+
+static const char *symbolize(struct attrib *a, struct file_map *f, uint64_t off)
+{
+	char path[PATH_MAX];
+
+	if (!f->syms && !f->syms_failed) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", a->pid, f->path);
+		f->syms = syms__new(path);
+		if (!f->syms)
+			f->syms = syms__new(f->path);
+		f->syms_failed = !f->syms;
+	}
+	return f->syms ? syms_name_at(f->syms, off) : NULL;
+}
+
+void attrib_classify(struct attrib *a, const struct at_sys_rec *r, char *name, size_t len,
+		     bool *is_allocator)
+{
+	char base[33];
+	const char *lib, *func, *alloc;
+	struct file_map *f;
+
+	*is_allocator = true;
+	memcpy(base, r->caller_file, 32);
+	base[32] = '\0';
+	if (!r->caller_ino) {
+		snprintf(name, len, "app"); /* anonymous code: JIT or similar */
+		return;
+	}
+	lib = attrib_library(base);
+	if (lib) {
+		snprintf(name, len, "%s", lib);
+		return;
+	}
+	f = find_file(a, r->caller_ino, base);
+	if (!f) {
+		attrib_refresh(a);
+		f = find_file(a, r->caller_ino, base);
+	}
+	func = f ? symbolize(a, f, r->caller_off) : NULL;
+	alloc = func ? attrib_function(func) : NULL;
+	if (alloc) {
+		snprintf(name, len, "%s", alloc);
+		return;
+	}
+	if (f && !strcmp(f->path, a->exe)) {
+		snprintf(name, len, "app");
+		return;
+	}
+	if (!f) {
+		/* The process is gone and the file was never seen: the executable is the one
+		 * file mapping every process has, so a file that is not a library is it. */
+		snprintf(name, len, "%s", strstr(base, ".so") ? base : "app");
+		return;
+	}
+	snprintf(name, len, "%s", base);
+}

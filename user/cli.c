@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "arenatrace.h"
+
+enum {
+	OPT_PRETTY = 256,
+	OPT_FORMAT,
+	OPT_DRY_RUN,
+	OPT_CONFIG_HELP,
+	OPT_NO_FOLLOW,
+};
+
+struct opt_desc {
+	struct option lo;
+	int shortopt;
+	const char *arg;
+	const char *heading; /* starts a new group in --help */
+	const char *help;
+};
+
+static const struct opt_desc opts[] = {
+	{ { "pid", required_argument, NULL, 'p' }, 'p', "PID", "Targets",
+	  "trace a running process (repeatable); its memory from before attach is shown apart" },
+	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
+	  "do not trace processes forked by the targets" },
+	{ { "duration", required_argument, NULL, 'd' }, 'd', "SECONDS", "Timing",
+	  "stop after SECONDS and print the summary (default: until Ctrl-C or the targets exit)" },
+	{ { "interval", required_argument, NULL, 'i' }, 'i', "SECONDS", NULL,
+	  "print a report every SECONDS (also: positional INTERVAL [COUNT])" },
+	{ { "json", no_argument, NULL, 'j' }, 'j', NULL, "Output",
+	  "JSON output, one object per report (schema: docs/json.md)" },
+	{ { "format", required_argument, NULL, OPT_FORMAT }, 0, "text|json", NULL,
+	  "output format" },
+	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
+	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
+	  "write reports to FILE instead of stdout" },
+	{ { "config", required_argument, NULL, 'C' }, 'C', "KEY=VALUE", "Tuning",
+	  "set a capacity or rare knob (see --config-help)" },
+	{ { "config-help", no_argument, NULL, OPT_CONFIG_HELP }, 0, NULL, NULL,
+	  "list the -C keys and when to raise them" },
+	{ { "dry-run", no_argument, NULL, OPT_DRY_RUN }, 0, NULL, "Other",
+	  "load and verify the BPF programs, attach nothing" },
+	{ { "verbose", no_argument, NULL, 'v' }, 'v', NULL, NULL, "more notes on stderr (repeatable)" },
+	{ { "version", no_argument, NULL, 'V' }, 'V', NULL, NULL, "print the version" },
+	{ { "help", no_argument, NULL, 'h' }, 'h', NULL, NULL, "print this help" },
+};
+
+struct knob {
+	const char *key;
+	size_t off;
+	uint64_t min, max;
+	const char *help;
+};
+
+static const struct knob knobs[] = {
+	{ "ringbuf_bytes", offsetof(struct at_opts, ringbuf_bytes), 4096, 1ull << 30,
+	  "ring buffer for syscall and process events (power of two); raise it when "
+	  "drops.ringbuf_full is not zero" },
+	{ "max_procs", offsetof(struct at_opts, max_procs), 1, 1u << 20,
+	  "traced processes, in BPF and in the model; raise it when procs_full is not zero" },
+	{ "max_threads", offsetof(struct at_opts, max_threads), 16, 1u << 22,
+	  "threads inside a traced memory syscall at once; raise it when threads_full is not zero" },
+	{ "max_segments", offsetof(struct at_opts, max_segs), 16, 1u << 26,
+	  "interval-map segments per process; raise it when segments_full is not zero" },
+	{ "timeline_max", offsetof(struct at_opts, timeline_max), 0, 1u << 20,
+	  "samples kept per process for the timeline (the oldest are dropped and counted)" },
+	{ "return_log_max", offsetof(struct at_opts, return_log_max), 0, 1u << 20,
+	  "return events listed per allocator (older ones are counted, totals stay exact)" },
+	{ "sample_ms", offsetof(struct at_opts, sample_ms), 10, 3600000,
+	  "how often residency is read from /proc/PID/pagemap and smaps_rollup" },
+};
+
+void cli_defaults(struct at_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->follow = true;
+	o->ringbuf_bytes = AT_DEF_RINGBUF_BYTES;
+	o->max_procs = AT_DEF_MAX_PROCS;
+	o->max_threads = AT_DEF_MAX_THREADS;
+	o->max_segs = 1u << 20;
+	o->timeline_max = 3600;
+	o->return_log_max = 256;
+	o->sample_ms = 1000;
+}
+
+static int fail(char *err, size_t len, const char *fmt, const char *a, const char *b)
+{
+	snprintf(err, len, fmt, a, b);
+	return -EINVAL;
+}
+
+static int parse_seconds(const char *s, double *v)
+{
+	char *end;
+
+	errno = 0;
+	*v = strtod(s, &end);
+	return (errno || end == s || *end || *v <= 0 || *v > 1e7) ? -EINVAL : 0;
+}
+
+static int parse_u64(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 0);
+	return (errno || end == s || *end) ? -EINVAL : 0;
+}
+
+static int parse_knob(struct at_opts *o, const char *kv, char *err, size_t len)
+{
+	const char *eq = strchr(kv, '=');
+	uint64_t v;
+
+	if (!eq)
+		return fail(err, len, "malformed -C '%s': expected KEY=VALUE%s", kv, "");
+	for (size_t i = 0; i < AT_ARRAY_SIZE(knobs); i++) {
+		const struct knob *k = &knobs[i];
+
+		if (strlen(k->key) != (size_t)(eq - kv) || strncmp(kv, k->key, (size_t)(eq - kv)))
+			continue;
+		if (parse_u64(eq + 1, &v) || v < k->min || v > k->max)
+			return fail(err, len, "bad value in -C '%s'%s: see --config-help", kv, "");
+		if (!strcmp(k->key, "ringbuf_bytes") && (v & (v - 1)))
+			return fail(err, len, "bad value in -C '%s'%s: must be a power of two", kv,
+				    "");
+		*(uint64_t *)((char *)o + k->off) = v;
+		return 0;
+	}
+	return fail(err, len, "unknown -C key in '%s'%s: see --config-help", kv, "");
+}
+
+static void build_short(char *buf, size_t len, struct option *lo)
+{
+	size_t n = 0, i;
+
+	buf[n++] = '+'; /* stop at the first non-option: CMD's own options stay its own */
+	for (i = 0; i < AT_ARRAY_SIZE(opts); i++) {
+		lo[i] = opts[i].lo;
+		if (!opts[i].shortopt || n + 3 >= len)
+			continue;
+		buf[n++] = (char)opts[i].shortopt;
+		if (opts[i].lo.has_arg == required_argument)
+			buf[n++] = ':';
+	}
+	buf[n] = '\0';
+	memset(&lo[i], 0, sizeof(lo[i]));
+}
+
+int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
+{
+	struct option lo[AT_ARRAY_SIZE(opts) + 1];
+	char shortopts[64];
+	uint64_t v;
+	int c;
+
+	build_short(shortopts, sizeof(shortopts), lo);
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_u64(optarg, &v) || v == 0 || v > 4194304)
+				return fail(err, len, "invalid PID '%s'%s", optarg, "");
+			if (o->npids == AT_MAX_PIDS)
+				return fail(err, len, "too many -p options (at most %s)%s", "64", "");
+			o->pids[o->npids++] = (int)v;
+			break;
+		case 'd':
+			if (parse_seconds(optarg, &o->duration_s))
+				return fail(err, len, "invalid duration '%s'%s", optarg, "");
+			break;
+		case 'i':
+			if (parse_seconds(optarg, &o->interval_s))
+				return fail(err, len, "invalid interval '%s'%s", optarg, "");
+			break;
+		case 'j':
+			o->format = OUT_JSON;
+			break;
+		case OPT_FORMAT:
+			if (!strcmp(optarg, "json"))
+				o->format = OUT_JSON;
+			else if (!strcmp(optarg, "text"))
+				o->format = OUT_TEXT;
+			else
+				return fail(err, len, "unknown format '%s'%s: use text or json",
+					    optarg, "");
+			break;
+		case OPT_PRETTY:
+			o->pretty = true;
+			break;
+		case 'o':
+			o->output = optarg;
+			break;
+		case 'C':
+			if (parse_knob(o, optarg, err, len))
+				return -EINVAL;
+			break;
+		case OPT_CONFIG_HELP:
+			o->config_help = true;
+			break;
+		case OPT_DRY_RUN:
+			o->dry_run = true;
+			break;
+		case OPT_NO_FOLLOW:
+			o->follow = false;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'V':
+			o->version = true;
+			break;
+		case 'h':
+			o->help = true;
+			break;
+		default:
+			if (optopt && optopt < 256)
+				snprintf(err, len, "option '-%c' %s", optopt,
+					 strchr(shortopts, optopt) ? "needs a value" : "is unknown");
+			else
+				snprintf(err, len, "unknown or incomplete option '%s'",
+					 argv[optind - 1]);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc && !strcmp(argv[optind - 1], "--")) {
+		o->cmd = &argv[optind];
+		return (o->help || o->version || o->config_help || !o->npids)
+			       ? 0
+			       : fail(err, len, "give either -p PID or -- CMD, not both%s%s", "", "");
+	}
+	/* Positional INTERVAL [COUNT], as in vmstat and the bcc tools. */
+	if (optind < argc) {
+		if (parse_seconds(argv[optind], &o->interval_s))
+			return fail(err, len, "invalid interval '%s'%s", argv[optind], "");
+		optind++;
+	}
+	if (optind < argc) {
+		if (parse_u64(argv[optind], &v) || !v)
+			return fail(err, len, "invalid count '%s'%s", argv[optind], "");
+		o->count = (long)v;
+		optind++;
+	}
+	if (optind < argc)
+		return fail(err, len, "unexpected argument '%s'%s (a command goes after --)",
+			    argv[optind], "");
+	if (!o->help && !o->version && !o->config_help && !o->dry_run && !o->npids)
+		return fail(err, len, "nothing to trace: give -p PID or -- CMD%s%s", "", "");
+	return 0;
+}
+
+void cli_help(FILE *f)
+{
+	fprintf(f, "Usage: arenatrace [OPTIONS] -p PID [INTERVAL [COUNT]]\n"
+		   "       arenatrace [OPTIONS] -- CMD [ARGS...]\n\n"
+		   "Shows, per process and per memory allocator, the address space taken from\n"
+		   "the OS, how much of it is resident, and every time memory went back to the\n"
+		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
+		   "Level: os (syscall tracepoints and uprobes on libc's mmap-family wrappers;\n"
+		   "one uprobe hit per wrapper call, nothing on malloc/free).\n");
+	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
+		const struct opt_desc *d = &opts[i];
+		char left[48];
+
+		if (d->heading)
+			fprintf(f, "\n%s:\n", d->heading);
+		if (d->shortopt)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->shortopt, d->lo.name,
+				 d->arg ? " " : "", d->arg ? d->arg : "");
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name, d->arg ? " " : "",
+				 d->arg ? d->arg : "");
+		fprintf(f, "  %-26s %s\n", left, d->help);
+	}
+	fprintf(f, "\nExit status:\n"
+		   "  0 success, 1 runtime failure, 2 usage error, 3 bad target (no such process,\n"
+		   "  kernel thread, command cannot run), 4 missing privileges (CAP_BPF and\n"
+		   "  CAP_PERFMON, or root), 5 missing kernel feature, 6 a -p target exited before\n"
+		   "  the end of the trace (the summary is still printed).\n"
+		   "\nEXAMPLES:\n"
+		   "  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
+		   "  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"
+		   "  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
+		   "  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n");
+}
+
+void cli_config_help(FILE *f)
+{
+	fprintf(f, "Keys for -C KEY=VALUE:\n");
+	for (size_t i = 0; i < AT_ARRAY_SIZE(knobs); i++) {
+		struct at_opts d;
+
+		cli_defaults(&d);
+		fprintf(f, "  %-16s default %-9llu %s\n", knobs[i].key,
+			(unsigned long long)*(uint64_t *)((char *)&d + knobs[i].off), knobs[i].help);
+	}
+}

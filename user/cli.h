@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Command line: one option table drives getopt_long, --help and --config-help. cli_parse
+ * fills struct at_opts and returns 0, or -EINVAL with a one-line reason in err.
+ */
+#ifndef AT_CLI_H
+#define AT_CLI_H
+
+#include <stdio.h>
+
+#include "common.h"
+#include "out.h"
+
+#define AT_MAX_PIDS 64
+
+/* Exit codes (documented in --help, README and the man page). */
+enum at_exit {
+	AT_EXIT_OK = 0,
+	AT_EXIT_RUNTIME = 1,  /* BPF load/attach or another runtime failure */
+	AT_EXIT_USAGE = 2,    /* bad option or malformed value */
+	AT_EXIT_TARGET = 3,   /* no such process, kernel thread, command cannot run */
+	AT_EXIT_PRIV = 4,     /* not enough privileges */
+	AT_EXIT_KERNEL = 5,   /* a kernel feature is missing (tracefs, BTF, uprobes) */
+	AT_EXIT_VANISHED = 6, /* a -p target exited before the end of the trace */
+};
+
+struct at_opts {
+	int pids[AT_MAX_PIDS];
+	size_t npids;
+	char **cmd; /* -- CMD ARGS, NULL-terminated, or NULL */
+	double duration_s;
+	double interval_s;
+	long count; /* interval reports to print, 0 = unlimited */
+	enum out_format format;
+	bool pretty;
+	const char *output;
+	int verbose;
+	bool dry_run;
+	bool follow;
+	bool help;
+	bool version;
+	bool config_help;
+	/* -C key=value */
+	uint64_t ringbuf_bytes;
+	uint64_t max_procs;
+	uint64_t max_threads;
+	uint64_t max_segs;
+	uint64_t timeline_max;
+	uint64_t return_log_max;
+	uint64_t sample_ms;
+};
+
+void cli_defaults(struct at_opts *o);
+int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t errlen);
+void cli_help(FILE *f);
+void cli_config_help(FILE *f);
+
+#endif

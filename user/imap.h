@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Interval map of one process's anonymous memory: non-overlapping [start, end) segments,
+ * each with an owner (an allocator index chosen by the caller), a protection and flags.
+ * Every change reports the pieces it removed or altered, as they were, through a visitor,
+ * so that the caller can account returned bytes per owner. Adjacent equal segments are
+ * merged. Single-threaded; functions return 0 or a negative errno (-ENOSPC past the segment
+ * limit given to imap__new, in which case the map is left unchanged).
+ */
+#ifndef AT_IMAP_H
+#define AT_IMAP_H
+
+#include "common.h"
+
+#define IMAP_F_PRE 0x1u  /* existed before arenatrace attached */
+#define IMAP_F_LAZY 0x2u /* MADV_FREE'd since its last mapping */
+
+struct imap_seg {
+	uint64_t start;
+	uint64_t end;
+	uint16_t owner;
+	uint8_t prot;
+	uint8_t flags;
+	uint32_t pad;
+};
+
+struct imap;
+
+/* Called once per existing piece, clipped to the range of the operation. */
+typedef void (*imap_visit_fn)(const struct imap_seg *piece, void *arg);
+
+struct imap *imap__new(size_t max_segs);
+void imap__free(struct imap *im);
+
+/* Map [start, end), replacing whatever was there (MAP_FIXED semantics). */
+int imap_insert(struct imap *im, uint64_t start, uint64_t end, uint16_t owner, uint8_t prot,
+		uint8_t flags, imap_visit_fn replaced, void *arg);
+/* Unmap [start, end). */
+int imap_remove(struct imap *im, uint64_t start, uint64_t end, imap_visit_fn removed, void *arg);
+/* Change the protection (prot >= 0) and flags (set, then clear) of the mapped parts of
+ * [start, end). */
+int imap_update(struct imap *im, uint64_t start, uint64_t end, int prot, uint8_t set_flags,
+		uint8_t clear_flags, imap_visit_fn before, void *arg);
+/* Visit the mapped parts of [start, end) without changing them. */
+void imap_visit(const struct imap *im, uint64_t start, uint64_t end, imap_visit_fn fn, void *arg);
+/* The segment containing addr, or NULL. */
+const struct imap_seg *imap_find(const struct imap *im, uint64_t addr);
+
+size_t imap_count(const struct imap *im);
+const struct imap_seg *imap_at(const struct imap *im, size_t i);
+void imap_clear(struct imap *im);
+
+#endif

@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Wiring only: options -> checks -> loader -> model -> output, and the exit code. */
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "features.h"
+#include "loader.h"
+#include "log.h"
+#include "model.h"
+#include "out.h"
+#include "procfs.h"
+
+#define AT_VERSION "0.1.0"
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_flag = 1;
+}
+
+struct at_ctx {
+	const struct at_opts *opts;
+	struct loader *loader;
+	struct model *model;
+	struct out out;
+	struct out_meta meta;
+	pid_t child;
+	int go_fd;   /* the child execs when this is closed */
+	int exec_fd; /* the child reports a failed exec here */
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static int on_record(void *arg, void *data, size_t len)
+{
+	struct at_ctx *c = arg;
+	const struct at_proc_rec *r = data;
+	int err = model_apply(c->model, data, len);
+
+	/* A traced process that execs may map another libc (a container, a static binary). */
+	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXEC)
+		loader_attach_process(c->loader, (int)r->pid);
+	return err < 0 ? 0 : 0;
+}
+
+static int check_target(int pid)
+{
+	struct proc_stat st;
+	char maps[64];
+
+	if (procfs_read_stat(pid, &st)) {
+		at_err("no process with pid %d", pid);
+		return AT_EXIT_TARGET;
+	}
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	if ((st.flags & AT_PF_KTHREAD) || access(maps, R_OK)) {
+		if (st.flags & AT_PF_KTHREAD)
+			at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid,
+			       st.comm);
+		else
+			at_err("cannot read /proc/%d/maps: %s", pid, strerror(errno));
+		return AT_EXIT_TARGET;
+	}
+	if (st.state == 'Z') {
+		at_err("pid %d (%s) has already exited (zombie)", pid, st.comm);
+		return AT_EXIT_TARGET;
+	}
+	return 0;
+}
+
+/* Fork CMD stopped before exec, so that it is traced from its first instruction. */
+static int launch(struct at_ctx *c)
+{
+	int go[2], ex[2];
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(ex, O_CLOEXEC))
+		return -errno;
+	c->child = fork();
+	if (c->child < 0)
+		return -errno;
+	if (c->child == 0) {
+		char b;
+		int e;
+
+		close(go[1]);
+		close(ex[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* arenatrace gave up */
+		execvp(c->opts->cmd[0], c->opts->cmd);
+		e = errno;
+		if (write(ex[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(ex[1]);
+	c->go_fd = go[1];
+	c->exec_fd = ex[0];
+	return 0;
+}
+
+static int release_child(struct at_ctx *c)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(c->go_fd, "g", 1) != 1)
+		return -errno;
+	close(c->go_fd);
+	c->go_fd = -1;
+	n = read(c->exec_fd, &e, sizeof(e));
+	close(c->exec_fd);
+	c->exec_fd = -1;
+	if (n == sizeof(e)) {
+		waitpid(c->child, NULL, 0);
+		at_err("cannot run '%s': %s", c->opts->cmd[0], strerror(e));
+		return AT_EXIT_TARGET;
+	}
+	return 0;
+}
+
+static int setup_targets(struct at_ctx *c)
+{
+	const struct at_opts *o = c->opts;
+	int err;
+
+	for (size_t i = 0; i < o->npids; i++) {
+		err = loader_trace_pid(c->loader, o->pids[i], o->follow);
+		if (!err)
+			err = model_add_running(c->model, o->pids[i]);
+		if (!err)
+			err = loader_attach_process(c->loader, o->pids[i]);
+		if (err == -ENOENT || err == -ESRCH) {
+			at_err("pid %d exited while arenatrace attached", o->pids[i]);
+			return AT_EXIT_TARGET;
+		}
+		if (err) {
+			at_err("cannot trace pid %d: %s", o->pids[i], strerror(-err));
+			return AT_EXIT_RUNTIME;
+		}
+	}
+	if (!o->cmd)
+		return 0;
+	/* The command will map the same libc as arenatrace; another one is picked up at its
+	 * exec. */
+	err = loader_attach_process(c->loader, getpid());
+	if (!err)
+		err = launch(c);
+	if (!err)
+		err = loader_trace_pid(c->loader, c->child, o->follow);
+	if (!err)
+		err = model_add_launched(c->model, c->child);
+	if (err) {
+		at_err("cannot start '%s': %s", o->cmd[0], strerror(-err));
+		return AT_EXIT_RUNTIME;
+	}
+	return 0;
+}
+
+static void report(struct at_ctx *c, bool final)
+{
+	uint64_t drops[AT_DROP_NR], t = now_ns();
+	const struct report *r;
+
+	model_sample(c->model, t);
+	loader_drops(c->loader, drops);
+	model_set_bpf_drops(c->model, drops);
+	r = model_report(c->model, t);
+	if (r)
+		out_report(&c->out, r, final);
+}
+
+static bool targets_vanished(const struct at_ctx *c)
+{
+	for (size_t i = 0; i < c->opts->npids; i++)
+		if (!model_is_alive(c->model, c->opts->pids[i]))
+			return true;
+	return false;
+}
+
+static int trace_loop(struct at_ctx *c)
+{
+	const struct at_opts *o = c->opts;
+	uint64_t start = now_ns(), next_sample = start, next_report = 0, end = 0;
+	long reports = 0;
+	int rc = AT_EXIT_OK, n;
+
+	if (o->interval_s > 0)
+		next_report = start + (uint64_t)(o->interval_s * 1e9);
+	if (o->duration_s > 0)
+		end = start + (uint64_t)(o->duration_s * 1e9);
+	while (!stop_flag) {
+		uint64_t t;
+
+		n = loader_poll(c->loader, 100);
+		if (n < 0 && n != -EINTR) {
+			at_err("reading the ring buffer failed: %s", strerror(-n));
+			return AT_EXIT_RUNTIME;
+		}
+		t = now_ns();
+		if (t >= next_sample) {
+			model_sample(c->model, t);
+			next_sample = t + o->sample_ms * 1000000ull;
+		}
+		if (next_report && t >= next_report) {
+			report(c, false);
+			model_reset_counters(c->model);
+			next_report += (uint64_t)(o->interval_s * 1e9);
+			if (o->count && ++reports >= o->count)
+				break;
+		}
+		if (end && t >= end)
+			break;
+		if (!model_any_alive(c->model))
+			break;
+	}
+	/* Whatever is still queued belongs to the summary. */
+	while (loader_poll(c->loader, 0) > 0)
+		;
+	if (targets_vanished(c)) {
+		at_err("a traced process exited before the end of the trace; the summary covers "
+		       "it up to its exit");
+		rc = AT_EXIT_VANISHED;
+	}
+	if (!(o->count && reports >= o->count))
+		report(c, true);
+	return rc;
+}
+
+static FILE *open_output(const struct at_opts *o)
+{
+	FILE *f = stdout;
+
+	if (o->output) {
+		f = fopen(o->output, "we");
+		if (!f) {
+			at_err("cannot open '%s': %s", o->output, strerror(errno));
+			return NULL;
+		}
+	}
+	setvbuf(f, NULL, _IOLBF, 0);
+	return f;
+}
+
+static int run(struct at_ctx *c)
+{
+	const struct at_opts *o = c->opts;
+	int rc;
+
+	for (size_t i = 0; i < o->npids; i++) {
+		rc = check_target(o->pids[i]);
+		if (rc)
+			return rc;
+	}
+	rc = features_check_privileges();
+	if (!rc)
+		rc = features_check_kernel();
+	if (rc)
+		return rc;
+	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
+						      .max_segs = o->max_segs,
+						      .timeline_max = o->timeline_max,
+						      .return_log_max = o->return_log_max },
+			      now_ns());
+	c->loader = loader__new(o, on_record, c);
+	if (!c->model || !c->loader)
+		return AT_EXIT_RUNTIME;
+	if (o->dry_run) {
+		at_note(0, "BPF programs loaded and verified; nothing attached (--dry-run)");
+		return AT_EXIT_OK;
+	}
+	if (loader_attach_tracepoints(c->loader))
+		return AT_EXIT_RUNTIME;
+	rc = setup_targets(c);
+	if (rc)
+		return rc;
+	if (o->cmd) {
+		rc = release_child(c);
+		if (rc)
+			return rc;
+	}
+	at_note(0, "tracing%s; Ctrl-C to stop", o->cmd ? " the command" : "");
+	return trace_loop(c);
+}
+
+int main(int argc, char **argv)
+{
+	struct at_ctx c = { .go_fd = -1, .exec_fd = -1 };
+	struct at_opts o;
+	struct utsname un;
+	char err[256];
+	FILE *f;
+	int rc;
+
+	cli_defaults(&o);
+	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
+		at_err("%s; see --help", err);
+		return AT_EXIT_USAGE;
+	}
+	if (o.help || o.version || o.config_help) {
+		if (o.help)
+			cli_help(stdout);
+		if (o.config_help)
+			cli_config_help(stdout);
+		if (o.version)
+			printf("arenatrace %s (ABI %d)\n", AT_VERSION, AT_ABI_VERSION);
+		return AT_EXIT_OK;
+	}
+	at_log_level = o.verbose;
+	f = open_output(&o);
+	if (!f)
+		return AT_EXIT_USAGE;
+	uname(&un);
+	c.opts = &o;
+	c.meta = (struct out_meta){ .version = AT_VERSION, .kernel = un.release,
+				    .duration_s = o.duration_s, .interval_s = o.interval_s,
+				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
+				    .npids = o.npids, .follow_forks = o.follow };
+	out_init(&c.out, o.format, f, o.pretty, &c.meta);
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = run(&c);
+	if (rc && rc != AT_EXIT_VANISHED)
+		out_error(&c.out, "arenatrace failed; see the message on stderr");
+	if (c.go_fd >= 0)
+		close(c.go_fd); /* a child still waiting gives up without running CMD */
+	if (c.child > 0)
+		waitpid(c.child, NULL, 0);
+	loader__free(c.loader);
+	model__free(c.model);
+	if (f != stdout)
+		fclose(f);
+	return rc;
+}

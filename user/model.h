@@ -1,0 +1,125 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The aggregation model: per traced process (keyed by tgid) an interval map of anonymous
+ * memory and per allocator counters, fed by the BPF records and by /proc samples. It never
+ * prints; model_report() hands out a read-only report that every output backend renders.
+ * Single-threaded. Constructors return NULL with errno set, others 0 or a negative errno.
+ */
+#ifndef AT_MODEL_H
+#define AT_MODEL_H
+
+#include "common.h"
+#include "arenatrace.h"
+
+/* How memory went back to the OS. */
+enum at_ret {
+	AT_RET_MUNMAP = 0,
+	AT_RET_MADV_DONTNEED = 1,
+	AT_RET_MADV_FREE = 2, /* lazy: resident until the kernel reclaims it */
+	AT_RET_MADV_REMOVE = 3,
+	AT_RET_BRK_SHRINK = 4,
+	AT_RET_MREMAP_SHRINK = 5,
+	AT_RET_DECOMMIT = 6, /* made PROT_NONE by mprotect or a MAP_FIXED overlay */
+	AT_RET_NR = 7,
+};
+
+struct model_limits {
+	size_t max_procs;       /* processes kept, exited ones included */
+	size_t max_segs;        /* interval map segments per process */
+	size_t timeline_max;    /* samples kept per process (the oldest go first) */
+	size_t return_log_max;  /* return events listed per allocator (the oldest go first) */
+};
+
+struct rep_return {
+	uint64_t t_ns; /* since the start of the trace */
+	uint64_t addr;
+	uint64_t bytes;
+	uint32_t kind; /* enum at_ret */
+};
+
+struct rep_alloc {
+	const char *name;
+	bool is_allocator; /* false for memory of unknown origin found at attach */
+	uint64_t mapped_bytes;   /* address space held now, traced since attach */
+	uint64_t reserved_bytes; /* of which PROT_NONE */
+	uint64_t resident_bytes; /* of the traced part, at the last sample */
+	uint64_t pre_mapped_bytes;   /* held since before attach */
+	uint64_t pre_resident_bytes;
+	uint64_t mapped_total_bytes; /* taken from the OS since attach, cumulative */
+	uint64_t ret_bytes[AT_RET_NR];
+	uint64_t ret_count[AT_RET_NR];
+	uint64_t ret_last_ns[AT_RET_NR]; /* 0: never */
+	uint64_t events[AT_SYS_NR];
+	const struct rep_return *returns; /* oldest first */
+	size_t nreturns;
+	uint64_t returns_omitted; /* older events beyond the return log */
+};
+
+struct rep_sample {
+	uint64_t t_ns;
+	uint64_t rss_bytes;
+	uint64_t lazyfree_bytes;
+	uint64_t mapped_bytes;   /* all allocators, traced and pre-existing */
+	uint64_t resident_bytes;
+};
+
+struct rep_proc {
+	int pid;
+	int ppid;
+	const char *comm;
+	bool exited;
+	bool attached_running; /* -p: memory existed before attach */
+	uint64_t rss_bytes;
+	uint64_t lazyfree_bytes;
+	const struct rep_alloc *allocs;
+	size_t nallocs;
+	const struct rep_sample *timeline;
+	size_t ntimeline;
+	uint64_t timeline_omitted;
+};
+
+struct rep_drops {
+	uint64_t bpf[AT_DROP_NR];
+	uint64_t procs_full;    /* processes not kept by the model */
+	uint64_t segs_full;     /* events not applied: interval map full */
+	uint64_t unattributed;  /* events whose process was unknown */
+};
+
+struct report {
+	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
+	uint64_t now_ns;
+	uint64_t records;
+	const struct rep_proc *procs;
+	size_t nprocs;
+	struct rep_drops drops;
+};
+
+struct model;
+
+struct model *model__new(const struct model_limits *lim, uint64_t start_ns);
+void model__free(struct model *m);
+
+/* Start tracking a process that is already running: its memory is read from /proc and kept
+ * apart as pre-existing. */
+int model_add_running(struct model *m, int pid);
+/* Start tracking a process that will exec next (-- CMD): nothing it has now counts. */
+int model_add_launched(struct model *m, int pid);
+
+/* Apply one ring buffer record. */
+int model_apply(struct model *m, const void *rec, size_t len);
+/* Sample residency and RSS of every live process. */
+void model_sample(struct model *m, uint64_t now_ns);
+void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
+/* True while some tracked process is alive. */
+bool model_any_alive(const struct model *m);
+bool model_is_alive(const struct model *m, int pid);
+
+/* The report stays valid until the next model call. */
+const struct report *model_report(struct model *m, uint64_t now_ns);
+/* Forget interval-mode counters (returns, events, cumulative bytes). */
+void model_reset_counters(struct model *m);
+
+const char *model_ret_name(enum at_ret r);
+const char *model_sys_name(enum at_sys s);
+
+#endif

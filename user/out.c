@@ -1,0 +1,42 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "out.h"
+
+void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m)
+{
+	o->ops = fmt == OUT_JSON ? &out_json_ops : &out_text_ops;
+	o->f = f;
+	o->pretty = pretty;
+	o->meta = m;
+}
+
+int out_report(struct out *o, const struct report *r, bool final)
+{
+	int err = o->ops->report(o, r, final);
+
+	fflush(o->f);
+	return err;
+}
+
+void out_error(struct out *o, const char *msg)
+{
+	if (o->ops->error)
+		o->ops->error(o, msg);
+	fflush(o->f);
+}
+
+const char *out_bytes(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < AT_ARRAY_SIZE(unit)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}

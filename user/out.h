@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The one output interface. A backend (text, JSON) is chosen once from the options and
+ * renders the model's report; nothing outside the backends checks the format. Data goes to
+ * the FILE given (stdout, line-buffered, or -o FILE); diagnostics never do.
+ */
+#ifndef AT_OUT_H
+#define AT_OUT_H
+
+#include <stdio.h>
+
+#include "common.h"
+#include "model.h"
+
+enum out_format {
+	OUT_TEXT = 0,
+	OUT_JSON = 1,
+};
+
+/* What the report does not carry: the run's context. */
+struct out_meta {
+	const char *version;
+	const char *kernel;
+	double duration_s;   /* requested -d, 0 if none */
+	double interval_s;   /* -i, 0 if none */
+	const char *command; /* -- CMD, or NULL */
+	const int *pids;
+	size_t npids;
+	bool follow_forks;
+};
+
+struct out;
+
+struct out_ops {
+	int (*report)(struct out *o, const struct report *r, bool final);
+	void (*error)(struct out *o, const char *msg);
+};
+
+struct out {
+	const struct out_ops *ops;
+	FILE *f;
+	bool pretty;
+	const struct out_meta *meta;
+};
+
+extern const struct out_ops out_text_ops;
+extern const struct out_ops out_json_ops;
+
+void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m);
+/* final: the end of the trace (one-shot summary) rather than an interval. */
+int out_report(struct out *o, const struct report *r, bool final);
+void out_error(struct out *o, const char *msg);
+
+/* Human-readable byte counts for the text backend ("12.0 MiB"). */
+const char *out_bytes(uint64_t bytes, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* JSON backend: one object per report (the schema is docs/json.md). */
+#include "out.h"
+
+#include "json.h"
+
+#define AT_SCHEMA_VERSION 1
+
+static const char *const drop_names[AT_DROP_NR] = { "ringbuf_full", "threads_full", "procs_full",
+						    "unmatched_exit" };
+
+static void add(struct json_object *o, const char *k, struct json_object *v)
+{
+	json_object_object_add(o, k, v);
+}
+
+static struct json_object *alloc_json(const struct rep_alloc *a)
+{
+	struct json_object *o = json_object_new_object(), *ret = json_object_new_object();
+	struct json_object *cnt = json_object_new_object(), *last = json_object_new_object();
+	struct json_object *ev = json_object_new_object(), *log = json_object_new_array();
+	struct json_object *pre = json_object_new_object();
+	char key[48];
+
+	add(o, "name", json_str(a->name));
+	add(o, "mapped_bytes", json_u64(a->mapped_bytes));
+	add(o, "reserved_bytes", json_u64(a->reserved_bytes));
+	add(o, "resident_bytes", json_u64(a->resident_bytes));
+	add(o, "mapped_total_bytes", json_u64(a->mapped_total_bytes));
+	add(pre, "mapped_bytes", json_u64(a->pre_mapped_bytes));
+	add(pre, "resident_bytes", json_u64(a->pre_resident_bytes));
+	add(o, "preexisting", pre);
+	for (int k = 0; k < AT_RET_NR; k++) {
+		snprintf(key, sizeof(key), "%s_bytes", model_ret_name(k));
+		add(ret, key, json_u64(a->ret_bytes[k]));
+		add(cnt, model_ret_name(k), json_u64(a->ret_count[k]));
+		if (a->ret_count[k])
+			add(last, model_ret_name(k), json_u64(a->ret_last_ns[k] / 1000000));
+	}
+	add(o, "returned", ret);
+	add(o, "returned_count", cnt);
+	add(o, "last_return_ms", last);
+	for (int s = 0; s < AT_SYS_NR; s++)
+		add(ev, model_sys_name(s), json_u64(a->events[s]));
+	add(o, "events", ev);
+	for (size_t i = 0; i < a->nreturns; i++) {
+		const struct rep_return *r = &a->returns[i];
+		struct json_object *e = json_object_new_object();
+
+		add(e, "t_ms", json_u64(r->t_ns / 1000000));
+		add(e, "kind", json_str(model_ret_name(r->kind)));
+		add(e, "addr", json_u64(r->addr));
+		add(e, "bytes", json_u64(r->bytes));
+		json_object_array_add(log, e);
+	}
+	add(o, "return_log", log);
+	add(o, "return_log_omitted", json_u64(a->returns_omitted));
+	return o;
+}
+
+static struct json_object *proc_json(const struct rep_proc *p)
+{
+	struct json_object *o = json_object_new_object(), *allocs = json_object_new_array();
+	struct json_object *tl = json_object_new_array();
+
+	add(o, "pid", json_object_new_int(p->pid));
+	add(o, "ppid", json_object_new_int(p->ppid));
+	add(o, "comm", json_str(p->comm));
+	add(o, "exited", json_object_new_boolean(p->exited));
+	add(o, "attached_running", json_object_new_boolean(p->attached_running));
+	add(o, "rss_bytes", json_u64(p->rss_bytes));
+	add(o, "lazyfree_bytes", json_u64(p->lazyfree_bytes));
+	for (size_t i = 0; i < p->nallocs; i++) {
+		const struct rep_alloc *a = &p->allocs[i];
+
+		if (!a->is_allocator) {
+			struct json_object *u = json_object_new_object();
+
+			add(u, "mapped_bytes", json_u64(a->mapped_bytes + a->pre_mapped_bytes));
+			add(u, "resident_bytes", json_u64(a->resident_bytes + a->pre_resident_bytes));
+			add(o, "unattributed", u);
+			continue;
+		}
+		json_object_array_add(allocs, alloc_json(a));
+	}
+	add(o, "allocators", allocs);
+	for (size_t i = 0; i < p->ntimeline; i++) {
+		const struct rep_sample *s = &p->timeline[i];
+		struct json_object *e = json_object_new_object();
+
+		add(e, "t_ms", json_u64(s->t_ns / 1000000));
+		add(e, "rss_bytes", json_u64(s->rss_bytes));
+		add(e, "lazyfree_bytes", json_u64(s->lazyfree_bytes));
+		add(e, "mapped_bytes", json_u64(s->mapped_bytes));
+		add(e, "resident_bytes", json_u64(s->resident_bytes));
+		json_object_array_add(tl, e);
+	}
+	add(o, "timeline", tl);
+	add(o, "timeline_omitted", json_u64(p->timeline_omitted));
+	return o;
+}
+
+static struct json_object *meta_json(const struct out_meta *m)
+{
+	struct json_object *o = json_object_new_object(), *pids = json_object_new_array();
+
+	add(o, "duration_s", json_object_new_double(m->duration_s));
+	add(o, "interval_s", json_object_new_double(m->interval_s));
+	add(o, "command", m->command ? json_str(m->command) : NULL);
+	for (size_t i = 0; i < m->npids; i++)
+		json_object_array_add(pids, json_object_new_int(m->pids[i]));
+	add(o, "pids", pids);
+	add(o, "follow_forks", json_object_new_boolean(m->follow_forks));
+	return o;
+}
+
+static void emit(struct out *o, struct json_object *root)
+{
+	int flags = o->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
+			      : JSON_C_TO_STRING_PLAIN;
+
+	fprintf(o->f, "%s\n", json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
+
+static int json_report(struct out *o, const struct report *r, bool final)
+{
+	struct json_object *root = json_object_new_object(), *procs = json_object_new_array();
+	struct json_object *drops = json_object_new_object();
+
+	add(root, "schema_version", json_object_new_int(AT_SCHEMA_VERSION));
+	add(root, "tool", json_str("arenatrace"));
+	add(root, "version", json_str(o->meta->version));
+	add(root, "kernel", json_str(o->meta->kernel));
+	add(root, "final", json_object_new_boolean(final));
+	add(root, "elapsed_ms", json_u64((r->now_ns - r->start_ns) / 1000000));
+	add(root, "options", meta_json(o->meta));
+	for (size_t i = 0; i < r->nprocs; i++)
+		json_object_array_add(procs, proc_json(&r->procs[i]));
+	add(root, "processes", procs);
+	for (int k = 0; k < AT_DROP_NR; k++)
+		add(drops, drop_names[k], json_u64(r->drops.bpf[k]));
+	add(drops, "model_procs_full", json_u64(r->drops.procs_full));
+	add(drops, "segments_full", json_u64(r->drops.segs_full));
+	add(drops, "unattributed", json_u64(r->drops.unattributed));
+	add(root, "drops", drops);
+	add(root, "records", json_u64(r->records));
+	emit(o, root);
+	return 0;
+}
+
+static void json_error(struct out *o, const char *msg)
+{
+	struct json_object *root = json_object_new_object();
+
+	add(root, "schema_version", json_object_new_int(AT_SCHEMA_VERSION));
+	add(root, "error", json_str(msg));
+	emit(o, root);
+}
+
+const struct out_ops out_json_ops = {
+	.report = json_report,
+	.error = json_error,
+};

@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Text backend: one table per process, allocators as rows, then how each gave memory back. */
+#include "out.h"
+
+#include <string.h>
+
+static void print_returns(FILE *f, const struct rep_alloc *a)
+{
+	char b[32];
+	bool any = false;
+
+	for (int k = 0; k < AT_RET_NR; k++) {
+		if (!a->ret_count[k])
+			continue;
+		fprintf(f, "%s %s %llu x %s (last at %.3fs)", any ? "," : "    returned:",
+			model_ret_name(k), (unsigned long long)a->ret_count[k],
+			out_bytes(a->ret_bytes[k], b, sizeof(b)), (double)a->ret_last_ns[k] / 1e9);
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
+static void print_events(FILE *f, const struct rep_alloc *a)
+{
+	bool any = false;
+
+	for (int s = 0; s < AT_SYS_NR; s++) {
+		if (!a->events[s])
+			continue;
+		fprintf(f, "%s %s %llu", any ? "," : "    syscalls:", model_sys_name(s),
+			(unsigned long long)a->events[s]);
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
+static void print_proc(FILE *f, const struct rep_proc *p)
+{
+	char b1[32], b2[32], b3[32], b4[32], b5[32];
+
+	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid, p->comm,
+		p->exited ? " [exited]" : "", out_bytes(p->rss_bytes, b1, sizeof(b1)),
+		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
+	fprintf(f, "  %-16s %12s %12s %12s %12s %12s\n", "ALLOCATOR", "MAPPED", "RESERVED",
+		"RESIDENT", "PRE-MAPPED", "PRE-RESIDENT");
+	for (size_t i = 0; i < p->nallocs; i++) {
+		const struct rep_alloc *a = &p->allocs[i];
+
+		fprintf(f, "  %-16s %12s %12s %12s %12s %12s\n", a->name,
+			out_bytes(a->mapped_bytes, b1, sizeof(b1)),
+			out_bytes(a->reserved_bytes, b2, sizeof(b2)),
+			out_bytes(a->resident_bytes, b3, sizeof(b3)),
+			out_bytes(a->pre_mapped_bytes, b4, sizeof(b4)),
+			out_bytes(a->pre_resident_bytes, b5, sizeof(b5)));
+		print_returns(f, a);
+		print_events(f, a);
+	}
+}
+
+static int text_report(struct out *o, const struct report *r, bool final)
+{
+	FILE *f = o->f;
+	bool any = false;
+
+	fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
+		(double)(r->now_ns - r->start_ns) / 1e9);
+	for (size_t i = 0; i < r->nprocs; i++)
+		print_proc(f, &r->procs[i]);
+	fprintf(f, "\ndrops:");
+	for (int k = 0; k < AT_DROP_NR; k++) {
+		static const char *const names[AT_DROP_NR] = { "ringbuf_full", "threads_full",
+							       "procs_full", "unmatched_exit" };
+
+		if (r->drops.bpf[k]) {
+			fprintf(f, " %s=%llu", names[k], (unsigned long long)r->drops.bpf[k]);
+			any = true;
+		}
+	}
+	if (r->drops.procs_full || r->drops.segs_full) {
+		fprintf(f, " model_procs_full=%llu segments_full=%llu",
+			(unsigned long long)r->drops.procs_full,
+			(unsigned long long)r->drops.segs_full);
+		any = true;
+	}
+	fprintf(f, "%s\n", any ? "" : " none");
+	return 0;
+}
+
+static void text_error(struct out *o, const char *msg)
+{
+	(void)o;
+	(void)msg; /* diagnostics already went to stderr */
+}
+
+const struct out_ops out_text_ops = {
+	.report = text_report,
+	.error = text_error,
+};

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "procfs.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+int procfs_parse_maps_line(const char *line, struct maps_entry *e)
+{
+	char perms[8] = "";
+	unsigned long long start, end, off, ino;
+	unsigned int maj, min;
+	int n = 0;
+	const char *p;
+
+	memset(e, 0, sizeof(*e));
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
+		   &min, &ino, &n) < 7 || strlen(perms) != 4 || start > end)
+		return -EINVAL;
+	e->start = start;
+	e->end = end;
+	e->offset = off;
+	e->inode = ino;
+	e->dev_major = maj;
+	e->dev_minor = min;
+	e->prot = (perms[0] == 'r' ? PROT_READ : 0) | (perms[1] == 'w' ? PROT_WRITE : 0) |
+		  (perms[2] == 'x' ? PROT_EXEC : 0);
+	e->shared = perms[3] == 's';
+	p = line + n;
+	while (*p == ' ')
+		p++;
+	snprintf(e->path, sizeof(e->path), "%s", p);
+	e->path[strcspn(e->path, "\n")] = '\0';
+	return 0;
+}
+
+int procfs_slurp(const char *path, char **buf, size_t *len)
+{
+	FILE *f = fopen(path, "re");
+	size_t cap = 4096, n = 0, got;
+	char *b = NULL, *nb;
+	int err = 0;
+
+	if (!f)
+		return -errno;
+	for (;;) {
+		nb = realloc(b, cap + 1);
+		if (!nb) {
+			err = -ENOMEM;
+			break;
+		}
+		b = nb;
+		got = fread(b + n, 1, cap - n, f);
+		n += got;
+		if (n < cap) {
+			if (ferror(f))
+				err = -EIO;
+			break;
+		}
+		cap *= 2;
+	}
+	fclose(f);
+	if (err) {
+		free(b);
+		return err;
+	}
+	b[n] = '\0';
+	*buf = b;
+	if (len)
+		*len = n;
+	return 0;
+}
+
+int procfs_read_maps(int pid, int (*fn)(const struct maps_entry *e, void *arg), void *arg)
+{
+	char path[64], *buf, *line, *save = NULL;
+	struct maps_entry e;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	err = procfs_slurp(path, &buf, NULL);
+	if (err)
+		return err;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (procfs_parse_maps_line(line, &e))
+			continue;
+		err = fn(&e, arg);
+		if (err)
+			break;
+	}
+	free(buf);
+	return err;
+}
+
+int procfs_parse_stat(const char *buf, struct proc_stat *st)
+{
+	/* comm may hold spaces and parentheses: it runs to the last ')'. */
+	const char *open = strchr(buf, '('), *close = strrchr(buf, ')'), *p;
+	unsigned long long v;
+	size_t len;
+	int field;
+
+	memset(st, 0, sizeof(*st));
+	if (!open || !close || close < open)
+		return -EINVAL;
+	len = (size_t)(close - open - 1);
+	if (len >= sizeof(st->comm))
+		len = sizeof(st->comm) - 1;
+	memcpy(st->comm, open + 1, len);
+	p = close + 1;
+	/* Fields counted from 3 (state) as in proc(5). */
+	for (field = 3; *p; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		if (field == 3) {
+			st->state = *p;
+		} else {
+			v = strtoull(p, NULL, 10);
+			if (field == 4)
+				st->ppid = (int)v;
+			else if (field == 9)
+				st->flags = (unsigned long)v;
+			else if (field == 47)
+				st->start_brk = v;
+			else if (field == 48)
+				st->brk = v;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return field > 9 ? 0 : -EINVAL;
+}
+
+int procfs_read_stat(int pid, struct proc_stat *st)
+{
+	char path[64], *buf;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	err = procfs_slurp(path, &buf, NULL);
+	if (err)
+		return err;
+	err = procfs_parse_stat(buf, st);
+	free(buf);
+	return err;
+}
+
+static int kb_field(const char *buf, const char *key, uint64_t *bytes)
+{
+	const char *p = buf;
+	size_t klen = strlen(key);
+
+	while ((p = strstr(p, key))) {
+		if ((p == buf || p[-1] == '\n') && p[klen] == ':') {
+			*bytes = strtoull(p + klen + 1, NULL, 10) * 1024;
+			return 0;
+		}
+		p += klen;
+	}
+	return -ENOENT;
+}
+
+int procfs_parse_smaps_rollup(const char *buf, uint64_t *rss_bytes, uint64_t *lazyfree_bytes)
+{
+	int err = kb_field(buf, "Rss", rss_bytes);
+
+	if (err)
+		return err;
+	return kb_field(buf, "LazyFree", lazyfree_bytes);
+}
+
+int procfs_read_smaps_rollup(int pid, uint64_t *rss_bytes, uint64_t *lazyfree_bytes)
+{
+	char path[64], *buf;
+	int err;
+
+	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
+	err = procfs_slurp(path, &buf, NULL);
+	if (err)
+		return err;
+	err = procfs_parse_smaps_rollup(buf, rss_bytes, lazyfree_bytes);
+	free(buf);
+	return err;
+}
+
+#define PM_PRESENT (1ull << 63)
+
+int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *bytes)
+{
+	uint64_t buf[512], page = start / AT_PAGE_SIZE, last = (end + AT_PAGE_SIZE - 1) / AT_PAGE_SIZE;
+	uint64_t present = 0;
+
+	while (page < last) {
+		size_t want = last - page > AT_ARRAY_SIZE(buf) ? AT_ARRAY_SIZE(buf) : last - page;
+		ssize_t got = pread(pagemap_fd, buf, want * 8, (off_t)(page * 8));
+
+		if (got < 0)
+			return -errno;
+		if (got == 0)
+			break;
+		for (ssize_t i = 0; i < got / 8; i++)
+			present += !!(buf[i] & PM_PRESENT);
+		page += (uint64_t)got / 8;
+	}
+	*bytes = present * AT_PAGE_SIZE;
+	return 0;
+}

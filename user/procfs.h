@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Readers of /proc/PID files: maps, stat, smaps_rollup and pagemap residency. The parse_*
+ * functions work on text already read, so that tests can feed them fixtures. Functions
+ * return 0 or a negative errno.
+ */
+#ifndef AT_PROCFS_H
+#define AT_PROCFS_H
+
+#include "common.h"
+
+struct maps_entry {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint8_t prot; /* PROT_* bits */
+	bool shared;
+	char path[256]; /* empty for anonymous memory; "[heap]", "[stack]"... */
+};
+
+struct proc_stat {
+	char comm[64];
+	char state;
+	int ppid;
+	unsigned long flags; /* PF_* */
+	uint64_t start_brk;
+	uint64_t brk;
+};
+
+#define AT_PF_KTHREAD 0x00200000ul
+
+int procfs_parse_maps_line(const char *line, struct maps_entry *e);
+/* Calls fn for each line of /proc/PID/maps; stops early and returns fn's nonzero result. */
+int procfs_read_maps(int pid, int (*fn)(const struct maps_entry *e, void *arg), void *arg);
+
+int procfs_parse_stat(const char *buf, struct proc_stat *st);
+int procfs_read_stat(int pid, struct proc_stat *st);
+
+/* Rss and LazyFree, in bytes, from smaps_rollup text. */
+int procfs_parse_smaps_rollup(const char *buf, uint64_t *rss_bytes, uint64_t *lazyfree_bytes);
+int procfs_read_smaps_rollup(int pid, uint64_t *rss_bytes, uint64_t *lazyfree_bytes);
+
+/* Bytes of [start, end) present in RAM, from an open /proc/PID/pagemap descriptor. */
+int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *bytes);
+
+/* Reads a whole small /proc file into a NUL-terminated heap buffer. */
+int procfs_slurp(const char *path, char **buf, size_t *len);
+
+#endif

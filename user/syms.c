@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "syms.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct sym {
+	uint64_t addr;
+	uint64_t size;
+	char *name;
+};
+
+struct seg {
+	uint64_t vaddr;
+	uint64_t off;
+	uint64_t filesz;
+};
+
+struct syms {
+	struct sym *syms;
+	size_t n, cap;
+	struct seg segs[16];
+	size_t nsegs;
+};
+
+static int add_sym(struct syms *s, uint64_t addr, uint64_t size, const char *name)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 256;
+		struct sym *n = realloc(s->syms, cap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		s->syms = n;
+		s->cap = cap;
+	}
+	s->syms[s->n].name = strdup(name);
+	if (!s->syms[s->n].name)
+		return -ENOMEM;
+	s->syms[s->n].addr = addr;
+	s->syms[s->n].size = size;
+	s->n++;
+	return 0;
+}
+
+static int read_symtab(struct syms *s, Elf *elf, Elf64_Word type)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	int found = 0;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		size_t i, cnt;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			continue;
+		cnt = sh.sh_size / sh.sh_entsize;
+		for (i = 0; i < cnt; i++) {
+			GElf_Sym sym;
+			const char *name;
+			int t;
+
+			if (!gelf_getsym(data, (int)i, &sym))
+				continue;
+			t = GELF_ST_TYPE(sym.st_info);
+			if ((t != STT_FUNC && t != STT_GNU_IFUNC) || sym.st_shndx == SHN_UNDEF ||
+			    !sym.st_value)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, sym.st_name);
+			if (!name || !*name)
+				continue;
+			if (add_sym(s, sym.st_value, sym.st_size, name))
+				return -ENOMEM;
+			found++;
+		}
+	}
+	return found;
+}
+
+static void read_segments(struct syms *s, Elf *elf)
+{
+	size_t i, n;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (i = 0; i < n && s->nsegs < AT_ARRAY_SIZE(s->segs); i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		s->segs[s->nsegs++] = (struct seg){ ph.p_vaddr, ph.p_offset, ph.p_filesz };
+	}
+}
+
+/* The separate debug file named by the build-id note, if installed. */
+static int debug_path(Elf *elf, char *path, size_t len)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Nhdr nh;
+		size_t off = 0, noff, doff;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
+			continue;
+		data = elf_getdata(scn, NULL);
+		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0) {
+			const unsigned char *id = (const unsigned char *)data->d_buf + doff;
+			int w;
+
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_descsz < 2)
+				continue;
+			w = snprintf(path, len, "/usr/lib/debug/.build-id/%02x/", id[0]);
+			for (size_t i = 1; i < nh.n_descsz && w > 0 && (size_t)w + 3 < len; i++)
+				w += snprintf(path + w, len - (size_t)w, "%02x", id[i]);
+			if (w > 0 && (size_t)w + 7 < len) {
+				strcat(path, ".debug");
+				return 0;
+			}
+		}
+	}
+	return -ENOENT;
+}
+
+static int load_file(struct syms *s, const char *path, bool main_file)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
+	char dbg[PATH_MAX];
+	Elf *elf;
+
+	if (fd < 0)
+		return -errno;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF) {
+		if (elf)
+			elf_end(elf);
+		close(fd);
+		return -ENOEXEC;
+	}
+	if (main_file)
+		read_segments(s, elf);
+	found = read_symtab(s, elf, SHT_SYMTAB);
+	if (found <= 0 && main_file && !debug_path(elf, dbg, sizeof(dbg)) && !access(dbg, R_OK))
+		found = load_file(s, dbg, false);
+	if (found <= 0)
+		found = read_symtab(s, elf, SHT_DYNSYM);
+	elf_end(elf);
+	close(fd);
+	return found < 0 ? found : 0;
+}
+
+static int cmp_sym(const void *a, const void *b)
+{
+	const struct sym *x = a, *y = b;
+
+	if (x->addr != y->addr)
+		return x->addr < y->addr ? -1 : 1;
+	/* Prefer a sized symbol, then the shorter (public) alias, for a stable choice. */
+	if (!x->size != !y->size)
+		return x->size ? -1 : 1;
+	return (int)strlen(x->name) - (int)strlen(y->name);
+}
+
+struct syms *syms__new(const char *path)
+{
+	struct syms *s;
+	int err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	err = load_file(s, path, true);
+	if (err) {
+		syms__free(s);
+		errno = -err;
+		return NULL;
+	}
+	qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
+	return s;
+}
+
+void syms__free(struct syms *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->syms[i].name);
+	free(s->syms);
+	free(s);
+}
+
+size_t syms_count(const struct syms *s)
+{
+	return s->n;
+}
+
+static bool off_to_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct seg *g = &s->segs[i];
+
+		if (off >= g->off && off < g->off + g->filesz) {
+			*vaddr = off - g->off + g->vaddr;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool vaddr_to_off(const struct syms *s, uint64_t vaddr, uint64_t *off)
+{
+	for (size_t i = 0; i < s->nsegs; i++) {
+		const struct seg *g = &s->segs[i];
+
+		if (vaddr >= g->vaddr && vaddr < g->vaddr + g->filesz) {
+			*off = vaddr - g->vaddr + g->off;
+			return true;
+		}
+	}
+	return false;
+}
+
+const char *syms_name_at(const struct syms *s, uint64_t off)
+{
+	uint64_t addr;
+	size_t lo = 0, hi = s->n;
+
+	if (!off_to_vaddr(s, off, &addr))
+		return NULL;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (s->syms[mid].addr <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* lo-1 is the last symbol at or below addr; walk back over aliases to a sized one. */
+	for (size_t i = lo; i > 0; i--) {
+		const struct sym *y = &s->syms[i - 1];
+
+		if (y->addr + (y->size ? y->size : 1) > addr || (!y->size && y->addr == addr))
+			return y->name;
+		if (y->addr < addr && y->size)
+			break;
+	}
+	return NULL;
+}
+
+int syms_offset_of(const struct syms *s, const char *name, uint64_t *off)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!strcmp(s->syms[i].name, name))
+			return vaddr_to_off(s, s->syms[i].addr, off) ? 0 : -ERANGE;
+	return -ENOENT;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Function symbols of one ELF file (.symtab, else .dynsym, plus a separate debug file found
+ * by build-id under /usr/lib/debug), read with libelf. Addresses are exchanged as file
+ * offsets, the unit of uprobes and of the caller offsets the BPF programs report.
+ * syms__new returns NULL with errno set; the object is immutable afterwards.
+ */
+#ifndef AT_SYMS_H
+#define AT_SYMS_H
+
+#include "common.h"
+
+struct syms;
+
+struct syms *syms__new(const char *path);
+void syms__free(struct syms *s);
+
+/* Name of the function containing file offset off, or NULL. */
+const char *syms_name_at(const struct syms *s, uint64_t off);
+/* File offset of the function called name (first definition), or -ENOENT. */
+int syms_offset_of(const struct syms *s, const char *name, uint64_t *off);
+size_t syms_count(const struct syms *s);
+
+#endif
