@@ -41,19 +41,10 @@ int features_check_privileges(void)
 
 #define TRACEFS "/sys/kernel/tracing"
 
-int features_check_kernel(void)
+/* Syscall tracepoints are resolved through tracefs, which libbpf looks for under debugfs
+ * first and then at /sys/kernel/tracing. */
+static int check_tracefs(void)
 {
-	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
-		at_err("kernel BTF is missing (/sys/kernel/btf/vmlinux): needs a kernel built with "
-		       "CONFIG_DEBUG_INFO_BTF=y (5.5 or later)");
-		return AT_EXIT_KERNEL;
-	}
-	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
-		at_err("the uprobe PMU is missing: needs a kernel with CONFIG_UPROBE_EVENTS=y");
-		return AT_EXIT_KERNEL;
-	}
-	/* Syscall tracepoints are resolved through tracefs, which libbpf looks for under
-	 * debugfs first and then at /sys/kernel/tracing. */
 	if (!access("/sys/kernel/debug/tracing/events/syscalls", F_OK) ||
 	    !access(TRACEFS "/events/syscalls", F_OK))
 		return 0;
@@ -68,5 +59,23 @@ int features_check_kernel(void)
 		return AT_EXIT_KERNEL;
 	}
 	at_note(1, "mounted tracefs at " TRACEFS);
+	return 0;
+}
+
+int features_check_kernel(void)
+{
+	int rc = check_tracefs();
+
+	if (rc)
+		return rc;
+	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
+		at_err("kernel BTF is missing (/sys/kernel/btf/vmlinux): needs a kernel built with "
+		       "CONFIG_DEBUG_INFO_BTF=y (5.5 or later)");
+		return AT_EXIT_KERNEL;
+	}
+	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
+		at_err("the uprobe PMU is missing: needs a kernel with CONFIG_UPROBE_EVENTS=y");
+		return AT_EXIT_KERNEL;
+	}
 	return 0;
 }

@@ -53,6 +53,17 @@ static int on_record(void *arg, void *data, size_t len)
 	const struct at_proc_rec *r = data;
 	int err = model_apply(c->model, data, len);
 
+	if (at_log_level >= 3 && len >= sizeof(struct at_sys_rec) && r->type == AT_REC_SYSCALL) {
+		const struct at_sys_rec *s = data;
+
+		at_note(3, "pid %u %s(0x%llx, %llu, %llu, 0x%llx) = 0x%llx from %.32s+0x%llx%s",
+			s->pid, model_sys_name(s->sys), (unsigned long long)s->args[0],
+			(unsigned long long)s->args[1], (unsigned long long)s->args[2],
+			(unsigned long long)s->args[3], (unsigned long long)s->ret, s->caller_file,
+			(unsigned long long)s->caller_off,
+			s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
+	}
+
 	/* A traced process that execs may map another libc (a container, a static binary). */
 	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXEC)
 		loader_attach_process(c->loader, (int)r->pid);
@@ -342,8 +353,10 @@ int main(int argc, char **argv)
 		out_error(&c.out, "arenatrace failed; see the message on stderr");
 	if (c.go_fd >= 0)
 		close(c.go_fd); /* a child still waiting gives up without running CMD */
+	/* Reap the command if it is done; one still running (arenatrace was interrupted) is
+	 * left alone, never killed or waited for. */
 	if (c.child > 0)
-		waitpid(c.child, NULL, 0);
+		waitpid(c.child, NULL, WNOHANG);
 	loader__free(c.loader);
 	model__free(c.model);
 	if (f != stdout)

@@ -224,6 +224,7 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 	}
 	if (!strcmp(path, "[heap]")) {
 		owner = owner_id(p, "glibc", true);
+		p->brk_cur = e->end;
 	} else if (pl->have_prev && pl->prev.end == e->start && !pl->prev.prot &&
 		   pl->prev.end - pl->prev.start == AT_PAGE_SIZE && (e->prot & PROT_WRITE)) {
 		owner = AT_OWNER_STACK;
@@ -258,10 +259,9 @@ int model_add_running(struct model *m, int pid)
 	set_comm(p, st.comm);
 	p->r.ppid = st.ppid;
 	p->r.attached_running = true;
-	if (st.brk) {
-		p->brk_cur = st.brk;
-		p->brk_known = true;
-	}
+	/* With no [heap] yet, the break is still where it started. */
+	p->brk_cur = st.start_brk;
+	p->brk_known = st.start_brk != 0;
 	pl.p = p;
 	err = procfs_read_maps(pid, preload_entry, &pl);
 	attrib_refresh(p->attrib);
@@ -332,8 +332,8 @@ static void log_return(struct model *m, struct alloc *a, enum at_ret kind, uint6
 	a->log_n++;
 }
 
-/* Credit the event and the bytes it returned to each owner it touched; the event counts
- * once, under the owner that had most of the range. */
+/* Credit the bytes an event returned to each owner it touched, and the event itself (unless
+ * sys is AT_SYS_NR) once, under the owner that had most of the range. */
 static void settle(struct touch *t, enum at_sys sys, uint64_t addr)
 {
 	struct proc *p = t->p;
@@ -350,7 +350,7 @@ static void settle(struct touch *t, enum at_sys sys, uint64_t addr)
 		if (t->kind < AT_RET_NR)
 			log_return(t->m, &p->allocs[i], t->kind, t->ts, addr, t->owner_bytes[i]);
 	}
-	if (t->any)
+	if (t->any && sys < AT_SYS_NR)
 		p->allocs[best_bytes ? best : t->first_owner].r.events[sys]++;
 }
 
@@ -392,7 +392,7 @@ static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *
 	if (err)
 		return err;
 	if (t.kind < AT_RET_NR)
-		settle(&t, AT_SYS_MMAP, start);
+		settle(&t, AT_SYS_NR, start); /* the mmap counts under its caller, below */
 	p->allocs[owner].r.events[AT_SYS_MMAP]++;
 	p->allocs[owner].r.mapped_total_bytes += len;
 	return 0;
@@ -653,7 +653,8 @@ void model_sample(struct model *m, uint64_t now_ns)
 			const struct imap_seg *g = imap_at(p->im, k);
 			uint64_t b = 0;
 
-			if (g->prot && !procfs_resident(p->pagemap_fd, g->start, g->end, &b)) {
+			/* PROT_NONE pages can be resident too (mprotect keeps them). */
+			if (!procfs_resident(p->pagemap_fd, g->start, g->end, &b)) {
 				if (g->flags & IMAP_F_PRE)
 					res.pre[g->owner] += b;
 				else

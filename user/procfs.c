@@ -128,8 +128,6 @@ int procfs_parse_stat(const char *buf, struct proc_stat *st)
 				st->flags = (unsigned long)v;
 			else if (field == 47)
 				st->start_brk = v;
-			else if (field == 48)
-				st->brk = v;
 		}
 		while (*p && *p != ' ')
 			p++;

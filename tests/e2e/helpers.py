@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Running arenatrace and the workloads for the end-to-end tests."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+OUTPUT = os.environ.get("AT_OUTPUT", os.path.abspath(os.path.join(
+    os.path.dirname(__file__), "..", "..", ".output")))
+ARENATRACE = os.path.join(OUTPUT, "arenatrace")
+STRACE = ["strace", "-qq", "-ff", "-k", "-ttt",
+          "-e", "trace=execve,getppid,mmap,munmap,mremap,brk,madvise,mprotect"]
+
+
+def workload(name):
+    return os.path.join(OUTPUT, "workloads", name)
+
+
+def wait_file(path, proc=None, timeout=300):
+    """Waits for a file; fails early if proc (a Popen) ended first."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f"{proc.args[0]} exited with {proc.returncode} early")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {path}")
+        time.sleep(0.05)
+
+
+def wait_attached(err_path, proc, timeout=120):
+    deadline = time.monotonic() + timeout
+    while True:
+        with open(err_path) as f:
+            if "tracing" in f.read():
+                return
+        if proc.poll() is not None:
+            with open(err_path) as f:
+                raise AssertionError("arenatrace ended early: " + f.read())
+        if time.monotonic() > deadline:
+            raise AssertionError("arenatrace did not attach")
+        time.sleep(0.05)
+
+
+def interrupt(proc, timeout=120):
+    proc.send_signal(signal.SIGINT)
+    return proc.wait(timeout=timeout)
+
+
+def load(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def process(report, comm):
+    procs = [p for p in report["processes"] if p["comm"] == comm]
+    assert procs, f"no process {comm} in {[p['comm'] for p in report['processes']]}"
+    return procs[-1]
+
+
+def allocator(proc, name):
+    for a in proc["allocators"]:
+        if a["name"] == name:
+            return a
+    return None
+
+
+def assert_no_drops(report):
+    assert all(v == 0 for v in report["drops"].values()), report["drops"]
+
+
+class Run:
+    """One traced run of a workload. mode: 'launch' (-- CMD) or 'attach' (-p PID).
+    strace: run the workload under strace -ff -k for the oracle. hold: keep the workload
+    alive after its truth is written until arenatrace has reported (for residency)."""
+
+    def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=()):
+        self.tmp = tmp_path
+        self.name = name
+        self.truth_path = str(tmp_path / "truth.json")
+        self.hold_path = str(tmp_path / "hold")
+        self.go_path = str(tmp_path / "go")
+        self.out_path = str(tmp_path / "out.json")
+        self.err_path = str(tmp_path / "err.txt")
+        self.strace_prefix = str(tmp_path / "strace")
+        env = {"AT_TRUTH": self.truth_path}
+        if hold:
+            env["AT_HOLD"] = self.hold_path
+        cmd = [workload(name)]
+        if strace:
+            cmd = STRACE + ["-o", self.strace_prefix] + \
+                [f"-E{k}={v}" for k, v in env.items()] + cmd
+            child_env = os.environ.copy()
+        else:
+            child_env = dict(os.environ, **env)
+        at = [ARENATRACE, "-j", "-o", self.out_path, "-C", "sample_ms=100", *args]
+        err = open(self.err_path, "w")
+        if mode == "launch":
+            self.tracer = subprocess.Popen(at + ["--"] + cmd, stderr=err, env=child_env)
+            self.target = None
+        else:
+            assert not strace, "the strace oracle is for launch mode"
+            child_env["AT_GO"] = self.go_path
+            self.target = subprocess.Popen(cmd, env=child_env)
+            self.tracer = subprocess.Popen(at + ["-p", str(self.target.pid)], stderr=err)
+            wait_attached(self.err_path, self.tracer)
+            open(self.go_path, "w").close()
+        wait_file(self.truth_path, self.tracer)
+        self.truth = load(self.truth_path)
+        if hold:
+            self.rc = interrupt(self.tracer)
+            open(self.hold_path, "w").close()
+        else:
+            self.rc = self.tracer.wait(timeout=300)
+        if self.target is not None:
+            self.target_rc = self.target.wait(timeout=120)
+        with open(self.err_path) as f:
+            self.stderr = f.read()
+        assert self.rc == 0, self.stderr
+        self.report = load(self.out_path)
+        self.proc = process(self.report, name[:15])

@@ -1,0 +1,62 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""An application managing memory itself: every figure equals the workload's own counts."""
+import pytest
+
+from helpers import Run, allocator, assert_no_drops
+
+KINDS = ("munmap_bytes", "madv_dontneed_bytes", "madv_free_bytes", "decommit_bytes",
+         "mremap_shrink_bytes", "brk_shrink_bytes")
+EVENTS = ("munmap", "mremap", "madvise", "mprotect", "brk")
+
+
+def check_common(run, app):
+    t = run.truth
+    for k in KINDS:
+        assert app["returned"][k] == t[k], k
+    assert app["returned"]["madv_remove_bytes"] == 0
+    for e in EVENTS:
+        assert app["events"][e] == t[e], e
+    # MADV_FREE'd pages stay resident and show as LazyFree until the kernel reclaims them.
+    assert run.proc["lazyfree_bytes"] >= t["madv_free_bytes"]
+    assert_no_drops(run.report)
+
+
+@pytest.mark.parametrize("mode", ["launch", "attach"])
+def test_app_figures_equal_workload_counts(tmp_path, mode):
+    run = Run(tmp_path, "app_syscalls", mode=mode)
+    app = allocator(run.proc, "app")
+    assert app is not None
+    t = run.truth
+    check_common(run, app)
+    assert app["reserved_bytes"] == t["reserved_bytes"]
+    if mode == "launch":
+        # Traced from exec: the early region is the application's too.
+        assert app["mapped_bytes"] == t["mapped_bytes"] + t["pre_bytes"]
+        assert app["resident_bytes"] == t["resident_bytes"] + t["pre_resident_bytes"]
+        assert app["events"]["mmap"] == t["mmap"] + 1
+        assert not run.proc["attached_running"]
+    else:
+        # Memory from before attach is kept apart, never mixed into the traced figures.
+        assert app["mapped_bytes"] == t["mapped_bytes"]
+        assert app["resident_bytes"] == t["resident_bytes"]
+        assert app["events"]["mmap"] == t["mmap"]
+        assert run.proc["attached_running"]
+        assert run.proc["unattributed"]["mapped_bytes"] >= t["pre_bytes"]
+        assert run.proc["unattributed"]["resident_bytes"] >= t["pre_resident_bytes"]
+        assert run.target_rc == 0
+
+
+def test_app_memory_not_given_to_glibc(tmp_path):
+    run = Run(tmp_path, "app_syscalls", strace=True)
+    glibc = allocator(run.proc, "glibc")
+    # glibc only moved the break for stdio and the workload's own bookkeeping.
+    assert glibc is None or glibc["mapped_bytes"] < (1 << 20)
+    assert glibc is None or sum(glibc["returned"].values()) == 0
+
+
+def test_timeline_and_text_output(tmp_path):
+    run = Run(tmp_path, "app_syscalls")
+    tl = run.proc["timeline"]
+    assert tl, "no samples"
+    assert all(s["rss_bytes"] > 0 for s in tl)
+    assert [s["t_ms"] for s in tl] == sorted(s["t_ms"] for s in tl)
