@@ -4,8 +4,9 @@
  * each with an owner (an allocator index chosen by the caller), a protection and flags.
  * Every change reports the pieces it removed or altered, as they were, through a visitor,
  * so that the caller can account returned bytes per owner. Adjacent equal segments are
- * merged. Single-threaded; functions return 0 or a negative errno (-ENOSPC past the segment
- * limit given to imap__new, in which case the map is left unchanged).
+ * merged. Single-threaded; functions return 0 or a negative errno. A change that could take
+ * the map past the segment limit given to imap__new (counting the worst case: two splits
+ * and a new segment) is refused with -ENOSPC and leaves the map unchanged.
  */
 #ifndef AT_IMAP_H
 #define AT_IMAP_H

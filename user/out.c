@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "out.h"
 
+#include "json.h"
+
 void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m)
 {
 	o->ops = fmt == OUT_JSON ? &out_json_ops : &out_text_ops;
@@ -38,5 +40,14 @@ const char *out_bytes(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
 	else
 		snprintf(buf, len, "%.1f %s", v, unit[u]);
+	return buf;
+}
+
+const char *out_printable(const char *s, char *buf, size_t len)
+{
+	json_utf8_clean(s ? s : "", buf, len);
+	for (char *c = buf; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	return buf;
 }

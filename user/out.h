@@ -51,6 +51,8 @@ void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const st
 int out_report(struct out *o, const struct report *r, bool final);
 void out_error(struct out *o, const char *msg);
 
+/* A copy of s safe for a terminal: valid UTF-8, control bytes shown as '?'. */
+const char *out_printable(const char *s, char *buf, size_t len);
 /* Human-readable byte counts for the text backend ("12.0 MiB"). */
 const char *out_bytes(uint64_t bytes, char *buf, size_t len);
 

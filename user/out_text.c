@@ -38,9 +38,10 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 
 static void print_proc(FILE *f, const struct rep_proc *p)
 {
-	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128];
 
-	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid, p->comm,
+	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid,
+		out_printable(p->comm, comm, sizeof(comm)),
 		p->exited ? " [exited]" : "", out_bytes(p->rss_bytes, b1, sizeof(b1)),
 		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
 	fprintf(f, "  %-16s %12s %12s %12s %12s %12s\n", "ALLOCATOR", "MAPPED", "RESERVED",

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Bad input: one clear line on stderr and the documented exit code; targets unharmed."""
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from helpers import ARENATRACE, Run, load, wait_attached, workload
+
+EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
+
+
+def run_at(*args, **kw):
+    return subprocess.run([ARENATRACE, *args], capture_output=True, text=True, timeout=120,
+                          **kw)
+
+
+def one_line(stderr):
+    lines = [l for l in stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("arenatrace: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["--bogus"], "unknown"),
+    (["-p"], "needs a value"),
+    (["-p", "abc"], "invalid PID 'abc'"),
+    (["-p", "1", "-d", "-3"], "invalid duration"),
+    (["-p", "1", "-C", "nonsense"], "expected KEY=VALUE"),
+    (["-p", "1", "-C", "ringbuf_bytes=5000"], "power of two"),
+    (["-p", "1", "-C", "no_such_key=1"], "unknown -C key"),
+    (["-p", "1", "--format", "xml"], "unknown format"),
+    ([], "nothing to trace"),
+    (["-p", "1", "--", "true"], "not both"),
+])
+def test_usage_errors(args, needle):
+    r = run_at(*args)
+    assert r.returncode == EXIT_USAGE
+    line = one_line(r.stderr)
+    assert needle in line and "--help" in line
+
+
+def free_pid():
+    with open("/proc/sys/kernel/pid_max") as f:
+        pid = int(f.read()) - 1
+    while os.path.exists(f"/proc/{pid}"):
+        pid -= 1
+    return pid
+
+
+def test_no_such_process():
+    pid = free_pid()
+    r = run_at("-p", str(pid))
+    assert r.returncode == EXIT_TARGET
+    assert f"no process with pid {pid}" in one_line(r.stderr)
+
+
+def test_no_such_process_json_error_object():
+    r = run_at("-j", "-p", str(free_pid()))
+    assert r.returncode == EXIT_TARGET
+    assert "error" in json.loads(r.stdout)
+
+
+def test_kernel_thread():
+    r = run_at("-p", "2")
+    assert r.returncode == EXIT_TARGET
+    assert "kernel thread" in one_line(r.stderr)
+
+
+@pytest.mark.parametrize("kind,err", [("missing", "No such file"),
+                                      ("not-executable", "Permission denied")])
+def test_command_cannot_run(tmp_path, kind, err):
+    cmd = tmp_path / "prog"
+    if kind == "not-executable":
+        cmd.write_text("not a program\n")
+        cmd.chmod(0o644)
+    r = run_at("--", str(cmd))
+    assert r.returncode == EXIT_TARGET
+    line = one_line(r.stderr)
+    assert f"cannot run '{cmd}'" in line and err in line
+
+
+def test_target_exits_mid_trace(tmp_path):
+    target = subprocess.Popen(["sleep", "1"])
+    out = tmp_path / "out.json"
+    r = run_at("-j", "-o", str(out), "-p", str(target.pid), "-d", "60")
+    assert target.wait() == 0
+    assert r.returncode == EXIT_VANISHED
+    assert "exited before the end of the trace" in r.stderr
+    report = load(out)
+    (p,) = report["processes"]
+    assert p["pid"] == target.pid and p["exited"]
+
+
+def test_without_privileges():
+    r = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                        "--inh-caps=-all", ARENATRACE, "-p", str(os.getpid())],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == EXIT_PRIV
+    line = one_line(r.stderr)
+    assert "CAP_BPF" in line and "CAP_PERFMON" in line
+
+
+def test_tracefs_mounted_when_missing():
+    script = (f"umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; "
+              f"{ARENATRACE} --dry-run && grep -c ' /sys/kernel/tracing tracefs' /proc/self/mounts")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "1"
+
+
+def test_tracefs_cannot_be_mounted():
+    script = (f"umount /sys/kernel/tracing 2>/dev/null; umount /sys/kernel/debug 2>/dev/null; "
+              f"mount -t tmpfs -o ro none /sys/kernel && {ARENATRACE} --dry-run")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == EXIT_KERNEL
+    assert "mount -t tracefs nodev /sys/kernel/tracing" in one_line(r.stderr)
+
+
+def bpf_progs():
+    r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
+    return r.stdout
+
+
+def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
+    go, truth = tmp_path / "go", tmp_path / "truth.json"
+    target = subprocess.Popen([workload("app_syscalls")],
+                              env=dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth)))
+    err = tmp_path / "err"
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-o", "/dev/null", "-p", str(target.pid)],
+                                  stderr=e)
+    wait_attached(str(err), tracer)
+    assert "os_wrapper_ente" in bpf_progs()
+    tracer.kill()
+    tracer.wait()
+    go.touch()
+    assert target.wait(timeout=60) == 0
+    t = load(truth)
+    assert t["munmap_bytes"] == 2 << 20
+    deadline = time.monotonic() + 30
+    while "os_wrapper_ente" in bpf_progs() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert "os_wrapper_ente" not in bpf_progs()
+
+
+def test_help_and_version():
+    r = run_at("--help")
+    assert r.returncode == 0 and "EXAMPLES" in r.stdout and "Exit status" in r.stdout
+    r = run_at("--config-help")
+    assert r.returncode == 0 and "ringbuf_bytes" in r.stdout
+    r = run_at("-V")
+    assert r.returncode == 0 and r.stdout.startswith("arenatrace ")

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include "cli.h"
+
+static int parse(struct at_opts *o, char *err, int argc, char **argv)
+{
+	cli_defaults(o);
+	return cli_parse(argc, argv, o, err, 256);
+}
+
+static void test_pids_interval_count(void **state)
+{
+	char *argv[] = { "arenatrace", "-p", "10", "--pid", "20", "-j", "--pretty", "5", "3", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 9, argv), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[1], 20);
+	assert_int_equal(o.format, OUT_JSON);
+	assert_true(o.pretty);
+	assert_true(o.interval_s == 5.0);
+	assert_int_equal(o.count, 3);
+	assert_null(o.cmd);
+}
+
+static void test_command_keeps_its_options(void **state)
+{
+	char *argv[] = { "arenatrace", "-d", "2.5", "-C", "sample_ms=50", "--", "ls", "-l", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 8, argv), 0);
+	assert_non_null(o.cmd);
+	assert_string_equal(o.cmd[0], "ls");
+	assert_string_equal(o.cmd[1], "-l");
+	assert_true(o.duration_s == 2.5);
+	assert_int_equal(o.sample_ms, 50);
+}
+
+static void test_errors(void **state)
+{
+	char *bad_count[] = { "arenatrace", "-p", "1", "5", "x", NULL };
+	char *extra[] = { "arenatrace", "-p", "1", "5", "3", "7", NULL };
+	char *zero_pid[] = { "arenatrace", "-p", "0", NULL };
+	char *knob[] = { "arenatrace", "-p", "1", "-C", "max_procs=0", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 5, bad_count), -EINVAL);
+	assert_non_null(strstr(err, "invalid count 'x'"));
+	assert_int_equal(parse(&o, err, 6, extra), -EINVAL);
+	assert_non_null(strstr(err, "unexpected argument '7'"));
+	assert_int_equal(parse(&o, err, 3, zero_pid), -EINVAL);
+	assert_int_equal(parse(&o, err, 5, knob), -EINVAL);
+	assert_non_null(strstr(err, "max_procs=0"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pids_interval_count),
+		cmocka_unit_test(test_command_keeps_its_options),
+		cmocka_unit_test(test_errors),
+	};
+
+	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);
+}

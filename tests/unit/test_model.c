@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The model fed with synthetic BPF records: attribution by caller file, accounting of every
+ * return kind, brk up and down, mremap, stacks and file mappings kept out, fork and exec. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "model.h"
+
+#define PID 4000001 /* above pid_max: /proc has nothing, as for an exited process */
+#define CHILD 4000002
+#define KiB 1024ull
+
+static struct model *new_model(void)
+{
+	struct model_limits lim = { .max_procs = 8, .max_segs = 1024, .timeline_max = 4,
+				    .return_log_max = 2 };
+	struct model *m = model__new(&lim, 0);
+
+	assert_non_null(m);
+	assert_int_equal(model_add_launched(m, PID), 0);
+	return m;
+}
+
+static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, int64_t ret)
+{
+	struct at_sys_rec r = { .type = AT_REC_SYSCALL, .sys = s, .pid = PID, .tid = PID,
+				.ts_ns = 1000, .caller_ino = 1, .args = { a0, a1, a2, a3 },
+				.ret = ret };
+
+	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file) - 1));
+	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);
+}
+
+static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
+{
+	struct at_proc_rec r = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid,
+				 .ppid = (__u32)ppid, .comm = "prog" };
+
+	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);
+}
+
+static const struct rep_alloc *find(const struct rep_proc *p, const char *name)
+{
+	for (size_t i = 0; i < p->nallocs; i++)
+		if (!strcmp(p->allocs[i].name, name))
+			return &p->allocs[i];
+	return NULL;
+}
+
+#define ANON (MAP_PRIVATE | MAP_ANONYMOUS)
+#define RW (PROT_READ | PROT_WRITE)
+#define BASE 0x7f0000000000ull
+
+static void test_accounting(void **state)
+{
+	struct model *m = new_model();
+	const struct report *r;
+	const struct rep_alloc *g, *j, *a;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_BRK, "ld-linux-x86-64.so.2", 0, 0, 0, 0, 0x10000);
+	sys(m, AT_SYS_BRK, "libc.so.6", 0x30000, 0, 0, 0, 0x30000);
+	sys(m, AT_SYS_BRK, "libc.so.6", 0x20000, 0, 0, 0, 0x20000);
+	sys(m, AT_SYS_MMAP, "libjemalloc.so.2", 0, 1024 * KiB, RW, ANON | MAP_NORESERVE, BASE);
+	sys(m, AT_SYS_MUNMAP, "libjemalloc.so.2", BASE + 512 * KiB, 64 * KiB, 0, 0, 0);
+	sys(m, AT_SYS_MADVISE, "libjemalloc.so.2", BASE, 128 * KiB, MADV_DONTNEED, 0, 0);
+	sys(m, AT_SYS_MADVISE, "libjemalloc.so.2", BASE + 128 * KiB, 64 * KiB, MADV_FREE, 0, 0);
+	sys(m, AT_SYS_MREMAP, "libjemalloc.so.2", BASE, 512 * KiB, 256 * KiB, 0, BASE);
+	/* The application's own mapping, made PROT_NONE in part, then committed again. */
+	sys(m, AT_SYS_MMAP, "prog", 0, 64 * KiB, RW, ANON, BASE + 0x100000000ull);
+	sys(m, AT_SYS_MPROTECT, "prog", BASE + 0x100000000ull, 16 * KiB, PROT_NONE, 0, 0);
+	sys(m, AT_SYS_MPROTECT, "prog", BASE + 0x100000000ull, 8 * KiB, RW, 0, 0);
+	/* A thread stack and a file mapping: nobody's allocator memory. */
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 8 << 20, 0, ANON | MAP_STACK, BASE + 0x200000000ull);
+	sys(m, AT_SYS_MADVISE, "libc.so.6", BASE + 0x200000000ull, 8 << 20, MADV_DONTNEED, 0, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 4096, PROT_READ, MAP_PRIVATE, BASE + 0x300000000ull);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE + 0x300000000ull, 4096, 0, 0, 0);
+
+	r = model_report(m, 2000);
+	assert_non_null(r);
+	assert_int_equal(r->nprocs, 1);
+	g = find(&r->procs[0], "glibc");
+	j = find(&r->procs[0], "jemalloc");
+	a = find(&r->procs[0], "app");
+	assert_non_null(g);
+	assert_non_null(j);
+	assert_non_null(a);
+	assert_null(find(&r->procs[0], "stack"));
+	assert_int_equal(r->procs[0].nallocs, 3);
+
+	assert_int_equal(g->mapped_bytes, 0x10000);
+	assert_int_equal(g->mapped_total_bytes, 0x20000);
+	assert_int_equal(g->ret_bytes[AT_RET_BRK_SHRINK], 0x10000);
+	assert_int_equal(g->events[AT_SYS_BRK], 2);
+	assert_int_equal(g->events[AT_SYS_MMAP], 0);
+	assert_int_equal(g->events[AT_SYS_MADVISE], 0);
+	assert_int_equal(g->ret_bytes[AT_RET_MADV_DONTNEED], 0);
+
+	assert_int_equal(j->mapped_bytes, 1024 * KiB - 64 * KiB - 256 * KiB);
+	assert_int_equal(j->ret_bytes[AT_RET_MUNMAP], 64 * KiB);
+	assert_int_equal(j->ret_bytes[AT_RET_MADV_DONTNEED], 128 * KiB);
+	assert_int_equal(j->ret_bytes[AT_RET_MADV_FREE], 64 * KiB);
+	assert_int_equal(j->ret_bytes[AT_RET_MREMAP_SHRINK], 256 * KiB);
+	assert_int_equal(j->events[AT_SYS_MMAP], 1);
+	assert_int_equal(j->events[AT_SYS_MADVISE], 2);
+	assert_int_equal(j->events[AT_SYS_MREMAP], 1);
+	/* The return log keeps the newest two; the rest are counted. */
+	assert_int_equal(j->nreturns, 2);
+	assert_int_equal(j->returns_omitted, 2);
+	assert_int_equal(j->returns[1].kind, AT_RET_MREMAP_SHRINK);
+
+	assert_int_equal(a->mapped_bytes, 64 * KiB);
+	assert_int_equal(a->reserved_bytes, 8 * KiB);
+	assert_int_equal(a->ret_bytes[AT_RET_DECOMMIT], 16 * KiB);
+	assert_int_equal(a->events[AT_SYS_MPROTECT], 2);
+	model__free(m);
+}
+
+static void test_fork_exec_exit(void **state)
+{
+	struct model *m = new_model();
+	const struct report *r;
+	const struct rep_alloc *g;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 1 << 20, RW, ANON, BASE);
+	proc_rec(m, AT_PROC_FORK, CHILD, PID);
+	r = model_report(m, 1);
+	assert_int_equal(r->nprocs, 2);
+	/* The child inherits the mapping as pre-existing memory, still glibc's. */
+	g = find(&r->procs[1], "glibc");
+	assert_non_null(g);
+	assert_int_equal(g->mapped_bytes, 0);
+	assert_int_equal(g->pre_mapped_bytes, 1 << 20);
+	assert_int_equal(r->procs[1].ppid, PID);
+	/* exec starts afresh; exit keeps the final state. */
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	proc_rec(m, AT_PROC_EXIT, CHILD, 0);
+	r = model_report(m, 2);
+	assert_null(find(&r->procs[0], "glibc"));
+	assert_true(r->procs[1].exited);
+	assert_true(model_any_alive(m));
+	proc_rec(m, AT_PROC_EXIT, PID, 0);
+	assert_false(model_any_alive(m));
+	/* Records of processes nobody traces are counted, not applied. */
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 4096, 0, 0, 0);
+	assert_int_equal(model_report(m, 3)->drops.unattributed, 1);
+	model__free(m);
+}
+
+static void test_process_limit(void **state)
+{
+	struct model_limits lim = { .max_procs = 1, .max_segs = 16 };
+	struct model *m = model__new(&lim, 0);
+
+	(void)state;
+	assert_int_equal(model_add_launched(m, PID), 0);
+	assert_int_equal(model_add_launched(m, CHILD), -ENOSPC);
+	assert_int_equal(model_report(m, 1)->drops.procs_full, 1);
+	model__free(m);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_accounting),
+		cmocka_unit_test(test_fork_exec_exit),
+		cmocka_unit_test(test_process_limit),
+	};
+
+	return cmocka_run_group_tests_name("model", tests, NULL, NULL);
+}

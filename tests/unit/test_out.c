@@ -1,0 +1,175 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The backends, rendered from one synthetic report and compared with golden files
+ * (tests/unit/golden; AT_UPDATE_GOLDEN=1 rewrites them), and the JSON string cleaning. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json.h"
+#include "out.h"
+
+static const struct rep_return returns[] = {
+	{ .t_ns = 1500000000, .addr = 0x7f0000000000, .bytes = 1 << 20, .kind = AT_RET_MUNMAP },
+	{ .t_ns = 2500000000, .addr = 0x7f0000200000, .bytes = 4 << 20, .kind = AT_RET_MADV_FREE },
+};
+
+static struct rep_alloc allocs[2];
+static struct rep_sample samples[2];
+static struct rep_proc procs[1];
+static struct report rep;
+static const int pids[] = { 1234 };
+static const struct out_meta meta = { .version = "0.1.0", .kernel = "6.18.0-test",
+				      .duration_s = 5, .pids = pids, .npids = 1,
+				      .follow_forks = true };
+
+static void build(void)
+{
+	allocs[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true,
+					.mapped_bytes = 70 << 20, .reserved_bytes = 62 << 20,
+					.resident_bytes = 6 << 20, .pre_mapped_bytes = 135168,
+					.pre_resident_bytes = 4096, .mapped_total_bytes = 80 << 20,
+					.returns = returns, .nreturns = 2, .returns_omitted = 3 };
+	allocs[0].ret_bytes[AT_RET_MUNMAP] = 5 << 20;
+	allocs[0].ret_count[AT_RET_MUNMAP] = 4;
+	allocs[0].ret_last_ns[AT_RET_MUNMAP] = 1500000000;
+	allocs[0].ret_bytes[AT_RET_MADV_FREE] = 4 << 20;
+	allocs[0].ret_count[AT_RET_MADV_FREE] = 1;
+	allocs[0].ret_last_ns[AT_RET_MADV_FREE] = 2500000000;
+	allocs[0].events[AT_SYS_MMAP] = 7;
+	allocs[0].events[AT_SYS_MUNMAP] = 4;
+	allocs[0].events[AT_SYS_BRK] = 12;
+	allocs[1] = (struct rep_alloc){ .name = "unknown", .is_allocator = false,
+					.pre_mapped_bytes = 2 << 20, .pre_resident_bytes = 1 << 20 };
+	samples[0] = (struct rep_sample){ .t_ns = 1000000000, .rss_bytes = 10 << 20,
+					  .mapped_bytes = 72 << 20, .resident_bytes = 7 << 20 };
+	samples[1] = (struct rep_sample){ .t_ns = 2000000000, .rss_bytes = 11 << 20,
+					  .lazyfree_bytes = 4 << 20, .mapped_bytes = 72 << 20,
+					  .resident_bytes = 8 << 20 };
+	/* A comm with a control byte and invalid UTF-8 must still give valid JSON. */
+	procs[0] = (struct rep_proc){ .pid = 1234, .ppid = 1, .comm = "srv\x01\xff", .exited = false,
+				      .attached_running = true, .rss_bytes = 11 << 20,
+				      .lazyfree_bytes = 4 << 20, .allocs = allocs, .nallocs = 2,
+				      .timeline = samples, .ntimeline = 2 };
+	rep = (struct report){ .start_ns = 1000, .now_ns = 5000001000, .records = 23,
+			       .procs = procs, .nprocs = 1 };
+	rep.drops.bpf[AT_DROP_RINGBUF_FULL] = 2;
+}
+
+static char *render(enum out_format fmt, bool pretty)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out o;
+
+	build();
+	out_init(&o, fmt, f, pretty, &meta);
+	assert_int_equal(out_report(&o, &rep, true), 0);
+	fclose(f);
+	return buf;
+}
+
+static void golden(const char *name, const char *got)
+{
+	char path[256], *want = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "tests/unit/golden/%s", name);
+	if (getenv("AT_UPDATE_GOLDEN")) {
+		f = fopen(path, "w");
+		assert_non_null(f);
+		fputs(got, f);
+		fclose(f);
+	}
+	f = fopen(path, "r");
+	assert_non_null(f);
+	want = calloc(1, 1 << 16);
+	len = fread(want, 1, (1 << 16) - 1, f);
+	fclose(f);
+	want[len] = '\0';
+	assert_string_equal(got, want);
+	free(want);
+}
+
+static void test_text_golden(void **state)
+{
+	char *s = render(OUT_TEXT, false);
+
+	(void)state;
+	golden("report.txt", s);
+	free(s);
+}
+
+static void test_json_golden_and_valid(void **state)
+{
+	char *s = render(OUT_JSON, true);
+	struct json_object *root = json_tokener_parse(s), *arr, *p, *comm, *a, *ret;
+
+	(void)state;
+	golden("report.json", s);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "processes", &arr));
+	p = json_object_array_get_idx(arr, 0);
+	assert_true(json_object_object_get_ex(p, "comm", &comm));
+	assert_string_equal(json_object_get_string(comm), "srv\x01\xef\xbf\xbd");
+	assert_non_null(strstr(s, "\\u0001"));
+	assert_true(json_object_object_get_ex(p, "allocators", &a));
+	assert_int_equal(json_object_array_length(a), 1);
+	a = json_object_array_get_idx(a, 0);
+	assert_true(json_object_object_get_ex(a, "returned", &ret));
+	assert_true(json_object_object_get_ex(ret, "madv_free_bytes", &ret));
+	assert_int_equal(json_object_get_uint64(ret), 4 << 20);
+	json_object_put(root);
+	free(s);
+}
+
+static void test_json_error_object(void **state)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out o;
+
+	(void)state;
+	out_init(&o, OUT_JSON, f, false, &meta);
+	out_error(&o, "no process with pid 7");
+	fclose(f);
+	assert_string_equal(buf, "{\"schema_version\":1,\"error\":\"no process with pid 7\"}\n");
+	free(buf);
+}
+
+static void test_utf8_clean(void **state)
+{
+	char out[16];
+
+	(void)state;
+	json_utf8_clean("plain", out, sizeof(out));
+	assert_string_equal(out, "plain");
+	json_utf8_clean("caf\xc3\xa9", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9");
+	json_utf8_clean("a\xc3", out, sizeof(out)); /* truncated sequence */
+	assert_string_equal(out, "a\xef\xbf\xbd");
+	json_utf8_clean("\xc0\xaf", out, sizeof(out)); /* overlong '/' */
+	assert_string_equal(out, "\xef\xbf\xbd\xef\xbf\xbd");
+	json_utf8_clean("\xed\xa0\x80", out, sizeof(out)); /* a surrogate */
+	assert_string_equal(out, "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");
+	json_utf8_clean("0123456789abcdefXYZ", out, 8); /* truncated to fit */
+	assert_string_equal(out, "0123456");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_golden),
+		cmocka_unit_test(test_json_golden_and_valid),
+		cmocka_unit_test(test_json_error_object),
+		cmocka_unit_test(test_utf8_clean),
+	};
+
+	return cmocka_run_group_tests_name("out", tests, NULL, NULL);
+}
