@@ -8,12 +8,15 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 1
+#define AT_ABI_VERSION 3
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
-#define AT_DEF_MAX_THREADS 32768
+#define AT_DEF_CODE_CACHE 16384
 #define AT_DEF_RINGBUF_BYTES (4u << 20)
+#define AT_DEF_MAX_SITES 4096
+/* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
+#define AT_MAX_UNWIND 3
 
 /* Record type tags: every ring buffer record starts with one. */
 enum at_rec_type {
@@ -31,23 +34,33 @@ enum at_sys {
 	AT_SYS_MPROTECT = 5,
 	AT_SYS_PROCESS_MADVISE = 6,
 	AT_SYS_NR = 7,
-	/* wrapper kind only: libc's syscall(), which may issue any of the above */
-	AT_SYS_ANY = 15,
 };
 
 /* How the caller address of a syscall record was found. */
 enum at_caller_kind {
-	AT_CALLER_IP = 0,      /* no libc wrapper seen: caller is the syscall instruction */
+	AT_CALLER_IP = 0,      /* not issued by a known wrapper: the syscall instruction */
 	AT_CALLER_WRAPPER = 1, /* return address of the libc wrapper that issued it */
+};
+
+/* An unwind site: the PC after a syscall or call instruction inside a libc wrapper, as a
+ * file offset, and the CFA offset from the stack pointer there (from .eh_frame). The return
+ * address is at sp + cfa - 8. Keyed by inode only: a file seen through overlayfs has another
+ * st_dev in user space than in the kernel's mapping. */
+struct at_site_key {
+	__u64 ino;
+	__u64 off;
+};
+
+struct at_site {
+	__u32 cfa;
+	__u32 pad;
 };
 
 /* Why data was lost; index into the stats counters. */
 enum at_drop {
-	AT_DROP_RINGBUF_FULL = 0,  /* ring buffer reservation failed: event lost */
-	AT_DROP_THREADS_FULL = 1,  /* per-thread in-flight map full: event lost */
-	AT_DROP_PROCS_FULL = 2,    /* traced-process map full: child not followed */
-	AT_DROP_UNMATCHED_EXIT = 3, /* sys_exit without its sys_enter (attached mid-call) */
-	AT_DROP_NR = 4,
+	AT_DROP_RINGBUF_FULL = 0, /* ring buffer reservation failed: event lost */
+	AT_DROP_PROCS_FULL = 1,   /* traced-process map full: child not followed */
+	AT_DROP_NR = 2,
 };
 
 enum at_proc_kind {
@@ -56,25 +69,32 @@ enum at_proc_kind {
 	AT_PROC_EXIT = 3,
 };
 
-/* Bits of the traced-process map value. */
+/* Value of the traced-process map. gen changes whenever code may have moved (exec, a new
+ * executable mapping), which invalidates the code-location cache of that process. */
 #define AT_TRACE_FOLLOW_FORK 0x1u
 
-/* A memory syscall, emitted at sys_exit with the arguments saved at sys_enter. */
+struct at_traced {
+	__u32 flags;
+	__u32 gen;
+};
+
+/* A memory syscall, emitted at sys_exit with its arguments (still in the saved user
+ * registers there) and its result. */
 struct at_sys_rec {
 	__u32 type; /* AT_REC_SYSCALL */
 	__u32 sys;  /* enum at_sys */
 	__u32 pid;  /* tgid */
 	__u32 tid;
-	__u64 ts_ns; /* CLOCK_MONOTONIC at sys_enter */
+	__u64 ts_ns; /* CLOCK_MONOTONIC at sys_exit */
 	__u64 caller;
 	__u64 ip; /* user instruction pointer at the syscall */
 	__u64 args[6];
 	__s64 ret;
 	__u32 caller_kind; /* enum at_caller_kind */
+	__u32 pad;
 	/* The file mapping that holds the caller (resolved in the kernel, so that records of
 	 * processes that have already exited can still be attributed). ino 0: anonymous code
 	 * or no mapping. */
-	__u32 caller_dev;
 	__u64 caller_ino;
 	__u64 caller_off; /* file offset of the caller address */
 	char caller_file[32]; /* basename of the mapped file */
@@ -90,15 +110,20 @@ struct at_proc_rec {
 	char comm[16];
 };
 
-/* Per-thread state between a libc wrapper's entry, sys_enter and sys_exit. */
-struct at_inflight {
-	__u64 caller;    /* wrapper return address, 0 if none */
-	__u64 wrap_ip;   /* wrapper entry address */
-	__u64 ts_ns;
-	__u64 ip;
-	__u64 args[6];
-	__u32 wrap_sys;  /* enum at_sys the wrapper issues, AT_SYS_ANY for syscall() */
-	__u32 sys;       /* set at sys_enter, AT_SYS_NR before */
+/* Where a code address lies: its file mapping and, for a wrapper's unwind site, the CFA
+ * offset (0 for any other address). Cached per process and generation. */
+struct at_code_key {
+	__u32 tgid;
+	__u32 gen;
+	__u64 addr;
+};
+
+struct at_code {
+	__u64 ino;
+	__u64 off;
+	__u32 cfa;
+	__u32 pad;
+	char name[32];
 };
 
 #endif /* ARENATRACE_H */

@@ -21,7 +21,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AT_DEF_MAX_PROCS);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, struct at_traced);
 } traced SEC(".maps");
 
 /* Rare events (syscalls, process lifecycle) to user space. When full, the record is lost
@@ -40,7 +40,19 @@ static __always_inline void drop(enum at_drop why)
 		__sync_fetch_and_add(&drops[why], 1);
 }
 
-static __always_inline __u32 *traced_lookup(__u32 tgid)
+/* Wake user space only once a batch has built up: a wakeup per record costs the traced
+ * thread more than the record itself. User space also polls on a timer, so nothing waits
+ * longer than its poll interval. */
+#define AT_WAKEUP_BYTES (64u * 1024)
+
+static __always_inline void submit(void *rec)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+
+	bpf_ringbuf_submit(rec, avail >= AT_WAKEUP_BYTES ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+static __always_inline struct at_traced *traced_lookup(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&traced, &tgid);
 }

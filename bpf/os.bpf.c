@@ -1,195 +1,160 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * The os level: syscall tracepoints for mmap, munmap, mremap, brk, madvise, process_madvise
- * and mprotect, uprobes on libc's wrappers of those calls (to learn the exact caller), and
- * fork/exec/exit of traced processes. Syscalls are rare, so each one becomes a ring buffer
- * record, emitted at sys_exit so that it carries the result.
+ * and mprotect, and fork/exec/exit of traced processes. One program per syscall, at
+ * sys_exit: the arguments are still in the saved user registers there and the user stack is
+ * as the caller left it, so the exact caller is found by unwinding out of libc's wrapper in
+ * the kernel (find_caller), with no uprobe and so no trap in the traced process. Syscalls
+ * are rare, so each one becomes a ring buffer record.
  */
 #include "common.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
-/* Per-thread state from wrapper entry to sys_exit. When full, the syscall is lost and
- * AT_DROP_THREADS_FULL counts it. */
+/* Unwind sites of the libc wrappers, filled by user space from .eh_frame. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AT_DEF_MAX_THREADS);
-	__type(key, __u32);
-	__type(value, struct at_inflight);
-} inflight SEC(".maps");
+	__uint(max_entries, AT_DEF_MAX_SITES);
+	__type(key, struct at_site_key);
+	__type(value, struct at_site);
+} unwind_sites SEC(".maps");
 
-/* A libc wrapper's syscall instruction lies within this distance of the wrapper's entry
- * (glibc's __sbrk calls __brk, which sits just before it). A wrapper that returned early
- * without a syscall leaves a stale record; the distance check keeps a later raw syscall of
- * the same thread from inheriting its caller. */
-#define AT_WRAPPER_SPAN 4096
+/* Code address -> file mapping and unwind site, per process generation. A miss costs a
+ * bpf_find_vma; an evicted entry is simply looked up again. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, AT_DEF_CODE_CACHE);
+	__type(key, struct at_code_key);
+	__type(value, struct at_code);
+} code_cache SEC(".maps");
 
-/* Entry of a libc wrapper (mmap, munmap, ...). The attach cookie says which syscall it
- * issues. The return address on the stack is the exact caller. */
-SEC("uprobe")
-int BPF_KPROBE(os_wrapper_enter)
+static long code_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct at_inflight st = {};
-
-	if (!traced_lookup(tgid))
-		return 0;
-	if (bpf_probe_read_user(&st.caller, sizeof(st.caller), (void *)PT_REGS_SP(ctx)))
-		st.caller = 0;
-	st.wrap_ip = PT_REGS_IP(ctx);
-	st.wrap_sys = (__u32)bpf_get_attach_cookie(ctx);
-	st.sys = AT_SYS_NR;
-	if (bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY))
-		drop(AT_DROP_THREADS_FULL);
-	return 0;
-}
-
-static __always_inline int sys_enter(struct trace_event_raw_sys_enter *ctx, enum at_sys sys,
-				     const int nargs)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct task_struct *task;
-	struct pt_regs *regs;
-	struct at_inflight *st, fresh = {};
-	__u64 ip;
-	__s64 dist;
-
-	if (!traced_lookup(tgid))
-		return 0;
-	task = bpf_get_current_task_btf();
-	regs = (struct pt_regs *)bpf_task_pt_regs(task);
-	ip = regs ? BPF_CORE_READ(regs, ip) : 0;
-
-	st = bpf_map_lookup_elem(&inflight, &tid);
-	if (st) {
-		dist = (__s64)(ip - st->wrap_ip);
-		if (dist < 0)
-			dist = -dist;
-		if ((st->wrap_sys != sys && st->wrap_sys != AT_SYS_ANY) || st->sys != AT_SYS_NR ||
-		    dist > AT_WRAPPER_SPAN)
-			st->caller = 0; /* stale: not the wrapper of this syscall */
-	} else {
-		if (bpf_map_update_elem(&inflight, &tid, &fresh, BPF_ANY)) {
-			drop(AT_DROP_THREADS_FULL);
-			return 0;
-		}
-		st = bpf_map_lookup_elem(&inflight, &tid);
-		if (!st)
-			return 0;
-	}
-	st->sys = sys;
-	st->ip = ip;
-	st->ts_ns = bpf_ktime_get_ns();
-	/* Unrolled by hand (the verifier refuses ctx accesses at a computed offset), and only
-	 * as many as the syscall has: a read past its record makes the attach fail. */
-	st->args[0] = ctx->args[0];
-	if (nargs > 1)
-		st->args[1] = ctx->args[1];
-	if (nargs > 2)
-		st->args[2] = ctx->args[2];
-	if (nargs > 3)
-		st->args[3] = ctx->args[3];
-	if (nargs > 4)
-		st->args[4] = ctx->args[4];
-	if (nargs > 5)
-		st->args[5] = ctx->args[5];
-	return 0;
-}
-
-struct caller_vma {
-	__u64 addr;
-	__u64 ino;
-	__u64 off;
-	__u32 dev;
-	char name[32];
-};
-
-static long caller_vma_cb(struct task_struct *task, struct vm_area_struct *vma, void *data)
-{
-	struct caller_vma *cv = data;
+	struct at_code *c = data;
 	struct file *f = vma->vm_file;
 
 	if (!f)
 		return 0;
-	cv->ino = BPF_CORE_READ(f, f_inode, i_ino);
-	cv->dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
-	cv->off = cv->addr - vma->vm_start + (vma->vm_pgoff << 12);
-	bpf_probe_read_kernel_str(cv->name, sizeof(cv->name),
+	c->ino = BPF_CORE_READ(f, f_inode, i_ino);
+	c->off = c->off - vma->vm_start + (vma->vm_pgoff << 12);
+	bpf_probe_read_kernel_str(c->name, sizeof(c->name),
 				  BPF_CORE_READ(f, f_path.dentry, d_name.name));
 	return 0;
+}
+
+static __always_inline struct at_code *code_at(struct task_struct *task, __u32 tgid, __u32 gen,
+					       __u64 addr)
+{
+	struct at_code_key key = { .tgid = tgid, .gen = gen, .addr = addr };
+	struct at_code *c = bpf_map_lookup_elem(&code_cache, &key), fresh = {};
+	struct at_site_key skey;
+	struct at_site *site;
+
+	if (c)
+		return c;
+	fresh.off = addr; /* code_cb turns it into a file offset */
+	bpf_find_vma(task, addr, code_cb, &fresh, 0);
+	if (!fresh.ino)
+		fresh.off = 0;
+	skey.ino = fresh.ino;
+	skey.off = fresh.off;
+	site = fresh.ino ? bpf_map_lookup_elem(&unwind_sites, &skey) : NULL;
+	fresh.cfa = site ? site->cfa : 0;
+	bpf_map_update_elem(&code_cache, &key, &fresh, BPF_ANY);
+	return bpf_map_lookup_elem(&code_cache, &key);
+}
+
+/* Start at the user PC and step out of known wrapper frames: the first address that is not
+ * an unwind site is the caller. */
+static __always_inline void find_caller(struct task_struct *task, struct pt_regs *regs,
+					__u32 tgid, __u32 gen, struct at_sys_rec *rec)
+{
+	__u64 pc = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
+	struct at_code *c = NULL;
+	int i;
+
+	rec->ip = pc;
+	rec->caller_kind = AT_CALLER_IP;
+	for (i = 0; i < AT_MAX_UNWIND + 1; i++) {
+		__u64 ret;
+
+		c = code_at(task, tgid, gen, pc);
+		if (!c || !c->cfa || i == AT_MAX_UNWIND)
+			break;
+		if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + c->cfa - 8)))
+			break;
+		sp += c->cfa;
+		pc = ret;
+		rec->caller_kind = AT_CALLER_WRAPPER;
+	}
+	rec->caller = pc;
+	if (c) {
+		rec->caller_ino = c->ino;
+		rec->caller_off = c->off;
+		__builtin_memcpy(rec->caller_file, c->name, sizeof(rec->caller_file));
+	}
 }
 
 static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, enum at_sys sys)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
-	struct at_inflight *st;
+	__u32 tgid = id >> 32;
+	struct at_traced *tr = traced_lookup(tgid);
+	struct task_struct *task;
+	struct pt_regs *regs;
 	struct at_sys_rec *rec;
 	long ret = ctx->ret;
-	int i;
 
-	if (!traced_lookup(tgid))
+	if (!tr)
 		return 0;
-	st = bpf_map_lookup_elem(&inflight, &tid);
-	if (!st || st->sys != sys) {
-		drop(AT_DROP_UNMATCHED_EXIT);
-		return 0;
-	}
 	/* Failed calls change nothing, except brk, which returns the unchanged break. */
 	if (ret < 0 && ret > -4096 && sys != AT_SYS_BRK)
-		goto out;
+		return 0;
+	task = bpf_get_current_task_btf();
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs)
+		return 0;
 	rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
 	if (!rec) {
 		drop(AT_DROP_RINGBUF_FULL);
-		goto out;
+		return 0;
 	}
+	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->type = AT_REC_SYSCALL;
 	rec->sys = sys;
 	rec->pid = tgid;
-	rec->tid = tid;
-	rec->ts_ns = st->ts_ns;
-	rec->caller = st->caller;
-	rec->caller_kind = st->caller ? AT_CALLER_WRAPPER : AT_CALLER_IP;
-	rec->ip = st->ip;
-	for (i = 0; i < 6; i++)
-		rec->args[i] = st->args[i];
+	rec->tid = (__u32)id;
+	rec->ts_ns = bpf_ktime_get_ns();
+	/* The x86-64 syscall ABI: rdi, rsi, rdx, r10, r8, r9. */
+	rec->args[0] = BPF_CORE_READ(regs, di);
+	rec->args[1] = BPF_CORE_READ(regs, si);
+	rec->args[2] = BPF_CORE_READ(regs, dx);
+	rec->args[3] = BPF_CORE_READ(regs, r10);
+	rec->args[4] = BPF_CORE_READ(regs, r8);
+	rec->args[5] = BPF_CORE_READ(regs, r9);
 	rec->ret = ret;
-	{
-		struct caller_vma cv = { .addr = st->caller ? st->caller : st->ip };
-
-		bpf_find_vma(bpf_get_current_task_btf(), cv.addr, caller_vma_cb, &cv, 0);
-		rec->caller_dev = cv.dev;
-		rec->caller_ino = cv.ino;
-		rec->caller_off = cv.off;
-		__builtin_memcpy(rec->caller_file, cv.name, sizeof(cv.name));
-	}
-	bpf_ringbuf_submit(rec, 0);
-out:
-	bpf_map_delete_elem(&inflight, &tid);
+	find_caller(task, regs, tgid, tr->gen, rec);
+	/* New code may now sit where old code was: forget this process's cached lookups. */
+	if ((sys == AT_SYS_MMAP || sys == AT_SYS_MPROTECT) && (rec->args[2] & 4 /* PROT_EXEC */))
+		__sync_fetch_and_add(&tr->gen, 1);
+	submit(rec);
 	return 0;
 }
 
-#define AT_SYSCALL_PROGS(name, sys, nargs)                                                    \
-	SEC("tracepoint/syscalls/sys_enter_" #name)                                      \
-	int os_##name##_enter(struct trace_event_raw_sys_enter *ctx)                     \
-	{                                                                                \
-		return sys_enter(ctx, sys, nargs);                                       \
-	}                                                                                \
+#define AT_SYSCALL_PROG(name, sys)                                                       \
 	SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
 	int os_##name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
 	{                                                                                \
 		return sys_exit(ctx, sys);                                               \
 	}
 
-AT_SYSCALL_PROGS(mmap, AT_SYS_MMAP, 6)
-AT_SYSCALL_PROGS(munmap, AT_SYS_MUNMAP, 2)
-AT_SYSCALL_PROGS(mremap, AT_SYS_MREMAP, 5)
-AT_SYSCALL_PROGS(brk, AT_SYS_BRK, 1)
-AT_SYSCALL_PROGS(madvise, AT_SYS_MADVISE, 3)
-AT_SYSCALL_PROGS(mprotect, AT_SYS_MPROTECT, 3)
-AT_SYSCALL_PROGS(process_madvise, AT_SYS_PROCESS_MADVISE, 5)
+AT_SYSCALL_PROG(mmap, AT_SYS_MMAP)
+AT_SYSCALL_PROG(munmap, AT_SYS_MUNMAP)
+AT_SYSCALL_PROG(mremap, AT_SYS_MREMAP)
+AT_SYSCALL_PROG(brk, AT_SYS_BRK)
+AT_SYSCALL_PROG(madvise, AT_SYS_MADVISE)
+AT_SYSCALL_PROG(mprotect, AT_SYS_MPROTECT)
+AT_SYSCALL_PROG(process_madvise, AT_SYS_PROCESS_MADVISE)
 
 static __always_inline void emit_proc(enum at_proc_kind kind, struct task_struct *p, __u32 ppid)
 {
@@ -205,7 +170,7 @@ static __always_inline void emit_proc(enum at_proc_kind kind, struct task_struct
 	rec->ppid = ppid;
 	rec->ts_ns = bpf_ktime_get_ns();
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
-	bpf_ringbuf_submit(rec, 0);
+	submit(rec);
 }
 
 /* A new process (not a thread) forked by a traced one is traced too. */
@@ -213,14 +178,15 @@ SEC("tp_btf/sched_process_fork")
 int BPF_PROG(os_fork, struct task_struct *parent, struct task_struct *child)
 {
 	__u32 ptgid = parent->tgid, ctgid = child->tgid;
-	__u32 *flags, val;
+	struct at_traced *tr, val;
 
 	if (child->pid != child->tgid)
 		return 0;
-	flags = traced_lookup(ptgid);
-	if (!flags || !(*flags & AT_TRACE_FOLLOW_FORK))
+	tr = traced_lookup(ptgid);
+	if (!tr || !(tr->flags & AT_TRACE_FOLLOW_FORK))
 		return 0;
-	val = *flags;
+	val.flags = tr->flags;
+	val.gen = 0;
 	if (bpf_map_update_elem(&traced, &ctgid, &val, BPF_NOEXIST)) {
 		drop(AT_DROP_PROCS_FULL);
 		return 0;
@@ -232,24 +198,24 @@ int BPF_PROG(os_fork, struct task_struct *parent, struct task_struct *child)
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(os_exec, struct task_struct *p)
 {
-	if (!traced_lookup(p->tgid))
+	struct at_traced *tr = traced_lookup(p->tgid);
+
+	if (!tr)
 		return 0;
+	__sync_fetch_and_add(&tr->gen, 1);
 	emit_proc(AT_PROC_EXEC, p, 0);
 	return 0;
 }
 
-/* Fires per thread. The thread's in-flight state goes; the process leaves the traced map
- * when its last thread exits (signal->live has already dropped to zero then, on any
- * kernel, whatever the tracepoint's own arguments). */
+/* Fires per thread; the process leaves the traced map when its last thread exits
+ * (signal->live has already dropped to zero then, on any kernel, whatever the tracepoint's
+ * own arguments). Its code-cache entries age out of the LRU map. */
 SEC("tp_btf/sched_process_exit")
 int BPF_PROG(os_exit, struct task_struct *p)
 {
-	__u32 tid = p->pid, tgid = p->tgid;
+	__u32 tgid = p->tgid;
 
-	bpf_map_delete_elem(&inflight, &tid);
-	if (!traced_lookup(tgid))
-		return 0;
-	if (BPF_CORE_READ(p, signal, live.counter) != 0)
+	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !traced_lookup(tgid))
 		return 0;
 	emit_proc(AT_PROC_EXIT, p, 0);
 	bpf_map_delete_elem(&traced, &tgid);

@@ -63,8 +63,12 @@ static const struct knob knobs[] = {
 	  "drops.ringbuf_full is not zero" },
 	{ "max_procs", offsetof(struct at_opts, max_procs), 1, 1u << 20,
 	  "traced processes, in BPF and in the model; raise it when procs_full is not zero" },
-	{ "max_threads", offsetof(struct at_opts, max_threads), 16, 1u << 22,
-	  "threads inside a traced memory syscall at once; raise it when threads_full is not zero" },
+	{ "code_cache", offsetof(struct at_opts, code_cache), 64, 1u << 22,
+	  "code addresses whose file and unwind site the kernel remembers (LRU); raise it when "
+	  "many processes with many call sites are traced, to save lookups" },
+	{ "max_sites", offsetof(struct at_opts, max_sites), 64, 1u << 20,
+	  "unwind sites of libc memory wrappers known to the kernel (a few dozen per libc); "
+	  "raise it when arenatrace says the map is full" },
 	{ "max_segments", offsetof(struct at_opts, max_segs), 16, 1u << 26,
 	  "interval-map segments per process; raise it when segments_full is not zero" },
 	{ "timeline_max", offsetof(struct at_opts, timeline_max), 0, 1u << 20,
@@ -81,7 +85,8 @@ void cli_defaults(struct at_opts *o)
 	o->follow = true;
 	o->ringbuf_bytes = AT_DEF_RINGBUF_BYTES;
 	o->max_procs = AT_DEF_MAX_PROCS;
-	o->max_threads = AT_DEF_MAX_THREADS;
+	o->code_cache = AT_DEF_CODE_CACHE;
+	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;
 	o->return_log_max = 256;
@@ -264,8 +269,9 @@ void cli_help(FILE *f)
 		   "Shows, per process and per memory allocator, the address space taken from\n"
 		   "the OS, how much of it is resident, and every time memory went back to the\n"
 		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
-		   "Level: os (syscall tracepoints and uprobes on libc's mmap-family wrappers;\n"
-		   "one uprobe hit per wrapper call, nothing on malloc/free).\n");
+		   "Level: os (syscall tracepoints only; the caller of each syscall is found\n"
+		   "by unwinding libc's wrapper in the kernel: no probe on malloc/free, no trap\n"
+		   "in the traced process).\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[48];

@@ -43,7 +43,8 @@ struct at_opts {
 	/* -C key=value */
 	uint64_t ringbuf_bytes;
 	uint64_t max_procs;
-	uint64_t max_threads;
+	uint64_t code_cache;
+	uint64_t max_sites;
 	uint64_t max_segs;
 	uint64_t timeline_max;
 	uint64_t return_log_max;

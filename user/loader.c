@@ -13,15 +13,19 @@
 #include "attrib.h"
 #include "log.h"
 #include "procfs.h"
-#include "syms.h"
+#include "unwind.h"
 
 _Static_assert(sizeof(struct at_sys_rec) == 152, "at_sys_rec layout");
 _Static_assert(offsetof(struct at_sys_rec, args) == 40, "at_sys_rec.args offset");
+_Static_assert(offsetof(struct at_sys_rec, caller_ino) == 104, "at_sys_rec.caller_ino offset");
 _Static_assert(offsetof(struct at_sys_rec, caller_file) == 120, "at_sys_rec.caller_file offset");
 _Static_assert(sizeof(struct at_proc_rec) == 40, "at_proc_rec layout");
-_Static_assert(sizeof(struct at_inflight) == 88, "at_inflight layout");
+_Static_assert(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16, "code layout");
+_Static_assert(sizeof(struct at_traced) == 8, "at_traced layout");
+_Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
 
-#define AT_MAX_LINKS 512
+#define AT_MAX_LINKS 64
+#define AT_MAX_SITES_PER_FILE 256
 #define AT_MAX_FILES 64
 
 struct attached_file {
@@ -38,18 +42,6 @@ struct loader {
 	size_t nfiles;
 	loader_event_fn fn;
 	void *ctx;
-};
-
-/* The libc wrappers whose return address names the caller of a memory syscall. glibc's
- * own malloc calls the same entry points (mmap == __mmap, sbrk == __sbrk). */
-static const struct {
-	const char *name;
-	enum at_sys sys;
-} wrappers[] = {
-	{ "mmap", AT_SYS_MMAP },	 { "munmap", AT_SYS_MUNMAP },
-	{ "mremap", AT_SYS_MREMAP },	 { "madvise", AT_SYS_MADVISE },
-	{ "mprotect", AT_SYS_MPROTECT }, { "sbrk", AT_SYS_BRK },
-	{ "syscall", AT_SYS_ANY },
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -85,7 +77,8 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 		goto fail;
 	}
 	bpf_map__set_max_entries(l->skel->maps.traced, (__u32)o->max_procs);
-	bpf_map__set_max_entries(l->skel->maps.inflight, (__u32)o->max_threads);
+	bpf_map__set_max_entries(l->skel->maps.code_cache, (__u32)o->code_cache);
+	bpf_map__set_max_entries(l->skel->maps.unwind_sites, (__u32)o->max_sites);
 	bpf_map__set_max_entries(l->skel->maps.events, (__u32)o->ringbuf_bytes);
 	err = arenatrace_bpf__load(l->skel);
 	if (err) {
@@ -135,8 +128,6 @@ int loader_attach_tracepoints(struct loader *l)
 	int err;
 
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		if (prog == l->skel->progs.os_wrapper_enter)
-			continue;
 		err = keep_link(l, bpf_program__attach(prog));
 		if (err) {
 			at_err("cannot attach '%s': %s", bpf_program__name(prog), strerror(-err));
@@ -146,13 +137,11 @@ int loader_attach_tracepoints(struct loader *l)
 	return 0;
 }
 
-int loader_attach_file(struct loader *l, const char *path)
+int loader_add_file(struct loader *l, const char *path)
 {
-	uint64_t offs[AT_ARRAY_SIZE(wrappers)];
-	size_t noffs = 0;
-	struct syms *s;
+	struct unwind_site sites[AT_MAX_SITES_PER_FILE];
 	struct stat st;
-	int err = 0;
+	int n;
 
 	if (stat(path, &st))
 		return -errno;
@@ -161,37 +150,22 @@ int loader_attach_file(struct loader *l, const char *path)
 			return 0;
 	if (l->nfiles == AT_MAX_FILES)
 		return -ENOSPC;
-	s = syms__new(path);
-	if (!s)
-		return -errno;
-	for (size_t i = 0; i < AT_ARRAY_SIZE(wrappers) && !err; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = wrappers[i].sys);
-		uint64_t off;
-		bool dup = false;
+	n = unwind_sites(path, sites, AT_ARRAY_SIZE(sites));
+	if (n < 0)
+		return n;
+	for (int i = 0; i < n; i++) {
+		struct at_site_key key = { .ino = st.st_ino, .off = sites[i].off };
+		struct at_site val = { .cfa = sites[i].cfa };
 
-		if (syms_offset_of(s, wrappers[i].name, &off))
-			continue;
-		for (size_t k = 0; k < noffs; k++)
-			dup |= offs[k] == off;
-		if (dup)
-			continue;
-		offs[noffs++] = off;
-		/* Every process mapping this file: the program filters by traced tgid, so
-		 * forked children are covered from their first instruction. */
-		err = keep_link(l, bpf_program__attach_uprobe_opts(l->skel->progs.os_wrapper_enter,
-								    -1, path, (size_t)off, &uo));
-		if (err)
-			at_err("cannot attach a uprobe to '%s' in '%s': %s", wrappers[i].name,
-			       path, strerror(-err));
+		if (bpf_map__update_elem(l->skel->maps.unwind_sites, &key, sizeof(key), &val,
+					 sizeof(val), BPF_ANY)) {
+			at_err("the unwind-site map is full: raise -C max_sites");
+			return -errno;
+		}
 	}
-	syms__free(s);
-	if (!err && !noffs)
-		return -ENOENT;
-	if (!err) {
-		l->files[l->nfiles++] = (struct attached_file){ st.st_dev, st.st_ino };
-		at_note(1, "uprobes on %zu wrappers in '%s'", noffs, path);
-	}
-	return err;
+	l->files[l->nfiles++] = (struct attached_file){ st.st_dev, st.st_ino };
+	at_note(1, "%d unwind sites in the memory wrappers of '%s'", n, path);
+	return 0;
 }
 
 struct libc_scan {
@@ -215,7 +189,7 @@ static int scan_libc(const struct maps_entry *e, void *arg)
 	if (!lib || strcmp(lib, "glibc"))
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->pid, e->path);
-	err = loader_attach_file(sc->l, path);
+	err = loader_add_file(sc->l, path);
 	if (err)
 		sc->err = err;
 	else
@@ -223,7 +197,7 @@ static int scan_libc(const struct maps_entry *e, void *arg)
 	return 0;
 }
 
-int loader_attach_process(struct loader *l, int pid)
+int loader_add_process(struct loader *l, int pid)
 {
 	struct libc_scan sc = { .l = l, .pid = pid };
 	char exe[64];
@@ -237,16 +211,17 @@ int loader_attach_process(struct loader *l, int pid)
 		return sc.err;
 	/* No shared libc: a static executable carries its own wrappers. */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
-	err = loader_attach_file(l, exe);
-	if (err == -ENOENT)
-		at_note(1, "pid %d has no libc wrappers: syscalls are attributed by instruction "
-			   "pointer only", pid);
-	return err == -ENOENT ? 0 : err;
+	err = loader_add_file(l, exe);
+	if (err == -ENOENT || err == -ENODATA)
+		at_note(1, "pid %d has no libc wrappers: its syscalls are attributed by "
+			   "instruction pointer only", pid);
+	return err == -ENOENT || err == -ENODATA ? 0 : err;
 }
 
 int loader_trace_pid(struct loader *l, int pid, bool follow)
 {
-	__u32 key = (__u32)pid, val = follow ? AT_TRACE_FOLLOW_FORK : 0;
+	__u32 key = (__u32)pid;
+	struct at_traced val = { .flags = follow ? AT_TRACE_FOLLOW_FORK : 0 };
 
 	if (bpf_map__update_elem(l->skel->maps.traced, &key, sizeof(key), &val, sizeof(val),
 				 BPF_ANY))
@@ -256,7 +231,13 @@ int loader_trace_pid(struct loader *l, int pid, bool follow)
 
 int loader_poll(struct loader *l, int timeout_ms)
 {
-	return ring_buffer__poll(l->rb, timeout_ms);
+	int n = ring_buffer__poll(l->rb, timeout_ms);
+
+	/* Records are submitted without a wakeup until a batch builds up: take whatever is
+	 * there after every poll. */
+	if (n >= 0)
+		n = ring_buffer__consume(l->rb);
+	return n;
 }
 
 void loader_drops(const struct loader *l, uint64_t drops[AT_DROP_NR])

@@ -66,7 +66,7 @@ static int on_record(void *arg, void *data, size_t len)
 
 	/* A traced process that execs may map another libc (a container, a static binary). */
 	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXEC)
-		loader_attach_process(c->loader, (int)r->pid);
+		loader_add_process(c->loader, (int)r->pid);
 	return err < 0 ? 0 : 0;
 }
 
@@ -156,7 +156,7 @@ static int setup_targets(struct at_ctx *c)
 		if (!err)
 			err = model_add_running(c->model, o->pids[i]);
 		if (!err)
-			err = loader_attach_process(c->loader, o->pids[i]);
+			err = loader_add_process(c->loader, o->pids[i]);
 		if (err == -ENOENT || err == -ESRCH) {
 			at_err("pid %d exited while arenatrace attached", o->pids[i]);
 			return AT_EXIT_TARGET;
@@ -170,7 +170,7 @@ static int setup_targets(struct at_ctx *c)
 		return 0;
 	/* The command will map the same libc as arenatrace; another one is picked up at its
 	 * exec. */
-	err = loader_attach_process(c->loader, getpid());
+	err = loader_add_process(c->loader, getpid());
 	if (!err)
 		err = launch(c);
 	if (!err)

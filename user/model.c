@@ -62,6 +62,13 @@ static const char *const sys_names[AT_SYS_NR] = {
 	"mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "process_madvise",
 };
 
+static const char *const drop_names[AT_DROP_NR] = { "ringbuf_full", "procs_full" };
+
+const char *model_drop_name(enum at_drop d)
+{
+	return d < AT_DROP_NR ? drop_names[d] : "?";
+}
+
 const char *model_ret_name(enum at_ret r)
 {
 	return r < AT_RET_NR ? ret_names[r] : "?";

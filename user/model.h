@@ -121,5 +121,6 @@ void model_reset_counters(struct model *m);
 
 const char *model_ret_name(enum at_ret r);
 const char *model_sys_name(enum at_sys s);
+const char *model_drop_name(enum at_drop d);
 
 #endif

@@ -6,9 +6,6 @@
 
 #define AT_SCHEMA_VERSION 1
 
-static const char *const drop_names[AT_DROP_NR] = { "ringbuf_full", "threads_full", "procs_full",
-						    "unmatched_exit" };
-
 static void add(struct json_object *o, const char *k, struct json_object *v)
 {
 	json_object_object_add(o, k, v);
@@ -139,7 +136,7 @@ static int json_report(struct out *o, const struct report *r, bool final)
 		json_object_array_add(procs, proc_json(&r->procs[i]));
 	add(root, "processes", procs);
 	for (int k = 0; k < AT_DROP_NR; k++)
-		add(drops, drop_names[k], json_u64(r->drops.bpf[k]));
+		add(drops, model_drop_name(k), json_u64(r->drops.bpf[k]));
 	add(drops, "model_procs_full", json_u64(r->drops.procs_full));
 	add(drops, "segments_full", json_u64(r->drops.segs_full));
 	add(drops, "unattributed", json_u64(r->drops.unattributed));

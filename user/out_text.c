@@ -71,11 +71,8 @@ static int text_report(struct out *o, const struct report *r, bool final)
 		print_proc(f, &r->procs[i]);
 	fprintf(f, "\ndrops:");
 	for (int k = 0; k < AT_DROP_NR; k++) {
-		static const char *const names[AT_DROP_NR] = { "ringbuf_full", "threads_full",
-							       "procs_full", "unmatched_exit" };
-
 		if (r->drops.bpf[k]) {
-			fprintf(f, " %s=%llu", names[k], (unsigned long long)r->drops.bpf[k]);
+			fprintf(f, " %s=%llu", model_drop_name(k), (unsigned long long)r->drops.bpf[k]);
 			any = true;
 		}
 	}

@@ -263,10 +263,24 @@ const char *syms_name_at(const struct syms *s, uint64_t off)
 	return NULL;
 }
 
+int syms_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *size)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		if (strcmp(s->syms[i].name, name))
+			continue;
+		if (size)
+			*size = s->syms[i].size;
+		return vaddr_to_off(s, s->syms[i].addr, off) ? 0 : -ERANGE;
+	}
+	return -ENOENT;
+}
+
 int syms_offset_of(const struct syms *s, const char *name, uint64_t *off)
 {
-	for (size_t i = 0; i < s->n; i++)
-		if (!strcmp(s->syms[i].name, name))
-			return vaddr_to_off(s, s->syms[i].addr, off) ? 0 : -ERANGE;
-	return -ENOENT;
+	return syms_func(s, name, off, NULL);
+}
+
+int syms_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr)
+{
+	return off_to_vaddr(s, off, vaddr) ? 0 : -ERANGE;
 }

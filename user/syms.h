@@ -19,6 +19,10 @@ void syms__free(struct syms *s);
 const char *syms_name_at(const struct syms *s, uint64_t off);
 /* File offset of the function called name (first definition), or -ENOENT. */
 int syms_offset_of(const struct syms *s, const char *name, uint64_t *off);
+/* File offset and size of the function called name. */
+int syms_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *size);
+/* The virtual address (as in .eh_frame) of file offset off. */
+int syms_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr);
 size_t syms_count(const struct syms *s);
 
 #endif

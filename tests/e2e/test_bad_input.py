@@ -136,7 +136,7 @@ def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
         tracer = subprocess.Popen([ARENATRACE, "-o", "/dev/null", "-p", str(target.pid)],
                                   stderr=e)
     wait_attached(str(err), tracer)
-    assert "os_wrapper_ente" in bpf_progs()
+    assert "os_mmap_exit" in bpf_progs()
     tracer.kill()
     tracer.wait()
     go.touch()
@@ -144,9 +144,9 @@ def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
     t = load(truth)
     assert t["munmap_bytes"] == 2 << 20
     deadline = time.monotonic() + 30
-    while "os_wrapper_ente" in bpf_progs() and time.monotonic() < deadline:
+    while "os_mmap_exit" in bpf_progs() and time.monotonic() < deadline:
         time.sleep(0.1)
-    assert "os_wrapper_ente" not in bpf_progs()
+    assert "os_mmap_exit" not in bpf_progs()
 
 
 def test_help_and_version():
