@@ -75,6 +75,17 @@ class Run:
     alive after its truth is written until arenatrace has reported (for residency)."""
 
     def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=()):
+        self.tracer = self.target = None
+        try:
+            self._run(tmp_path, name, mode, strace, hold, args)
+        finally:
+            # Never leave a tracer or a waiting workload behind a failed assertion.
+            for p in (self.tracer, self.target):
+                if p is not None and p.poll() is None:
+                    p.kill()
+                    p.wait()
+
+    def _run(self, tmp_path, name, mode, strace, hold, args):
         self.tmp = tmp_path
         self.name = name
         self.truth_path = str(tmp_path / "truth.json")

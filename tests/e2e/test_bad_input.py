@@ -132,15 +132,19 @@ def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
     target = subprocess.Popen([workload("app_syscalls")],
                               env=dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth)))
     err = tmp_path / "err"
-    with open(err, "w") as e:
-        tracer = subprocess.Popen([ARENATRACE, "-o", "/dev/null", "-p", str(target.pid)],
-                                  stderr=e)
-    wait_attached(str(err), tracer)
-    assert "os_mmap_exit" in bpf_progs()
-    tracer.kill()
-    tracer.wait()
-    go.touch()
-    assert target.wait(timeout=60) == 0
+    try:
+        with open(err, "w") as e:
+            tracer = subprocess.Popen([ARENATRACE, "-o", "/dev/null", "-p", str(target.pid)],
+                                      stderr=e)
+        wait_attached(str(err), tracer)
+        assert "os_mmap_exit" in bpf_progs()
+        tracer.kill()
+        tracer.wait()
+        go.touch()
+        assert target.wait(timeout=60) == 0
+    finally:
+        target.kill()
+        tracer.kill()
     t = load(truth)
     assert t["munmap_bytes"] == 2 << 20
     deadline = time.monotonic() + 30
