@@ -92,7 +92,7 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAM
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
-		$(if $(filter je_%,$*),-ljemalloc) $(if $(filter mi_%,$*),-lmimalloc) -ldl
+		$(if $(filter je_% demo,$*),-ljemalloc) $(if $(filter mi_%,$*),-lmimalloc)
 
 workloads: $(WORKLOADS)
 

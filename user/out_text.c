@@ -7,32 +7,27 @@
 static void print_returns(FILE *f, const struct rep_alloc *a)
 {
 	char b[32];
-	bool any = false;
 
 	for (int k = 0; k < AT_RET_NR; k++) {
 		if (!a->ret_count[k])
 			continue;
-		fprintf(f, "%s %s %llu x %s (last at %.3fs)", any ? "," : "    returned:",
-			model_ret_name(k), (unsigned long long)a->ret_count[k],
+		fprintf(f, "    returned %-14s %6llu x %10s   last at %.3fs\n", model_ret_name(k),
+			(unsigned long long)a->ret_count[k],
 			out_bytes(a->ret_bytes[k], b, sizeof(b)), (double)a->ret_last_ns[k] / 1e9);
-		any = true;
 	}
-	if (any)
-		fputc('\n', f);
 }
 
 static void print_events(FILE *f, const struct rep_alloc *a)
 {
-	bool any = false;
+	int col = 0;
 
 	for (int s = 0; s < AT_SYS_NR; s++) {
 		if (!a->events[s])
 			continue;
-		fprintf(f, "%s %s %llu", any ? "," : "    syscalls:", model_sys_name(s),
-			(unsigned long long)a->events[s]);
-		any = true;
+		col += fprintf(f, "%s%s %llu", col ? ", " : "    syscalls: ", model_sys_name(s),
+			       (unsigned long long)a->events[s]);
 	}
-	if (any)
+	if (col)
 		fputc('\n', f);
 }
 
@@ -41,15 +36,14 @@ static void print_proc(FILE *f, const struct rep_proc *p)
 	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128];
 
 	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid,
-		out_printable(p->comm, comm, sizeof(comm)),
-		p->exited ? " [exited]" : "", out_bytes(p->rss_bytes, b1, sizeof(b1)),
-		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
-	fprintf(f, "  %-16s %12s %12s %12s %12s %12s\n", "ALLOCATOR", "MAPPED", "RESERVED",
-		"RESIDENT", "PRE-MAPPED", "PRE-RESIDENT");
+		out_printable(p->comm, comm, sizeof(comm)), p->exited ? " [exited]" : "",
+		out_bytes(p->rss_bytes, b1, sizeof(b1)), out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
+	fprintf(f, "  %-12s %11s %11s %11s %11s %11s\n", "ALLOCATOR", "MAPPED", "RESERVED",
+		"RESIDENT", "PRE-MAPPED", "PRE-RESID");
 	for (size_t i = 0; i < p->nallocs; i++) {
 		const struct rep_alloc *a = &p->allocs[i];
 
-		fprintf(f, "  %-16s %12s %12s %12s %12s %12s\n", a->name,
+		fprintf(f, "  %-12.12s %11s %11s %11s %11s %11s\n", a->name,
 			out_bytes(a->mapped_bytes, b1, sizeof(b1)),
 			out_bytes(a->reserved_bytes, b2, sizeof(b2)),
 			out_bytes(a->resident_bytes, b3, sizeof(b3)),

@@ -74,10 +74,12 @@ class Run:
     strace: run the workload under strace -ff -k for the oracle. hold: keep the workload
     alive after its truth is written until arenatrace has reported (for residency)."""
 
-    def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=()):
+    def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=(),
+                 shell=False):
         self.tracer = self.target = None
+        tmp_path.mkdir(parents=True, exist_ok=True)
         try:
-            self._run(tmp_path, name, mode, strace, hold, args)
+            self._run(tmp_path, name, mode, strace, hold, args, shell)
         finally:
             # Never leave a tracer or a waiting workload behind a failed assertion.
             for p in (self.tracer, self.target):
@@ -85,7 +87,7 @@ class Run:
                     p.kill()
                     p.wait()
 
-    def _run(self, tmp_path, name, mode, strace, hold, args):
+    def _run(self, tmp_path, name, mode, strace, hold, args, shell):
         self.tmp = tmp_path
         self.name = name
         self.truth_path = str(tmp_path / "truth.json")
@@ -98,6 +100,8 @@ class Run:
         if hold:
             env["AT_HOLD"] = self.hold_path
         cmd = [workload(name)]
+        if shell:
+            cmd = ["sh", "-c", f"{cmd[0]}; true"]
         if strace:
             cmd = STRACE + ["-o", self.strace_prefix] + \
                 [f"-E{k}={v}" for k, v in env.items()] + cmd

@@ -1,12 +1,16 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """An application managing memory itself: every figure equals the workload's own counts."""
+import json
+import os
+import subprocess
+
 import pytest
 
-from helpers import Run, allocator, assert_no_drops
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, process, workload
 
 KINDS = ("munmap_bytes", "madv_dontneed_bytes", "madv_free_bytes", "decommit_bytes",
          "mremap_shrink_bytes", "brk_shrink_bytes")
-EVENTS = ("munmap", "mremap", "madvise", "mprotect", "brk")
+EVENTS = ("munmap", "mremap", "madvise", "mprotect", "brk", "process_madvise")
 
 
 def check_common(run, app):
@@ -60,3 +64,43 @@ def test_timeline_and_text_output(tmp_path):
     assert tl, "no samples"
     assert all(s["rss_bytes"] > 0 for s in tl)
     assert [s["t_ms"] for s in tl] == sorted(s["t_ms"] for s in tl)
+
+
+def test_follows_forks_through_a_shell(tmp_path):
+    # The shell forks (the "; true" keeps it from exec'ing in place); the workload is traced
+    # from its exec in the child, exactly as if launched directly.
+    run = Run(tmp_path, "app_syscalls", args=())
+    direct = allocator(run.proc, "app")
+    run2 = Run(tmp_path / "sh", "app_syscalls", shell=True)
+    app = allocator(run2.proc, "app")
+    check_common(run2, app)
+    assert app["mapped_bytes"] == direct["mapped_bytes"]
+    assert run2.proc["ppid"] in [p["pid"] for p in run2.report["processes"]]
+
+
+def test_interval_reports(tmp_path):
+    out = tmp_path / "out.ndjson"
+    r = subprocess.run([ARENATRACE, "-j", "-o", str(out), "-i", "0.2", "--",
+                        workload("app_syscalls")], env=dict(os.environ, AT_TRUTH=str(tmp_path / "t")),
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    reports = [json.loads(l) for l in out.read_text().splitlines()]
+    assert reports[-1]["final"] and not any(x["final"] for x in reports[:-1])
+    # Counters restart each interval: their sum over all reports is the whole run's.
+    total = sum(allocator(process(x, "app_syscalls"), "app")["returned"]["munmap_bytes"]
+                for x in reports if allocator(process(x, "app_syscalls"), "app"))
+    assert total == 2 << 20
+
+
+def test_interval_count_stops(tmp_path):
+    go = tmp_path / "go"
+    target = subprocess.Popen([workload("app_syscalls")], env=dict(os.environ, AT_GO=str(go)))
+    try:
+        r = subprocess.run([ARENATRACE, "-p", str(target.pid), "0.1", "3"], capture_output=True,
+                           text=True, timeout=60)
+        assert r.returncode == 0, r.stderr
+        assert r.stdout.count("arenatrace interval") == 3
+        assert "arenatrace summary" not in r.stdout
+    finally:
+        go.touch()
+        assert target.wait(timeout=60) == 0

@@ -3,12 +3,14 @@
  * brk and raw syscall(), and counts exactly what it did. No allocator is involved. */
 #include <fcntl.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 
 #include "truth.h"
 
 #define MiB (1ull << 20)
 
 static uint64_t mapped, reserved, n_mmap, n_munmap, n_mremap, n_madvise, n_mprotect, n_brk;
+static uint64_t n_process_madvise;
 static uint64_t munmap_b, dontneed_b, free_b, decommit_b, mremap_shrink_b, brk_shrink_b;
 
 static char *map(size_t len, int prot)
@@ -90,6 +92,17 @@ int main(void)
 	sbrk(-16 * 1024);
 	n_brk++, brk_shrink_b += 16 * 1024, mapped -= 16 * 1024;
 
+	/* Advice through a pidfd (here on itself): an event, nothing returned. */
+	{
+		int pidfd = (int)syscall(SYS_pidfd_open, getpid(), 0);
+		struct iovec iov = { .iov_base = a + 12 * MiB, .iov_len = MiB };
+
+		if (pidfd < 0 || syscall(SYS_process_madvise, pidfd, &iov, 1, MADV_COLD, 0) < 0)
+			return 7;
+		close(pidfd);
+		n_process_madvise++;
+	}
+
 	/* A file mapping is not allocator memory: it must not show up anywhere. */
 	fd = open("/proc/self/exe", O_RDONLY);
 	f = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
@@ -110,6 +123,7 @@ int main(void)
 	truth_u64("madvise", n_madvise);
 	truth_u64("mprotect", n_mprotect);
 	truth_u64("brk", n_brk);
+	truth_u64("process_madvise", n_process_madvise);
 	truth_u64("munmap_bytes", munmap_b);
 	truth_u64("madv_dontneed_bytes", dontneed_b);
 	truth_u64("madv_free_bytes", free_b);

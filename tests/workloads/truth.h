@@ -19,7 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-static void wait_for(const char *env)
+__attribute__((unused)) static void wait_for(const char *env)
 {
 	const char *path = getenv(env);
 
@@ -29,7 +29,7 @@ static void wait_for(const char *env)
 		usleep(1000);
 }
 
-static void truth_go(void)
+__attribute__((unused)) static void truth_go(void)
 {
 	wait_for("AT_GO");
 	getppid(); /* marker for the strace oracle */
@@ -39,7 +39,7 @@ static FILE *truth_f;
 static int truth_n;
 static char truth_tmp[4096];
 
-static void truth_u64(const char *key, uint64_t v)
+__attribute__((unused)) static void truth_u64(const char *key, uint64_t v)
 {
 	if (!truth_f) {
 		const char *path = getenv("AT_TRUTH");
@@ -55,7 +55,7 @@ static void truth_u64(const char *key, uint64_t v)
 
 /* Closes the truth file (renamed into place, so that readers never see half of it) and
  * holds until AT_HOLD exists. */
-static void truth_done(void)
+__attribute__((unused)) static void truth_done(void)
 {
 	const char *path = getenv("AT_TRUTH");
 

@@ -1,0 +1,14 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
+# make demo: arenatrace on the bundled two-allocator workload, in text and then as JSON.
+set -eu
+OUTPUT=${1:?usage: demo.sh OUTPUT_DIR}
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: arenatrace loads BPF programs: run 'sudo make demo'" >&2
+	exit 1
+fi
+echo "== arenatrace -- demo (jemalloc and glibc's allocator in one process)"
+"$OUTPUT/arenatrace" -C sample_ms=200 -- "$OUTPUT/workloads/demo"
+echo
+echo "== the same run as JSON: $OUTPUT/demo.json (schema: docs/json.md)"
+"$OUTPUT/arenatrace" -C sample_ms=200 -j --pretty -o "$OUTPUT/demo.json" -- "$OUTPUT/workloads/demo" 2>/dev/null
