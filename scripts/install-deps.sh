@@ -7,7 +7,7 @@ set -eu
 
 PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libjson-c-dev libcmocka-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libc6-dbg strace
-python3 python3-pytest procps"
+python3 python3-pytest procps bpftrace"
 
 missing=""
 for p in $PKGS; do
