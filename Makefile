@@ -48,17 +48,21 @@ DEPS_STAMP := $(OUTPUT)/.deps-ok
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test demo bench install clean format vmlinux workloads
+.PHONY: all deps check test demo bench install clean format vmlinux workloads FORCE
 
 all: $(OUTPUT)/arenatrace
 
 deps:
 	$(Q)sh scripts/install-deps.sh
 
-$(DEPS_STAMP): scripts/install-deps.sh
+# Checked on every build (a dpkg query, a fraction of a second): whatever is missing, even
+# after a first successful build, is installed again.
+$(DEPS_STAMP): FORCE
 	$(Q)mkdir -p $(@D)
 	$(Q)sh scripts/install-deps.sh
 	$(Q)touch $@
+
+FORCE:
 
 $(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(DEPS_STAMP)
 	$(call msg,BPF,$@)
