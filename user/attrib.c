@@ -75,7 +75,6 @@ static int add_file(const struct maps_entry *e, void *arg)
 	f = &a->files[a->n++];
 	memset(f, 0, sizeof(*f));
 	f->inode = e->inode;
-	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
 	snprintf(f->path, sizeof(f->path), "%s", e->path);
 	return 0;
 }
@@ -137,6 +136,8 @@ static const char *symbolize(struct attrib *a, struct file_map *f, uint64_t off)
 	char path[PATH_MAX];
 
 	if (!f->syms && !f->syms_failed) {
+		/* Through /proc/PID/root, so that processes in other mount namespaces resolve;
+		 * the plain path once the process is gone. */
 		snprintf(path, sizeof(path), "/proc/%d/root%s", a->pid, f->path);
 		f->syms = syms__new(path);
 		if (!f->syms)

@@ -67,7 +67,10 @@ static int on_record(void *arg, void *data, size_t len)
 	/* A traced process that execs may map another libc (a container, a static binary). */
 	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXEC)
 		loader_add_process(c->loader, (int)r->pid);
-	return err < 0 ? 0 : 0;
+	/* Only an allocation failure gets here; the record is lost, the trace goes on. */
+	if (err)
+		at_note(0, "a record was not applied: %s", strerror(-err));
+	return 0;
 }
 
 static int check_target(int pid)

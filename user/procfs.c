@@ -75,14 +75,22 @@ int procfs_slurp(const char *path, char **buf, size_t *len)
 	return 0;
 }
 
+/* /proc/PID/name, whole. */
+static int slurp_pid(int pid, const char *name, char **buf)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, name);
+	return procfs_slurp(path, buf, NULL);
+}
+
 int procfs_read_maps(int pid, int (*fn)(const struct maps_entry *e, void *arg), void *arg)
 {
-	char path[64], *buf, *line, *save = NULL;
+	char *buf, *line, *save = NULL;
 	struct maps_entry e;
 	int err;
 
-	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
-	err = procfs_slurp(path, &buf, NULL);
+	err = slurp_pid(pid, "maps", &buf);
 	if (err)
 		return err;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -137,11 +145,9 @@ int procfs_parse_stat(const char *buf, struct proc_stat *st)
 
 int procfs_read_stat(int pid, struct proc_stat *st)
 {
-	char path[64], *buf;
-	int err;
+	char *buf;
+	int err = slurp_pid(pid, "stat", &buf);
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	err = procfs_slurp(path, &buf, NULL);
 	if (err)
 		return err;
 	err = procfs_parse_stat(buf, st);
@@ -175,11 +181,9 @@ int procfs_parse_smaps_rollup(const char *buf, uint64_t *rss_bytes, uint64_t *la
 
 int procfs_read_smaps_rollup(int pid, uint64_t *rss_bytes, uint64_t *lazyfree_bytes)
 {
-	char path[64], *buf;
-	int err;
+	char *buf;
+	int err = slurp_pid(pid, "smaps_rollup", &buf);
 
-	snprintf(path, sizeof(path), "/proc/%d/smaps_rollup", pid);
-	err = procfs_slurp(path, &buf, NULL);
 	if (err)
 		return err;
 	err = procfs_parse_smaps_rollup(buf, rss_bytes, lazyfree_bytes);
