@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * BPF-only helpers shared by the arenatrace programs: the process filter, the maps every
- * level uses and drop accounting. Included once per BPF object.
+ * level uses (defined once, in maps.bpf.c; declared extern here for the other objects) and
+ * drop accounting.
  */
 #ifndef COMMON_BPF_H
 #define COMMON_BPF_H
@@ -12,12 +13,15 @@
 #include <bpf/bpf_core_read.h>
 #include "arenatrace.h"
 
-/* Knobs, set by user space between open and load. */
-const volatile __u32 abi_version = AT_ABI_VERSION;
+#ifndef AT_MAPS_OWNER
+#define AT_SHARED extern
+#else
+#define AT_SHARED
+#endif
 
 /* Processes being traced (tgid -> AT_TRACE_* bits). When full, a forked child is not
  * followed and AT_DROP_PROCS_FULL counts it. */
-struct {
+AT_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AT_DEF_MAX_PROCS);
 	__type(key, __u32);
@@ -26,13 +30,17 @@ struct {
 
 /* Rare events (syscalls, process lifecycle) to user space. When full, the record is lost
  * and AT_DROP_RINGBUF_FULL counts it. */
-struct {
+AT_SHARED struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, AT_DEF_RINGBUF_BYTES);
 } events SEC(".maps");
 
 /* Drop counters, shared by all CPUs and so updated atomically. */
+#ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
+#else
+extern __u64 drops[AT_DROP_NR];
+#endif
 
 static __always_inline void drop(enum at_drop why)
 {

@@ -9,8 +9,6 @@
  */
 #include "common.bpf.h"
 
-char LICENSE[] SEC("license") = "GPL";
-
 /* Unwind sites of the libc wrappers, filled by user space from .eh_frame. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
