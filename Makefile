@@ -35,7 +35,9 @@ CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
 	$(CLANG_SYS_INCLUDES)
 
-BPF_SRCS := $(wildcard bpf/*.bpf.c)
+# maps.bpf.o, which defines the shared maps, must be linked first: libbpf 1.1's linker
+# misplaces an extern map that it meets before the map's definition.
+BPF_SRCS := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
 USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))

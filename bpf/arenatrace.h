@@ -8,13 +8,17 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 3
+#define AT_ABI_VERSION 4
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
 #define AT_DEF_CODE_CACHE 16384
 #define AT_DEF_RINGBUF_BYTES (4u << 20)
 #define AT_DEF_MAX_SITES 4096
+#define AT_DEF_HEAP_STATS 16384     /* (process, allocator) pairs with heap counters */
+#define AT_DEF_HEAP_LIVE (1u << 20) /* live pointers of allocators without a size header */
+#define AT_HIST_SLOTS 48            /* log2 buckets of requested sizes */
+#define AT_MAX_HEAP_IDS 64          /* allocator instances (ids 1..64) in one run */
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 
@@ -58,9 +62,11 @@ struct at_site {
 
 /* Why data was lost; index into the stats counters. */
 enum at_drop {
-	AT_DROP_RINGBUF_FULL = 0, /* ring buffer reservation failed: event lost */
-	AT_DROP_PROCS_FULL = 1,   /* traced-process map full: child not followed */
-	AT_DROP_NR = 2,
+	AT_DROP_RINGBUF_FULL = 0,    /* ring buffer reservation failed: event lost */
+	AT_DROP_PROCS_FULL = 1,      /* traced-process map full: child not followed */
+	AT_DROP_HEAP_STATS_FULL = 2, /* heap counter map full: a call not counted */
+	AT_DROP_HEAP_LIVE_FULL = 3,  /* live-pointer map full: its free will not find the size */
+	AT_DROP_NR = 4,
 };
 
 enum at_proc_kind {
@@ -124,6 +130,58 @@ struct at_code {
 	__u32 cfa;
 	__u32 pad;
 	char name[32];
+};
+
+/* Heap level. A probe's attach cookie says which allocator instance (an id chosen by user
+ * space), which function role and how sizes are known:
+ *   bits 0-7 role, 8-11 size mode, 32-63 allocator id. */
+enum at_heap_role {
+	AT_ROLE_MALLOC = 1,	    /* (size) -> ptr; also calloc-like zalloc, operator new */
+	AT_ROLE_CALLOC = 2,	    /* (n, size) -> ptr */
+	AT_ROLE_REALLOC = 3,	    /* (ptr, size) -> ptr; also rallocx (ptr, size, flags) */
+	AT_ROLE_MEMALIGN = 4,	    /* (align, size) -> ptr: memalign, aligned_alloc */
+	AT_ROLE_POSIX_MEMALIGN = 5, /* (ptr *, align, size) -> int */
+	AT_ROLE_VALLOC = 6,	    /* (size) -> ptr, page aligned */
+	AT_ROLE_PVALLOC = 7,	    /* (size) -> ptr, size rounded up to pages */
+	AT_ROLE_FREE = 8,	    /* (ptr): free, dallocx, sdallocx, operator delete */
+	AT_ROLE_XALLOCX = 9,	    /* (ptr, size, extra, flags) -> new usable size, in place */
+	AT_ROLE_ALIGNED = 10,	    /* (size, align) -> ptr: mi_malloc_aligned */
+	AT_ROLE_HEAP_MALLOC = 11,   /* (heap, size) -> ptr: mi_heap_malloc, mi_heap_zalloc */
+	AT_ROLE_HEAP_CALLOC = 12,   /* (heap, n, size) -> ptr */
+	AT_ROLE_HEAP_REALLOC = 13,  /* (heap, ptr, size) -> ptr */
+	AT_ROLE_MALLOCX = 14,	    /* (size, flags) -> ptr: jemalloc, flags carry the alignment */
+};
+
+enum at_heap_size_mode {
+	AT_SIZE_GLIBC = 1,    /* usable size from the chunk header at ptr - 8 */
+	AT_SIZE_JEMALLOC = 2, /* jemalloc's size class of the request, kept until free */
+	AT_SIZE_REQUEST = 3,  /* the requested size, kept until free */
+};
+
+#define AT_COOKIE(alloc, mode, role) (((__u64)(alloc) << 32) | ((mode) << 8) | (role))
+#define AT_COOKIE_ROLE(c) ((__u32)(c)&0xff)
+#define AT_COOKIE_MODE(c) ((__u32)((c) >> 8) & 0xf)
+#define AT_COOKIE_ALLOC(c) ((__u32)((c) >> 32))
+
+struct at_heap_key {
+	__u32 tgid;
+	__u32 alloc;
+};
+
+/* Per process and allocator instance, per CPU (user space sums the CPUs). */
+struct at_heap_stats {
+	__u64 alloc_count;
+	__u64 free_count;
+	__u64 alloc_bytes;
+	__u64 free_bytes;
+	__u64 unmatched_free; /* frees of pointers the map did not know (allocated before attach) */
+	__u64 hist[AT_HIST_SLOTS]; /* slot k: requested sizes in [2^k, 2^(k+1)), slot 0: 0 and 1 */
+};
+
+struct at_live_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ptr;
 };
 
 #endif /* ARENATRACE_H */

@@ -36,6 +36,16 @@ AT_SHARED struct {
 } events SEC(".maps");
 
 /* Drop counters, shared by all CPUs and so updated atomically. */
+/* Heap counters per (process, allocator instance), per CPU: written by heap.bpf.c, cleared
+ * by os_exec when a traced process starts a new program. When full, a call of a new
+ * (process, allocator) pair is not counted: AT_DROP_HEAP_STATS_FULL. */
+AT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, AT_DEF_HEAP_STATS);
+	__type(key, struct at_heap_key);
+	__type(value, struct at_heap_stats);
+} heap_stats SEC(".maps");
+
 #ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
 #else

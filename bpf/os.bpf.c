@@ -201,6 +201,12 @@ int BPF_PROG(os_exec, struct task_struct *p)
 	if (!tr)
 		return 0;
 	__sync_fetch_and_add(&tr->gen, 1);
+	/* The new program's heap starts empty. */
+	for (__u32 id = 1; id <= AT_MAX_HEAP_IDS; id++) {
+		struct at_heap_key key = { .tgid = p->tgid, .alloc = id };
+
+		bpf_map_delete_elem(&heap_stats, &key);
+	}
 	emit_proc(AT_PROC_EXEC, p, 0);
 	return 0;
 }

@@ -13,6 +13,8 @@ enum {
 	OPT_DRY_RUN,
 	OPT_CONFIG_HELP,
 	OPT_NO_FOLLOW,
+	OPT_LEVEL,
+	OPT_HIST,
 };
 
 struct opt_desc {
@@ -28,6 +30,12 @@ static const struct opt_desc opts[] = {
 	  "trace a running process (repeatable); its memory from before attach is shown apart" },
 	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
 	  "do not trace processes forked by the targets" },
+	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
+	  "levels to trace, comma-separated (default os,heap):\n"
+	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF\n"
+	  "program per syscall, no trap in the process: always cheap\n"
+	  "heap: malloc/free families; a uprobe trap per call (0.5 to\n"
+	  "1 us each here), counted in the kernel: live, retained bytes" },
 	{ { "duration", required_argument, NULL, 'd' }, 'd', "SECONDS", "Timing",
 	  "stop after SECONDS and print the summary (default: until Ctrl-C or the targets exit)" },
 	{ { "interval", required_argument, NULL, 'i' }, 'i', "SECONDS", NULL,
@@ -37,6 +45,8 @@ static const struct opt_desc opts[] = {
 	{ { "format", required_argument, NULL, OPT_FORMAT }, 0, "text|json", NULL,
 	  "output format" },
 	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
+	{ { "hist", no_argument, NULL, OPT_HIST }, 0, NULL, NULL,
+	  "print log2 histograms of allocation sizes (heap level)" },
 	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
 	  "write reports to FILE instead of stdout" },
 	{ { "config", required_argument, NULL, 'C' }, 'C', "KEY=VALUE", "Tuning",
@@ -66,6 +76,12 @@ static const struct knob knobs[] = {
 	{ "code_cache", offsetof(struct at_opts, code_cache), 64, 1u << 22,
 	  "code addresses whose file and unwind site the kernel remembers (LRU); raise it when "
 	  "many processes with many call sites are traced, to save lookups" },
+	{ "heap_stats", offsetof(struct at_opts, heap_stats), 16, 1u << 24,
+	  "(process, allocator) pairs with heap counters; raise it when heap_stats_full is not "
+	  "zero" },
+	{ "heap_live", offsetof(struct at_opts, heap_live), 1024, 1u << 28,
+	  "live pointers kept for jemalloc and mimalloc, whose size is not in a header (about "
+	  "64 bytes each); raise it when heap_live_full is not zero" },
 	{ "max_sites", offsetof(struct at_opts, max_sites), 64, 1u << 20,
 	  "unwind sites of libc memory wrappers known to the kernel (a few dozen per libc); "
 	  "raise it when arenatrace says the map is full" },
@@ -86,6 +102,10 @@ void cli_defaults(struct at_opts *o)
 	o->ringbuf_bytes = AT_DEF_RINGBUF_BYTES;
 	o->max_procs = AT_DEF_MAX_PROCS;
 	o->code_cache = AT_DEF_CODE_CACHE;
+	o->heap_stats = AT_DEF_HEAP_STATS;
+	o->heap_live = AT_DEF_HEAP_LIVE;
+	o->level_os = true;
+	o->level_heap = true;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;
@@ -140,6 +160,27 @@ static int parse_knob(struct at_opts *o, const char *kv, char *err, size_t len)
 		return 0;
 	}
 	return fail(err, len, "unknown -C key in '%s'%s: see --config-help", kv, "");
+}
+
+static int parse_levels(struct at_opts *o, const char *list, char *err, size_t len)
+{
+	char buf[64], *tok, *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", list);
+	o->level_os = o->level_heap = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "os"))
+			o->level_os = true;
+		else if (!strcmp(tok, "heap"))
+			o->level_heap = true;
+		else if (!strcmp(tok, "arena"))
+			return fail(err, len, "the arena level is not available yet%s%s", "", "");
+		else
+			return fail(err, len, "unknown level '%s'%s: use os and heap", tok, "");
+	}
+	if (!o->level_os && !o->level_heap)
+		return fail(err, len, "--level needs at least one level%s%s", "", "");
+	return 0;
 }
 
 static void build_short(char *buf, size_t len, struct option *lo)
@@ -217,6 +258,13 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_NO_FOLLOW:
 			o->follow = false;
 			break;
+		case OPT_LEVEL:
+			if (parse_levels(o, optarg, err, len))
+				return -EINVAL;
+			break;
+		case OPT_HIST:
+			o->hist = true;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -269,9 +317,8 @@ void cli_help(FILE *f)
 		   "Shows, per process and per memory allocator, the address space taken from\n"
 		   "the OS, how much of it is resident, and every time memory went back to the\n"
 		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
-		   "Level: os (syscall tracepoints only; the caller of each syscall is found\n"
-		   "by unwinding libc's wrapper in the kernel: no probe on malloc/free, no trap\n"
-		   "in the traced process).\n");
+		   "With the heap level (default), also the bytes the application really holds\n"
+		   "(live) and what each allocator keeps unused (retained = resident - live).\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[48];
@@ -284,7 +331,15 @@ void cli_help(FILE *f)
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name, d->arg ? " " : "",
 				 d->arg ? d->arg : "");
-		fprintf(f, "  %-26s %s\n", left, d->help);
+		fprintf(f, "  %-26s ", left);
+		/* Continuation lines of a long help text line up under its first line. */
+		for (const char *c = d->help; *c; c++) {
+			if (*c == '\n')
+				fprintf(f, "\n%29s", "");
+			else
+				fputc(*c, f);
+		}
+		fputc('\n', f);
 	}
 	fprintf(f, "\nExit status:\n"
 		   "  0 success, 1 runtime failure, 2 usage error, 3 bad target (no such process,\n"

@@ -40,10 +40,15 @@ struct at_opts {
 	bool help;
 	bool version;
 	bool config_help;
+	bool level_os;
+	bool level_heap;
+	bool hist;
 	/* -C key=value */
 	uint64_t ringbuf_bytes;
 	uint64_t max_procs;
 	uint64_t code_cache;
+	uint64_t heap_stats;
+	uint64_t heap_live;
 	uint64_t max_sites;
 	uint64_t max_segs;
 	uint64_t timeline_max;

@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "arenatrace.skel.h"
 #include "attrib.h"
 #include "log.h"
 #include "procfs.h"
+#include "syms.h"
 #include "unwind.h"
 
 _Static_assert(sizeof(struct at_sys_rec) == 152, "at_sys_rec layout");
@@ -42,6 +45,8 @@ struct loader {
 	size_t nfiles;
 	loader_event_fn fn;
 	void *ctx;
+	int ncpus;
+	bool heap_multi; /* the heap programs attach through uprobe_multi links */
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -58,6 +63,73 @@ static int on_event(void *ctx, void *data, size_t len)
 	struct loader *l = ctx;
 
 	return l->fn(l->ctx, data, len);
+}
+
+/* The kernel's uprobe_multi link (6.6), which libbpf 1.1 does not wrap: the UAPI constants
+ * and the link_create layout, stable since. */
+#define AT_BPF_TRACE_UPROBE_MULTI 48
+#define AT_BPF_F_UPROBE_MULTI_RETURN 1u
+
+struct uprobe_multi_attr {
+	__u32 prog_fd;
+	__u32 target_fd;
+	__u32 attach_type;
+	__u32 flags;
+	__u64 path;
+	__u64 offsets;
+	__u64 ref_ctr_offsets;
+	__u64 cookies;
+	__u32 cnt;
+	__u32 multi_flags;
+	__u32 pid;
+	__u32 pad;
+};
+
+static int uprobe_multi_link(int prog_fd, const char *path, const uint64_t *offs,
+			     const uint64_t *cookies, size_t n, int pid, bool ret)
+{
+	struct uprobe_multi_attr a = {
+		.prog_fd = (__u32)prog_fd,
+		.attach_type = AT_BPF_TRACE_UPROBE_MULTI,
+		.path = (__u64)(uintptr_t)path,
+		.offsets = (__u64)(uintptr_t)offs,
+		.cookies = (__u64)(uintptr_t)cookies,
+		.cnt = (__u32)n,
+		.multi_flags = ret ? AT_BPF_F_UPROBE_MULTI_RETURN : 0,
+		.pid = (__u32)pid,
+	};
+	union bpf_attr attr;
+
+	memset(&attr, 0, sizeof(attr));
+	memcpy(&attr, &a, sizeof(a));
+	return (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+}
+
+/* Whether this kernel takes uprobe_multi links: a trivial program on arenatrace's own main,
+ * which is never called again. */
+static bool probe_uprobe_multi(void)
+{
+	const struct bpf_insn insns[] = {
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0 },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	LIBBPF_OPTS(bpf_prog_load_opts, po, .expected_attach_type = AT_BPF_TRACE_UPROBE_MULTI);
+	uint64_t off, cookie = 0;
+	struct syms *s = syms__new("/proc/self/exe");
+	int prog = -1, link = -1;
+
+	if (s && !syms_offset_of(s, "main", &off)) {
+		prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, "at_probe", "GPL", insns, 2, &po);
+		if (prog >= 0)
+			link = uprobe_multi_link(prog, "/proc/self/exe", &off, &cookie, 1, getpid(),
+						 false);
+	}
+	syms__free(s);
+	if (link >= 0)
+		close(link);
+	if (prog >= 0)
+		close(prog);
+	return link >= 0;
 }
 
 struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ctx)
@@ -78,6 +150,33 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	}
 	bpf_map__set_max_entries(l->skel->maps.traced, (__u32)o->max_procs);
 	bpf_map__set_max_entries(l->skel->maps.code_cache, (__u32)o->code_cache);
+	bpf_map__set_max_entries(l->skel->maps.heap_stats, (__u32)o->heap_stats);
+	bpf_map__set_max_entries(l->skel->maps.heap_live, (__u32)o->heap_live);
+	l->ncpus = libbpf_num_possible_cpus();
+	/* Levels not asked for are not even loaded. */
+	if (o->level_heap && probe_uprobe_multi()) {
+		l->heap_multi = true;
+		bpf_program__set_expected_attach_type(l->skel->progs.heap_enter,
+						      AT_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(l->skel->progs.heap_exit,
+						      AT_BPF_TRACE_UPROBE_MULTI);
+		bpf_program__set_expected_attach_type(l->skel->progs.heap_free,
+						      AT_BPF_TRACE_UPROBE_MULTI);
+	} else if (o->level_heap) {
+		at_note(1, "no uprobe_multi links (kernel 6.6): one perf-event uprobe per probe point");
+	}
+	if (!o->level_heap) {
+		bpf_program__set_autoload(l->skel->progs.heap_enter, false);
+		bpf_program__set_autoload(l->skel->progs.heap_exit, false);
+		bpf_program__set_autoload(l->skel->progs.heap_free, false);
+	}
+	if (!o->level_os) {
+		struct bpf_program *prog;
+
+		bpf_object__for_each_program(prog, l->skel->obj)
+			if (!strncmp(bpf_program__section_name(prog), "tracepoint/syscalls/", 20))
+				bpf_program__set_autoload(prog, false);
+	}
 	bpf_map__set_max_entries(l->skel->maps.unwind_sites, (__u32)o->max_sites);
 	bpf_map__set_max_entries(l->skel->maps.events, (__u32)o->ringbuf_bytes);
 	err = arenatrace_bpf__load(l->skel);
@@ -128,6 +227,11 @@ int loader_attach_tracepoints(struct loader *l)
 	int err;
 
 	bpf_object__for_each_program(prog, l->skel->obj) {
+		/* The heap probes are attached per process; unloaded levels are skipped. */
+		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
+		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9) ||
+		    !bpf_program__autoload(prog))
+			continue;
 		err = keep_link(l, bpf_program__attach(prog));
 		if (err) {
 			at_err("cannot attach '%s': %s", bpf_program__name(prog), strerror(-err));
@@ -213,7 +317,7 @@ int loader_add_process(struct loader *l, int pid)
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	err = loader_add_file(l, exe);
 	if (err == -ENOENT || err == -ENODATA)
-		at_note(1, "pid %d has no libc wrappers: its syscalls are attributed by "
+		at_note(2, "pid %d has no libc wrappers: its syscalls are attributed by "
 			   "instruction pointer only", pid);
 	return err == -ENOENT || err == -ENODATA ? 0 : err;
 }
@@ -244,4 +348,152 @@ void loader_drops(const struct loader *l, uint64_t drops[AT_DROP_NR])
 {
 	for (int i = 0; i < AT_DROP_NR; i++)
 		drops[i] = __atomic_load_n(&l->skel->bss->drops[i], __ATOMIC_RELAXED);
+}
+
+struct loader_link {
+	int fd;
+	struct bpf_link *link;
+};
+
+void loader_link__destroy(struct loader_link *k)
+{
+	if (!k)
+		return;
+	if (k->fd >= 0)
+		close(k->fd);
+	bpf_link__destroy(k->link);
+	free(k);
+}
+
+static int add_link(struct loader_link ***links, size_t *n, int fd, struct bpf_link *link)
+{
+	struct loader_link *k = calloc(1, sizeof(*k)), **a = realloc(*links, (*n + 1) * sizeof(*a));
+
+	if (!k || !a) {
+		free(k);
+		if (a)
+			*links = a;
+		if (fd >= 0)
+			close(fd);
+		bpf_link__destroy(link);
+		return -ENOMEM;
+	}
+	*links = a;
+	k->fd = fd;
+	k->link = link;
+	a[(*n)++] = k;
+	return 0;
+}
+
+static int attach_multi(struct loader *l, int pid, const char *path,
+			const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
+			size_t *nlinks)
+{
+	uint64_t *offs = calloc(n, sizeof(*offs)), *cookies = calloc(n, sizeof(*cookies));
+	struct {
+		const struct bpf_program *prog;
+		bool is_free, ret;
+	} kinds[] = {
+		{ l->skel->progs.heap_enter, false, false },
+		{ l->skel->progs.heap_exit, false, true },
+		{ l->skel->progs.heap_free, true, false },
+	};
+	int err = offs && cookies ? 0 : -ENOMEM;
+
+	for (size_t k = 0; k < AT_ARRAY_SIZE(kinds) && !err; k++) {
+		size_t m = 0;
+		int fd;
+
+		for (size_t i = 0; i < n; i++) {
+			if (specs[i].is_free != kinds[k].is_free)
+				continue;
+			offs[m] = specs[i].off;
+			cookies[m++] = specs[i].cookie;
+		}
+		if (!m)
+			continue;
+		fd = uprobe_multi_link(bpf_program__fd(kinds[k].prog), path, offs, cookies, m, pid,
+				       kinds[k].ret);
+		err = fd < 0 ? -errno : add_link(links, nlinks, fd, NULL);
+	}
+	free(offs);
+	free(cookies);
+	return err;
+}
+
+int loader_heap_attach(struct loader *l, int pid, const char *path,
+		       const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
+		       size_t *nlinks)
+{
+	int err = 0;
+
+	if (l->heap_multi)
+		return attach_multi(l, pid, path, specs, n, links, nlinks);
+	for (size_t i = 0; i < n && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = specs[i].cookie);
+		struct bpf_link *link;
+
+		link = bpf_program__attach_uprobe_opts(specs[i].is_free ? l->skel->progs.heap_free
+									: l->skel->progs.heap_enter,
+						       pid, path, (size_t)specs[i].off, &uo);
+		err = link ? add_link(links, nlinks, -1, link) : -errno;
+		if (err || specs[i].is_free)
+			continue;
+		uo.retprobe = true;
+		link = bpf_program__attach_uprobe_opts(l->skel->progs.heap_exit, pid, path,
+						       (size_t)specs[i].off, &uo);
+		err = link ? add_link(links, nlinks, -1, link) : -errno;
+	}
+	return err;
+}
+
+int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at_heap_stats *sum)
+{
+	struct at_heap_key key = { .tgid = (__u32)pid, .alloc = alloc };
+	struct at_heap_stats *per = calloc((size_t)l->ncpus, sizeof(*per));
+	int err;
+
+	if (!per)
+		return -ENOMEM;
+	memset(sum, 0, sizeof(*sum));
+	err = bpf_map__lookup_elem(l->skel->maps.heap_stats, &key, sizeof(key), per,
+				   sizeof(*per) * (size_t)l->ncpus, 0);
+	if (err) {
+		free(per);
+		return -ENOENT;
+	}
+	for (int c = 0; c < l->ncpus; c++) {
+		sum->alloc_count += per[c].alloc_count;
+		sum->free_count += per[c].free_count;
+		sum->alloc_bytes += per[c].alloc_bytes;
+		sum->free_bytes += per[c].free_bytes;
+		sum->unmatched_free += per[c].unmatched_free;
+		for (int k = 0; k < AT_HIST_SLOTS; k++)
+			sum->hist[k] += per[c].hist[k];
+	}
+	free(per);
+	return 0;
+}
+
+void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
+{
+	struct at_live_key key, next;
+	const struct bpf_map *live = l->skel->maps.heap_live;
+	bool first = true;
+
+	for (size_t i = 0; i < nallocs; i++) {
+		struct at_heap_key hk = { .tgid = (__u32)pid, .alloc = allocs[i] };
+
+		bpf_map__delete_elem(l->skel->maps.heap_stats, &hk, sizeof(hk), 0);
+	}
+	/* The live-pointer map has no per-process index: walk it (this happens once per exited
+	 * process, and only with allocators that need the map). */
+	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
+		first = false;
+		if (next.tgid == (__u32)pid) {
+			bpf_map__delete_elem(live, &next, sizeof(next), 0);
+			continue; /* the same cursor again: the deleted key is gone */
+		}
+		key = next;
+	}
 }

@@ -24,6 +24,29 @@ int loader_add_process(struct loader *l, int pid);
 /* Add the unwind sites of one file, given its path. */
 int loader_add_file(struct loader *l, const char *path);
 int loader_trace_pid(struct loader *l, int pid, bool follow);
+
+/* Heap level. */
+struct loader_probe_spec {
+	uint64_t off;	 /* file offset */
+	uint64_t cookie; /* AT_COOKIE(...) */
+	bool is_free;	 /* heap_free at entry; else heap_enter at entry and heap_exit at return */
+};
+
+struct loader_link;
+
+/* Attach the heap programs at these points of path, for pid only (no other process traps).
+ * With the kernel's uprobe_multi links (6.6 and later) that is three links per file, whose
+ * teardown waits for the kernel once; otherwise one perf-event link per point, and each
+ * teardown waits. The links are appended to *links (grown as needed). */
+int loader_heap_attach(struct loader *l, int pid, const char *path,
+		       const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
+		       size_t *nlinks);
+void loader_link__destroy(struct loader_link *k);
+
+/* The counters of (pid, allocator id), summed over CPUs; -ENOENT when there are none. */
+int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at_heap_stats *sum);
+/* Drop every heap entry of a process that exited. */
+void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs);
 /* Poll the ring buffer; returns records consumed or a negative errno. */
 int loader_poll(struct loader *l, int timeout_ms);
 void loader_drops(const struct loader *l, uint64_t drops[AT_DROP_NR]);

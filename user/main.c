@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Wiring only: options -> checks -> loader -> model -> output, and the exit code. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 
 #include "cli.h"
 #include "features.h"
+#include "heap.h"
 #include "loader.h"
 #include "log.h"
 #include "model.h"
@@ -31,6 +33,7 @@ static void on_signal(int sig)
 struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
+	struct heap *heap; /* NULL without the heap level */
 	struct model *model;
 	struct out out;
 	struct out_meta meta;
@@ -47,11 +50,54 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+static void heap_to_model(void *arg, int pid, const char *name, const char *basis,
+			  const struct at_heap_stats *s)
+{
+	model_heap_add(arg, pid, name, basis, s);
+}
+
+/* Process lifecycle, before the model sees the record: probes for a new child or program,
+ * and the final heap counters of a process that exits (read while the model still has it
+ * alive, then dropped from the BPF maps). */
+static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
+{
+	int pid = (int)r->pid;
+
+	switch (r->kind) {
+	case AT_PROC_FORK:
+		/* Calls the child makes before its probes are in place are not seen: its heap
+		 * figures say "since attach", like a -p target's. */
+		if (c->heap)
+			heap_attach_running(c->heap, pid);
+		break;
+	case AT_PROC_EXEC:
+		/* A traced process that execs may map another libc or allocator. */
+		loader_add_process(c->loader, pid);
+		if (c->heap)
+			heap_attach_running(c->heap, pid);
+		break;
+	case AT_PROC_EXIT:
+		if (c->heap) {
+			model_heap_clear(c->model, pid);
+			heap_read(c->heap, pid, heap_to_model, c->model);
+		}
+		break;
+	default:
+		break;
+	}
+}
+
 static int on_record(void *arg, void *data, size_t len)
 {
 	struct at_ctx *c = arg;
 	const struct at_proc_rec *r = data;
-	int err = model_apply(c->model, data, len);
+	int err;
+
+	if (len >= sizeof(*r) && r->type == AT_REC_PROC)
+		on_proc_record(c, r);
+	err = model_apply(c->model, data, len);
+	if (c->heap && len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXIT)
+		heap_forget(c->heap, (int)r->pid);
 
 	if (at_log_level >= 3 && len >= sizeof(struct at_sys_rec) && r->type == AT_REC_SYSCALL) {
 		const struct at_sys_rec *s = data;
@@ -64,9 +110,6 @@ static int on_record(void *arg, void *data, size_t len)
 			s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
 	}
 
-	/* A traced process that execs may map another libc (a container, a static binary). */
-	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXEC)
-		loader_add_process(c->loader, (int)r->pid);
 	/* Only an allocation failure gets here; the record is lost, the trace goes on. */
 	if (err)
 		at_note(0, "a record was not applied: %s", strerror(-err));
@@ -149,9 +192,28 @@ static int release_child(struct at_ctx *c)
 	return 0;
 }
 
+/* The file execvp will run, for probing a statically linked allocator before it runs. */
+static const char *resolve_command(const char *cmd, char *out)
+{
+	const char *path = getenv("PATH");
+	char *dirs, *dir, *save = NULL;
+
+	if (strchr(cmd, '/'))
+		return realpath(cmd, out) ? out : NULL;
+	dirs = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, PATH_MAX, "%s/%s", dir, cmd);
+		if (!access(out, X_OK))
+			break;
+	}
+	free(dirs);
+	return dir ? out : NULL;
+}
+
 static int setup_targets(struct at_ctx *c)
 {
 	const struct at_opts *o = c->opts;
+	char exe[PATH_MAX];
 	int err;
 
 	for (size_t i = 0; i < o->npids; i++) {
@@ -160,6 +222,8 @@ static int setup_targets(struct at_ctx *c)
 			err = model_add_running(c->model, o->pids[i]);
 		if (!err)
 			err = loader_add_process(c->loader, o->pids[i]);
+		if (!err && c->heap)
+			err = heap_attach_running(c->heap, o->pids[i]);
 		if (err == -ENOENT || err == -ESRCH) {
 			at_err("pid %d exited while arenatrace attached", o->pids[i]);
 			return AT_EXIT_TARGET;
@@ -180,6 +244,8 @@ static int setup_targets(struct at_ctx *c)
 		err = loader_trace_pid(c->loader, c->child, o->follow);
 	if (!err)
 		err = model_add_launched(c->model, c->child);
+	if (!err && c->heap)
+		err = heap_attach_launch(c->heap, c->child, resolve_command(o->cmd[0], exe));
 	if (err) {
 		at_err("cannot start '%s': %s", o->cmd[0], strerror(-err));
 		return AT_EXIT_RUNTIME;
@@ -193,6 +259,10 @@ static void report(struct at_ctx *c, bool final)
 	const struct report *r;
 
 	model_sample(c->model, t);
+	if (c->heap) {
+		model_heap_clear(c->model, 0);
+		heap_read(c->heap, 0, heap_to_model, c->model);
+	}
 	loader_drops(c->loader, drops);
 	model_set_bpf_drops(c->model, drops);
 	r = model_report(c->model, t);
@@ -234,7 +304,7 @@ static int trace_loop(struct at_ctx *c)
 		}
 		if (next_report && t >= next_report) {
 			report(c, false);
-			model_reset_counters(c->model);
+			model_reset_counters(c->model, now_ns());
 			next_report += (uint64_t)(o->interval_s * 1e9);
 			if (o->count && ++reports >= o->count)
 				break;
@@ -295,6 +365,11 @@ static int run(struct at_ctx *c)
 	c->loader = loader__new(o, on_record, c);
 	if (!c->model || !c->loader)
 		return AT_EXIT_RUNTIME;
+	if (o->level_heap) {
+		c->heap = heap__new(c->loader);
+		if (!c->heap)
+			return AT_EXIT_RUNTIME;
+	}
 	if (o->dry_run) {
 		at_note(0, "BPF programs loaded and verified; nothing attached (--dry-run)");
 		return AT_EXIT_OK;
@@ -345,7 +420,10 @@ int main(int argc, char **argv)
 	c.meta = (struct out_meta){ .version = AT_VERSION, .kernel = un.release,
 				    .duration_s = o.duration_s, .interval_s = o.interval_s,
 				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
-				    .npids = o.npids, .follow_forks = o.follow };
+				    .npids = o.npids, .follow_forks = o.follow, .hist = o.hist,
+				    .levels = o.level_os && o.level_heap ? "os,heap"
+					      : o.level_os		 ? "os"
+									 : "heap" };
 	out_init(&c.out, o.format, f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -360,6 +438,7 @@ int main(int argc, char **argv)
 	 * left alone, never killed or waited for. */
 	if (c.child > 0)
 		waitpid(c.child, NULL, WNOHANG);
+	heap__free(c.heap);
 	loader__free(c.loader);
 	model__free(c.model);
 	if (f != stdout)

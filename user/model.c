@@ -23,6 +23,7 @@ enum {
 
 struct alloc {
 	struct rep_alloc r;
+	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */
 	size_t log_head, log_n;
@@ -48,21 +49,30 @@ struct proc {
 struct model {
 	struct model_limits lim;
 	uint64_t start_ns;
+	uint64_t window_ns;
 	struct proc **procs;
 	size_t nprocs;
 	struct rep_proc *rep_procs;
 	struct report rep;
 };
 
-static const char *const ret_names[AT_RET_NR] = {
+static const char *const ret_names[] = {
 	"munmap", "madv_dontneed", "madv_free", "madv_remove", "brk_shrink", "mremap_shrink",
 	"decommit",
 };
-static const char *const sys_names[AT_SYS_NR] = {
+_Static_assert(AT_ARRAY_SIZE(ret_names) == AT_RET_NR, "a return kind without a name");
+static const char *const sys_names[] = {
 	"mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "process_madvise",
 };
+_Static_assert(AT_ARRAY_SIZE(sys_names) == AT_SYS_NR, "a syscall without a name");
 
-static const char *const drop_names[AT_DROP_NR] = { "ringbuf_full", "procs_full" };
+static const char *const drop_names[] = {
+	[AT_DROP_RINGBUF_FULL] = "ringbuf_full",
+	[AT_DROP_PROCS_FULL] = "procs_full",
+	[AT_DROP_HEAP_STATS_FULL] = "heap_stats_full",
+	[AT_DROP_HEAP_LIVE_FULL] = "heap_live_full",
+};
+_Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 
 const char *model_drop_name(enum at_drop d)
 {
@@ -86,7 +96,7 @@ struct model *model__new(const struct model_limits *lim, uint64_t start_ns)
 	if (!m)
 		return NULL;
 	m->lim = *lim;
-	m->start_ns = start_ns;
+	m->start_ns = m->window_ns = start_ns;
 	m->procs = calloc(lim->max_procs ? lim->max_procs : 1, sizeof(*m->procs));
 	if (!m->procs) {
 		free(m);
@@ -690,6 +700,63 @@ void model_sample(struct model *m, uint64_t now_ns)
 	}
 }
 
+void model_heap_clear(struct model *m, int pid)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+
+		/* Exited processes keep the counters read at their exit. */
+		if (p->r.exited || (pid && p->r.pid != pid))
+			continue;
+		for (size_t k = 0; k < p->nallocs; k++)
+			memset(&p->allocs[k].heap, 0, sizeof(p->allocs[k].heap));
+	}
+}
+
+void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
+		    const struct at_heap_stats *s)
+{
+	struct proc *p = find_proc(m, pid);
+	struct alloc *a;
+	int id;
+
+	if (!p)
+		return;
+	id = owner_id(p, name, true);
+	a = &p->allocs[id];
+	a->r.has_heap = true;
+	a->r.live_basis = basis;
+	a->heap.alloc_count += s->alloc_count;
+	a->heap.free_count += s->free_count;
+	a->heap.alloc_bytes += s->alloc_bytes;
+	a->heap.free_bytes += s->free_bytes;
+	a->heap.unmatched_free += s->unmatched_free;
+	for (int k = 0; k < AT_HIST_SLOTS; k++)
+		a->heap.hist[k] += s->hist[k];
+}
+
+static void heap_figures(struct proc *p, struct alloc *a)
+{
+	const struct at_heap_stats *h = &a->heap, *b = &a->heap_base;
+
+	if (!a->r.has_heap)
+		return;
+	a->r.live_bytes = (int64_t)(h->alloc_bytes - h->free_bytes);
+	a->r.live_objects = (int64_t)(h->alloc_count - h->free_count);
+	a->r.alloc_count = h->alloc_count - b->alloc_count;
+	a->r.free_count = h->free_count - b->free_count;
+	a->r.alloc_bytes = h->alloc_bytes - b->alloc_bytes;
+	a->r.free_bytes = h->free_bytes - b->free_bytes;
+	a->r.unmatched_free = h->unmatched_free - b->unmatched_free;
+	for (int k = 0; k < AT_HIST_SLOTS; k++)
+		a->r.hist[k] = h->hist[k] - b->hist[k];
+	/* Retained is only meaningful when every live block is known (traced from exec) and
+	 * residency is current (the process is alive). */
+	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
+	a->r.retained_bytes = (int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) -
+			      a->r.live_bytes;
+}
+
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])
 {
 	memcpy(m->rep.drops.bpf, drops, sizeof(m->rep.drops.bpf));
@@ -738,6 +805,7 @@ static void flatten_allocs(struct model *m, struct proc *p)
 		}
 		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
 			continue;
+		heap_figures(p, a);
 		free(a->log_flat);
 		a->log_flat = a->log_n ? calloc(a->log_n, sizeof(*a->log_flat)) : NULL;
 		for (size_t i = 0; a->log_flat && i < a->log_n; i++)
@@ -773,14 +841,16 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 		procs[i] = p->r;
 	}
 	m->rep.start_ns = m->start_ns;
+	m->rep.window_ns = m->window_ns;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
 	m->rep.nprocs = m->nprocs;
 	return &m->rep;
 }
 
-void model_reset_counters(struct model *m)
+void model_reset_counters(struct model *m, uint64_t now_ns)
 {
+	m->window_ns = now_ns;
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
 
@@ -793,6 +863,7 @@ void model_reset_counters(struct model *m)
 			a->r.mapped_total_bytes = 0;
 			a->r.returns_omitted = 0;
 			a->log_head = a->log_n = 0;
+			a->heap_base = a->heap;
 		}
 	}
 }

@@ -53,6 +53,18 @@ struct rep_alloc {
 	const struct rep_return *returns; /* oldest first */
 	size_t nreturns;
 	uint64_t returns_omitted; /* older events beyond the return log */
+	/* Heap level (has_heap). Counts are of the report's window (the interval, or the
+	 * whole trace); live figures are since the process was first traced. */
+	bool has_heap;
+	const char *live_basis; /* "usable" or "requested" */
+	int64_t live_bytes;	/* alloc_bytes - free_bytes since traced; can be negative when
+				 * memory from before attach is freed */
+	int64_t live_objects;
+	uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
+	uint64_t unmatched_free; /* frees of blocks allocated before the trace */
+	bool retained_known;	 /* traced from the process's start: live is all of it */
+	int64_t retained_bytes;	 /* resident - live */
+	uint64_t hist[AT_HIST_SLOTS];
 };
 
 struct rep_sample {
@@ -87,6 +99,7 @@ struct rep_drops {
 
 struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
+	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
 	uint64_t now_ns;
 	uint64_t records;
 	const struct rep_proc *procs;
@@ -114,10 +127,16 @@ void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
 bool model_any_alive(const struct model *m);
 bool model_is_alive(const struct model *m, int pid);
 
+/* Heap counters: clear those of pid (of every live process when pid is 0), then add each
+ * allocator instance's (instances of one allocator in one process add up). */
+void model_heap_clear(struct model *m, int pid);
+void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
+		    const struct at_heap_stats *s);
+
 /* The report stays valid until the next model call. */
 const struct report *model_report(struct model *m, uint64_t now_ns);
-/* Forget interval-mode counters (returns, events, cumulative bytes). */
-void model_reset_counters(struct model *m);
+/* Forget interval-mode counters (returns, events, cumulative bytes, heap calls). */
+void model_reset_counters(struct model *m, uint64_t now_ns);
 
 const char *model_ret_name(enum at_ret r);
 const char *model_sys_name(enum at_sys s);

@@ -51,3 +51,10 @@ const char *out_printable(const char *s, char *buf, size_t len)
 			*c = '?';
 	return buf;
 }
+
+double out_rate(const struct report *r, uint64_t count)
+{
+	double secs = (double)(r->now_ns - r->window_ns) / 1e9;
+
+	return secs > 0 ? (double)count / secs : 0;
+}

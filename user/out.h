@@ -27,6 +27,8 @@ struct out_meta {
 	const int *pids;
 	size_t npids;
 	bool follow_forks;
+	bool hist;	  /* text: print size histograms */
+	const char *levels; /* "os,heap" */
 };
 
 struct out;
@@ -53,6 +55,8 @@ void out_error(struct out *o, const char *msg);
 
 /* A copy of s safe for a terminal: valid UTF-8, control bytes shown as '?'. */
 const char *out_printable(const char *s, char *buf, size_t len);
+/* Calls per second over the report's counter window. */
+double out_rate(const struct report *r, uint64_t count);
 /* Human-readable byte counts for the text backend ("12.0 MiB"). */
 const char *out_bytes(uint64_t bytes, char *buf, size_t len);
 

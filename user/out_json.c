@@ -11,7 +11,53 @@ static void add(struct json_object *o, const char *k, struct json_object *v)
 	json_object_object_add(o, k, v);
 }
 
-static struct json_object *alloc_json(const struct rep_alloc *a)
+static struct json_object *hist_json(const uint64_t *hist)
+{
+	struct json_object *arr = json_object_new_array();
+	int last = -1;
+
+	for (int k = 0; k < AT_HIST_SLOTS; k++)
+		if (hist[k])
+			last = k;
+	for (int k = 0; k <= last; k++) {
+		struct json_object *b = json_object_new_object();
+
+		add(b, "low", json_u64(k ? 1ull << k : 0));
+		add(b, "high", json_u64(k ? (2ull << k) - 1 : 1));
+		add(b, "count", json_u64(hist[k]));
+		json_object_array_add(arr, b);
+	}
+	return arr;
+}
+
+/* The heap level's keys; null where it does not cover this allocator. */
+static void heap_json(struct json_object *o, const struct rep_alloc *a, const struct report *r)
+{
+	static const char *const keys[] = { "live_bytes", "live_objects", "alloc_count",
+					    "free_count", "alloc_bytes", "free_bytes",
+					    "unmatched_free", "retained_bytes", "alloc_rate_per_s",
+					    "free_rate_per_s", "live_basis", "size_hist" };
+
+	if (!a->has_heap) {
+		for (size_t i = 0; i < AT_ARRAY_SIZE(keys); i++)
+			add(o, keys[i], NULL);
+		return;
+	}
+	add(o, "live_bytes", json_object_new_int64(a->live_bytes));
+	add(o, "live_objects", json_object_new_int64(a->live_objects));
+	add(o, "alloc_count", json_u64(a->alloc_count));
+	add(o, "free_count", json_u64(a->free_count));
+	add(o, "alloc_bytes", json_u64(a->alloc_bytes));
+	add(o, "free_bytes", json_u64(a->free_bytes));
+	add(o, "unmatched_free", json_u64(a->unmatched_free));
+	add(o, "retained_bytes", a->retained_known ? json_object_new_int64(a->retained_bytes) : NULL);
+	add(o, "alloc_rate_per_s", json_object_new_double(out_rate(r, a->alloc_count)));
+	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
+	add(o, "live_basis", json_str(a->live_basis));
+	add(o, "size_hist", hist_json(a->hist));
+}
+
+static struct json_object *alloc_json(const struct rep_alloc *a, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *ret = json_object_new_object();
 	struct json_object *cnt = json_object_new_object(), *last = json_object_new_object();
@@ -52,10 +98,11 @@ static struct json_object *alloc_json(const struct rep_alloc *a)
 	}
 	add(o, "return_log", log);
 	add(o, "return_log_omitted", json_u64(a->returns_omitted));
+	heap_json(o, a, r);
 	return o;
 }
 
-static struct json_object *proc_json(const struct rep_proc *p)
+static struct json_object *proc_json(const struct rep_proc *p, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *allocs = json_object_new_array();
 	struct json_object *tl = json_object_new_array();
@@ -78,7 +125,7 @@ static struct json_object *proc_json(const struct rep_proc *p)
 			add(o, "unattributed", u);
 			continue;
 		}
-		json_object_array_add(allocs, alloc_json(a));
+		json_object_array_add(allocs, alloc_json(a, r));
 	}
 	add(o, "allocators", allocs);
 	for (size_t i = 0; i < p->ntimeline; i++) {
@@ -108,6 +155,7 @@ static struct json_object *meta_json(const struct out_meta *m)
 		json_object_array_add(pids, json_object_new_int(m->pids[i]));
 	add(o, "pids", pids);
 	add(o, "follow_forks", json_object_new_boolean(m->follow_forks));
+	add(o, "levels", json_str(m->levels));
 	return o;
 }
 
@@ -133,7 +181,7 @@ static int json_report(struct out *o, const struct report *r, bool final)
 	add(root, "elapsed_ms", json_u64((r->now_ns - r->start_ns) / 1000000));
 	add(root, "options", meta_json(o->meta));
 	for (size_t i = 0; i < r->nprocs; i++)
-		json_object_array_add(procs, proc_json(&r->procs[i]));
+		json_object_array_add(procs, proc_json(&r->procs[i], r));
 	add(root, "processes", procs);
 	for (int k = 0; k < AT_DROP_NR; k++)
 		add(drops, model_drop_name(k), json_u64(r->drops.bpf[k]));

@@ -31,7 +31,67 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 		fputc('\n', f);
 }
 
-static void print_proc(FILE *f, const struct rep_proc *p)
+/* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. */
+static void print_hist(FILE *f, const uint64_t *hist)
+{
+	uint64_t max = 0;
+	int last = -1;
+
+	for (int k = 0; k < AT_HIST_SLOTS; k++) {
+		if (hist[k])
+			last = k;
+		if (hist[k] > max)
+			max = hist[k];
+	}
+	if (last < 0)
+		return;
+	fprintf(f, "    %20s : %-9s %s\n", "request bytes", "count", "distribution");
+	for (int k = 0; k <= last; k++) {
+		int stars = max ? (int)(hist[k] * 30 / max) : 0;
+
+		fprintf(f, "    %9llu -> %-9llu: %-9llu |%-30.*s|\n",
+			(unsigned long long)(k ? 1ull << k : 0),
+			(unsigned long long)(k ? (2ull << k) - 1 : 1), (unsigned long long)hist[k],
+			stars, "******************************");
+	}
+}
+
+static const char *signed_bytes(int64_t v, char *buf, size_t len)
+{
+	char b[32];
+
+	snprintf(buf, len, "%s%s", v < 0 ? "-" : "",
+		 out_bytes((uint64_t)(v < 0 ? -v : v), b, sizeof(b)));
+	return buf;
+}
+
+static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc *a,
+		       const struct report *r, bool hist)
+{
+	char b1[40], b2[40];
+
+	if (!a->has_heap)
+		return;
+	fprintf(f, "    heap: live %s in %lld blocks (%s size)",
+		signed_bytes(a->live_bytes, b1, sizeof(b1)), (long long)a->live_objects,
+		a->live_basis);
+	if (a->retained_known)
+		fprintf(f, ", retained %s\n", signed_bytes(a->retained_bytes, b2, sizeof(b2)));
+	else if (p->attached_running || a->unmatched_free)
+		fprintf(f, ", since attach: older blocks unknown\n");
+	else
+		fprintf(f, " at exit\n");
+	fprintf(f, "          %llu allocs (%.0f/s), %llu frees (%.0f/s)",
+		(unsigned long long)a->alloc_count, out_rate(r, a->alloc_count),
+		(unsigned long long)a->free_count, out_rate(r, a->free_count));
+	if (a->unmatched_free)
+		fprintf(f, ", %llu frees of older blocks", (unsigned long long)a->unmatched_free);
+	fputc('\n', f);
+	if (hist)
+		print_hist(f, a->hist);
+}
+
+static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r, bool hist)
 {
 	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128];
 
@@ -49,6 +109,7 @@ static void print_proc(FILE *f, const struct rep_proc *p)
 			out_bytes(a->resident_bytes, b3, sizeof(b3)),
 			out_bytes(a->pre_mapped_bytes, b4, sizeof(b4)),
 			out_bytes(a->pre_resident_bytes, b5, sizeof(b5)));
+		print_heap(f, p, a, r, hist);
 		print_returns(f, a);
 		print_events(f, a);
 	}
@@ -62,7 +123,7 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
 		(double)(r->now_ns - r->start_ns) / 1e9);
 	for (size_t i = 0; i < r->nprocs; i++)
-		print_proc(f, &r->procs[i]);
+		print_proc(f, &r->procs[i], r, o->meta->hist);
 	fprintf(f, "\ndrops:");
 	for (int k = 0; k < AT_DROP_NR; k++) {
 		if (r->drops.bpf[k]) {

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The heap level: uprobes on the malloc/free families, attached per traced process by user
+ * space. Every call is aggregated here, in per-CPU counters per (process, allocator); none
+ * is sent to user space.
+ *
+ * Only the outermost call of a thread counts (glibc's realloc(NULL, n) calls malloc,
+ * memalign may call malloc, mimalloc's malloc calls mi_malloc): a per-thread depth, kept in
+ * task storage, is raised at each entry and lowered at each return.
+ *
+ * Sizes: glibc's usable size is in the chunk header at ptr - 8, so its free needs no lookup.
+ * jemalloc and mimalloc keep no header there; their pointers go into heap_live with the
+ * size (jemalloc's size class, or the requested size) until they are freed.
+ */
+#include "common.bpf.h"
+
+struct heap_thread {
+	__u32 depth;
+	__u32 pad;
+	__u64 cookie;
+	__u64 a0, a1, a2;
+	__u64 old_size; /* realloc in glibc mode: the old chunk's size, read before it goes */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct heap_thread);
+} heap_thread SEC(".maps");
+
+/* When full, the allocation is counted but its free will not find its size:
+ * AT_DROP_HEAP_LIVE_FULL, and the free shows as unmatched. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_DEF_HEAP_LIVE);
+	__type(key, struct at_live_key);
+	__type(value, __u64);
+} heap_live SEC(".maps");
+
+const struct at_heap_stats heap_zero = {};
+
+static __always_inline struct at_heap_stats *stats_for(__u32 tgid, __u32 alloc)
+{
+	struct at_heap_key key = { .tgid = tgid, .alloc = alloc };
+	struct at_heap_stats *s = bpf_map_lookup_elem(&heap_stats, &key);
+
+	if (s)
+		return s;
+	/* -EEXIST: another CPU created it first, which is fine. */
+	if (bpf_map_update_elem(&heap_stats, &key, &heap_zero, BPF_NOEXIST) == -7 /* E2BIG */) {
+		drop(AT_DROP_HEAP_STATS_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&heap_stats, &key);
+}
+
+/* floor(log2(v)), 0 for 0 and 1. */
+static __always_inline __u32 log2_u64(__u64 v)
+{
+	__u32 r = 0, shift;
+
+	shift = (v > 0xffffffffull) << 5;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xffff) << 4;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xff) << 3;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0xf) << 2;
+	v >>= shift;
+	r |= shift;
+	shift = (v > 0x3) << 1;
+	v >>= shift;
+	r |= shift;
+	r |= (v >> 1);
+	return r;
+}
+
+/* glibc: the size word at ptr - 8 (bits 0-2 are flags; IS_MMAPPED = 2). */
+static __always_inline __u64 glibc_usable(__u64 ptr)
+{
+	__u64 word = 0, size;
+
+	if (bpf_probe_read_user(&word, sizeof(word), (void *)(ptr - 8)))
+		return 0;
+	size = word & ~7ull;
+	if (size < 16)
+		return 0;
+	return size - ((word & 2) ? 16 : 8);
+}
+
+/* jemalloc 5's size class of a request (sz_s2u, 16-byte quantum, four classes per doubling
+ * from 64 bytes up); aligned requests are rounded up to the alignment first (sz_sa2u for
+ * alignments up to a page). */
+static __always_inline __u64 jemalloc_usable(__u64 size, __u64 align)
+{
+	__u64 delta;
+	__u32 lg;
+
+	if (align > 16)
+		size = (size + align - 1) & ~(align - 1);
+	if (size <= 8)
+		return 8;
+	if (size <= 16)
+		return 16;
+	if (size <= 32)
+		return 32;
+	if (size <= 64)
+		return (size + 15) & ~15ull;
+	lg = log2_u64(size - 1) + 1; /* ceil(log2(size)) */
+	delta = 1ull << (lg - 3);
+	return (size + delta - 1) & ~(delta - 1);
+}
+
+static __always_inline void account_alloc(__u64 cookie, __u64 ptr, __u64 req, __u64 align)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = AT_COOKIE_MODE(cookie), slot;
+	struct at_heap_stats *s;
+	__u64 size;
+
+	if (!ptr)
+		return;
+	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
+	if (!s)
+		return;
+	if (mode == AT_SIZE_GLIBC) {
+		size = glibc_usable(ptr);
+	} else {
+		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
+
+		size = mode == AT_SIZE_JEMALLOC ? jemalloc_usable(req, align) : req;
+		if (bpf_map_update_elem(&heap_live, &key, &size, BPF_ANY))
+			drop(AT_DROP_HEAP_LIVE_FULL);
+	}
+	slot = log2_u64(req);
+	if (slot >= AT_HIST_SLOTS)
+		slot = AT_HIST_SLOTS - 1;
+	__sync_fetch_and_add(&s->alloc_count, 1);
+	__sync_fetch_and_add(&s->alloc_bytes, size);
+	__sync_fetch_and_add(&s->hist[slot], 1);
+}
+
+/* size: known already (glibc realloc reads it before the call), or 0 to find it now. */
+static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+	struct at_heap_stats *s;
+
+	if (!ptr)
+		return;
+	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
+	if (!s)
+		return;
+	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC) {
+		if (!size)
+			size = glibc_usable(ptr);
+	} else {
+		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
+		__u64 *v = bpf_map_lookup_elem(&heap_live, &key);
+
+		if (!v) {
+			__sync_fetch_and_add(&s->unmatched_free, 1);
+			return;
+		}
+		size = *v;
+		bpf_map_delete_elem(&heap_live, &key);
+	}
+	__sync_fetch_and_add(&s->free_count, 1);
+	__sync_fetch_and_add(&s->free_bytes, size);
+}
+
+static __always_inline struct heap_thread *thread_state(bool create)
+{
+	return bpf_task_storage_get(&heap_thread, bpf_get_current_task_btf(), 0,
+				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
+}
+
+SEC("uprobe")
+int BPF_KPROBE(heap_enter)
+{
+	struct heap_thread *th = thread_state(true);
+	__u64 cookie = bpf_get_attach_cookie(ctx);
+	__u32 role = AT_COOKIE_ROLE(cookie);
+
+	if (!th)
+		return 0;
+	if (th->depth++)
+		return 0; /* nested: the outermost call accounts */
+	th->cookie = cookie;
+	th->a0 = PT_REGS_PARM1(ctx);
+	th->a1 = PT_REGS_PARM2(ctx);
+	th->a2 = PT_REGS_PARM3(ctx);
+	th->old_size = 0;
+	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && role == AT_ROLE_REALLOC && th->a0)
+		th->old_size = glibc_usable(th->a0);
+	return 0;
+}
+
+SEC("uretprobe")
+int BPF_KRETPROBE(heap_exit)
+{
+	struct heap_thread *th = thread_state(false);
+	__u64 ret = PT_REGS_RC(ctx), cookie, a0, a1, a2, ptr = 0;
+
+	/* No state or depth 0: the call began before the probe was attached. */
+	if (!th || !th->depth)
+		return 0;
+	if (--th->depth)
+		return 0;
+	cookie = th->cookie;
+	a0 = th->a0;
+	a1 = th->a1;
+	a2 = th->a2;
+	switch (AT_COOKIE_ROLE(cookie)) {
+	case AT_ROLE_MALLOC:
+		account_alloc(cookie, ret, a0, 0);
+		break;
+	case AT_ROLE_MALLOCX:
+		/* The low 6 bits of flags are log2 of the alignment. */
+		account_alloc(cookie, ret, a0, (a1 & 0x3f) ? 1ull << (a1 & 0x3f) : 0);
+		break;
+	case AT_ROLE_CALLOC:
+		account_alloc(cookie, ret, a0 * a1, 0);
+		break;
+	case AT_ROLE_HEAP_MALLOC:
+		account_alloc(cookie, ret, a1, 0);
+		break;
+	case AT_ROLE_HEAP_CALLOC:
+		account_alloc(cookie, ret, a1 * a2, 0);
+		break;
+	case AT_ROLE_MEMALIGN:
+		account_alloc(cookie, ret, a1, a0);
+		break;
+	case AT_ROLE_ALIGNED:
+		account_alloc(cookie, ret, a0, a1);
+		break;
+	case AT_ROLE_VALLOC:
+		account_alloc(cookie, ret, a0, 4096);
+		break;
+	case AT_ROLE_PVALLOC:
+		account_alloc(cookie, ret, (a0 + 4095) & ~4095ull, 4096);
+		break;
+	case AT_ROLE_POSIX_MEMALIGN:
+		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)a0))
+			account_alloc(cookie, ptr, a2, a1);
+		break;
+	case AT_ROLE_REALLOC:
+	case AT_ROLE_HEAP_REALLOC: {
+		__u64 old = AT_COOKIE_ROLE(cookie) == AT_ROLE_REALLOC ? a0 : a1;
+		__u64 size = AT_COOKIE_ROLE(cookie) == AT_ROLE_REALLOC ? a1 : a2;
+
+		/* NULL returned for a non-zero size: failed, the old block stays. */
+		if (!ret && size)
+			break;
+		account_free(cookie, old, th->old_size);
+		account_alloc(cookie, ret, size, 0);
+		break;
+	}
+	case AT_ROLE_XALLOCX:
+		/* Resized in place to ret usable bytes: the old size goes, the new one comes. */
+		account_free(cookie, a0, 0);
+		account_alloc(cookie, a0, ret, 0);
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* free, dallocx, sdallocx, operator delete: entry only, no return probe needed. */
+SEC("uprobe")
+int BPF_KPROBE(heap_free)
+{
+	struct heap_thread *th = thread_state(false);
+
+	if (th && th->depth)
+		return 0; /* inside realloc or another allocator call */
+	account_free(bpf_get_attach_cookie(ctx), PT_REGS_PARM1(ctx), 0);
+	return 0;
+}

@@ -1,0 +1,576 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "heap.h"
+
+#include <gelf.h>
+#include <glob.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attrib.h"
+#include "log.h"
+#include "procfs.h"
+#include "syms.h"
+
+enum family {
+	FAM_GLIBC,
+	FAM_JEMALLOC,
+	FAM_MIMALLOC,
+};
+
+static const struct {
+	const char *name;
+	const char *basis;
+	enum at_heap_size_mode mode;
+} families[] = {
+	[FAM_GLIBC] = { "glibc", "usable", AT_SIZE_GLIBC },
+	[FAM_JEMALLOC] = { "jemalloc", "usable", AT_SIZE_JEMALLOC },
+	[FAM_MIMALLOC] = { "mimalloc", "requested", AT_SIZE_REQUEST },
+};
+
+struct func {
+	const char *name;
+	enum at_heap_role role;
+};
+
+/* Aliases at one address are probed once, under the first name listed. glibc's
+ * reallocarray is not listed: it calls realloc. */
+static const struct func glibc_funcs[] = {
+	{ "malloc", AT_ROLE_MALLOC },		{ "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },		{ "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },	{ "valloc", AT_ROLE_VALLOC },
+	{ "pvalloc", AT_ROLE_PVALLOC },
+};
+
+/* Prefixed with "", "je_" or "_rjem_". */
+static const struct func jemalloc_funcs[] = {
+	{ "malloc", AT_ROLE_MALLOC },		{ "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },		{ "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },	{ "valloc", AT_ROLE_VALLOC },
+	{ "mallocx", AT_ROLE_MALLOCX },		{ "rallocx", AT_ROLE_REALLOC },
+	{ "xallocx", AT_ROLE_XALLOCX },		{ "sdallocx", AT_ROLE_FREE },
+	{ "dallocx", AT_ROLE_FREE },
+};
+
+static const struct func mimalloc_funcs[] = {
+	{ "mi_malloc", AT_ROLE_MALLOC },	   { "mi_zalloc", AT_ROLE_MALLOC },
+	{ "mi_calloc", AT_ROLE_CALLOC },	   { "mi_realloc", AT_ROLE_REALLOC },
+	{ "mi_free", AT_ROLE_FREE },		   { "mi_free_size", AT_ROLE_FREE },
+	{ "mi_free_aligned", AT_ROLE_FREE },	   { "mi_free_size_aligned", AT_ROLE_FREE },
+	{ "mi_malloc_aligned", AT_ROLE_ALIGNED },  { "mi_zalloc_aligned", AT_ROLE_ALIGNED },
+	{ "mi_heap_malloc", AT_ROLE_HEAP_MALLOC }, { "mi_heap_zalloc", AT_ROLE_HEAP_MALLOC },
+	{ "mi_heap_calloc", AT_ROLE_HEAP_CALLOC }, { "mi_heap_realloc", AT_ROLE_HEAP_REALLOC },
+	/* The libc names a malloc-overriding build exports. */
+	{ "malloc", AT_ROLE_MALLOC },		   { "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },		   { "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },	   { "valloc", AT_ROLE_VALLOC },
+	{ "pvalloc", AT_ROLE_PVALLOC },
+};
+
+/* C++ operators, probed where the allocator library itself exports them (jemalloc and
+ * mimalloc do; libstdc++'s call malloc, which is probed anyway). */
+static const struct func cxx_funcs[] = {
+	{ "_Znwm", AT_ROLE_MALLOC },
+	{ "_Znam", AT_ROLE_MALLOC },
+	{ "_ZnwmRKSt9nothrow_t", AT_ROLE_MALLOC },
+	{ "_ZnamRKSt9nothrow_t", AT_ROLE_MALLOC },
+	{ "_ZnwmSt11align_val_t", AT_ROLE_ALIGNED },
+	{ "_ZnamSt11align_val_t", AT_ROLE_ALIGNED },
+	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", AT_ROLE_ALIGNED },
+	{ "_ZnamSt11align_val_tRKSt9nothrow_t", AT_ROLE_ALIGNED },
+	{ "_ZdlPv", AT_ROLE_FREE },
+	{ "_ZdaPv", AT_ROLE_FREE },
+	{ "_ZdlPvm", AT_ROLE_FREE },
+	{ "_ZdaPvm", AT_ROLE_FREE },
+	{ "_ZdlPvRKSt9nothrow_t", AT_ROLE_FREE },
+	{ "_ZdaPvRKSt9nothrow_t", AT_ROLE_FREE },
+	{ "_ZdlPvSt11align_val_t", AT_ROLE_FREE },
+	{ "_ZdaPvSt11align_val_t", AT_ROLE_FREE },
+	{ "_ZdlPvmSt11align_val_t", AT_ROLE_FREE },
+	{ "_ZdaPvmSt11align_val_t", AT_ROLE_FREE },
+};
+
+struct instance {
+	uint64_t ino;
+	enum family fam;
+	uint32_t id;
+};
+
+struct proc_probes {
+	int pid;
+	struct loader_link **links;
+	size_t nlinks;
+	uint64_t (*done)[2]; /* (inode, offset) already probed */
+	size_t ndone, done_cap;
+	uint32_t ids[16];
+	size_t nids;
+};
+
+struct heap {
+	struct loader *loader;
+	struct instance *inst;
+	size_t ninst;
+	struct proc_probes *procs;
+	size_t nprocs;
+};
+
+struct heap *heap__new(struct loader *l)
+{
+	struct heap *h = calloc(1, sizeof(*h));
+
+	if (h)
+		h->loader = l;
+	return h;
+}
+
+static void proc_release(struct proc_probes *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		loader_link__destroy(p->links[i]);
+	free(p->links);
+	free(p->done);
+	memset(p, 0, sizeof(*p));
+}
+
+void heap__free(struct heap *h)
+{
+	if (!h)
+		return;
+	for (size_t i = 0; i < h->nprocs; i++)
+		proc_release(&h->procs[i]);
+	free(h->procs);
+	free(h->inst);
+	free(h);
+}
+
+static struct proc_probes *proc_get(struct heap *h, int pid)
+{
+	struct proc_probes *n;
+
+	for (size_t i = 0; i < h->nprocs; i++)
+		if (h->procs[i].pid == pid)
+			return &h->procs[i];
+	n = realloc(h->procs, (h->nprocs + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	h->procs = n;
+	memset(&n[h->nprocs], 0, sizeof(*n));
+	n[h->nprocs].pid = pid;
+	return &n[h->nprocs++];
+}
+
+static uint32_t instance_id(struct heap *h, uint64_t ino, enum family fam)
+{
+	struct instance *n;
+
+	for (size_t i = 0; i < h->ninst; i++)
+		if (h->inst[i].ino == ino && h->inst[i].fam == fam)
+			return h->inst[i].id;
+	if (h->ninst == AT_MAX_HEAP_IDS)
+		return 0; /* os_exec clears ids up to this */
+	n = realloc(h->inst, (h->ninst + 1) * sizeof(*n));
+	if (!n)
+		return 0;
+	h->inst = n;
+	n[h->ninst] = (struct instance){ .ino = ino, .fam = fam, .id = (uint32_t)h->ninst + 1 };
+	return n[h->ninst++].id;
+}
+
+uint64_t heap_probe_offset(const unsigned char *c, size_t len, uint64_t off)
+{
+	size_t i = 0;
+
+	if (len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
+		i = 4; /* endbr64 */
+	/* test r64, r64 (REX.W 85 /r, register form) or test r32, r32 (85 /r). */
+	if (i + 3 <= len && (c[i] & 0xf0) == 0x40 && (c[i] & 0x08) && c[i + 1] == 0x85 &&
+	    (c[i + 2] & 0xc0) == 0xc0)
+		i += 3;
+	else if (i + 2 <= len && c[i] == 0x85 && (c[i + 1] & 0xc0) == 0xc0)
+		i += 2;
+	else
+		return off;
+	/* Only if a conditional jump follows (jcc rel8, or 0f 8x rel32): the kernel emulates it. */
+	if (i < len && ((c[i] >= 0x70 && c[i] <= 0x7f) ||
+			(i + 1 < len && c[i] == 0x0f && (c[i + 1] & 0xf0) == 0x80)))
+		return off + i;
+	return off;
+}
+
+/* Room in a growing array for extra more elements. */
+static int track(void **arr, size_t n, size_t *cap, size_t size, size_t extra)
+{
+	size_t ncap = *cap ? *cap : 32;
+	void *a;
+
+	if (n + extra <= *cap)
+		return 0;
+	while (ncap < n + extra)
+		ncap *= 2;
+	a = realloc(*arr, ncap * size);
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	*cap = ncap;
+	return 0;
+}
+
+static bool already(struct proc_probes *p, uint64_t ino, uint64_t off)
+{
+	for (size_t i = 0; i < p->ndone; i++)
+		if (p->done[i][0] == ino && p->done[i][1] == off)
+			return true;
+	return false;
+}
+
+/* The probe points of one family's functions in one file, appended to specs. */
+static int family_specs(struct heap *h, struct proc_probes *p, const char *path, uint64_t ino,
+			int fd, const struct syms *s, enum family fam, const char *prefix,
+			const struct func *funcs, size_t nfuncs, struct loader_probe_spec **specs,
+			size_t *nspecs, size_t *cap)
+{
+	uint32_t id = instance_id(h, ino, fam);
+	size_t before = *nspecs;
+
+	if (!id) {
+		at_err("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS, path);
+		return 0;
+	}
+	for (size_t i = 0; i < nfuncs; i++) {
+		char name[96];
+		unsigned char code[16];
+		uint64_t off, size;
+		ssize_t got;
+
+		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
+		if (syms_func(s, name, &off, &size))
+			continue;
+		got = pread(fd, code, sizeof(code), (off_t)off);
+		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off);
+		if (already(p, ino, off))
+			continue;
+		if (track((void **)&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
+		    track((void **)specs, *nspecs, cap, sizeof(**specs), 1))
+			return -ENOMEM;
+		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
+			.off = off,
+			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role),
+			.is_free = funcs[i].role == AT_ROLE_FREE,
+		};
+		p->done[p->ndone][0] = ino;
+		p->done[p->ndone][1] = off;
+		p->ndone++;
+	}
+	if (*nspecs > before) {
+		bool have = false;
+
+		for (size_t i = 0; i < p->nids; i++)
+			have |= p->ids[i] == id;
+		if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
+			p->ids[p->nids++] = id;
+		at_note(1, "pid %d: %s heap probes on %zu functions in '%s'", p->pid,
+			families[fam].name, *nspecs - before, path);
+	}
+	return 0;
+}
+
+static bool defines(const struct syms *s, const char *name)
+{
+	uint64_t off;
+
+	return !syms_offset_of(s, name, &off);
+}
+
+/* Every allocator family the file holds: by library name, else by symbols (an allocator
+ * linked statically). */
+static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *base = slash ? slash + 1 : path;
+	const char *lib = attrib_library(base);
+	struct loader_probe_spec *specs = NULL;
+	size_t nspecs = 0, cap = 0;
+	struct syms *s;
+	struct stat st;
+	int fd, err = 0;
+
+	if (stat(path, &st))
+		return -errno;
+	s = syms__new(path);
+	if (!s)
+		return errno == ENOEXEC ? 0 : -errno;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+#define PROBE(fam, prefix, table)                                                           \
+	family_specs(h, p, path, st.st_ino, fd, s, fam, prefix, table, AT_ARRAY_SIZE(table),   \
+		     &specs, &nspecs, &cap)
+	if (lib && !strcmp(lib, "glibc")) {
+		err = PROBE(FAM_GLIBC, "", glibc_funcs);
+	} else if (lib && !strcmp(lib, "jemalloc")) {
+		err = PROBE(FAM_JEMALLOC, "", jemalloc_funcs);
+		if (!err)
+			err = PROBE(FAM_JEMALLOC, "", cxx_funcs);
+	} else if (lib && !strcmp(lib, "mimalloc")) {
+		err = PROBE(FAM_MIMALLOC, "", mimalloc_funcs);
+		if (!err)
+			err = PROBE(FAM_MIMALLOC, "", cxx_funcs);
+	} else if (defines(s, "mi_malloc")) {
+		err = PROBE(FAM_MIMALLOC, "", mimalloc_funcs);
+	} else if (defines(s, "_rjem_malloc")) {
+		err = PROBE(FAM_JEMALLOC, "_rjem_", jemalloc_funcs);
+	} else if (defines(s, "je_malloc")) {
+		err = PROBE(FAM_JEMALLOC, "je_", jemalloc_funcs);
+	} else if (defines(s, "je_malloc_default") && defines(s, "malloc")) {
+		err = PROBE(FAM_JEMALLOC, "", jemalloc_funcs); /* unprefixed static jemalloc */
+	} else if (defines(s, "_int_malloc") && defines(s, "malloc")) {
+		err = PROBE(FAM_GLIBC, "", glibc_funcs); /* static glibc */
+	}
+#undef PROBE
+	close(fd);
+	if (!err && nspecs) {
+		err = loader_heap_attach(h->loader, p->pid, path, specs, nspecs, &p->links,
+					 &p->nlinks);
+		if (err)
+			at_err("cannot attach the heap probes to '%s': %s", path, strerror(-err));
+	}
+out:
+	free(specs);
+	syms__free(s);
+	return err;
+}
+
+struct scan {
+	struct heap *h;
+	struct proc_probes *p;
+	char last[256];
+	int err;
+};
+
+static int scan_mapping(const struct maps_entry *e, void *arg)
+{
+	struct scan *sc = arg;
+	char path[PATH_MAX];
+	int err;
+
+	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, sc->last))
+		return 0;
+	snprintf(sc->last, sizeof(sc->last), "%s", e->path);
+	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->p->pid, e->path);
+	err = probe_file(sc->h, sc->p, path);
+	if (err && !sc->err)
+		sc->err = err;
+	return 0;
+}
+
+int heap_attach_running(struct heap *h, int pid)
+{
+	struct scan sc = { .h = h };
+	int err;
+
+	sc.p = proc_get(h, pid);
+	if (!sc.p)
+		return -ENOMEM;
+	err = procfs_read_maps(pid, scan_mapping, &sc);
+	return err ? err : sc.err;
+}
+
+/* Library search, as ld.so does it for a command: its RPATH or RUNPATH ($ORIGIN expanded),
+ * LD_LIBRARY_PATH, the directories of /etc/ld.so.conf.d, then the defaults. */
+struct needed {
+	char paths[64][PATH_MAX];
+	size_t n;
+};
+
+static bool lib_find(const char *name, const char *origin, const char *rpath, char *out)
+{
+	static const char *const defaults = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
+					    "/lib64:/usr/lib64:/lib:/usr/lib";
+	const char *env = getenv("LD_LIBRARY_PATH");
+	char dirs[8192], *dir, *save = NULL;
+	FILE *conf;
+	glob_t g;
+
+	if (strchr(name, '/'))
+		return realpath(name, out) != NULL;
+	snprintf(dirs, sizeof(dirs), "%s:%s:", rpath ? rpath : "", env ? env : "");
+	if (!glob("/etc/ld.so.conf.d/*.conf", 0, NULL, &g)) {
+		for (size_t i = 0; i < g.gl_pathc; i++) {
+			char line[PATH_MAX];
+
+			conf = fopen(g.gl_pathv[i], "re");
+			while (conf && fgets(line, sizeof(line), conf)) {
+				line[strcspn(line, "\n")] = '\0';
+				if (line[0] == '/' && strlen(dirs) + strlen(line) + 2 < sizeof(dirs)) {
+					strcat(dirs, line);
+					strcat(dirs, ":");
+				}
+			}
+			if (conf)
+				fclose(conf);
+		}
+		globfree(&g);
+	}
+	strncat(dirs, defaults, sizeof(dirs) - strlen(dirs) - 1);
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char cand[PATH_MAX];
+
+		if (!strncmp(dir, "$ORIGIN", 7))
+			snprintf(cand, sizeof(cand), "%s%s/%s", origin, dir + 7, name);
+		else
+			snprintf(cand, sizeof(cand), "%s/%s", dir, name);
+		if (!access(cand, R_OK))
+			return realpath(cand, out) != NULL;
+	}
+	return false;
+}
+
+/* Adds path and, recursively, every library it needs (DT_NEEDED) to nd. */
+static void needed_closure(const char *path, struct needed *nd)
+{
+	char origin[PATH_MAX], rpath[4096] = "", *slash;
+	const char *names[64];
+	size_t nnames = 0;
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	Elf *elf;
+	int fd;
+
+	for (size_t i = 0; i < nd->n; i++)
+		if (!strcmp(nd->paths[i], path))
+			return;
+	if (nd->n == AT_ARRAY_SIZE(nd->paths))
+		return;
+	snprintf(nd->paths[nd->n++], PATH_MAX, "%s", path);
+	snprintf(origin, sizeof(origin), "%s", path);
+	slash = strrchr(origin, '/');
+	if (slash)
+		*slash = '\0';
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	while (elf && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+		GElf_Dyn dyn;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (int i = 0; data && gelf_getdyn(data, i, &dyn); i++) {
+			const char *str = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
+
+			if (!str)
+				continue;
+			if (dyn.d_tag == DT_NEEDED && nnames < AT_ARRAY_SIZE(names))
+				names[nnames++] = str;
+			else if (dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH)
+				snprintf(rpath, sizeof(rpath), "%s", str);
+		}
+	}
+	for (size_t i = 0; i < nnames; i++) {
+		char lib[PATH_MAX];
+
+		if (lib_find(names[i], origin, rpath, lib))
+			needed_closure(lib, nd);
+	}
+	if (elf)
+		elf_end(elf);
+	close(fd);
+}
+
+static int own_libc(const struct maps_entry *e, void *arg)
+{
+	char *out = arg;
+	const char *slash = strrchr(e->path, '/');
+	const char *lib = slash ? attrib_library(slash + 1) : NULL;
+
+	if (lib && !strcmp(lib, "glibc") && (e->prot & 4)) {
+		snprintf(out, PATH_MAX, "%s", e->path);
+		return 1;
+	}
+	return 0;
+}
+
+int heap_attach_launch(struct heap *h, int pid, const char *exe)
+{
+	struct proc_probes *p = proc_get(h, pid);
+	struct needed *nd = calloc(1, sizeof(*nd));
+	char libc[PATH_MAX] = "", *preload, *tok, *save = NULL;
+	const char *env = getenv("LD_PRELOAD");
+	int err = 0;
+
+	if (!p || !nd) {
+		free(nd);
+		return -ENOMEM;
+	}
+	/* The uprobes are registered on the files, for this pid: they take effect when the
+	 * command maps them after its exec, from its first instruction. So probe, before it
+	 * runs, what it will load: preloaded libraries, the executable and what it needs. */
+	if (env) {
+		preload = strdup(env);
+		for (tok = strtok_r(preload, ": ", &save); tok; tok = strtok_r(NULL, ": ", &save)) {
+			char lib[PATH_MAX];
+
+			if (lib_find(tok, "", NULL, lib))
+				needed_closure(lib, nd);
+		}
+		free(preload);
+	}
+	if (exe)
+		needed_closure(exe, nd);
+	/* A script's interpreter is not known here; libc is what nearly every program maps. */
+	procfs_read_maps(getpid(), own_libc, libc);
+	if (libc[0])
+		needed_closure(libc, nd);
+	for (size_t i = 0; i < nd->n && !err; i++) {
+		const char *slash = strrchr(nd->paths[i], '/');
+		const char *lib = attrib_library(slash ? slash + 1 : nd->paths[i]);
+
+		/* Allocator libraries, and any file that may hold a static allocator (the
+		 * executable and preloads are in the list too). */
+		if (lib ? strcmp(lib, "ld.so") : !strncmp(nd->paths[i], exe ? exe : "", PATH_MAX))
+			err = probe_file(h, p, nd->paths[i]);
+	}
+	free(nd);
+	return err;
+}
+
+void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg)
+{
+	for (size_t i = 0; i < h->nprocs; i++) {
+		struct proc_probes *p = &h->procs[i];
+
+		if (p->pid <= 0 || (pid && p->pid != pid))
+			continue;
+		for (size_t k = 0; k < p->nids; k++) {
+			struct at_heap_stats s;
+			const struct instance *in = &h->inst[p->ids[k] - 1];
+
+			if (!loader_heap_stats(h->loader, p->pid, p->ids[k], &s))
+				fn(arg, p->pid, families[in->fam].name, families[in->fam].basis, &s);
+		}
+	}
+}
+
+void heap_forget(struct heap *h, int pid)
+{
+	for (size_t i = 0; i < h->nprocs; i++) {
+		struct proc_probes *p = &h->procs[i];
+
+		if (p->pid != pid)
+			continue;
+		loader_heap_forget(h->loader, pid, p->ids, p->nids);
+		proc_release(p);
+		p->pid = -1;
+	}
+}

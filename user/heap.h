@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The heap level in user space: find every allocator a process uses (shared libraries,
+ * preloaded ones, allocators linked statically into the executable or a library, found by
+ * their symbols) and attach the heap probes to its malloc/free family, for that process
+ * only. Then read the per-process counters back. One object per run; not thread-safe.
+ * Functions return 0 or a negative errno; heap__new returns NULL with errno set.
+ */
+#ifndef AT_HEAP_H
+#define AT_HEAP_H
+
+#include "common.h"
+#include "arenatrace.h"
+#include "loader.h"
+
+struct heap;
+
+struct heap *heap__new(struct loader *l);
+void heap__free(struct heap *h);
+
+/* Probe every allocator pid maps now: a running process, or one that just exec'd. */
+int heap_attach_running(struct heap *h, int pid);
+/* Probe, before it execs, every allocator the command may map: libc, the allocator
+ * libraries installed in the usual directories, LD_PRELOAD, and the executable itself. */
+int heap_attach_launch(struct heap *h, int pid, const char *exe);
+
+/* The counters of each allocator instance of pid (of every probed process when pid is 0).
+ * basis: "usable" (glibc, jemalloc: the allocator's size for each block) or "requested"
+ * (mimalloc). */
+typedef void (*heap_visit_fn)(void *arg, int pid, const char *name, const char *basis,
+			      const struct at_heap_stats *s);
+void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg);
+/* pid exited: its probes and counters go. */
+void heap_forget(struct heap *h, int pid);
+
+/* The file offset to probe for a function starting at off: past a leading endbr64 and
+ * "test reg, reg" when a conditional jump follows, since the kernel emulates a jump but
+ * must single-step a test (a trap that costs ten times more). code holds the function's
+ * first bytes. */
+uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off);
+
+#endif
