@@ -150,6 +150,7 @@ enum at_heap_role {
 	AT_ROLE_HEAP_CALLOC = 12,   /* (heap, n, size) -> ptr */
 	AT_ROLE_HEAP_REALLOC = 13,  /* (heap, ptr, size) -> ptr */
 	AT_ROLE_MALLOCX = 14,	    /* (size, flags) -> ptr: jemalloc, flags carry the alignment */
+	AT_ROLE_DELETE = 15,	    /* (ptr): a free that may call free inside (operator delete) */
 };
 
 enum at_heap_size_mode {

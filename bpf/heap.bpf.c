@@ -259,6 +259,10 @@ int BPF_KRETPROBE(heap_exit)
 		account_alloc(cookie, ret, size, 0);
 		break;
 	}
+	case AT_ROLE_DELETE:
+		/* Counted at its return, so that the free it calls inside is nested. */
+		account_free(cookie, a0, 0);
+		break;
 	case AT_ROLE_XALLOCX:
 		/* Resized in place to ret usable bytes: the old size goes, the new one comes. */
 		account_free(cookie, a0, 0);

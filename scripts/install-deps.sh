@@ -5,7 +5,7 @@
 # is missing. Everything comes from Debian's own archive.
 set -eu
 
-PKGS="make gcc clang llvm pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
+PKGS="make gcc g++ clang llvm pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libjson-c-dev libcmocka-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libc6-dbg strace
 python3 python3-pytest procps bpftrace"
 

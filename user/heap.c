@@ -75,7 +75,8 @@ static const struct func mimalloc_funcs[] = {
 };
 
 /* C++ operators, probed where the allocator library itself exports them (jemalloc and
- * mimalloc do; libstdc++'s call malloc, which is probed anyway). */
+ * mimalloc do; libstdc++'s call malloc, which is probed anyway). A delete may call free
+ * inside (jemalloc's jumps to it), so it counts at its return, with the free nested. */
 static const struct func cxx_funcs[] = {
 	{ "_Znwm", AT_ROLE_MALLOC },
 	{ "_Znam", AT_ROLE_MALLOC },
@@ -85,17 +86,39 @@ static const struct func cxx_funcs[] = {
 	{ "_ZnamSt11align_val_t", AT_ROLE_ALIGNED },
 	{ "_ZnwmSt11align_val_tRKSt9nothrow_t", AT_ROLE_ALIGNED },
 	{ "_ZnamSt11align_val_tRKSt9nothrow_t", AT_ROLE_ALIGNED },
-	{ "_ZdlPv", AT_ROLE_FREE },
-	{ "_ZdaPv", AT_ROLE_FREE },
-	{ "_ZdlPvm", AT_ROLE_FREE },
-	{ "_ZdaPvm", AT_ROLE_FREE },
-	{ "_ZdlPvRKSt9nothrow_t", AT_ROLE_FREE },
-	{ "_ZdaPvRKSt9nothrow_t", AT_ROLE_FREE },
-	{ "_ZdlPvSt11align_val_t", AT_ROLE_FREE },
-	{ "_ZdaPvSt11align_val_t", AT_ROLE_FREE },
-	{ "_ZdlPvmSt11align_val_t", AT_ROLE_FREE },
-	{ "_ZdaPvmSt11align_val_t", AT_ROLE_FREE },
+	{ "_ZdlPv", AT_ROLE_DELETE },
+	{ "_ZdaPv", AT_ROLE_DELETE },
+	{ "_ZdlPvm", AT_ROLE_DELETE },
+	{ "_ZdaPvm", AT_ROLE_DELETE },
+	{ "_ZdlPvRKSt9nothrow_t", AT_ROLE_DELETE },
+	{ "_ZdaPvRKSt9nothrow_t", AT_ROLE_DELETE },
+	{ "_ZdlPvSt11align_val_t", AT_ROLE_DELETE },
+	{ "_ZdaPvSt11align_val_t", AT_ROLE_DELETE },
+	{ "_ZdlPvmSt11align_val_t", AT_ROLE_DELETE },
+	{ "_ZdaPvmSt11align_val_t", AT_ROLE_DELETE },
 };
+
+/* How many arguments (in rdi, rsi, rdx) the BPF side reads for a role. */
+static int role_args(enum at_heap_role role)
+{
+	switch (role) {
+	case AT_ROLE_MALLOC:
+	case AT_ROLE_FREE:
+	case AT_ROLE_DELETE:
+	case AT_ROLE_VALLOC:
+	case AT_ROLE_PVALLOC:
+		return 1;
+	case AT_ROLE_CALLOC:
+	case AT_ROLE_REALLOC:
+	case AT_ROLE_MEMALIGN:
+	case AT_ROLE_ALIGNED:
+	case AT_ROLE_HEAP_MALLOC:
+	case AT_ROLE_MALLOCX:
+		return 2;
+	default:
+		return 3;
+	}
+}
 
 struct instance {
 	uint64_t ino;
@@ -183,24 +206,171 @@ static uint32_t instance_id(struct heap *h, uint64_t ino, enum family fam)
 	return n[h->ninst++].id;
 }
 
-uint64_t heap_probe_offset(const unsigned char *c, size_t len, uint64_t off)
+/* x86-64 register numbers of the argument registers and rsp. */
+#define REG_RSP 4
+#define REG_RSI 6
+#define REG_RDI 7
+#define REG_RDX 2
+
+static bool protected_reg(int r, int nargs)
 {
-	size_t i = 0;
+	return r == REG_RSP || r == REG_RDI || (nargs > 1 && r == REG_RSI) ||
+	       (nargs > 2 && r == REG_RDX);
+}
+
+/* Length of an instruction the kernel emulates (0 if it is not one). */
+static size_t emulated_len(const unsigned char *c, size_t len)
+{
+	size_t i = (len > 1 && c[0] == 0x41) ? 1 : 0; /* REX.B for push r8-r15 */
+
+	if (len > i && c[i] >= 0x50 && c[i] <= 0x57)
+		return i + 1; /* push */
+	if (len >= 2 && ((c[0] >= 0x70 && c[0] <= 0x7f) || c[0] == 0xeb))
+		return 2; /* jcc rel8, jmp rel8 */
+	if (len >= 5 && (c[0] == 0xe8 || c[0] == 0xe9))
+		return 5; /* call, jmp rel32 */
+	if (len >= 6 && c[0] == 0x0f && (c[1] & 0xf0) == 0x80)
+		return 6; /* jcc rel32 */
+	if (len >= 1 && c[0] == 0x90)
+		return 1;
+	return 0;
+}
+
+/* Bytes of the ModRM operand's SIB and displacement, after the ModRM byte. */
+static size_t modrm_extra(const unsigned char *c, size_t len, size_t at)
+{
+	int mod = c[at] >> 6, rm = c[at] & 7;
+	size_t n = 0;
+
+	if (mod == 3)
+		return 0;
+	if (rm == 4) {
+		if (at + 1 >= len)
+			return SIZE_MAX;
+		n = 1;
+		if (mod == 0 && (c[at + 1] & 7) == 5)
+			n += 4; /* no base: disp32 */
+	} else if (mod == 0 && rm == 5) {
+		n = 4; /* rip + disp32 */
+	}
+	if (mod == 1)
+		n += 1;
+	else if (mod == 2)
+		n += 4;
+	return n;
+}
+
+/* Length of an instruction that writes no memory, no protected register, and does not
+ * branch, or 0: the forms compilers put at a function's start (mov, lea, test, cmp, and,
+ * or, xor, add, sub, shifts), decoded just enough to know that. */
+static size_t harmless_len(const unsigned char *c, size_t len, int nargs)
+{
+	size_t i = 0, extra;
+	int rex = 0, op, reg, rm, dest = -1;
+	bool reads_only_memory_ok = false;
 
 	if (len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
-		i = 4; /* endbr64 */
-	/* test r64, r64 (REX.W 85 /r, register form) or test r32, r32 (85 /r). */
-	if (i + 3 <= len && (c[i] & 0xf0) == 0x40 && (c[i] & 0x08) && c[i + 1] == 0x85 &&
-	    (c[i + 2] & 0xc0) == 0xc0)
-		i += 3;
-	else if (i + 2 <= len && c[i] == 0x85 && (c[i + 1] & 0xc0) == 0xc0)
-		i += 2;
-	else
-		return off;
-	/* Only if a conditional jump follows (jcc rel8, or 0f 8x rel32): the kernel emulates it. */
-	if (i < len && ((c[i] >= 0x70 && c[i] <= 0x7f) ||
-			(i + 1 < len && c[i] == 0x0f && (c[i + 1] & 0xf0) == 0x80)))
-		return off + i;
+		return 4; /* endbr64 */
+	if (i < len && (c[i] == 0x64 || c[i] == 0x65))
+		i++; /* %fs:, %gs: */
+	if (i < len && (c[i] & 0xf0) == 0x40)
+		rex = c[i++];
+	if (i >= len)
+		return 0;
+	op = c[i++];
+	switch (op) {
+	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* op %eax/%rax, imm32 */
+		return protected_reg(0, nargs) ? 0 : i + 4 <= len ? i + 4 : 0;
+	case 0x3d: /* cmp %eax, imm32 */
+		return i + 4 <= len ? i + 4 : 0;
+	case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+		/* mov $imm, %reg: imm64 with REX.W */
+		dest = (op - 0xb8) | ((rex & 1) ? 8 : 0);
+		i += (rex & 8) ? 8 : 4;
+		return i <= len && !protected_reg(dest, nargs) ? i : 0;
+	default:
+		break;
+	}
+	if (i >= len)
+		return 0;
+	reg = ((c[i] >> 3) & 7) | ((rex & 4) ? 8 : 0);
+	rm = (c[i] & 7) | ((rex & 1) ? 8 : 0);
+	extra = modrm_extra(c, len, i);
+	if (extra == SIZE_MAX)
+		return 0;
+	switch (op) {
+	case 0x84: case 0x85: case 0x38: case 0x39: case 0x3a: case 0x3b: /* test, cmp */
+		reads_only_memory_ok = true;
+		break;
+	case 0x8b: case 0x8d: case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33:
+		dest = reg; /* reg <- r/m: memory is only read (lea does not even read) */
+		reads_only_memory_ok = true;
+		break;
+	case 0x89: case 0x01: case 0x09: case 0x21: case 0x29: case 0x31:
+		dest = rm; /* r/m <- reg: a write when r/m is memory */
+		break;
+	case 0xc7: /* mov $imm32, r/m */
+		if (((c[i] >> 3) & 7) != 0)
+			return 0;
+		extra += 4;
+		dest = rm;
+		break;
+	case 0x81: case 0x83: case 0xc1:
+		extra += op == 0x81 ? 4 : 1;
+		if (op == 0xc1 || ((c[i] >> 3) & 7) != 7)
+			dest = rm; /* all but cmp write r/m */
+		else
+			reads_only_memory_ok = true;
+		break;
+	default:
+		return 0;
+	}
+	if ((c[i] >> 6) != 3 && !reads_only_memory_ok)
+		return 0;
+	i += 1 + extra;
+	if (i > len || (dest >= 0 && protected_reg(dest, nargs)))
+		return 0;
+	return i;
+}
+
+/* Whether a branch anywhere in the function might land in (off, off + k]. A byte scan
+ * finds every possible branch, real or not: a false one only makes this say yes. */
+static bool branch_into(const unsigned char *c, size_t len, size_t k)
+{
+	for (size_t i = 0; i < len; i++) {
+		int64_t target = -1;
+
+		if ((c[i] >= 0x70 && c[i] <= 0x7f) || c[i] == 0xeb) {
+			if (i + 2 <= len)
+				target = (int64_t)(i + 2) + (int8_t)c[i + 1];
+		} else if (c[i] == 0xe9 || c[i] == 0xe8 || (c[i] == 0x0f && i + 1 < len &&
+							    (c[i + 1] & 0xf0) == 0x80)) {
+			size_t at = c[i] == 0x0f ? i + 2 : i + 1;
+			int32_t rel;
+
+			if (at + 4 <= len) {
+				memcpy(&rel, c + at, 4);
+				target = (int64_t)(at + 4) + rel;
+			}
+		}
+		if (target > 0 && (uint64_t)target <= k)
+			return true;
+	}
+	return false;
+}
+
+uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs)
+{
+	size_t i = 0, n;
+
+	while (i < len && i < 96) {
+		if (emulated_len(code + i, len - i))
+			return i && !branch_into(code, len, i) ? off + i : off;
+		n = harmless_len(code + i, len - i, nargs);
+		if (!n)
+			break;
+		i += n;
+	}
 	return off;
 }
 
@@ -245,15 +415,18 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 	}
 	for (size_t i = 0; i < nfuncs; i++) {
 		char name[96];
-		unsigned char code[16];
+		unsigned char code[4096];
 		uint64_t off, size;
 		ssize_t got;
 
 		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
 		if (syms_func(s, name, &off, &size))
 			continue;
-		got = pread(fd, code, sizeof(code), (off_t)off);
-		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off);
+		if (!size || size > sizeof(code))
+			size = sizeof(code);
+		got = pread(fd, code, size, (off_t)off);
+		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
+					role_args(funcs[i].role));
 		if (already(p, ino, off))
 			continue;
 		if (track((void **)&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||

@@ -33,10 +33,13 @@ void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg);
 /* pid exited: its probes and counters go. */
 void heap_forget(struct heap *h, int pid);
 
-/* The file offset to probe for a function starting at off: past a leading endbr64 and
- * "test reg, reg" when a conditional jump follows, since the kernel emulates a jump but
- * must single-step a test (a trap that costs ten times more). code holds the function's
- * first bytes. */
-uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off);
+/* The file offset to probe for the function whose code (len bytes) starts at file offset
+ * off and whose first nargs arguments (1 to 3) the probe reads. The kernel emulates a
+ * jump, call, push or nop but must single-step anything else, a trap that costs ten to
+ * thirty times more here. So the probe goes on the first such instruction of the
+ * function's straight-line start, provided the instructions before it write neither
+ * memory, nor rsp, nor those argument registers, and no branch in the function lands
+ * between the entry and the probe. Otherwise on the entry. */
+uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs);
 
 #endif

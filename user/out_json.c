@@ -87,13 +87,13 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 		add(ev, model_sys_name(s), json_u64(a->events[s]));
 	add(o, "events", ev);
 	for (size_t i = 0; i < a->nreturns; i++) {
-		const struct rep_return *r = &a->returns[i];
+		const struct rep_return *rr = &a->returns[i];
 		struct json_object *e = json_object_new_object();
 
-		add(e, "t_ms", json_u64(r->t_ns / 1000000));
-		add(e, "kind", json_str(model_ret_name(r->kind)));
-		add(e, "addr", json_u64(r->addr));
-		add(e, "bytes", json_u64(r->bytes));
+		add(e, "t_ms", json_u64(rr->t_ns / 1000000));
+		add(e, "kind", json_str(model_ret_name(rr->kind)));
+		add(e, "addr", json_u64(rr->addr));
+		add(e, "bytes", json_u64(rr->bytes));
 		json_object_array_add(log, e);
 	}
 	add(o, "return_log", log);

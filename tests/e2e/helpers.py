@@ -75,11 +75,11 @@ class Run:
     alive after its truth is written until arenatrace has reported (for residency)."""
 
     def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=(),
-                 shell=False):
+                 shell=False, env=None):
         self.tracer = self.target = None
         tmp_path.mkdir(parents=True, exist_ok=True)
         try:
-            self._run(tmp_path, name, mode, strace, hold, args, shell)
+            self._run(tmp_path, name, mode, strace, hold, args, shell, env or {})
         finally:
             # Never leave a tracer or a waiting workload behind a failed assertion.
             for p in (self.tracer, self.target):
@@ -87,7 +87,7 @@ class Run:
                     p.kill()
                     p.wait()
 
-    def _run(self, tmp_path, name, mode, strace, hold, args, shell):
+    def _run(self, tmp_path, name, mode, strace, hold, args, shell, extra_env):
         self.tmp = tmp_path
         self.name = name
         self.truth_path = str(tmp_path / "truth.json")
@@ -96,7 +96,7 @@ class Run:
         self.out_path = str(tmp_path / "out.json")
         self.err_path = str(tmp_path / "err.txt")
         self.strace_prefix = str(tmp_path / "strace")
-        env = {"AT_TRUTH": self.truth_path}
+        env = {"AT_TRUTH": self.truth_path, **extra_env}
         if hold:
             env["AT_HOLD"] = self.hold_path
         cmd = [workload(name)]

@@ -84,7 +84,7 @@ __attribute__((unused)) static void truth_done(void)
 __attribute__((unused)) static uint64_t resident(void *p, size_t len)
 {
 	size_t pages = (len + 4095) / 4096;
-	unsigned char *vec = calloc(pages, 1);
+	unsigned char *vec = (unsigned char *)calloc(pages, 1);
 	uint64_t n = 0;
 
 	if (!vec || mincore(p, len, vec))

@@ -1,0 +1,93 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""The heap level: live bytes, counts and size histograms per allocator equal the
+workloads' own counters exactly, and jemalloc's stats.allocated agrees."""
+import math
+
+import pytest
+
+from helpers import Run, allocator, assert_no_drops
+
+
+def hist_slots(a):
+    slots = [0] * 48
+    for b in a["size_hist"]:
+        slots[0 if b["low"] == 0 else int(math.log2(b["low"]))] = b["count"]
+    return slots
+
+
+def check_exact(run, name, prefix=""):
+    a = allocator(run.proc, name)
+    t = run.truth
+    assert a is not None and a["alloc_count"] is not None, name
+    assert a["alloc_count"] == t[prefix + "allocs"]
+    assert a["free_count"] == t[prefix + "frees"]
+    assert a["live_bytes"] == t[prefix + "live_bytes"]
+    if prefix + "live_objects" in t:
+        assert a["live_objects"] == t[prefix + "live_objects"]
+    if "hist0" in t and not prefix:
+        assert hist_slots(a) == [t[f"hist{k}"] for k in range(48)]
+    assert a["unmatched_free"] == 0
+    assert_no_drops(run.report)
+    return a
+
+
+@pytest.mark.parametrize("workload,name,basis", [
+    ("heap_calls", "glibc", "usable"),
+    ("je_heap_calls", "jemalloc", "usable"),
+    ("je_heap_calls_static", "jemalloc", "usable"),
+    ("mi_heap_calls", "mimalloc", "requested"),
+])
+def test_counts_equal_workload_attach(tmp_path, workload, name, basis):
+    run = Run(tmp_path, workload, mode="attach")
+    a = check_exact(run, name)
+    assert a["live_basis"] == basis
+    # Blocks from before attach are unknown: retained is not pretended.
+    assert a["retained_bytes"] is None
+    # Only the allocator that served the calls counts them.
+    others = [x for x in run.proc["allocators"]
+              if x["name"] != name and x["alloc_count"]]
+    assert not others, [x["name"] for x in others]
+
+
+def test_jemalloc_agrees_with_its_stats(tmp_path):
+    # Traced from exec, every block is known: live equals jemalloc's stats.allocated (the
+    # workload flushed its thread caches first) less jemalloc's internal allocations (its
+    # per-thread cache stacks, which no application call makes), and retained is
+    # resident - live.
+    run = Run(tmp_path, "je_heap_calls")
+    a = allocator(run.proc, "jemalloc")
+    t = run.truth
+    assert t["stats_internal"] > 0
+    assert a["live_bytes"] == t["stats_allocated"] - t["stats_internal"]
+    assert a["retained_bytes"] == \
+        a["resident_bytes"] + a["preexisting"]["resident_bytes"] - a["live_bytes"]
+    assert_no_drops(run.report)
+
+
+def test_mimalloc_preloaded_counts_once(tmp_path):
+    # LD_PRELOAD replaces malloc in a glibc program: every call is mimalloc's, none glibc's.
+    run = Run(tmp_path, "heap_calls", mode="attach",
+              env={"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2",
+                   "AT_BASIS": "requested"})
+    check_exact(run, "mimalloc")
+    g = allocator(run.proc, "glibc")
+    assert g is None or not g["alloc_count"]
+
+
+def test_two_allocators_apart(tmp_path):
+    run = Run(tmp_path, "je_two_allocs", mode="attach")
+    check_exact(run, "jemalloc", "je_")
+    check_exact(run, "glibc", "gl_")
+
+
+@pytest.mark.parametrize("workload,name", [("cxx_new", "glibc"), ("je_cxx_new", "jemalloc")])
+def test_cxx_new_delete(tmp_path, workload, name):
+    run = Run(tmp_path, workload, mode="attach")
+    check_exact(run, name)
+
+
+def test_heap_level_off(tmp_path):
+    run = Run(tmp_path, "heap_calls", mode="attach", args=("--level", "os"))
+    g = allocator(run.proc, "glibc")
+    assert g is None or g["alloc_count"] is None
+    assert run.report["options"]["levels"] == "os"

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* Where the heap probes go: past single-stepped prologue instructions to the first one the
+ * kernel emulates, only when that is safe. Byte fixtures from Debian 12's libraries. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "heap.h"
+
+#define OFF 0x1000
+
+static void test_glibc_free(void **state)
+{
+	/* test %rdi,%rdi; je ...; push %rbp */
+	const unsigned char c[] = { 0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x55 };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF + 3);
+}
+
+static void test_entry_already_emulated(void **state)
+{
+	/* glibc malloc: push %r12 */
+	const unsigned char c[] = { 0x41, 0x54, 0x55, 0x53 };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+}
+
+static void test_jemalloc_free(void **state)
+{
+	/* mov %rdi,%rax; mov disp(%rip),%rdx; mov %rdi,%rcx; shr $0x1a,%rax; and $imm,%rcx;
+	 * and $0xf0,%eax; add %fs:0,%rax; add %rdx,%rax; cmp 0x1b0(%rax),%rcx; jne */
+	const unsigned char c[] = { 0x48, 0x89, 0xf8, 0x48, 0x8b, 0x15, 0x0e, 0x53, 0x0a, 0x00,
+				    0x48, 0x89, 0xf9, 0x48, 0xc1, 0xe8, 0x1a, 0x48, 0x81, 0xe1,
+				    0x00, 0x00, 0x00, 0xc0, 0x25, 0xf0, 0x00, 0x00, 0x00, 0x64,
+				    0x48, 0x03, 0x04, 0x25, 0x00, 0x00, 0x00, 0x00, 0x48, 0x01,
+				    0xd0, 0x48, 0x3b, 0x88, 0xb0, 0x01, 0x00, 0x00, 0x0f, 0x85,
+				    0x8a, 0x00, 0x00, 0x00 };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF + 48);
+	/* The same code for a function whose third argument is read: rdx is overwritten at +3. */
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 3), OFF);
+}
+
+static void test_argument_overwritten(void **state)
+{
+	/* mimalloc's mi_malloc: mov disp(%rip),%rax; mov %rdi,%rsi; mov %fs:(%rax),%rdi; ...; ja */
+	const unsigned char c[] = { 0x48, 0x8b, 0x05, 0x49, 0xb4, 0x00, 0x00, 0x48, 0x89, 0xfe,
+				    0x64, 0x48, 0x8b, 0x38, 0x48, 0x81, 0xfe, 0x00, 0x04, 0x00,
+				    0x00, 0x77, 0x29 };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+}
+
+static void test_memory_write_stops(void **state)
+{
+	/* mov %rdi,(%rax); je */
+	const unsigned char c[] = { 0x48, 0x89, 0x38, 0x74, 0x05 };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+}
+
+static void test_branch_into_window(void **state)
+{
+	/* test %rdi,%rdi; je +2; ...; jmp back to offset 3 (the probe would be a loop head) */
+	const unsigned char c[] = { 0x48, 0x85, 0xff, 0x74, 0x02, 0x90, 0x90, 0xeb, 0xfa };
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_glibc_free),
+		cmocka_unit_test(test_entry_already_emulated),
+		cmocka_unit_test(test_jemalloc_free),
+		cmocka_unit_test(test_argument_overwritten),
+		cmocka_unit_test(test_memory_write_stops),
+		cmocka_unit_test(test_branch_into_window),
+	};
+
+	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);
+}
