@@ -121,6 +121,13 @@ $(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/cxx_new $(OUTPUT)/workloads/je_cxx_new
+$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
+$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
+HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
 
 workloads: $(WORKLOADS) $(HEAP_VARIANTS)
 

@@ -1,18 +1,24 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-2.0-only
-"""make bench: the cost of tracing at the os level, as ratios to the same workload untraced
-in the same run. Each workload times its own loop and prints nanoseconds per operation, so
-arenatrace's start-up is not counted. Runs alternate (untraced, traced, floor, ...) so that
-drift on a shared machine hits all sides alike; medians of the per-round ratios are quoted.
+"""make bench: the cost of tracing, as ratios to the same workload untraced in the same run.
+Each workload times its own loop and prints nanoseconds per operation, so arenatrace's
+start-up is not counted. Runs alternate (untraced, traced, floor, ...) so that drift on a
+shared machine hits all sides alike; medians of the per-round ratios are quoted.
 
-The floor is the same syscall tracepoints with empty programs (bpftrace), i.e. what any
-tracepoint-based tracer pays before doing any work."""
+os level: the floor is the same syscall tracepoints with empty programs (bpftrace), what any
+tracepoint-based tracer pays before doing any work.
+
+heap level, per allocator, per malloc+free pair: arenatrace --level heap; the floor, the
+same probe points with programs that return at once (-C heap_floor=1); and the memleak way
+(bcc's memleak, written in bpftrace: uprobe and uretprobe on malloc's entry, uprobe on
+free's entry, a hash map of pointers)."""
 import os
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 OUTPUT = sys.argv[1]
@@ -44,6 +50,62 @@ def with_floor(cmd):
         bt.wait()
 
 
+HEAP = [
+    ("glibc", "bench_malloc", "/usr/lib/x86_64-linux-gnu/libc.so.6"),
+    ("jemalloc", "je_bench_malloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"),
+    ("mimalloc", "mi_bench_malloc", "/usr/lib/x86_64-linux-gnu/libmimalloc.so.2"),
+]
+HEAP_ITERS = "200000"
+MEMLEAK = """uprobe:LIB:malloc { @size[tid] = arg0; }
+uretprobe:LIB:malloc /@size[tid]/ { @ptrs[retval] = @size[tid]; delete(@size[tid]); }
+uprobe:LIB:free { delete(@ptrs[arg0]); }
+END { clear(@ptrs); clear(@size); }"""
+
+
+def memleak_way(wl, lib, tmp):
+    go = os.path.join(tmp, "go")
+    if os.path.exists(go):
+        os.unlink(go)
+    target = subprocess.Popen(wl, stdout=subprocess.PIPE, text=True,
+                              env=dict(os.environ, AT_GO=go))
+    bt = subprocess.Popen(["bpftrace", "-p", str(target.pid), "-e",
+                           MEMLEAK.replace("LIB", lib)],
+                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    bt.stdout.readline()  # "Attaching N probes..."
+    time.sleep(0.5)
+    open(go, "w").close()
+    out = target.communicate()[0]
+    bt.send_signal(signal.SIGINT)
+    bt.wait()
+    return float(out.split()[-1])
+
+
+def heap_bench():
+    have_bt = shutil.which("bpftrace") is not None
+    tmp = tempfile.mkdtemp()
+    print(f"\nheap level: ns per malloc+free pair, {ROUNDS} rounds, medians")
+    print(f"{'allocator':10} {'untraced':>9} {'traced':>9} {'floor':>9} {'memleak':>9}"
+          f" {'traced/untr':>11} {'traced/floor':>12} {'memleak/traced':>14}")
+    for name, wl_name, lib in HEAP:
+        wl = [os.path.join(OUTPUT, "workloads", wl_name), HEAP_ITERS]
+        base, traced, floor, leak = [], [], [], []
+        for _ in range(ROUNDS):
+            base.append(run(wl))
+            traced.append(run([AT, "--level", "heap", "-o", "/dev/null", "--"] + wl))
+            floor.append(run([AT, "--level", "heap", "-C", "heap_floor=1", "-o", "/dev/null",
+                              "--"] + wl))
+            if have_bt:
+                leak.append(memleak_way(wl, lib, tmp))
+        med = statistics.median
+        r_untr = med([t / b for t, b in zip(traced, base)])
+        r_floor = med([t / f for t, f in zip(traced, floor)])
+        r_leak = med([m / t for m, t in zip(leak, traced)]) if leak else float("nan")
+        print(f"{name:10} {med(base):9.1f} {med(traced):9.1f} {med(floor):9.1f} "
+              f"{med(leak) if leak else float('nan'):9.1f} {r_untr:11.2f} {r_floor:12.3f} "
+              f"{r_leak:14.2f}")
+    print("targets: traced/floor at most 1.15, memleak/traced at least 2")
+
+
 def main():
     have_bt = shutil.which("bpftrace") is not None
     print(f"arenatrace benchmark, os level: {ROUNDS} rounds, medians of per-round ratios")
@@ -53,7 +115,7 @@ def main():
         base, traced, ratios, floors = [], [], [], []
         for _ in range(ROUNDS):
             b = run(wl)
-            t = run([AT, "-o", "/dev/null", "--"] + wl)
+            t = run([AT, "--level", "os", "-o", "/dev/null", "--"] + wl)
             base.append(b)
             traced.append(t)
             ratios.append(t / b)
@@ -67,3 +129,4 @@ def main():
 
 if __name__ == "__main__":
     main()
+    heap_bench()

@@ -93,6 +93,8 @@ static const struct knob knobs[] = {
 	  "return events listed per allocator (older ones are counted, totals stay exact)" },
 	{ "sample_ms", offsetof(struct at_opts, sample_ms), 10, 3600000,
 	  "how often residency is read from /proc/PID/pagemap and smaps_rollup" },
+	{ "heap_floor", offsetof(struct at_opts, heap_floor), 0, 1,
+	  "1: the heap programs return at once (make bench measures the probes' own cost)" },
 };
 
 void cli_defaults(struct at_opts *o)

@@ -54,6 +54,7 @@ struct at_opts {
 	uint64_t timeline_max;
 	uint64_t return_log_max;
 	uint64_t sample_ms;
+	uint64_t heap_floor;
 };
 
 void cli_defaults(struct at_opts *o);

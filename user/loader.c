@@ -153,6 +153,7 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	bpf_map__set_max_entries(l->skel->maps.heap_stats, (__u32)o->heap_stats);
 	bpf_map__set_max_entries(l->skel->maps.heap_live, (__u32)o->heap_live);
 	l->ncpus = libbpf_num_possible_cpus();
+	l->skel->rodata->heap_floor = o->heap_floor != 0;
 	/* Levels not asked for are not even loaded. */
 	if (o->level_heap && probe_uprobe_multi()) {
 		l->heap_multi = true;
