@@ -27,9 +27,10 @@ OPT := $(if $(DEBUG),-O0,-O2)
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
 PKGS := libbpf libelf libdw zlib json-c
+EXTRA_LIBS := -liberty
 USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf -iquote user \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
-USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(LDLIBS)
+USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS = -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$(dir $(VMLINUX_H)) \

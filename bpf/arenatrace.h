@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 4
+#define AT_ABI_VERSION 5
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -19,6 +19,8 @@
 #define AT_DEF_HEAP_LIVE (1u << 20) /* live pointers of allocators without a size header */
 #define AT_HIST_SLOTS 48            /* log2 buckets of requested sizes */
 #define AT_MAX_HEAP_IDS 64          /* allocator instances (ids 1..64) in one run */
+#define AT_DEF_STACKS 16384         /* distinct allocation stacks kept (--stacks) */
+#define AT_STACK_DEPTH 32           /* frames kept per stack */
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 
@@ -66,7 +68,8 @@ enum at_drop {
 	AT_DROP_PROCS_FULL = 1,      /* traced-process map full: child not followed */
 	AT_DROP_HEAP_STATS_FULL = 2, /* heap counter map full: a call not counted */
 	AT_DROP_HEAP_LIVE_FULL = 3,  /* live-pointer map full: its free will not find the size */
-	AT_DROP_NR = 4,
+	AT_DROP_STACK_ID = 4,	     /* --stacks: the stack could not be recorded (map full) */
+	AT_DROP_NR = 5,
 };
 
 enum at_proc_kind {
@@ -183,6 +186,24 @@ struct at_live_key {
 	__u32 tgid;
 	__u32 pad;
 	__u64 ptr;
+};
+
+/* A live block: its size and, with --stacks, the stack that allocated it (-1: none). */
+struct at_live {
+	__u64 size;
+	__s32 stack_id;
+	__u32 pad;
+};
+
+/* Outstanding blocks per allocation stack (--stacks). */
+struct at_stack_key {
+	__u32 tgid;
+	__s32 stack_id;
+};
+
+struct at_stack_live {
+	__s64 bytes;
+	__s64 blocks;
 };
 
 #endif /* ARENATRACE_H */

@@ -35,13 +35,51 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, AT_DEF_HEAP_LIVE);
 	__type(key, struct at_live_key);
-	__type(value, __u64);
+	__type(value, struct at_live);
 } heap_live SEC(".maps");
+
+/* --stacks: user stacks of allocations, and the blocks each still has outstanding. When
+ * either is full, the block is not attributed to a stack: AT_DROP_STACK_ID. */
+struct {
+	__uint(type, BPF_MAP_TYPE_STACK_TRACE);
+	__uint(max_entries, AT_DEF_STACKS);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, AT_STACK_DEPTH * sizeof(__u64));
+} heap_stack_traces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_DEF_STACKS);
+	__type(key, struct at_stack_key);
+	__type(value, struct at_stack_live);
+} heap_stack_live SEC(".maps");
 
 const struct at_heap_stats heap_zero = {};
 
 /* For make bench: the programs return at once, to measure the probes' own cost (the floor). */
 const volatile bool heap_floor = false;
+/* --stacks: remember each block's allocation stack (glibc blocks then go into heap_live). */
+const volatile bool heap_stacks = false;
+
+static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, __s64 blocks)
+{
+	struct at_stack_key key = { .tgid = tgid, .stack_id = stack_id };
+	struct at_stack_live *v = bpf_map_lookup_elem(&heap_stack_live, &key), zero = {};
+
+	if (!v) {
+		if (blocks < 0)
+			return;
+		if (bpf_map_update_elem(&heap_stack_live, &key, &zero, BPF_NOEXIST) == -7) {
+			drop(AT_DROP_STACK_ID);
+			return;
+		}
+		v = bpf_map_lookup_elem(&heap_stack_live, &key);
+		if (!v)
+			return;
+	}
+	__sync_fetch_and_add(&v->bytes, bytes);
+	__sync_fetch_and_add(&v->blocks, blocks);
+}
 
 static __always_inline struct at_heap_stats *stats_for(__u32 tgid, __u32 alloc)
 {
@@ -118,7 +156,8 @@ static __always_inline __u64 jemalloc_usable(__u64 size, __u64 align)
 	return (size + delta - 1) & ~(delta - 1);
 }
 
-static __always_inline void account_alloc(__u64 cookie, __u64 ptr, __u64 req, __u64 align)
+static __always_inline void account_alloc(void *ctx, __u64 cookie, __u64 ptr, __u64 req,
+					  __u64 align)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = AT_COOKIE_MODE(cookie), slot;
 	struct at_heap_stats *s;
@@ -129,13 +168,23 @@ static __always_inline void account_alloc(__u64 cookie, __u64 ptr, __u64 req, __
 	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
 	if (!s)
 		return;
-	if (mode == AT_SIZE_GLIBC) {
+	if (mode == AT_SIZE_GLIBC)
 		size = glibc_usable(ptr);
-	} else {
-		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
-
+	else
 		size = mode == AT_SIZE_JEMALLOC ? jemalloc_usable(req, align) : req;
-		if (bpf_map_update_elem(&heap_live, &key, &size, BPF_ANY))
+	if (mode != AT_SIZE_GLIBC || heap_stacks) {
+		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
+		struct at_live live = { .size = size, .stack_id = -1 };
+
+		if (heap_stacks) {
+			/* At the return probe, the stack begins in the caller of malloc. */
+			live.stack_id = bpf_get_stackid(ctx, &heap_stack_traces, BPF_F_USER_STACK);
+			if (live.stack_id >= 0)
+				stack_add(tgid, live.stack_id, (__s64)size, 1);
+			else
+				drop(AT_DROP_STACK_ID);
+		}
+		if (bpf_map_update_elem(&heap_live, &key, &live, BPF_ANY))
 			drop(AT_DROP_HEAP_LIVE_FULL);
 	}
 	slot = log2_u64(req);
@@ -157,19 +206,23 @@ static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
 	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
 	if (!s)
 		return;
-	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC) {
-		if (!size)
-			size = glibc_usable(ptr);
-	} else {
+	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && !size)
+		size = glibc_usable(ptr);
+	if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC || heap_stacks) {
 		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
-		__u64 *v = bpf_map_lookup_elem(&heap_live, &key);
+		struct at_live *v = bpf_map_lookup_elem(&heap_live, &key);
 
-		if (!v) {
+		if (!v && AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC) {
 			__sync_fetch_and_add(&s->unmatched_free, 1);
 			return;
 		}
-		size = *v;
-		bpf_map_delete_elem(&heap_live, &key);
+		if (v) {
+			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC)
+				size = v->size;
+			if (v->stack_id >= 0)
+				stack_add(tgid, v->stack_id, -(__s64)v->size, -1);
+			bpf_map_delete_elem(&heap_live, &key);
+		}
 	}
 	__sync_fetch_and_add(&s->free_count, 1);
 	__sync_fetch_and_add(&s->free_bytes, size);
@@ -225,36 +278,36 @@ int BPF_KRETPROBE(heap_exit)
 	a2 = th->a2;
 	switch (AT_COOKIE_ROLE(cookie)) {
 	case AT_ROLE_MALLOC:
-		account_alloc(cookie, ret, a0, 0);
+		account_alloc(ctx, cookie, ret, a0, 0);
 		break;
 	case AT_ROLE_MALLOCX:
 		/* The low 6 bits of flags are log2 of the alignment. */
-		account_alloc(cookie, ret, a0, (a1 & 0x3f) ? 1ull << (a1 & 0x3f) : 0);
+		account_alloc(ctx, cookie, ret, a0, (a1 & 0x3f) ? 1ull << (a1 & 0x3f) : 0);
 		break;
 	case AT_ROLE_CALLOC:
-		account_alloc(cookie, ret, a0 * a1, 0);
+		account_alloc(ctx, cookie, ret, a0 * a1, 0);
 		break;
 	case AT_ROLE_HEAP_MALLOC:
-		account_alloc(cookie, ret, a1, 0);
+		account_alloc(ctx, cookie, ret, a1, 0);
 		break;
 	case AT_ROLE_HEAP_CALLOC:
-		account_alloc(cookie, ret, a1 * a2, 0);
+		account_alloc(ctx, cookie, ret, a1 * a2, 0);
 		break;
 	case AT_ROLE_MEMALIGN:
-		account_alloc(cookie, ret, a1, a0);
+		account_alloc(ctx, cookie, ret, a1, a0);
 		break;
 	case AT_ROLE_ALIGNED:
-		account_alloc(cookie, ret, a0, a1);
+		account_alloc(ctx, cookie, ret, a0, a1);
 		break;
 	case AT_ROLE_VALLOC:
-		account_alloc(cookie, ret, a0, 4096);
+		account_alloc(ctx, cookie, ret, a0, 4096);
 		break;
 	case AT_ROLE_PVALLOC:
-		account_alloc(cookie, ret, (a0 + 4095) & ~4095ull, 4096);
+		account_alloc(ctx, cookie, ret, (a0 + 4095) & ~4095ull, 4096);
 		break;
 	case AT_ROLE_POSIX_MEMALIGN:
 		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)a0))
-			account_alloc(cookie, ptr, a2, a1);
+			account_alloc(ctx, cookie, ptr, a2, a1);
 		break;
 	case AT_ROLE_REALLOC:
 	case AT_ROLE_HEAP_REALLOC: {
@@ -265,7 +318,7 @@ int BPF_KRETPROBE(heap_exit)
 		if (!ret && size)
 			break;
 		account_free(cookie, old, th->old_size);
-		account_alloc(cookie, ret, size, 0);
+		account_alloc(ctx, cookie, ret, size, 0);
 		break;
 	}
 	case AT_ROLE_DELETE:
@@ -275,7 +328,7 @@ int BPF_KRETPROBE(heap_exit)
 	case AT_ROLE_XALLOCX:
 		/* Resized in place to ret usable bytes: the old size goes, the new one comes. */
 		account_free(cookie, a0, 0);
-		account_alloc(cookie, a0, ret, 0);
+		account_alloc(ctx, cookie, a0, ret, 0);
 		break;
 	default:
 		break;

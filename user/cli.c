@@ -15,6 +15,7 @@ enum {
 	OPT_NO_FOLLOW,
 	OPT_LEVEL,
 	OPT_HIST,
+	OPT_STACKS,
 };
 
 struct opt_desc {
@@ -47,6 +48,9 @@ static const struct opt_desc opts[] = {
 	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
 	{ { "hist", no_argument, NULL, OPT_HIST }, 0, NULL, NULL,
 	  "print log2 histograms of allocation sizes (heap level)" },
+	{ { "stacks", optional_argument, NULL, OPT_STACKS }, 0, "[=N]", NULL,
+	  "show the N (10) user stacks holding the most live bytes (heap level;\n"
+	  "glibc blocks then go into a pointer map too: slower)" },
 	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
 	  "write reports to FILE instead of stdout" },
 	{ { "config", required_argument, NULL, 'C' }, 'C', "KEY=VALUE", "Tuning",
@@ -267,6 +271,13 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_HIST:
 			o->hist = true;
 			break;
+		case OPT_STACKS:
+			o->stacks = 10;
+			if (optarg && (parse_u64(optarg, &v) || !v || v > 1000))
+				return fail(err, len, "invalid --stacks count '%s'%s", optarg, "");
+			if (optarg)
+				o->stacks = (long)v;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -331,8 +342,8 @@ void cli_help(FILE *f)
 			snprintf(left, sizeof(left), "-%c, --%s%s%s", d->shortopt, d->lo.name,
 				 d->arg ? " " : "", d->arg ? d->arg : "");
 		else
-			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name, d->arg ? " " : "",
-				 d->arg ? d->arg : "");
+			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name,
+				 d->arg && d->arg[0] != '[' ? " " : "", d->arg ? d->arg : "");
 		fprintf(f, "  %-26s ", left);
 		/* Continuation lines of a long help text line up under its first line. */
 		for (const char *c = d->help; *c; c++) {

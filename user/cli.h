@@ -43,6 +43,7 @@ struct at_opts {
 	bool level_os;
 	bool level_heap;
 	bool hist;
+	long stacks; /* --stacks: how many top stacks to show, 0 = off */
 	/* -C key=value */
 	uint64_t ringbuf_bytes;
 	uint64_t max_procs;

@@ -747,3 +747,10 @@ void heap_forget(struct heap *h, int pid)
 		p->pid = -1;
 	}
 }
+
+void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg)
+{
+	for (size_t i = 0; i < h->nprocs; i++)
+		if (h->procs[i].pid > 0)
+			fn(arg, h->procs[i].pid);
+}

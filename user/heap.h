@@ -30,6 +30,8 @@ int heap_attach_launch(struct heap *h, int pid, const char *exe);
 typedef void (*heap_visit_fn)(void *arg, int pid, const char *name, const char *basis,
 			      const struct at_heap_stats *s);
 void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg);
+/* Calls fn for each process with heap probes. */
+void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg);
 /* pid exited: its probes and counters go. */
 void heap_forget(struct heap *h, int pid);
 

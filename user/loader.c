@@ -25,6 +25,8 @@ _Static_assert(offsetof(struct at_sys_rec, caller_file) == 120, "at_sys_rec.call
 _Static_assert(sizeof(struct at_proc_rec) == 40, "at_proc_rec layout");
 _Static_assert(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16, "code layout");
 _Static_assert(sizeof(struct at_traced) == 8, "at_traced layout");
+_Static_assert(sizeof(struct at_live) == 16 && sizeof(struct at_stack_live) == 16,
+	       "heap value layouts");
 _Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
 
 #define AT_MAX_LINKS 64
@@ -154,6 +156,7 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	bpf_map__set_max_entries(l->skel->maps.heap_live, (__u32)o->heap_live);
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor != 0;
+	l->skel->rodata->heap_stacks = o->stacks > 0;
 	/* Levels not asked for are not even loaded. */
 	if (o->level_heap && probe_uprobe_multi()) {
 		l->heap_multi = true;
@@ -476,10 +479,71 @@ int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at
 	return 0;
 }
 
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct loader_stack *x = a, *y = b;
+
+	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+}
+
+int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n)
+{
+	const struct bpf_map *live = l->skel->maps.heap_stack_live;
+	struct at_stack_key key, next;
+	struct loader_stack *all = NULL;
+	size_t nall = 0, cap = 0;
+	bool first = true;
+
+	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
+		struct at_stack_live v;
+
+		first = false;
+		key = next;
+		if (next.tgid != (__u32)pid ||
+		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) || v.blocks <= 0)
+			continue;
+		if (nall == cap) {
+			struct loader_stack *a;
+
+			cap = cap ? cap * 2 : 64;
+			a = realloc(all, cap * sizeof(*a));
+			if (!a) {
+				free(all);
+				return -ENOMEM;
+			}
+			all = a;
+		}
+		memset(&all[nall], 0, sizeof(all[0]));
+		all[nall].bytes = v.bytes;
+		all[nall].blocks = v.blocks;
+		/* The stack id goes in ips[0] until the trace is read below. */
+		all[nall].ips[0] = (uint64_t)(uint32_t)next.stack_id;
+		nall++;
+	}
+	qsort(all, nall, sizeof(*all), cmp_stack);
+	if (nall > n)
+		nall = n;
+	for (size_t i = 0; i < nall; i++) {
+		__u32 id = (__u32)all[i].ips[0];
+		__u64 ips[AT_STACK_DEPTH] = { 0 };
+
+		out[i] = all[i];
+		out[i].nips = 0;
+		if (bpf_map__lookup_elem(l->skel->maps.heap_stack_traces, &id, sizeof(id), ips,
+					 sizeof(ips), 0))
+			continue;
+		for (size_t k = 0; k < AT_STACK_DEPTH && ips[k]; k++)
+			out[i].ips[out[i].nips++] = ips[k];
+	}
+	free(all);
+	return (int)nall;
+}
+
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
 {
 	struct at_live_key key, next;
 	const struct bpf_map *live = l->skel->maps.heap_live;
+	struct at_stack_key skey, snext;
 	bool first = true;
 
 	for (size_t i = 0; i < nallocs; i++) {
@@ -496,5 +560,15 @@ void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_
 			continue; /* the same cursor again: the deleted key is gone */
 		}
 		key = next;
+	}
+	first = true;
+	while (!bpf_map__get_next_key(l->skel->maps.heap_stack_live, first ? NULL : &skey, &snext,
+				      sizeof(snext))) {
+		first = false;
+		if (snext.tgid == (__u32)pid) {
+			bpf_map__delete_elem(l->skel->maps.heap_stack_live, &snext, sizeof(snext), 0);
+			continue;
+		}
+		skey = snext;
 	}
 }

@@ -10,6 +10,7 @@
 
 #include "common.h"
 #include "cli.h"
+#include "arenatrace.h"
 
 struct loader;
 
@@ -45,6 +46,16 @@ void loader_link__destroy(struct loader_link *k);
 
 /* The counters of (pid, allocator id), summed over CPUs; -ENOENT when there are none. */
 int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at_heap_stats *sum);
+/* --stacks: the n stacks of pid with the most outstanding bytes, largest first. Returns
+ * how many were found, or a negative errno. */
+struct loader_stack {
+	int64_t bytes;
+	int64_t blocks;
+	uint64_t ips[AT_STACK_DEPTH];
+	size_t nips;
+};
+int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n);
+
 /* Drop every heap entry of a process that exited. */
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs);
 /* Poll the ring buffer; returns records consumed or a negative errno. */

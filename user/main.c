@@ -19,6 +19,7 @@
 #include "model.h"
 #include "out.h"
 #include "procfs.h"
+#include "stacks.h"
 
 #define AT_VERSION "0.1.0"
 
@@ -33,7 +34,8 @@ static void on_signal(int sig)
 struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
-	struct heap *heap; /* NULL without the heap level */
+	struct heap *heap;     /* NULL without the heap level */
+	struct stacks *stacks; /* NULL without --stacks */
 	struct model *model;
 	struct out out;
 	struct out_meta meta;
@@ -253,6 +255,30 @@ static int setup_targets(struct at_ctx *c)
 	return 0;
 }
 
+/* --stacks: the top stacks of a live process, symbolised now (its maps are needed). */
+static void capture_stacks(void *arg, int pid)
+{
+	struct at_ctx *c = arg;
+	size_t n = (size_t)c->opts->stacks;
+	struct loader_stack *raw = calloc(n, sizeof(*raw));
+	struct rep_stack *rep = calloc(n, sizeof(*rep));
+	int got = raw && rep ? loader_heap_top_stacks(c->loader, pid, raw, n) : -ENOMEM;
+
+	if (got >= 0 && !stacks_refresh(c->stacks, pid)) {
+		for (int i = 0; i < got; i++) {
+			rep[i].bytes = raw[i].bytes;
+			rep[i].blocks = raw[i].blocks;
+			rep[i].nframes = raw[i].nips;
+			for (size_t k = 0; k < raw[i].nips; k++)
+				stacks_symbolize(c->stacks, raw[i].ips[k], rep[i].frames[k],
+						 sizeof(rep[i].frames[k]));
+		}
+		model_set_stacks(c->model, pid, rep, (size_t)got);
+	}
+	free(raw);
+	free(rep);
+}
+
 static void report(struct at_ctx *c, bool final)
 {
 	uint64_t drops[AT_DROP_NR], t = now_ns();
@@ -262,6 +288,8 @@ static void report(struct at_ctx *c, bool final)
 	if (c->heap) {
 		model_heap_clear(c->model, 0);
 		heap_read(c->heap, 0, heap_to_model, c->model);
+		if (c->stacks)
+			heap_for_each_pid(c->heap, capture_stacks, c);
 	}
 	loader_drops(c->loader, drops);
 	model_set_bpf_drops(c->model, drops);
@@ -369,6 +397,11 @@ static int run(struct at_ctx *c)
 		c->heap = heap__new(c->loader);
 		if (!c->heap)
 			return AT_EXIT_RUNTIME;
+		if (o->stacks) {
+			c->stacks = stacks__new();
+			if (!c->stacks)
+				return AT_EXIT_RUNTIME;
+		}
 	}
 	if (o->dry_run) {
 		at_note(0, "BPF programs loaded and verified; nothing attached (--dry-run)");
@@ -438,6 +471,7 @@ int main(int argc, char **argv)
 	 * left alone, never killed or waited for. */
 	if (c.child > 0)
 		waitpid(c.child, NULL, WNOHANG);
+	stacks__free(c.stacks);
 	heap__free(c.heap);
 	loader__free(c.loader);
 	model__free(c.model);

@@ -44,6 +44,7 @@ struct proc {
 	struct rep_sample *tl; /* ring */
 	size_t tl_head, tl_n;
 	struct rep_sample *tl_flat;
+	struct rep_stack *stacks;
 };
 
 struct model {
@@ -71,6 +72,7 @@ static const char *const drop_names[] = {
 	[AT_DROP_PROCS_FULL] = "procs_full",
 	[AT_DROP_HEAP_STATS_FULL] = "heap_stats_full",
 	[AT_DROP_HEAP_LIVE_FULL] = "heap_live_full",
+	[AT_DROP_STACK_ID] = "stack_id",
 };
 _Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 
@@ -118,6 +120,7 @@ static void proc_free(struct proc *p)
 	free(p->rep_allocs);
 	free(p->tl);
 	free(p->tl_flat);
+	free(p->stacks);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
 	free(p);
@@ -755,6 +758,26 @@ static void heap_figures(struct proc *p, struct alloc *a)
 	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
 	a->r.retained_bytes = (int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) -
 			      a->r.live_bytes;
+}
+
+int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)
+{
+	struct proc *p = find_proc(m, pid);
+	struct rep_stack *copy;
+
+	if (!p)
+		return -ESRCH;
+	copy = n ? malloc(n * sizeof(*copy)) : NULL;
+	if (n && !copy)
+		return -ENOMEM;
+	if (n)
+		memcpy(copy, stacks, n * sizeof(*copy));
+	free(p->stacks);
+	p->stacks = copy;
+	p->r.stacks = copy;
+	p->r.nstacks = n;
+	p->r.has_stacks = true;
+	return 0;
 }
 
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])

@@ -75,6 +75,14 @@ struct rep_sample {
 	uint64_t resident_bytes;
 };
 
+/* --stacks: one of a process's top allocation stacks, by outstanding bytes. */
+struct rep_stack {
+	int64_t bytes;
+	int64_t blocks;
+	size_t nframes;
+	char frames[AT_STACK_DEPTH][192];
+};
+
 struct rep_proc {
 	int pid;
 	int ppid;
@@ -88,6 +96,9 @@ struct rep_proc {
 	const struct rep_sample *timeline;
 	size_t ntimeline;
 	uint64_t timeline_omitted;
+	bool has_stacks; /* --stacks: captured at the last report while the process lived */
+	const struct rep_stack *stacks;
+	size_t nstacks;
 };
 
 struct rep_drops {
@@ -132,6 +143,9 @@ bool model_is_alive(const struct model *m, int pid);
 void model_heap_clear(struct model *m, int pid);
 void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
 		    const struct at_heap_stats *s);
+
+/* --stacks: the top stacks of pid (copied). */
+int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);
 
 /* The report stays valid until the next model call. */
 const struct report *model_report(struct model *m, uint64_t now_ns);

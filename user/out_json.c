@@ -141,6 +141,23 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 	}
 	add(o, "timeline", tl);
 	add(o, "timeline_omitted", json_u64(p->timeline_omitted));
+	if (p->has_stacks) {
+		struct json_object *st = json_object_new_array();
+
+		for (size_t i = 0; i < p->nstacks; i++) {
+			struct json_object *e = json_object_new_object(), *fr = json_object_new_array();
+
+			add(e, "live_bytes", json_object_new_int64(p->stacks[i].bytes));
+			add(e, "live_objects", json_object_new_int64(p->stacks[i].blocks));
+			for (size_t k = 0; k < p->stacks[i].nframes; k++)
+				json_object_array_add(fr, json_str(p->stacks[i].frames[k]));
+			add(e, "frames", fr);
+			json_object_array_add(st, e);
+		}
+		add(o, "stacks", st);
+	} else {
+		add(o, "stacks", NULL);
+	}
 	return o;
 }
 

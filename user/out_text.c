@@ -113,6 +113,16 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 		print_returns(f, a);
 		print_events(f, a);
 	}
+	if (p->nstacks)
+		fprintf(f, "  top allocation stacks by live bytes:\n");
+	for (size_t i = 0; i < p->nstacks; i++) {
+		char b[40];
+
+		fprintf(f, "    %s in %lld blocks\n",
+			signed_bytes(p->stacks[i].bytes, b, sizeof(b)), (long long)p->stacks[i].blocks);
+		for (size_t k = 0; k < p->stacks[i].nframes; k++)
+			fprintf(f, "      %s\n", p->stacks[i].frames[k]);
+	}
 }
 
 static int text_report(struct out *o, const struct report *r, bool final)
