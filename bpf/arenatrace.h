@@ -136,8 +136,10 @@ struct at_code {
 };
 
 /* Heap level. A probe's attach cookie says which allocator instance (an id chosen by user
- * space), which function role and how sizes are known:
- *   bits 0-7 role, 8-11 size mode, 32-63 allocator id. */
+ * space), which function role, how sizes are known, and in which registers the first three
+ * arguments are at the probed instruction (x86 numbers: the probe may sit past the entry,
+ * after the function copied an argument elsewhere):
+ *   bits 0-7 role, 8-11 size mode, 12-23 registers of arguments 1-3, 32-63 allocator id. */
 enum at_heap_role {
 	AT_ROLE_MALLOC = 1,	    /* (size) -> ptr; also calloc-like zalloc, operator new */
 	AT_ROLE_CALLOC = 2,	    /* (n, size) -> ptr */
@@ -162,9 +164,14 @@ enum at_heap_size_mode {
 	AT_SIZE_REQUEST = 3,  /* the requested size, kept until free */
 };
 
-#define AT_COOKIE(alloc, mode, role) (((__u64)(alloc) << 32) | ((mode) << 8) | (role))
+#define AT_REG_RDI 7
+#define AT_REG_RSI 6
+#define AT_REG_RDX 2
+#define AT_ARG_REGS(r1, r2, r3) (((r1) << 12) | ((r2) << 16) | ((r3) << 20))
+#define AT_COOKIE(alloc, mode, role, regs) (((__u64)(alloc) << 32) | (regs) | ((mode) << 8) | (role))
 #define AT_COOKIE_ROLE(c) ((__u32)(c)&0xff)
 #define AT_COOKIE_MODE(c) ((__u32)((c) >> 8) & 0xf)
+#define AT_COOKIE_REG(c, k) ((__u32)((c) >> (12 + 4 * (k))) & 0xf)
 #define AT_COOKIE_ALLOC(c) ((__u32)((c) >> 32))
 
 struct at_heap_key {

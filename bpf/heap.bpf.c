@@ -228,6 +228,21 @@ static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
 	__sync_fetch_and_add(&s->free_bytes, size);
 }
 
+/* The three argument registers named by the cookie (x86 numbers). ctx is read at fixed
+ * offsets into a stack copy first: the verifier refuses a ctx access at a computed offset. */
+static __always_inline void args_of(struct pt_regs *ctx, __u64 cookie, __u64 *a0, __u64 *a1,
+				    __u64 *a2)
+{
+	__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp, ctx->si, ctx->di,
+			ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
+
+	*a0 = r[AT_COOKIE_REG(cookie, 0)];
+	if (a1)
+		*a1 = r[AT_COOKIE_REG(cookie, 1)];
+	if (a2)
+		*a2 = r[AT_COOKIE_REG(cookie, 2)];
+}
+
 static __always_inline struct heap_thread *thread_state(bool create)
 {
 	return bpf_task_storage_get(&heap_thread, bpf_get_current_task_btf(), 0,
@@ -249,9 +264,7 @@ int BPF_KPROBE(heap_enter)
 	if (th->depth++)
 		return 0; /* nested: the outermost call accounts */
 	th->cookie = cookie;
-	th->a0 = PT_REGS_PARM1(ctx);
-	th->a1 = PT_REGS_PARM2(ctx);
-	th->a2 = PT_REGS_PARM3(ctx);
+	args_of(ctx, cookie, &th->a0, &th->a1, &th->a2);
 	th->old_size = 0;
 	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && role == AT_ROLE_REALLOC && th->a0)
 		th->old_size = glibc_usable(th->a0);
@@ -347,6 +360,11 @@ int BPF_KPROBE(heap_free)
 	th = thread_state(false);
 	if (th && th->depth)
 		return 0; /* inside realloc or another allocator call */
-	account_free(bpf_get_attach_cookie(ctx), PT_REGS_PARM1(ctx), 0);
+	{
+		__u64 cookie = bpf_get_attach_cookie(ctx), ptr;
+
+		args_of(ctx, cookie, &ptr, NULL, NULL);
+		account_free(cookie, ptr, 0);
+	}
 	return 0;
 }

@@ -206,17 +206,7 @@ static uint32_t instance_id(struct heap *h, uint64_t ino, enum family fam)
 	return n[h->ninst++].id;
 }
 
-/* x86-64 register numbers of the argument registers and rsp. */
 #define REG_RSP 4
-#define REG_RSI 6
-#define REG_RDI 7
-#define REG_RDX 2
-
-static bool protected_reg(int r, int nargs)
-{
-	return r == REG_RSP || r == REG_RDI || (nargs > 1 && r == REG_RSI) ||
-	       (nargs > 2 && r == REG_RDX);
-}
 
 /* Length of an instruction the kernel emulates (0 if it is not one). */
 static size_t emulated_len(const unsigned char *c, size_t len)
@@ -260,15 +250,17 @@ static size_t modrm_extra(const unsigned char *c, size_t len, size_t at)
 	return n;
 }
 
-/* Length of an instruction that writes no memory, no protected register, and does not
- * branch, or 0: the forms compilers put at a function's start (mov, lea, test, cmp, and,
- * or, xor, add, sub, shifts), decoded just enough to know that. */
-static size_t harmless_len(const unsigned char *c, size_t len, int nargs)
+/* Length of an instruction that writes no memory and does not branch, or 0: the forms
+ * compilers put at a function's start (mov, lea, test, cmp, and, or, xor, add, sub, shifts,
+ * with or without a segment prefix), decoded just enough to know that. *dest is the
+ * register it writes (-1: none), *src the register a 64-bit register move copies (-1). */
+static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src)
 {
 	size_t i = 0, extra;
-	int rex = 0, op, reg, rm, dest = -1;
+	int rex = 0, op, reg, rm;
 	bool reads_only_memory_ok = false;
 
+	*dest = *src = -1;
 	if (len >= 4 && c[0] == 0xf3 && c[1] == 0x0f && c[2] == 0x1e && c[3] == 0xfa)
 		return 4; /* endbr64 */
 	if (i < len && (c[i] == 0x64 || c[i] == 0x65))
@@ -280,14 +272,15 @@ static size_t harmless_len(const unsigned char *c, size_t len, int nargs)
 	op = c[i++];
 	switch (op) {
 	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* op %eax/%rax, imm32 */
-		return protected_reg(0, nargs) ? 0 : i + 4 <= len ? i + 4 : 0;
+		*dest = 0;
+		/* fall through */
 	case 0x3d: /* cmp %eax, imm32 */
 		return i + 4 <= len ? i + 4 : 0;
 	case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
 		/* mov $imm, %reg: imm64 with REX.W */
-		dest = (op - 0xb8) | ((rex & 1) ? 8 : 0);
+		*dest = (op - 0xb8) | ((rex & 1) ? 8 : 0);
 		i += (rex & 8) ? 8 : 4;
-		return i <= len && !protected_reg(dest, nargs) ? i : 0;
+		return i <= len ? i : 0;
 	default:
 		break;
 	}
@@ -303,22 +296,26 @@ static size_t harmless_len(const unsigned char *c, size_t len, int nargs)
 		reads_only_memory_ok = true;
 		break;
 	case 0x8b: case 0x8d: case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33:
-		dest = reg; /* reg <- r/m: memory is only read (lea does not even read) */
+		*dest = reg; /* reg <- r/m: memory is only read (lea does not even read) */
 		reads_only_memory_ok = true;
+		if (op == 0x8b && (c[i] >> 6) == 3 && (rex & 8))
+			*src = rm;
 		break;
 	case 0x89: case 0x01: case 0x09: case 0x21: case 0x29: case 0x31:
-		dest = rm; /* r/m <- reg: a write when r/m is memory */
+		*dest = rm; /* r/m <- reg: a write when r/m is memory */
+		if (op == 0x89 && (rex & 8))
+			*src = reg;
 		break;
 	case 0xc7: /* mov $imm32, r/m */
 		if (((c[i] >> 3) & 7) != 0)
 			return 0;
 		extra += 4;
-		dest = rm;
+		*dest = rm;
 		break;
 	case 0x81: case 0x83: case 0xc1:
 		extra += op == 0x81 ? 4 : 1;
 		if (op == 0xc1 || ((c[i] >> 3) & 7) != 7)
-			dest = rm; /* all but cmp write r/m */
+			*dest = rm; /* all but cmp write r/m */
 		else
 			reads_only_memory_ok = true;
 		break;
@@ -328,9 +325,7 @@ static size_t harmless_len(const unsigned char *c, size_t len, int nargs)
 	if ((c[i] >> 6) != 3 && !reads_only_memory_ok)
 		return 0;
 	i += 1 + extra;
-	if (i > len || (dest >= 0 && protected_reg(dest, nargs)))
-		return 0;
-	return i;
+	return i <= len ? i : 0;
 }
 
 /* Whether a branch anywhere in the function might land in (off, off + k]. A byte scan
@@ -359,16 +354,39 @@ static bool branch_into(const unsigned char *c, size_t len, size_t k)
 	return false;
 }
 
-uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs)
+uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
+			   uint32_t *arg_regs)
 {
+	/* Which registers hold each argument; rdi, rsi, rdx at the entry. */
+	uint32_t held[3] = { 1u << 7, 1u << 6, 1u << 2 };
 	size_t i = 0, n;
 
+	*arg_regs = AT_ARG_REGS(7, 6, 2);
 	while (i < len && i < 96) {
-		if (emulated_len(code + i, len - i))
-			return i && !branch_into(code, len, i) ? off + i : off;
-		n = harmless_len(code + i, len - i, nargs);
-		if (!n)
+		int dest, src;
+
+		if (emulated_len(code + i, len - i)) {
+			if (!i || branch_into(code, len, i))
+				return off;
+			/* Arguments not read may be gone: any register will do for them. */
+			*arg_regs = AT_ARG_REGS(held[0] ? __builtin_ctz(held[0]) : 7,
+						held[1] ? __builtin_ctz(held[1]) : 6,
+						held[2] ? __builtin_ctz(held[2]) : 2);
+			return off + i;
+		}
+		n = simple_len(code + i, len - i, &dest, &src);
+		if (!n || dest == REG_RSP)
 			break;
+		for (int k = 0; k < 3 && dest >= 0; k++) {
+			bool copy = src >= 0 && (held[k] & (1u << src));
+
+			held[k] &= ~(1u << dest);
+			if (copy)
+				held[k] |= 1u << dest;
+		}
+		for (int k = 0; k < nargs; k++)
+			if (!held[k])
+				return off; /* an argument the program reads is gone */
 		i += n;
 	}
 	return off;
@@ -417,6 +435,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		char name[96];
 		unsigned char code[4096];
 		uint64_t off, size;
+		uint32_t regs;
 		ssize_t got;
 
 		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
@@ -426,7 +445,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 			size = sizeof(code);
 		got = pread(fd, code, size, (off_t)off);
 		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
-					role_args(funcs[i].role));
+					role_args(funcs[i].role), &regs);
 		if (already(p, ino, off))
 			continue;
 		if (track((void **)&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
@@ -434,7 +453,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 			return -ENOMEM;
 		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
 			.off = off,
-			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role),
+			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
 			.is_free = funcs[i].role == AT_ROLE_FREE,
 		};
 		p->done[p->ndone][0] = ino;

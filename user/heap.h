@@ -36,12 +36,15 @@ void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg
 void heap_forget(struct heap *h, int pid);
 
 /* The file offset to probe for the function whose code (len bytes) starts at file offset
- * off and whose first nargs arguments (1 to 3) the probe reads. The kernel emulates a
- * jump, call, push or nop but must single-step anything else, a trap that costs ten to
- * thirty times more here. So the probe goes on the first such instruction of the
- * function's straight-line start, provided the instructions before it write neither
- * memory, nor rsp, nor those argument registers, and no branch in the function lands
- * between the entry and the probe. Otherwise on the entry. */
-uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs);
+ * off and whose first nargs arguments (1 to 3) the probe reads, and in *arg_regs
+ * (AT_ARG_REGS) the registers that hold them there. The kernel emulates a jump, call,
+ * push or nop but must single-step anything else, a trap that costs ten to thirty times
+ * more here. So the probe goes on the first such instruction of the function's
+ * straight-line start, provided the instructions before it write neither memory nor rsp,
+ * every argument read is still in some register (moves between registers are followed),
+ * and no branch in the function lands between the entry and the probe. Otherwise on the
+ * entry, with the arguments in rdi, rsi and rdx. */
+uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
+			   uint32_t *arg_regs);
 
 #endif

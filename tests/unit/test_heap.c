@@ -15,8 +15,10 @@ static void test_glibc_free(void **state)
 	/* test %rdi,%rdi; je ...; push %rbp */
 	const unsigned char c[] = { 0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x55 };
 
+	uint32_t regs;
+
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF + 3);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 3);
 }
 
 static void test_entry_already_emulated(void **state)
@@ -24,8 +26,10 @@ static void test_entry_already_emulated(void **state)
 	/* glibc malloc: push %r12 */
 	const unsigned char c[] = { 0x41, 0x54, 0x55, 0x53 };
 
+	uint32_t regs;
+
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 static void test_jemalloc_free(void **state)
@@ -39,21 +43,38 @@ static void test_jemalloc_free(void **state)
 				    0xd0, 0x48, 0x3b, 0x88, 0xb0, 0x01, 0x00, 0x00, 0x0f, 0x85,
 				    0x8a, 0x00, 0x00, 0x00 };
 
+	uint32_t regs;
+
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF + 48);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 48);
 	/* The same code for a function whose third argument is read: rdx is overwritten at +3. */
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 3), OFF);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 3, &regs), OFF);
+}
+
+static void test_argument_followed(void **state)
+{
+	/* mimalloc's mi_malloc: mov disp(%rip),%rax; mov %rdi,%rsi; mov %fs:(%rax),%rdi;
+	 * cmp $0x400,%rsi; ja: the size moved to rsi before rdi was overwritten. */
+	const unsigned char c[] = { 0x48, 0x8b, 0x05, 0x49, 0xb4, 0x00, 0x00, 0x48, 0x89, 0xfe,
+				    0x64, 0x48, 0x8b, 0x38, 0x48, 0x81, 0xfe, 0x00, 0x04, 0x00,
+				    0x00, 0x77, 0x29 };
+	uint32_t regs;
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 21);
+	assert_int_equal(regs & 0xf000, AT_REG_RSI << 12);
 }
 
 static void test_argument_overwritten(void **state)
 {
-	/* mimalloc's mi_malloc: mov disp(%rip),%rax; mov %rdi,%rsi; mov %fs:(%rax),%rdi; ...; ja */
-	const unsigned char c[] = { 0x48, 0x8b, 0x05, 0x49, 0xb4, 0x00, 0x00, 0x48, 0x89, 0xfe,
-				    0x64, 0x48, 0x8b, 0x38, 0x48, 0x81, 0xfe, 0x00, 0x04, 0x00,
+	/* mov %fs:(%rax),%rdi with no copy first: the size is gone. */
+	const unsigned char c[] = { 0x64, 0x48, 0x8b, 0x38, 0x48, 0x81, 0xfe, 0x00, 0x04, 0x00,
 				    0x00, 0x77, 0x29 };
+	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
+	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX));
 }
 
 static void test_memory_write_stops(void **state)
@@ -61,8 +82,10 @@ static void test_memory_write_stops(void **state)
 	/* mov %rdi,(%rax); je */
 	const unsigned char c[] = { 0x48, 0x89, 0x38, 0x74, 0x05 };
 
+	uint32_t regs;
+
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 static void test_branch_into_window(void **state)
@@ -70,8 +93,10 @@ static void test_branch_into_window(void **state)
 	/* test %rdi,%rdi; je +2; ...; jmp back to offset 3 (the probe would be a loop head) */
 	const unsigned char c[] = { 0x48, 0x85, 0xff, 0x74, 0x02, 0x90, 0x90, 0xeb, 0xfa };
 
+	uint32_t regs;
+
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1), OFF);
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 int main(void)
@@ -80,6 +105,7 @@ int main(void)
 		cmocka_unit_test(test_glibc_free),
 		cmocka_unit_test(test_entry_already_emulated),
 		cmocka_unit_test(test_jemalloc_free),
+		cmocka_unit_test(test_argument_followed),
 		cmocka_unit_test(test_argument_overwritten),
 		cmocka_unit_test(test_memory_write_stops),
 		cmocka_unit_test(test_branch_into_window),
