@@ -63,15 +63,8 @@ static int add_file(const struct maps_entry *e, void *arg)
 
 	if (!e->inode || e->path[0] != '/' || find_file(a, e->inode, slash ? slash + 1 : e->path))
 		return 0;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 32;
-
-		f = realloc(a->files, cap * sizeof(*f));
-		if (!f)
-			return -ENOMEM;
-		a->files = f;
-		a->cap = cap;
-	}
+	if (at_grow(&a->files, a->n, &a->cap, sizeof(a->files[0]), 1))
+		return -ENOMEM;
 	f = &a->files[a->n++];
 	memset(f, 0, sizeof(*f));
 	f->inode = e->inode;

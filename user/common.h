@@ -10,11 +10,31 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <linux/types.h>
 
 #pragma GCC poison u8 u16 u32 u64 s32 s64
 
 #define AT_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define AT_PAGE_SIZE 4096u
+
+/* Makes room in the growing array *arr (n used, *cap allocated, elements of size bytes)
+ * for extra more: 0 or -ENOMEM (the array is then unchanged). */
+static inline int at_grow(void *arr, size_t n, size_t *cap, size_t size, size_t extra)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *a;
+
+	if (n + extra <= *cap)
+		return 0;
+	while (ncap < n + extra)
+		ncap *= 2;
+	a = realloc(*(void **)arr, ncap * size);
+	if (!a)
+		return -ENOMEM;
+	*(void **)arr = a;
+	*cap = ncap;
+	return 0;
+}
 
 #endif

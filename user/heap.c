@@ -392,24 +392,6 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 	return off;
 }
 
-/* Room in a growing array for extra more elements. */
-static int track(void **arr, size_t n, size_t *cap, size_t size, size_t extra)
-{
-	size_t ncap = *cap ? *cap : 32;
-	void *a;
-
-	if (n + extra <= *cap)
-		return 0;
-	while (ncap < n + extra)
-		ncap *= 2;
-	a = realloc(*arr, ncap * size);
-	if (!a)
-		return -ENOMEM;
-	*arr = a;
-	*cap = ncap;
-	return 0;
-}
-
 static bool already(struct proc_probes *p, uint64_t ino, uint64_t off)
 {
 	for (size_t i = 0; i < p->ndone; i++)
@@ -448,8 +430,8 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 					role_args(funcs[i].role), &regs);
 		if (already(p, ino, off))
 			continue;
-		if (track((void **)&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
-		    track((void **)specs, *nspecs, cap, sizeof(**specs), 1))
+		if (at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
+		    at_grow(specs, *nspecs, cap, sizeof(**specs), 1))
 			return -ENOMEM;
 		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
 			.off = off,

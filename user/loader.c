@@ -502,16 +502,9 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 		if (next.tgid != (__u32)pid ||
 		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) || v.blocks <= 0)
 			continue;
-		if (nall == cap) {
-			struct loader_stack *a;
-
-			cap = cap ? cap * 2 : 64;
-			a = realloc(all, cap * sizeof(*a));
-			if (!a) {
-				free(all);
-				return -ENOMEM;
-			}
-			all = a;
+		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
+			free(all);
+			return -ENOMEM;
 		}
 		memset(&all[nall], 0, sizeof(all[0]));
 		all[nall].bytes = v.bytes;

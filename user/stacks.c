@@ -55,15 +55,8 @@ static size_t file_index(struct stacks *s, const char *path)
 	for (size_t i = 0; i < s->nfiles; i++)
 		if (!strcmp(s->files[i].path, path))
 			return i;
-	if (s->nfiles == s->fcap) {
-		size_t cap = s->fcap ? s->fcap * 2 : 16;
-		struct file *f = realloc(s->files, cap * sizeof(*f));
-
-		if (!f)
-			return SIZE_MAX;
-		s->files = f;
-		s->fcap = cap;
-	}
+	if (at_grow(&s->files, s->nfiles, &s->fcap, sizeof(s->files[0]), 1))
+		return SIZE_MAX;
 	memset(&s->files[s->nfiles], 0, sizeof(s->files[0]));
 	snprintf(s->files[s->nfiles].path, sizeof(s->files[0].path), "%s", path);
 	return s->nfiles++;
@@ -79,15 +72,8 @@ static int add_region(const struct maps_entry *e, void *arg)
 	f = file_index(s, e->path);
 	if (f == SIZE_MAX)
 		return -ENOMEM;
-	if (s->nregions == s->rcap) {
-		size_t cap = s->rcap ? s->rcap * 2 : 32;
-		struct region *r = realloc(s->regions, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		s->regions = r;
-		s->rcap = cap;
-	}
+	if (at_grow(&s->regions, s->nregions, &s->rcap, sizeof(s->regions[0]), 1))
+		return -ENOMEM;
 	s->regions[s->nregions++] = (struct region){ e->start, e->end, e->offset, f };
 	return 0;
 }

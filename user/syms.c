@@ -31,15 +31,8 @@ struct syms {
 
 static int add_sym(struct syms *s, uint64_t addr, uint64_t size, const char *name)
 {
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 256;
-		struct sym *n = realloc(s->syms, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		s->syms = n;
-		s->cap = cap;
-	}
+	if (at_grow(&s->syms, s->n, &s->cap, sizeof(s->syms[0]), 1))
+		return -ENOMEM;
 	s->syms[s->n].name = strdup(name);
 	if (!s->syms[s->n].name)
 		return -ENOMEM;
