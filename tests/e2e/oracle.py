@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Independent ground truth from strace: every memory syscall of a process, attributed to
 an allocator by its user stack (`strace -ff -k`), the way a person reading the log would:
-skip libc's syscall wrappers, then the first frame's file (and symbol) names the caller."""
+pass over libc's syscall wrappers, then the first frame's file (and symbol) names the caller."""
 import glob
 import os
 import re
