@@ -73,10 +73,22 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 			heap_attach_running(c->heap, pid);
 		break;
 	case AT_PROC_EXEC:
-		/* A traced process that execs may map another libc or allocator. */
+		/* A traced process that execs may map another libc or allocator. The loader
+		 * may not have mapped the libraries yet: probe what the new program needs, as
+		 * for -- CMD, then whatever is mapped already. */
 		loader_add_process(c->loader, pid);
-		if (c->heap)
+		if (c->heap) {
+			char link[64], exe[PATH_MAX];
+			ssize_t n;
+
+			snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+			n = readlink(link, exe, sizeof(exe) - 1);
+			if (n > 0) {
+				exe[n] = '\0';
+				heap_attach_launch(c->heap, pid, exe);
+			}
 			heap_attach_running(c->heap, pid);
+		}
 		break;
 	case AT_PROC_EXIT:
 		if (c->heap) {

@@ -2,10 +2,15 @@
 """The heap level: live bytes, counts and size histograms per allocator equal the
 workloads' own counters exactly, and jemalloc's stats.allocated agrees."""
 import math
+import os
+import signal
+import subprocess
+import time
 
 import pytest
 
-from helpers import Run, allocator, assert_no_drops
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, process, wait_file, \
+    workload
 
 
 def hist_slots(a):
@@ -107,3 +112,32 @@ def test_stacks_top_outstanding(tmp_path):
     assert not any(s["frames"][0].startswith("site_freed") for s in stacks)
     assert any(f.startswith("main ") for f in big["frames"])
     assert_no_drops(run.report)
+
+
+def test_follows_exec_through_a_shell(tmp_path):
+    # The shell forks and the child execs a jemalloc program: its allocator is found from
+    # the new executable. Children are probed when their records arrive, so the workload
+    # waits until arenatrace says the probes are in place; from then on, every call counts.
+    go, truth, hold = tmp_path / "go", tmp_path / "truth.json", tmp_path / "hold"
+    out, err = tmp_path / "out.json", tmp_path / "err"
+    env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth), AT_HOLD=str(hold))
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-j", "-o", str(out), "--", "sh", "-c",
+                                   workload("je_two_allocs") + "; true"], stderr=e, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "jemalloc heap probes" not in err.read_text():
+            assert tracer.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.05)
+        go.touch()
+        wait_file(str(truth), tracer)
+        tracer.send_signal(signal.SIGINT)
+        assert tracer.wait(timeout=60) == 0
+    finally:
+        hold.touch()
+        if tracer.poll() is None:
+            tracer.kill()
+    report, t = load(str(out)), load(str(truth))
+    a = allocator(process(report, "je_two_allocs"), "jemalloc")
+    assert a["alloc_count"] == t["je_allocs"] and a["free_count"] == t["je_frees"]
+    assert a["live_bytes"] == t["je_live_bytes"]
