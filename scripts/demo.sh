@@ -7,8 +7,13 @@ if [ "$(id -u)" -ne 0 ]; then
 	echo "demo: arenatrace loads BPF programs: run 'sudo make demo'" >&2
 	exit 1
 fi
-echo "== arenatrace -- demo (jemalloc and glibc's allocator in one process)"
-"$OUTPUT/arenatrace" -C sample_ms=200 -- "$OUTPUT/workloads/demo"
+echo "== arenatrace -d 4.2 -- demo (jemalloc and glibc's allocator in one process)"
+# -d: the summary comes while the demo still lives, so that retained = resident - live can
+# be shown (it is unknown once a process has exited).
+"$OUTPUT/arenatrace" -C sample_ms=200 -d 4.2 -- "$OUTPUT/workloads/demo"
+sleep 1.5
 echo
 echo "== the same run as JSON: $OUTPUT/demo.json (schema: docs/json.md)"
-"$OUTPUT/arenatrace" -C sample_ms=200 -j --pretty -o "$OUTPUT/demo.json" -- "$OUTPUT/workloads/demo" 2>/dev/null
+"$OUTPUT/arenatrace" -C sample_ms=200 -d 4.2 -j --pretty -o "$OUTPUT/demo.json" -- \
+	"$OUTPUT/workloads/demo" 2>/dev/null
+sleep 1.5

@@ -58,5 +58,6 @@ int main(void)
 			__libc_free(small[i]);
 	malloc_trim(0);
 	say("glibc: freed 3 of 4 old blocks and called malloc_trim (MADV_DONTNEED holes)");
+	usleep(1500 * 1000); /* alive when make demo's arenatrace -d reports */
 	return 0;
 }
