@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 5
+#define AT_ABI_VERSION 6
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -193,6 +193,26 @@ struct at_live_key {
 	__u32 tgid;
 	__u32 pad;
 	__u64 ptr;
+};
+
+/* A thread's own heap counters, for up to AT_THREAD_SLOTS allocator instances: the hot path
+ * adds to them without a map lookup or an atomic. They are folded into the per-process map
+ * when the thread exits; a task iterator reads those of live threads for each report. */
+#define AT_THREAD_SLOTS 2
+
+struct at_thread_counts {
+	__u32 alloc; /* 0: free slot */
+	__u32 tgid;
+	struct at_heap_stats s;
+};
+
+struct at_heap_thread {
+	__u32 depth; /* nesting of allocator calls: only the outermost counts */
+	__u32 pad;
+	__u64 cookie;
+	__u64 a0, a1, a2;
+	__u64 old_size; /* realloc in glibc mode: the old chunk's size, read before it goes */
+	struct at_thread_counts slot[AT_THREAD_SLOTS];
 };
 
 /* A live block: its size and, with --stacks, the stack that allocated it (-1: none). */

@@ -46,6 +46,15 @@ AT_SHARED struct {
 	__type(value, struct at_heap_stats);
 } heap_stats SEC(".maps");
 
+/* Per-thread heap state and counters (heap.bpf.c); folded and cleared by os.bpf.c at thread
+ * exit and exec. */
+AT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct at_heap_thread);
+} heap_thread SEC(".maps");
+
 #ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
 #else
@@ -73,6 +82,53 @@ static __always_inline void submit(void *rec)
 static __always_inline struct at_traced *traced_lookup(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+static const struct at_heap_stats zero_stats;
+
+/* The shared counters of (tgid, alloc), created if need be (NULL when the map is full). */
+static __always_inline struct at_heap_stats *shared_stats(__u32 tgid, __u32 alloc)
+{
+	struct at_heap_key key = { .tgid = tgid, .alloc = alloc };
+	struct at_heap_stats *s = bpf_map_lookup_elem(&heap_stats, &key);
+
+	if (s)
+		return s;
+	/* -EEXIST: another CPU created it first, which is fine. */
+	if (bpf_map_update_elem(&heap_stats, &key, &zero_stats, BPF_NOEXIST) == -7 /* E2BIG */) {
+		drop(AT_DROP_HEAP_STATS_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&heap_stats, &key);
+}
+
+/* Moves a thread's own counters into the shared ones (at its exit). */
+static __always_inline void fold_thread(struct task_struct *task)
+{
+	struct at_heap_thread *th = bpf_task_storage_get(&heap_thread, task, 0, 0);
+
+	if (!th)
+		return;
+	for (int i = 0; i < AT_THREAD_SLOTS; i++) {
+		struct at_thread_counts *c = &th->slot[i];
+		struct at_heap_stats *s;
+
+		if (!c->alloc)
+			continue;
+		s = shared_stats(c->tgid, c->alloc);
+		if (s) {
+			__sync_fetch_and_add(&s->alloc_count, c->s.alloc_count);
+			__sync_fetch_and_add(&s->free_count, c->s.free_count);
+			__sync_fetch_and_add(&s->alloc_bytes, c->s.alloc_bytes);
+			__sync_fetch_and_add(&s->free_bytes, c->s.free_bytes);
+			__sync_fetch_and_add(&s->unmatched_free, c->s.unmatched_free);
+			for (int k = 0; k < AT_HIST_SLOTS; k++)
+				if (c->s.hist[k])
+					__sync_fetch_and_add(&s->hist[k], c->s.hist[k]);
+		}
+		c->alloc = 0;
+		__builtin_memset(&c->s, 0, sizeof(c->s));
+	}
 }
 
 #endif /* COMMON_BPF_H */

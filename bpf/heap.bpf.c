@@ -14,21 +14,6 @@
  */
 #include "common.bpf.h"
 
-struct heap_thread {
-	__u32 depth;
-	__u32 pad;
-	__u64 cookie;
-	__u64 a0, a1, a2;
-	__u64 old_size; /* realloc in glibc mode: the old chunk's size, read before it goes */
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, int);
-	__type(value, struct heap_thread);
-} heap_thread SEC(".maps");
-
 /* When full, the allocation is counted but its free will not find its size:
  * AT_DROP_HEAP_LIVE_FULL, and the free shows as unmatched. */
 struct {
@@ -53,8 +38,6 @@ struct {
 	__type(key, struct at_stack_key);
 	__type(value, struct at_stack_live);
 } heap_stack_live SEC(".maps");
-
-const struct at_heap_stats heap_zero = {};
 
 /* For make bench: the programs return at once, to measure the probes' own cost (the floor). */
 const volatile bool heap_floor = false;
@@ -81,20 +64,35 @@ static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, _
 	__sync_fetch_and_add(&v->blocks, blocks);
 }
 
-static __always_inline struct at_heap_stats *stats_for(__u32 tgid, __u32 alloc)
+/* The counters to add to: the thread's own slot for this (process, allocator), or the
+ * shared per-CPU ones when the thread already uses two other allocators (*shared: atomics
+ * needed then). */
+static __always_inline struct at_heap_stats *counters(struct at_heap_thread *th, __u32 tgid,
+						      __u32 alloc, bool *shared)
 {
-	struct at_heap_key key = { .tgid = tgid, .alloc = alloc };
-	struct at_heap_stats *s = bpf_map_lookup_elem(&heap_stats, &key);
+	*shared = false;
+	for (int i = 0; th && i < AT_THREAD_SLOTS; i++) {
+		struct at_thread_counts *c = &th->slot[i];
 
-	if (s)
-		return s;
-	/* -EEXIST: another CPU created it first, which is fine. */
-	if (bpf_map_update_elem(&heap_stats, &key, &heap_zero, BPF_NOEXIST) == -7 /* E2BIG */) {
-		drop(AT_DROP_HEAP_STATS_FULL);
-		return NULL;
+		if (c->alloc == alloc && c->tgid == tgid)
+			return &c->s;
+		if (!c->alloc) {
+			c->alloc = alloc;
+			c->tgid = tgid;
+			return &c->s;
+		}
 	}
-	return bpf_map_lookup_elem(&heap_stats, &key);
+	*shared = true;
+	return shared_stats(tgid, alloc);
 }
+
+#define ADD(shared, field, v)                                                              \
+	do {                                                                               \
+		if (shared)                                                                \
+			__sync_fetch_and_add(&(field), (v));                               \
+		else                                                                       \
+			(field) += (v);                                                    \
+	} while (0)
 
 /* floor(log2(v)), 0 for 0 and 1. */
 static __always_inline __u32 log2_u64(__u64 v)
@@ -156,16 +154,17 @@ static __always_inline __u64 jemalloc_usable(__u64 size, __u64 align)
 	return (size + delta - 1) & ~(delta - 1);
 }
 
-static __always_inline void account_alloc(void *ctx, __u64 cookie, __u64 ptr, __u64 req,
-					  __u64 align)
+static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, __u64 cookie,
+					  __u64 ptr, __u64 req, __u64 align)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32, mode = AT_COOKIE_MODE(cookie), slot;
 	struct at_heap_stats *s;
+	bool shared;
 	__u64 size;
 
 	if (!ptr)
 		return;
-	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
+	s = counters(th, tgid, AT_COOKIE_ALLOC(cookie), &shared);
 	if (!s)
 		return;
 	if (mode == AT_SIZE_GLIBC)
@@ -190,20 +189,22 @@ static __always_inline void account_alloc(void *ctx, __u64 cookie, __u64 ptr, __
 	slot = log2_u64(req);
 	if (slot >= AT_HIST_SLOTS)
 		slot = AT_HIST_SLOTS - 1;
-	__sync_fetch_and_add(&s->alloc_count, 1);
-	__sync_fetch_and_add(&s->alloc_bytes, size);
-	__sync_fetch_and_add(&s->hist[slot], 1);
+	ADD(shared, s->alloc_count, 1);
+	ADD(shared, s->alloc_bytes, size);
+	ADD(shared, s->hist[slot], 1);
 }
 
 /* size: known already (glibc realloc reads it before the call), or 0 to find it now. */
-static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
+static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie, __u64 ptr,
+					 __u64 size)
 {
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct at_heap_stats *s;
+	bool shared;
 
 	if (!ptr)
 		return;
-	s = stats_for(tgid, AT_COOKIE_ALLOC(cookie));
+	s = counters(th, tgid, AT_COOKIE_ALLOC(cookie), &shared);
 	if (!s)
 		return;
 	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && !size)
@@ -213,7 +214,7 @@ static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
 		struct at_live *v = bpf_map_lookup_elem(&heap_live, &key);
 
 		if (!v && AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC) {
-			__sync_fetch_and_add(&s->unmatched_free, 1);
+			ADD(shared, s->unmatched_free, 1);
 			return;
 		}
 		if (v) {
@@ -224,8 +225,8 @@ static __always_inline void account_free(__u64 cookie, __u64 ptr, __u64 size)
 			bpf_map_delete_elem(&heap_live, &key);
 		}
 	}
-	__sync_fetch_and_add(&s->free_count, 1);
-	__sync_fetch_and_add(&s->free_bytes, size);
+	ADD(shared, s->free_count, 1);
+	ADD(shared, s->free_bytes, size);
 }
 
 /* The three argument registers named by the cookie (x86 numbers). ctx is read at fixed
@@ -243,7 +244,7 @@ static __always_inline void args_of(struct pt_regs *ctx, __u64 cookie, __u64 *a0
 		*a2 = r[AT_COOKIE_REG(cookie, 2)];
 }
 
-static __always_inline struct heap_thread *thread_state(bool create)
+static __always_inline struct at_heap_thread *thread_state(bool create)
 {
 	return bpf_task_storage_get(&heap_thread, bpf_get_current_task_btf(), 0,
 				    create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
@@ -252,7 +253,7 @@ static __always_inline struct heap_thread *thread_state(bool create)
 SEC("uprobe")
 int BPF_KPROBE(heap_enter)
 {
-	struct heap_thread *th;
+	struct at_heap_thread *th;
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 role = AT_COOKIE_ROLE(cookie);
 
@@ -274,7 +275,7 @@ int BPF_KPROBE(heap_enter)
 SEC("uretprobe")
 int BPF_KRETPROBE(heap_exit)
 {
-	struct heap_thread *th;
+	struct at_heap_thread *th;
 	__u64 ret = PT_REGS_RC(ctx), cookie, a0, a1, a2, ptr = 0;
 
 	if (heap_floor)
@@ -291,36 +292,36 @@ int BPF_KRETPROBE(heap_exit)
 	a2 = th->a2;
 	switch (AT_COOKIE_ROLE(cookie)) {
 	case AT_ROLE_MALLOC:
-		account_alloc(ctx, cookie, ret, a0, 0);
+		account_alloc(ctx, th, cookie, ret, a0, 0);
 		break;
 	case AT_ROLE_MALLOCX:
 		/* The low 6 bits of flags are log2 of the alignment. */
-		account_alloc(ctx, cookie, ret, a0, (a1 & 0x3f) ? 1ull << (a1 & 0x3f) : 0);
+		account_alloc(ctx, th, cookie, ret, a0, (a1 & 0x3f) ? 1ull << (a1 & 0x3f) : 0);
 		break;
 	case AT_ROLE_CALLOC:
-		account_alloc(ctx, cookie, ret, a0 * a1, 0);
+		account_alloc(ctx, th, cookie, ret, a0 * a1, 0);
 		break;
 	case AT_ROLE_HEAP_MALLOC:
-		account_alloc(ctx, cookie, ret, a1, 0);
+		account_alloc(ctx, th, cookie, ret, a1, 0);
 		break;
 	case AT_ROLE_HEAP_CALLOC:
-		account_alloc(ctx, cookie, ret, a1 * a2, 0);
+		account_alloc(ctx, th, cookie, ret, a1 * a2, 0);
 		break;
 	case AT_ROLE_MEMALIGN:
-		account_alloc(ctx, cookie, ret, a1, a0);
+		account_alloc(ctx, th, cookie, ret, a1, a0);
 		break;
 	case AT_ROLE_ALIGNED:
-		account_alloc(ctx, cookie, ret, a0, a1);
+		account_alloc(ctx, th, cookie, ret, a0, a1);
 		break;
 	case AT_ROLE_VALLOC:
-		account_alloc(ctx, cookie, ret, a0, 4096);
+		account_alloc(ctx, th, cookie, ret, a0, 4096);
 		break;
 	case AT_ROLE_PVALLOC:
-		account_alloc(ctx, cookie, ret, (a0 + 4095) & ~4095ull, 4096);
+		account_alloc(ctx, th, cookie, ret, (a0 + 4095) & ~4095ull, 4096);
 		break;
 	case AT_ROLE_POSIX_MEMALIGN:
 		if (ret == 0 && !bpf_probe_read_user(&ptr, sizeof(ptr), (void *)a0))
-			account_alloc(ctx, cookie, ptr, a2, a1);
+			account_alloc(ctx, th, cookie, ptr, a2, a1);
 		break;
 	case AT_ROLE_REALLOC:
 	case AT_ROLE_HEAP_REALLOC: {
@@ -330,18 +331,18 @@ int BPF_KRETPROBE(heap_exit)
 		/* NULL returned for a non-zero size: failed, the old block stays. */
 		if (!ret && size)
 			break;
-		account_free(cookie, old, th->old_size);
-		account_alloc(ctx, cookie, ret, size, 0);
+		account_free(th, cookie, old, th->old_size);
+		account_alloc(ctx, th, cookie, ret, size, 0);
 		break;
 	}
 	case AT_ROLE_DELETE:
 		/* Counted at its return, so that the free it calls inside is nested. */
-		account_free(cookie, a0, 0);
+		account_free(th, cookie, a0, 0);
 		break;
 	case AT_ROLE_XALLOCX:
 		/* Resized in place to ret usable bytes: the old size goes, the new one comes. */
-		account_free(cookie, a0, 0);
-		account_alloc(ctx, cookie, a0, ret, 0);
+		account_free(th, cookie, a0, 0);
+		account_alloc(ctx, th, cookie, a0, ret, 0);
 		break;
 	default:
 		break;
@@ -353,18 +354,37 @@ int BPF_KRETPROBE(heap_exit)
 SEC("uprobe")
 int BPF_KPROBE(heap_free)
 {
-	struct heap_thread *th;
+	struct at_heap_thread *th;
 
 	if (heap_floor)
 		return 0;
-	th = thread_state(false);
+	th = thread_state(true);
 	if (th && th->depth)
 		return 0; /* inside realloc or another allocator call */
 	{
 		__u64 cookie = bpf_get_attach_cookie(ctx), ptr;
 
 		args_of(ctx, cookie, &ptr, NULL, NULL);
-		account_free(cookie, ptr, 0);
+		account_free(th, cookie, ptr, 0);
 	}
+	return 0;
+}
+
+/* For each report: the counters of live threads, which are folded into heap_stats only at
+ * their exit. */
+SEC("iter/task")
+int heap_iter(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct at_heap_thread *th;
+
+	if (!task)
+		return 0;
+	th = bpf_task_storage_get(&heap_thread, task, 0, 0);
+	if (!th)
+		return 0;
+	for (int i = 0; i < AT_THREAD_SLOTS; i++)
+		if (th->slot[i].alloc)
+			bpf_seq_write(ctx->meta->seq, &th->slot[i], sizeof(th->slot[i]));
 	return 0;
 }

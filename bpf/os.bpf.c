@@ -201,11 +201,18 @@ int BPF_PROG(os_exec, struct task_struct *p)
 	if (!tr)
 		return 0;
 	__sync_fetch_and_add(&tr->gen, 1);
-	/* The new program's heap starts empty. */
+	/* The new program's heap starts empty (the other threads are gone by now, their
+	 * counters folded into heap_stats). */
 	for (__u32 id = 1; id <= AT_MAX_HEAP_IDS; id++) {
 		struct at_heap_key key = { .tgid = p->tgid, .alloc = id };
 
 		bpf_map_delete_elem(&heap_stats, &key);
+	}
+	{
+		struct at_heap_thread *th = bpf_task_storage_get(&heap_thread, p, 0, 0);
+
+		if (th)
+			__builtin_memset(th->slot, 0, sizeof(th->slot));
 	}
 	emit_proc(AT_PROC_EXEC, p, 0);
 	return 0;
@@ -219,7 +226,12 @@ int BPF_PROG(os_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
 
-	if (BPF_CORE_READ(p, signal, live.counter) != 0 || !traced_lookup(tgid))
+	if (!traced_lookup(tgid))
+		return 0;
+	/* Every exiting thread hands its heap counters over, before the process's exit
+	 * record, after which user space reads them for the last time. */
+	fold_thread(p);
+	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
 	emit_proc(AT_PROC_EXIT, p, 0);
 	bpf_map_delete_elem(&traced, &tgid);

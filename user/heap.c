@@ -719,8 +719,10 @@ int heap_attach_launch(struct heap *h, int pid, const char *exe)
 	return err;
 }
 
-void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg)
+void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg)
 {
+	if (live_threads && loader_heap_snapshot(h->loader))
+		live_threads = false;
 	for (size_t i = 0; i < h->nprocs; i++) {
 		struct proc_probes *p = &h->procs[i];
 
@@ -730,7 +732,7 @@ void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg)
 			struct at_heap_stats s;
 			const struct instance *in = &h->inst[p->ids[k] - 1];
 
-			if (!loader_heap_stats(h->loader, p->pid, p->ids[k], &s))
+			if (!loader_heap_stats(h->loader, p->pid, p->ids[k], live_threads, &s))
 				fn(arg, p->pid, families[in->fam].name, families[in->fam].basis, &s);
 		}
 	}

@@ -26,10 +26,11 @@ int heap_attach_launch(struct heap *h, int pid, const char *exe);
 
 /* The counters of each allocator instance of pid (of every probed process when pid is 0).
  * basis: "usable" (glibc, jemalloc: the allocator's size for each block) or "requested"
- * (mimalloc). */
+ * (mimalloc). live_threads: add the counters of threads still running (read now);
+ * without it, only those of exited threads (all of them, for a process that exited). */
 typedef void (*heap_visit_fn)(void *arg, int pid, const char *name, const char *basis,
 			      const struct at_heap_stats *s);
-void heap_read(struct heap *h, int pid, heap_visit_fn fn, void *arg);
+void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg);
 /* Calls fn for each process with heap probes. */
 void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg);
 /* pid exited: its probes and counters go. */

@@ -27,6 +27,8 @@ _Static_assert(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16,
 _Static_assert(sizeof(struct at_traced) == 8, "at_traced layout");
 _Static_assert(sizeof(struct at_live) == 16 && sizeof(struct at_stack_live) == 16,
 	       "heap value layouts");
+_Static_assert(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
+	       "at_thread_counts layout");
 _Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
 
 #define AT_MAX_LINKS 64
@@ -49,6 +51,9 @@ struct loader {
 	void *ctx;
 	int ncpus;
 	bool heap_multi; /* the heap programs attach through uprobe_multi links */
+	struct bpf_link *iter_link;
+	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
+	size_t nsnap, snap_cap;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -170,6 +175,7 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 		at_note(1, "no uprobe_multi links (kernel 6.6): one perf-event uprobe per probe point");
 	}
 	if (!o->level_heap) {
+		bpf_program__set_autoload(l->skel->progs.heap_iter, false);
 		bpf_program__set_autoload(l->skel->progs.heap_enter, false);
 		bpf_program__set_autoload(l->skel->progs.heap_exit, false);
 		bpf_program__set_autoload(l->skel->progs.heap_free, false);
@@ -207,6 +213,8 @@ void loader__free(struct loader *l)
 	if (!l)
 		return;
 	ring_buffer__free(l->rb);
+	bpf_link__destroy(l->iter_link);
+	free(l->snap);
 	for (size_t i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i]);
 	arenatrace_bpf__destroy(l->skel);
@@ -234,6 +242,7 @@ int loader_attach_tracepoints(struct loader *l)
 		/* The heap probes are attached per process; unloaded levels are skipped. */
 		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
 		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9) ||
+		    !strncmp(bpf_program__section_name(prog), "iter/", 5) ||
 		    !bpf_program__autoload(prog))
 			continue;
 		err = keep_link(l, bpf_program__attach(prog));
@@ -451,32 +460,66 @@ int loader_heap_attach(struct loader *l, int pid, const char *path,
 	return err;
 }
 
-int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at_heap_stats *sum)
+int loader_heap_snapshot(struct loader *l)
+{
+	struct at_thread_counts rec;
+	ssize_t got;
+	int fd;
+
+	if (!l->iter_link) {
+		l->iter_link = bpf_program__attach_iter(l->skel->progs.heap_iter, NULL);
+		if (!l->iter_link)
+			return -errno;
+	}
+	fd = bpf_iter_create(bpf_link__fd(l->iter_link));
+	if (fd < 0)
+		return -errno;
+	l->nsnap = 0;
+	/* Records are whole: bpf_seq_write never splits one across reads. */
+	while ((got = read(fd, &rec, sizeof(rec))) == sizeof(rec)) {
+		if (at_grow(&l->snap, l->nsnap, &l->snap_cap, sizeof(rec), 1))
+			break;
+		l->snap[l->nsnap++] = rec;
+	}
+	close(fd);
+	return got < 0 ? -errno : 0;
+}
+
+static void add_stats(struct at_heap_stats *sum, const struct at_heap_stats *s)
+{
+	sum->alloc_count += s->alloc_count;
+	sum->free_count += s->free_count;
+	sum->alloc_bytes += s->alloc_bytes;
+	sum->free_bytes += s->free_bytes;
+	sum->unmatched_free += s->unmatched_free;
+	for (int k = 0; k < AT_HIST_SLOTS; k++)
+		sum->hist[k] += s->hist[k];
+}
+
+int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
+		      struct at_heap_stats *sum)
 {
 	struct at_heap_key key = { .tgid = (__u32)pid, .alloc = alloc };
 	struct at_heap_stats *per = calloc((size_t)l->ncpus, sizeof(*per));
-	int err;
+	bool found = false;
 
 	if (!per)
 		return -ENOMEM;
 	memset(sum, 0, sizeof(*sum));
-	err = bpf_map__lookup_elem(l->skel->maps.heap_stats, &key, sizeof(key), per,
-				   sizeof(*per) * (size_t)l->ncpus, 0);
-	if (err) {
-		free(per);
-		return -ENOENT;
-	}
-	for (int c = 0; c < l->ncpus; c++) {
-		sum->alloc_count += per[c].alloc_count;
-		sum->free_count += per[c].free_count;
-		sum->alloc_bytes += per[c].alloc_bytes;
-		sum->free_bytes += per[c].free_bytes;
-		sum->unmatched_free += per[c].unmatched_free;
-		for (int k = 0; k < AT_HIST_SLOTS; k++)
-			sum->hist[k] += per[c].hist[k];
+	if (!bpf_map__lookup_elem(l->skel->maps.heap_stats, &key, sizeof(key), per,
+				  sizeof(*per) * (size_t)l->ncpus, 0)) {
+		found = true;
+		for (int c = 0; c < l->ncpus; c++)
+			add_stats(sum, &per[c]);
 	}
 	free(per);
-	return 0;
+	for (size_t i = 0; live_threads && i < l->nsnap; i++) {
+		if (l->snap[i].tgid != (__u32)pid || l->snap[i].alloc != alloc)
+			continue;
+		add_stats(sum, &l->snap[i].s);
+		found = true;
+	}
+	return found ? 0 : -ENOENT;
 }
 
 static int cmp_stack(const void *a, const void *b)

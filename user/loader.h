@@ -44,8 +44,14 @@ int loader_heap_attach(struct loader *l, int pid, const char *path,
 		       size_t *nlinks);
 void loader_link__destroy(struct loader_link *k);
 
-/* The counters of (pid, allocator id), summed over CPUs; -ENOENT when there are none. */
-int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, struct at_heap_stats *sum);
+/* Reads the heap counters of every live thread (a BPF task iterator), for the
+ * loader_heap_stats calls that follow. */
+int loader_heap_snapshot(struct loader *l);
+/* The counters of (pid, allocator id): those folded from exited threads, summed over CPUs,
+ * plus, with live_threads, those of its live threads at the last snapshot. -ENOENT when
+ * there are none. */
+int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
+		      struct at_heap_stats *sum);
 /* --stacks: the n stacks of pid with the most outstanding bytes, largest first. Returns
  * how many were found, or a negative errno. */
 struct loader_stack {

@@ -93,7 +93,8 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 	case AT_PROC_EXIT:
 		if (c->heap) {
 			model_heap_clear(c->model, pid);
-			heap_read(c->heap, pid, heap_to_model, c->model);
+			/* Its threads are gone and their counters folded. */
+			heap_read(c->heap, pid, false, heap_to_model, c->model);
 		}
 		break;
 	default:
@@ -299,7 +300,7 @@ static void report(struct at_ctx *c, bool final)
 	model_sample(c->model, t);
 	if (c->heap) {
 		model_heap_clear(c->model, 0);
-		heap_read(c->heap, 0, heap_to_model, c->model);
+		heap_read(c->heap, 0, true, heap_to_model, c->model);
 		if (c->stacks)
 			heap_for_each_pid(c->heap, capture_stacks, c);
 	}
