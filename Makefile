@@ -104,28 +104,28 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAM
 # One source, one build per allocator.
 HEAP_VARIANTS := $(OUTPUT)/workloads/je_heap_calls $(OUTPUT)/workloads/je_heap_calls_static \
 	$(OUTPUT)/workloads/mi_heap_calls
-$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
+$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h
+$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
-$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
+$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc
 
-$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
+$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $<
-$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
+$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/cxx_new $(OUTPUT)/workloads/je_cxx_new
-$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
+$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
+$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
