@@ -131,6 +131,22 @@ static int on_record(void *arg, void *data, size_t len)
 	return 0;
 }
 
+/* A process whose exit record was lost (ring buffer full) must not be waited for forever:
+ * gone from /proc, or a zombie, it gets the exit record it missed. */
+static void check_gone(void *arg, int pid)
+{
+	struct at_ctx *c = arg;
+	struct proc_stat st;
+	struct at_proc_rec r = { .type = AT_REC_PROC, .kind = AT_PROC_EXIT, .pid = (__u32)pid };
+
+	if (!procfs_read_stat(pid, &st) && st.state != 'Z' && st.state != 'X')
+		return;
+	/* The child may be being reaped right now: give a real record the first chance. */
+	if (loader_poll(c->loader, 0) > 0 && !model_is_alive(c->model, pid))
+		return;
+	on_record(c, &r, sizeof(r));
+}
+
 static int check_target(int pid)
 {
 	struct proc_stat st;
@@ -340,6 +356,7 @@ static int trace_loop(struct at_ctx *c)
 		}
 		t = now_ns();
 		if (t >= next_sample) {
+			model_for_each_alive(c->model, check_gone, c);
 			model_sample(c->model, t);
 			next_sample = t + o->sample_ms * 1000000ull;
 		}

@@ -785,6 +785,13 @@ void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])
 	memcpy(m->rep.drops.bpf, drops, sizeof(m->rep.drops.bpf));
 }
 
+void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg)
+{
+	for (size_t i = 0; i < m->nprocs; i++)
+		if (!m->procs[i]->r.exited)
+			fn(arg, m->procs[i]->r.pid);
+}
+
 bool model_any_alive(const struct model *m)
 {
 	for (size_t i = 0; i < m->nprocs; i++)

@@ -134,6 +134,8 @@ int model_apply(struct model *m, const void *rec, size_t len);
 /* Sample residency and RSS of every live process. */
 void model_sample(struct model *m, uint64_t now_ns);
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
+/* Calls fn for each process the model believes alive. */
+void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg);
 /* True while some tracked process is alive. */
 bool model_any_alive(const struct model *m);
 bool model_is_alive(const struct model *m, int pid);
