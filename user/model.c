@@ -10,52 +10,8 @@
 
 #include "attrib.h"
 #include "imap.h"
+#include "model_priv.h"
 #include "procfs.h"
-
-/* Owner ids below AT_OWNER_FIRST are not allocators and are never shown as such. */
-enum {
-	AT_OWNER_UNKNOWN = 0, /* anonymous memory found at attach, origin unknown */
-	AT_OWNER_STACK = 1,   /* thread stacks */
-	AT_OWNER_LDSO = 2,    /* the dynamic loader's own pages */
-	AT_OWNER_FIRST = 3,
-};
-#define AT_MAX_OWNERS 64
-
-struct alloc {
-	struct rep_alloc r;
-	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
-	char name[64];
-	struct rep_return *log; /* ring of the last return_log_max returns */
-	size_t log_head, log_n;
-	struct rep_return *log_flat;
-};
-
-struct proc {
-	struct rep_proc r;
-	char comm[64];
-	struct imap *im;
-	struct alloc allocs[AT_MAX_OWNERS];
-	size_t nallocs;
-	struct rep_alloc *rep_allocs;
-	struct attrib *attrib;
-	uint64_t brk_cur;
-	bool brk_known;
-	int pagemap_fd;
-	struct rep_sample *tl; /* ring */
-	size_t tl_head, tl_n;
-	struct rep_sample *tl_flat;
-	struct rep_stack *stacks;
-};
-
-struct model {
-	struct model_limits lim;
-	uint64_t start_ns;
-	uint64_t window_ns;
-	struct proc **procs;
-	size_t nprocs;
-	struct rep_proc *rep_procs;
-	struct report rep;
-};
 
 static const char *const ret_names[] = {
 	"munmap", "madv_dontneed", "madv_free", "madv_remove", "brk_shrink", "mremap_shrink",
@@ -137,7 +93,7 @@ void model__free(struct model *m)
 	free(m);
 }
 
-static struct proc *find_proc(const struct model *m, int pid)
+struct proc *model_find_proc(const struct model *m, int pid)
 {
 	/* Newest first: a recycled pid belongs to the latest process that had it. */
 	for (size_t i = m->nprocs; i > 0; i--)
@@ -146,7 +102,7 @@ static struct proc *find_proc(const struct model *m, int pid)
 	return NULL;
 }
 
-static int owner_id(struct proc *p, const char *name, bool is_allocator)
+int model_owner_id(struct proc *p, const char *name, bool is_allocator)
 {
 	struct alloc *a;
 
@@ -169,9 +125,9 @@ static void reset_owners(struct proc *p)
 		free(p->allocs[i].log_flat);
 	}
 	p->nallocs = 0;
-	owner_id(p, "unknown", false);
-	owner_id(p, "stack", false);
-	owner_id(p, "ld.so", false);
+	model_owner_id(p, "unknown", false);
+	model_owner_id(p, "stack", false);
+	model_owner_id(p, "ld.so", false);
 }
 
 static void reset_timeline(struct proc *p)
@@ -243,7 +199,7 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 		return 0;
 	}
 	if (!strcmp(path, "[heap]")) {
-		owner = owner_id(p, "glibc", true);
+		owner = model_owner_id(p, "glibc", true);
 		p->brk_cur = e->end;
 	} else if (pl->have_prev && pl->prev.end == e->start && !pl->prev.prot &&
 		   pl->prev.end - pl->prev.start == AT_PAGE_SIZE && (e->prot & PROT_WRITE)) {
@@ -253,7 +209,7 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 	} else if (pl->have_prev && pl->prev.end == e->start && !e->prot && pl->prev.prot &&
 		   !(pl->prev.start & ((64ull << 20) - 1)) &&
 		   e->end - pl->prev.start == (64ull << 20)) {
-		owner = owner_id(p, "glibc", true);
+		owner = model_owner_id(p, "glibc", true);
 		imap_insert(p->im, pl->prev.start, pl->prev.end, (uint16_t)owner, pl->prev.prot,
 			    IMAP_F_PRE, NULL, NULL);
 	}
@@ -387,7 +343,7 @@ static int owner_for(struct proc *p, const struct at_sys_rec *r)
 	attrib_classify(p->attrib, r, name, sizeof(name), &is_alloc);
 	if (!strcmp(name, "ld.so"))
 		return AT_OWNER_LDSO;
-	return owner_id(p, name, is_alloc);
+	return model_owner_id(p, name, is_alloc);
 }
 
 static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
@@ -537,7 +493,7 @@ static int apply_mprotect(struct model *m, struct proc *p, const struct at_sys_r
 
 static int apply_syscall(struct model *m, const struct at_sys_rec *r)
 {
-	struct proc *p = find_proc(m, (int)r->pid);
+	struct proc *p = model_find_proc(m, (int)r->pid);
 	uint64_t ts = r->ts_ns > m->start_ns ? r->ts_ns - m->start_ns : 0;
 	int err = 0;
 
@@ -585,14 +541,14 @@ static void copy_seg(const struct imap_seg *s, void *arg)
 
 static int apply_proc(struct model *m, const struct at_proc_rec *r)
 {
-	struct proc *p = find_proc(m, (int)r->pid), *parent;
+	struct proc *p = model_find_proc(m, (int)r->pid), *parent;
 	char comm[17];
 
 	memcpy(comm, r->comm, 16);
 	comm[16] = '\0';
 	switch (r->kind) {
 	case AT_PROC_FORK:
-		parent = find_proc(m, (int)r->ppid);
+		parent = model_find_proc(m, (int)r->ppid);
 		if (p || !(p = new_proc(m, (int)r->pid)))
 			return 0;
 		set_comm(p, comm);
@@ -602,7 +558,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 			/* The child shares nothing it did itself yet: inherited memory is
 			 * pre-existing, still owned by the parent's allocators. */
 			for (size_t i = AT_OWNER_FIRST; i < parent->nallocs; i++)
-				owner_id(p, parent->allocs[i].name, parent->allocs[i].r.is_allocator);
+				model_owner_id(p, parent->allocs[i].name, parent->allocs[i].r.is_allocator);
 			imap_visit(parent->im, 0, UINT64_MAX, copy_seg, p->im);
 			p->brk_cur = parent->brk_cur;
 			p->brk_known = parent->brk_known;
@@ -703,83 +659,6 @@ void model_sample(struct model *m, uint64_t now_ns)
 	}
 }
 
-void model_heap_clear(struct model *m, int pid)
-{
-	for (size_t i = 0; i < m->nprocs; i++) {
-		struct proc *p = m->procs[i];
-
-		/* Exited processes keep the counters read at their exit. */
-		if (p->r.exited || (pid && p->r.pid != pid))
-			continue;
-		for (size_t k = 0; k < p->nallocs; k++)
-			memset(&p->allocs[k].heap, 0, sizeof(p->allocs[k].heap));
-	}
-}
-
-void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
-		    const struct at_heap_stats *s)
-{
-	struct proc *p = find_proc(m, pid);
-	struct alloc *a;
-	int id;
-
-	if (!p)
-		return;
-	id = owner_id(p, name, true);
-	a = &p->allocs[id];
-	a->r.has_heap = true;
-	a->r.live_basis = basis;
-	a->heap.alloc_count += s->alloc_count;
-	a->heap.free_count += s->free_count;
-	a->heap.alloc_bytes += s->alloc_bytes;
-	a->heap.free_bytes += s->free_bytes;
-	a->heap.unmatched_free += s->unmatched_free;
-	for (int k = 0; k < AT_HIST_SLOTS; k++)
-		a->heap.hist[k] += s->hist[k];
-}
-
-static void heap_figures(struct proc *p, struct alloc *a)
-{
-	const struct at_heap_stats *h = &a->heap, *b = &a->heap_base;
-
-	if (!a->r.has_heap)
-		return;
-	a->r.live_bytes = (int64_t)(h->alloc_bytes - h->free_bytes);
-	a->r.live_objects = (int64_t)(h->alloc_count - h->free_count);
-	a->r.alloc_count = h->alloc_count - b->alloc_count;
-	a->r.free_count = h->free_count - b->free_count;
-	a->r.alloc_bytes = h->alloc_bytes - b->alloc_bytes;
-	a->r.free_bytes = h->free_bytes - b->free_bytes;
-	a->r.unmatched_free = h->unmatched_free - b->unmatched_free;
-	for (int k = 0; k < AT_HIST_SLOTS; k++)
-		a->r.hist[k] = h->hist[k] - b->hist[k];
-	/* Retained is only meaningful when every live block is known (traced from exec) and
-	 * residency is current (the process is alive). */
-	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
-	a->r.retained_bytes = (int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) -
-			      a->r.live_bytes;
-}
-
-int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)
-{
-	struct proc *p = find_proc(m, pid);
-	struct rep_stack *copy;
-
-	if (!p)
-		return -ESRCH;
-	copy = n ? malloc(n * sizeof(*copy)) : NULL;
-	if (n && !copy)
-		return -ENOMEM;
-	if (n)
-		memcpy(copy, stacks, n * sizeof(*copy));
-	free(p->stacks);
-	p->stacks = copy;
-	p->r.stacks = copy;
-	p->r.nstacks = n;
-	p->r.has_stacks = true;
-	return 0;
-}
-
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])
 {
 	memcpy(m->rep.drops.bpf, drops, sizeof(m->rep.drops.bpf));
@@ -802,7 +681,7 @@ bool model_any_alive(const struct model *m)
 
 bool model_is_alive(const struct model *m, int pid)
 {
-	return find_proc(m, pid) != NULL;
+	return model_find_proc(m, pid) != NULL;
 }
 
 static void flatten_allocs(struct model *m, struct proc *p)
@@ -835,7 +714,7 @@ static void flatten_allocs(struct model *m, struct proc *p)
 		}
 		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
 			continue;
-		heap_figures(p, a);
+		model_heap_figures(p, a);
 		free(a->log_flat);
 		a->log_flat = a->log_n ? calloc(a->log_n, sizeof(*a->log_flat)) : NULL;
 		for (size_t i = 0; a->log_flat && i < a->log_n; i++)

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The model's object layouts, shared by its own files only (model.c: processes, events,
+ * samples, reports; model_heap.c: the heap level's figures). Nothing outside the model
+ * includes this.
+ */
+#ifndef AT_MODEL_PRIV_H
+#define AT_MODEL_PRIV_H
+
+#include "imap.h"
+#include "model.h"
+
+struct attrib;
+
+/* Owner ids below AT_OWNER_FIRST are not allocators and are never shown as such. */
+enum {
+	AT_OWNER_UNKNOWN = 0, /* anonymous memory found at attach, origin unknown */
+	AT_OWNER_STACK = 1,   /* thread stacks */
+	AT_OWNER_LDSO = 2,    /* the dynamic loader's own pages */
+	AT_OWNER_FIRST = 3,
+};
+#define AT_MAX_OWNERS 64
+
+struct alloc {
+	struct rep_alloc r;
+	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
+	char name[64];
+	struct rep_return *log; /* ring of the last return_log_max returns */
+	size_t log_head, log_n;
+	struct rep_return *log_flat;
+};
+
+struct proc {
+	struct rep_proc r;
+	char comm[64];
+	struct imap *im;
+	struct alloc allocs[AT_MAX_OWNERS];
+	size_t nallocs;
+	struct rep_alloc *rep_allocs;
+	struct attrib *attrib;
+	uint64_t brk_cur;
+	bool brk_known;
+	int pagemap_fd;
+	struct rep_sample *tl; /* ring */
+	size_t tl_head, tl_n;
+	struct rep_sample *tl_flat;
+	struct rep_stack *stacks;
+};
+
+struct model {
+	struct model_limits lim;
+	uint64_t start_ns;
+	uint64_t window_ns;
+	struct proc **procs;
+	size_t nprocs;
+	struct rep_proc *rep_procs;
+	struct report rep;
+};
+
+struct proc *model_find_proc(const struct model *m, int pid);
+int model_owner_id(struct proc *p, const char *name, bool is_allocator);
+/* Live, retained and the window's counts of one allocator, for the report. */
+void model_heap_figures(struct proc *p, struct alloc *a);
+
+#endif
