@@ -29,6 +29,8 @@ _Static_assert(sizeof(struct at_live) == 16 && sizeof(struct at_stack_live) == 1
 	       "heap value layouts");
 _Static_assert(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
 	       "at_thread_counts layout");
+_Static_assert(offsetof(struct at_live_key, tgid) == 0 && offsetof(struct at_stack_key, tgid) == 0,
+	       "delete_keys_of reads the tgid first");
 _Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
 
 #define AT_MAX_LINKS 64
@@ -575,36 +577,36 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 	return (int)nall;
 }
 
+/* Deletes every key of map whose first 32 bits are tgid. The map has no per-process index,
+ * so it is walked (once per exited process). The cursor is the last key kept: after a
+ * delete the walk goes on from there, or from the start when nothing was kept yet. */
+static void delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 tgid)
+{
+	unsigned char cur[32], next[32];
+	bool have_cur = false;
+
+	if (key_size > sizeof(cur))
+		return;
+	while (!bpf_map__get_next_key(map, have_cur ? cur : NULL, next, key_size)) {
+		__u32 key_tgid;
+
+		memcpy(&key_tgid, next, sizeof(key_tgid));
+		if (key_tgid == tgid) {
+			bpf_map__delete_elem(map, next, key_size, 0);
+			continue;
+		}
+		memcpy(cur, next, key_size);
+		have_cur = true;
+	}
+}
+
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
 {
-	struct at_live_key key, next;
-	const struct bpf_map *live = l->skel->maps.heap_live;
-	struct at_stack_key skey, snext;
-	bool first = true;
-
 	for (size_t i = 0; i < nallocs; i++) {
 		struct at_heap_key hk = { .tgid = (__u32)pid, .alloc = allocs[i] };
 
 		bpf_map__delete_elem(l->skel->maps.heap_stats, &hk, sizeof(hk), 0);
 	}
-	/* The live-pointer map has no per-process index: walk it (this happens once per exited
-	 * process, and only with allocators that need the map). */
-	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
-		first = false;
-		if (next.tgid == (__u32)pid) {
-			bpf_map__delete_elem(live, &next, sizeof(next), 0);
-			continue; /* the same cursor again: the deleted key is gone */
-		}
-		key = next;
-	}
-	first = true;
-	while (!bpf_map__get_next_key(l->skel->maps.heap_stack_live, first ? NULL : &skey, &snext,
-				      sizeof(snext))) {
-		first = false;
-		if (snext.tgid == (__u32)pid) {
-			bpf_map__delete_elem(l->skel->maps.heap_stack_live, &snext, sizeof(snext), 0);
-			continue;
-		}
-		skey = snext;
-	}
+	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), (__u32)pid);
+	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), (__u32)pid);
 }

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The heap level: live bytes, counts and size histograms per allocator equal the
 workloads' own counters exactly, and jemalloc's stats.allocated agrees."""
+import json
 import math
 import os
 import signal
@@ -141,3 +142,34 @@ def test_follows_exec_through_a_shell(tmp_path):
     a = allocator(process(report, "je_two_allocs"), "jemalloc")
     assert a["alloc_count"] == t["je_allocs"] and a["free_count"] == t["je_frees"]
     assert a["live_bytes"] == t["je_live_bytes"]
+
+
+def test_exited_process_leaves_no_map_entries(tmp_path):
+    # A jemalloc child exits with 50 blocks live while the trace goes on: its live
+    # pointers must leave the BPF map at once (bounded state, freed at exit).
+    go, truth, err = tmp_path / "go", tmp_path / "truth.json", tmp_path / "err"
+    env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth))
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-o", "/dev/null", "--", "sh", "-c",
+                                   workload("je_two_allocs") + "; sleep 30"], stderr=e, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "jemalloc heap probes" not in err.read_text():
+            assert tracer.poll() is None and time.monotonic() < deadline, err.read_text()
+            time.sleep(0.05)
+        child = int(err.read_text().split("jemalloc heap probes")[0].rsplit("pid ", 1)[1]
+                    .split(":")[0])
+        go.touch()
+        wait_file(str(truth), tracer)
+        assert load(str(truth))["je_live_bytes"] > 0
+        while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.5)  # the exit record is handled within a poll interval and a sample
+        dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", "heap_live"],
+                              capture_output=True, text=True, check=True).stdout
+        keys = [e["key"] for e in json.loads(dump)]
+        assert not [k for k in keys if int(k[0], 16) | int(k[1], 16) << 8 |
+                    int(k[2], 16) << 16 | int(k[3], 16) << 24 == child]
+    finally:
+        tracer.send_signal(signal.SIGINT)
+        tracer.wait(timeout=60)
