@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 6
+#define AT_ABI_VERSION 7
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -21,6 +21,8 @@
 #define AT_MAX_HEAP_IDS 64          /* allocator instances (ids 1..64) in one run */
 #define AT_DEF_STACKS 16384         /* distinct allocation stacks kept (--stacks) */
 #define AT_STACK_DEPTH 32           /* frames kept per stack */
+#define AT_DEF_ARENA_CHUNKS 65536   /* arena chunks watched for their free at the heap level */
+#define AT_ARENA_NEST 4             /* nested arena calls followed per thread */
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 
@@ -28,6 +30,7 @@
 enum at_rec_type {
 	AT_REC_SYSCALL = 1,
 	AT_REC_PROC = 2,
+	AT_REC_ARENA = 3,
 };
 
 /* The memory syscalls traced at the os level. */
@@ -69,7 +72,9 @@ enum at_drop {
 	AT_DROP_HEAP_STATS_FULL = 2, /* heap counter map full: a call not counted */
 	AT_DROP_HEAP_LIVE_FULL = 3,  /* live-pointer map full: its free will not find the size */
 	AT_DROP_STACK_ID = 4,	     /* --stacks: the stack could not be recorded (map full) */
-	AT_DROP_NR = 5,
+	AT_DROP_ARENA_CHUNKS_FULL = 5, /* chunk-watch map full: that chunk's free is not seen */
+	AT_DROP_ARENA_NEST = 6,	     /* arena calls nested too deep: a return not recorded */
+	AT_DROP_NR = 7,
 };
 
 enum at_proc_kind {
@@ -231,6 +236,76 @@ struct at_stack_key {
 struct at_stack_live {
 	__s64 bytes;
 	__s64 blocks;
+};
+
+/* Arena level. Probes on rare functions (chunk acquisition and release, resets, allocator
+ * internals) send one record per call. The cookie says what the probe is:
+ *   bits 0-7 kind, 8-11 argument (1-6) holding a size, 12-15 argument identifying the arena
+ *   instance, 16-19 argument holding a chunk pointer (0: none), 20 AT_ACOOKIE_WATCH,
+ *   32-63 probe id (user space's
+ *   table of probe definitions). Arena probes sit on function entries: arguments are in
+ *   rdi, rsi, rdx, rcx, r8, r9. */
+enum at_arena_kind {
+	AT_AK_CHUNK_ALLOC = 1,	/* return: ret is a new chunk of the size argument */
+	AT_AK_CHUNK_FREE = 2,	/* entry: the chunk argument is released */
+	AT_AK_RESET = 3,	/* entry: the arena rewinds, keeping (some of) its chunks */
+	AT_AK_BUMP_SLOW = 4,	/* bumpalo Bump::alloc_layout_slow(&self, layout): return */
+	AT_AK_BUMP_RESET = 5,	/* bumpalo Bump::reset(&mut self): entry */
+	AT_AK_BUMP_DROP = 6,	/* bumpalo Drop for Bump, or its drop glue: entry */
+	AT_AK_OBSTACK_NEW = 7,	/* _obstack_begin, _obstack_begin_1, _obstack_newchunk: return */
+	AT_AK_OBSTACK_FREE = 8, /* _obstack_free(h, obj): return */
+	AT_AK_INTERNAL = 9,	/* an allocator's internal function: return, with its duration */
+	AT_AK_CHUNK_FREED = 10, /* a watched chunk reached the allocator's free (heap level) */
+	AT_AK_USDT = 11,	/* a libc memory_* USDT probe */
+};
+
+#define AT_ACOOKIE(probe, kind, size_arg, self_arg, ptr_arg)                               \
+	(((__u64)(probe) << 32) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
+	 (kind))
+#define AT_ACOOKIE_WATCH (1u << 20) /* watch the chunk until the allocator's free */
+#define AT_ACOOKIE_KIND(c) ((__u32)(c)&0xff)
+#define AT_ACOOKIE_SIZE_ARG(c) ((__u32)((c) >> 8) & 0xf)
+#define AT_ACOOKIE_SELF_ARG(c) ((__u32)((c) >> 12) & 0xf)
+#define AT_ACOOKIE_PTR_ARG(c) ((__u32)((c) >> 16) & 0xf)
+#define AT_ACOOKIE_PROBE(c) ((__u32)((c) >> 32))
+
+/* One arena event. words: what the kind reads from the target's memory:
+ *   BUMP_*: [0] the footer address of the current chunk, [1..6] that footer (data, layout
+ *     size, layout align, prev, ptr, allocated_bytes; bumpalo's ChunkFooter is repr(C)),
+ *     [7] the offset in the Bump at which the footer pointer was found;
+ *   OBSTACK_*: [0..4] struct obstack's chunk_size, chunk, object_base, next_free,
+ *     chunk_limit, [5..6] the current chunk's limit and prev. */
+struct at_arena_rec {
+	__u32 type; /* AT_REC_ARENA */
+	__u32 kind; /* enum at_arena_kind */
+	__u32 pid;
+	__u32 tid;
+	__u64 ts_ns;
+	__u64 cookie;
+	__u64 args[6];
+	__u64 ret;
+	__u64 dur_ns; /* entry to return, for kinds probed at both */
+	__u64 words[8];
+};
+
+/* A chunk watched until it reaches free(): its data pointer, and the cookie of the probe
+ * that acquired it. */
+struct at_chunk_key {
+	__u32 tgid;
+	__u32 pad;
+	__u64 ptr;
+};
+
+struct at_arena_frame {
+	__u64 cookie;
+	__u64 ts_ns;
+	__u64 args[6];
+};
+
+struct at_arena_thread {
+	__u32 depth;
+	__u32 pad;
+	struct at_arena_frame f[AT_ARENA_NEST];
 };
 
 #endif /* ARENATRACE_H */

@@ -55,10 +55,22 @@ AT_SHARED struct {
 	__type(value, struct at_heap_thread);
 } heap_thread SEC(".maps");
 
+/* Arena chunks whose release is seen at the allocator's free (arena.bpf.c inserts, the
+ * heap level's free looks up and deletes). arena_watched counts the entries, so that frees
+ * skip the lookup while there are none. */
+AT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_DEF_ARENA_CHUNKS);
+	__type(key, struct at_chunk_key);
+	__type(value, __u64);
+} arena_chunks SEC(".maps");
+
 #ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
+__s64 arena_watched = 0;
 #else
 extern __u64 drops[AT_DROP_NR];
+extern __s64 arena_watched;
 #endif
 
 static __always_inline void drop(enum at_drop why)

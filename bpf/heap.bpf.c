@@ -194,6 +194,33 @@ static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, 
 	ADD(shared, s->hist[slot], 1);
 }
 
+/* An arena chunk coming back to its allocator (arena.bpf.c watches them): one record. */
+static __noinline void chunk_freed(__u32 tgid, __u64 ptr)
+{
+	struct at_chunk_key key = { .tgid = tgid, .ptr = ptr };
+	struct at_arena_rec *r;
+	__u64 *cookie = bpf_map_lookup_elem(&arena_chunks, &key);
+
+	if (!cookie)
+		return;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (r) {
+		__builtin_memset(r, 0, sizeof(*r));
+		r->type = AT_REC_ARENA;
+		r->kind = AT_AK_CHUNK_FREED;
+		r->pid = tgid;
+		r->tid = (__u32)bpf_get_current_pid_tgid();
+		r->ts_ns = bpf_ktime_get_ns();
+		r->cookie = *cookie;
+		r->args[0] = ptr;
+		submit(r);
+	} else {
+		drop(AT_DROP_RINGBUF_FULL);
+	}
+	if (!bpf_map_delete_elem(&arena_chunks, &key))
+		__sync_fetch_and_sub(&arena_watched, 1);
+}
+
 /* size: known already (glibc realloc reads it before the call), or 0 to find it now. */
 static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie, __u64 ptr,
 					 __u64 size)
@@ -204,6 +231,8 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 
 	if (!ptr)
 		return;
+	if (arena_watched > 0)
+		chunk_freed(tgid, ptr);
 	s = counters(th, tgid, AT_COOKIE_ALLOC(cookie), &shared);
 	if (!s)
 		return;

@@ -16,6 +16,7 @@ enum {
 	OPT_LEVEL,
 	OPT_HIST,
 	OPT_STACKS,
+	OPT_ARENA,
 };
 
 struct opt_desc {
@@ -32,11 +33,20 @@ static const struct opt_desc opts[] = {
 	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
 	  "do not trace processes forked by the targets" },
 	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
-	  "levels to trace, comma-separated (default os,heap):\n"
+	  "levels to trace, comma-separated (default os,arena,heap):\n"
 	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF\n"
 	  "program per syscall, no trap in the process: always cheap\n"
+	  "arena: uprobes on rare functions (arena chunks and resets:\n"
+	  "bumpalo, obstack, --arena; allocator internals): a trap per\n"
+	  "chunk, cheap\n"
 	  "heap: malloc/free families; a uprobe trap per call (0.5 to\n"
 	  "1 us each here), counted in the kernel: live, retained bytes" },
+	{ { "arena", required_argument, NULL, OPT_ARENA }, 0, "SPEC", NULL,
+	  "trace a custom arena (repeatable, arena level):\n"
+	  "NAME:alloc=SYM[,size=N][,self=N][,free=SYM[,ptr=N]][,reset=SYM]\n"
+	  "alloc returns a chunk whose size is argument N (1); self=N\n"
+	  "names the argument that identifies the arena; free releases\n"
+	  "the chunk in argument ptr=N; reset rewinds the arena" },
 	{ { "duration", required_argument, NULL, 'd' }, 'd', "SECONDS", "Timing",
 	  "stop after SECONDS and print the summary (default: until Ctrl-C or the targets exit)" },
 	{ { "interval", required_argument, NULL, 'i' }, 'i', "SECONDS", NULL,
@@ -99,6 +109,19 @@ static const struct knob knobs[] = {
 	  "how often residency is read from /proc/PID/pagemap and smaps_rollup" },
 	{ "heap_floor", offsetof(struct at_opts, heap_floor), 0, 1,
 	  "1: the heap programs return at once (make bench measures the probes' own cost)" },
+	{ "arena_chunks", offsetof(struct at_opts, arena_chunks), 64, 1u << 24,
+	  "arena chunks watched in the kernel until their free (when no release function can "
+	  "be probed); raise it when arena_chunks_full is not zero" },
+	{ "max_arenas", offsetof(struct at_opts, max_arenas), 1, 1u << 20,
+	  "arena instances kept per process, live and ended (the oldest ended ones go first)" },
+	{ "finding_min_bytes", offsetof(struct at_opts, finding_min_bytes), 0, 1ull << 50,
+	  "findings name only retention of at least this many bytes" },
+	{ "idle_purge_ms", offsetof(struct at_opts, idle_purge_ms), 1, 1ull << 32,
+	  "an allocator holding freed memory this long without returning any is starving "
+	  "its purge (finding idle_purge)" },
+	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
+	  "retention that grew over this many consecutive samples is a finding "
+	  "(retention_growth)" },
 };
 
 void cli_defaults(struct at_opts *o)
@@ -112,6 +135,12 @@ void cli_defaults(struct at_opts *o)
 	o->heap_live = AT_DEF_HEAP_LIVE;
 	o->level_os = true;
 	o->level_heap = true;
+	o->level_arena = true;
+	o->arena_chunks = AT_DEF_ARENA_CHUNKS;
+	o->max_arenas = 256;
+	o->finding_min_bytes = 1u << 20;
+	o->idle_purge_ms = 10000;
+	o->growth_samples = 4;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;
@@ -173,19 +202,89 @@ static int parse_levels(struct at_opts *o, const char *list, char *err, size_t l
 	char buf[64], *tok, *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", list);
-	o->level_os = o->level_heap = false;
+	o->level_os = o->level_heap = o->level_arena = false;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "os"))
 			o->level_os = true;
 		else if (!strcmp(tok, "heap"))
 			o->level_heap = true;
 		else if (!strcmp(tok, "arena"))
-			return fail(err, len, "the arena level is not available yet%s%s", "", "");
+			o->level_arena = true;
 		else
-			return fail(err, len, "unknown level '%s'%s: use os and heap", tok, "");
+			return fail(err, len, "unknown level '%s'%s: use os, arena and heap", tok, "");
 	}
-	if (!o->level_os && !o->level_heap)
+	if (!o->level_os && !o->level_heap && !o->level_arena)
 		return fail(err, len, "--level needs at least one level%s%s", "", "");
+	return 0;
+}
+
+static int arg_number(const char *v, int *out)
+{
+	if (v[0] < '1' || v[0] > '6' || v[1])
+		return -EINVAL;
+	*out = v[0] - '0';
+	return 0;
+}
+
+static int copy_symbol(char *dst, size_t cap, const char *v)
+{
+	if (!*v || strlen(v) >= cap)
+		return -EINVAL;
+	snprintf(dst, cap, "%s", v);
+	return 0;
+}
+
+int cli_parse_arena(const char *spec, struct at_arena_spec *a, char *err, size_t len)
+{
+	const char *colon = strchr(spec, ':');
+	char buf[1024], *tok, *save = NULL;
+
+	memset(a, 0, sizeof(*a));
+	a->size_arg = 1;
+	if (!colon || colon == spec || (size_t)(colon - spec) >= sizeof(a->name))
+		return fail(err, len, "malformed --arena '%s': expected NAME:alloc=SYMBOL,...%s",
+			    spec, "");
+	memcpy(a->name, spec, (size_t)(colon - spec));
+	if (strlen(colon + 1) >= sizeof(buf))
+		return fail(err, len, "malformed --arena '%s': too long%s", spec, "");
+	snprintf(buf, sizeof(buf), "%s", colon + 1);
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		char *eq = strchr(tok, '=');
+		int bad;
+
+		if (!eq)
+			return fail(err, len, "malformed --arena '%s': '%s' is not KEY=VALUE", spec,
+				    tok);
+		*eq = '\0';
+		if (!strcmp(tok, "alloc"))
+			bad = copy_symbol(a->alloc, sizeof(a->alloc), eq + 1);
+		else if (!strcmp(tok, "free"))
+			bad = copy_symbol(a->free, sizeof(a->free), eq + 1);
+		else if (!strcmp(tok, "reset"))
+			bad = copy_symbol(a->reset, sizeof(a->reset), eq + 1);
+		else if (!strcmp(tok, "size"))
+			bad = arg_number(eq + 1, &a->size_arg);
+		else if (!strcmp(tok, "self"))
+			bad = arg_number(eq + 1, &a->self_arg);
+		else if (!strcmp(tok, "ptr"))
+			bad = arg_number(eq + 1, &a->ptr_arg);
+		else
+			return fail(err, len, "malformed --arena '%s': unknown key '%s' (alloc, size, "
+				    "self, free, ptr, reset)", spec, tok);
+		if (bad)
+			return fail(err, len, "malformed --arena '%s': bad value for '%s' (a symbol, "
+				    "or an argument number 1-6)", spec, tok);
+	}
+	if (!a->alloc[0])
+		return fail(err, len, "malformed --arena '%s': alloc=SYMBOL is required%s", spec,
+			    "");
+	if (a->ptr_arg && !a->free[0])
+		return fail(err, len, "malformed --arena '%s': ptr= needs free=SYMBOL%s", spec, "");
+	if (!a->ptr_arg)
+		a->ptr_arg = a->self_arg == 1 ? 2 : 1;
+	if (a->size_arg == a->self_arg)
+		return fail(err, len, "malformed --arena '%s': size and self name the same "
+			    "argument%s", spec, "");
 	return 0;
 }
 
@@ -271,6 +370,13 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_HIST:
 			o->hist = true;
 			break;
+		case OPT_ARENA:
+			if (o->narenas == AT_MAX_ARENA_SPECS)
+				return fail(err, len, "too many --arena options (at most %s)%s", "8",
+					    "");
+			if (cli_parse_arena(optarg, &o->arenas[o->narenas++], err, len))
+				return -EINVAL;
+			break;
 		case OPT_STACKS:
 			o->stacks = 10;
 			if (optarg && (parse_u64(optarg, &v) || !v || v > 1000))
@@ -331,7 +437,9 @@ void cli_help(FILE *f)
 		   "the OS, how much of it is resident, and every time memory went back to the\n"
 		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
 		   "With the heap level (default), also the bytes the application really holds\n"
-		   "(live) and what each allocator keeps unused (retained = resident - live).\n");
+		   "(live) and what each allocator keeps unused (retained = resident - live).\n"
+		   "With the arena level (default), arenas' chunks (bumpalo, obstack, custom),\n"
+		   "allocator internals, and findings that explain retention in plain words.\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[48];
@@ -363,7 +471,9 @@ void cli_help(FILE *f)
 		   "  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
 		   "  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"
 		   "  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
-		   "  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n");
+		   "  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
+		   "  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
+		   "       -p 1234\n");
 }
 
 void cli_config_help(FILE *f)

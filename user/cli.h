@@ -12,6 +12,19 @@
 #include "out.h"
 
 #define AT_MAX_PIDS 64
+#define AT_MAX_ARENA_SPECS 8
+
+/* --arena NAME:alloc=SYMBOL[,size=N][,self=N][,free=SYMBOL[,ptr=N]][,reset=SYMBOL]
+ * Arguments are numbered from 1; 0 means none. */
+struct at_arena_spec {
+	char name[32];
+	char alloc[128];
+	char free[128];
+	char reset[128];
+	int size_arg; /* argument of alloc holding the chunk size */
+	int self_arg; /* argument identifying the arena instance (alloc, free, reset) */
+	int ptr_arg;  /* argument of free holding the chunk */
+};
 
 /* Exit codes (documented in --help, README and the man page). */
 enum at_exit {
@@ -42,6 +55,9 @@ struct at_opts {
 	bool config_help;
 	bool level_os;
 	bool level_heap;
+	bool level_arena;
+	struct at_arena_spec arenas[AT_MAX_ARENA_SPECS];
+	size_t narenas;
 	bool hist;
 	long stacks; /* --stacks: how many top stacks to show, 0 = off */
 	/* -C key=value */
@@ -56,11 +72,18 @@ struct at_opts {
 	uint64_t return_log_max;
 	uint64_t sample_ms;
 	uint64_t heap_floor;
+	uint64_t arena_chunks;
+	uint64_t max_arenas;
+	uint64_t finding_min_bytes;
+	uint64_t idle_purge_ms;
+	uint64_t growth_samples;
 };
 
 void cli_defaults(struct at_opts *o);
 int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t errlen);
 void cli_help(FILE *f);
 void cli_config_help(FILE *f);
+/* Parses one --arena value into *a; -EINVAL with the reason in err. */
+int cli_parse_arena(const char *spec, struct at_arena_spec *a, char *err, size_t len);
 
 #endif

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "heap.h"
 
-#include <gelf.h>
-#include <glob.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -13,6 +11,7 @@
 
 #include "attrib.h"
 #include "log.h"
+#include "needed.h"
 #include "procfs.h"
 #include "syms.h"
 
@@ -436,7 +435,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
 			.off = off,
 			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
-			.is_free = funcs[i].role == AT_ROLE_FREE,
+			.entry_only = funcs[i].role == AT_ROLE_FREE,
 		};
 		p->done[p->ndone][0] = ino;
 		p->done[p->ndone][1] = off;
@@ -511,8 +510,8 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 #undef PROBE
 	close(fd);
 	if (!err && nspecs) {
-		err = loader_heap_attach(h->loader, p->pid, path, specs, nspecs, &p->links,
-					 &p->nlinks);
+		err = loader_uprobes_attach(h->loader, LOADER_HEAP, p->pid, path, specs, nspecs,
+					    &p->links, &p->nlinks);
 		if (err)
 			at_err("cannot attach the heap probes to '%s': %s", path, strerror(-err));
 	}
@@ -558,165 +557,41 @@ int heap_attach_running(struct heap *h, int pid)
 	return err ? err : sc.err;
 }
 
-/* Library search, as ld.so does it for a command: its RPATH or RUNPATH ($ORIGIN expanded),
- * LD_LIBRARY_PATH, the directories of /etc/ld.so.conf.d, then the defaults. */
-struct needed {
-	char paths[64][PATH_MAX];
-	size_t n;
+static bool preloaded(const char *path)
+{
+	const char *env = getenv("LD_PRELOAD"), *slash = strrchr(path, '/');
+
+	return env && strstr(env, slash ? slash + 1 : path);
+}
+
+struct launch_arg {
+	struct heap *h;
+	struct proc_probes *p;
+	const char *exe;
+	int err;
 };
 
-static bool lib_find(const char *name, const char *origin, const char *rpath, char *out)
+/* Allocator libraries, and the files that may hold a static allocator: the executable and
+ * preloaded libraries. */
+static void launch_file(void *arg, const char *path)
 {
-	static const char *const defaults = "/lib/x86_64-linux-gnu:/usr/lib/x86_64-linux-gnu:"
-					    "/lib64:/usr/lib64:/lib:/usr/lib";
-	const char *env = getenv("LD_LIBRARY_PATH");
-	char dirs[8192], *dir, *save = NULL;
-	FILE *conf;
-	glob_t g;
+	struct launch_arg *la = arg;
+	const char *slash = strrchr(path, '/');
 
-	if (strchr(name, '/'))
-		return realpath(name, out) != NULL;
-	snprintf(dirs, sizeof(dirs), "%s:%s:", rpath ? rpath : "", env ? env : "");
-	if (!glob("/etc/ld.so.conf.d/*.conf", 0, NULL, &g)) {
-		for (size_t i = 0; i < g.gl_pathc; i++) {
-			char line[PATH_MAX];
-
-			conf = fopen(g.gl_pathv[i], "re");
-			while (conf && fgets(line, sizeof(line), conf)) {
-				line[strcspn(line, "\n")] = '\0';
-				if (line[0] == '/' && strlen(dirs) + strlen(line) + 2 < sizeof(dirs)) {
-					strcat(dirs, line);
-					strcat(dirs, ":");
-				}
-			}
-			if (conf)
-				fclose(conf);
-		}
-		globfree(&g);
-	}
-	strncat(dirs, defaults, sizeof(dirs) - strlen(dirs) - 1);
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char cand[PATH_MAX];
-
-		if (!strncmp(dir, "$ORIGIN", 7))
-			snprintf(cand, sizeof(cand), "%s%s/%s", origin, dir + 7, name);
-		else
-			snprintf(cand, sizeof(cand), "%s/%s", dir, name);
-		if (!access(cand, R_OK))
-			return realpath(cand, out) != NULL;
-	}
-	return false;
-}
-
-/* Adds path and, recursively, every library it needs (DT_NEEDED) to nd. */
-static void needed_closure(const char *path, struct needed *nd)
-{
-	char origin[PATH_MAX], rpath[4096] = "", *slash;
-	const char *names[64];
-	size_t nnames = 0;
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-	Elf *elf;
-	int fd;
-
-	for (size_t i = 0; i < nd->n; i++)
-		if (!strcmp(nd->paths[i], path))
-			return;
-	if (nd->n == AT_ARRAY_SIZE(nd->paths))
-		return;
-	snprintf(nd->paths[nd->n++], PATH_MAX, "%s", path);
-	snprintf(origin, sizeof(origin), "%s", path);
-	slash = strrchr(origin, '/');
-	if (slash)
-		*slash = '\0';
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
-	while (elf && (scn = elf_nextscn(elf, scn))) {
-		Elf_Data *data;
-		GElf_Dyn dyn;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNAMIC)
-			continue;
-		data = elf_getdata(scn, NULL);
-		for (int i = 0; data && gelf_getdyn(data, i, &dyn); i++) {
-			const char *str = elf_strptr(elf, sh.sh_link, dyn.d_un.d_val);
-
-			if (!str)
-				continue;
-			if (dyn.d_tag == DT_NEEDED && nnames < AT_ARRAY_SIZE(names))
-				names[nnames++] = str;
-			else if (dyn.d_tag == DT_RUNPATH || dyn.d_tag == DT_RPATH)
-				snprintf(rpath, sizeof(rpath), "%s", str);
-		}
-	}
-	for (size_t i = 0; i < nnames; i++) {
-		char lib[PATH_MAX];
-
-		if (lib_find(names[i], origin, rpath, lib))
-			needed_closure(lib, nd);
-	}
-	if (elf)
-		elf_end(elf);
-	close(fd);
-}
-
-static int own_libc(const struct maps_entry *e, void *arg)
-{
-	char *out = arg;
-	const char *slash = strrchr(e->path, '/');
-	const char *lib = slash ? attrib_library(slash + 1) : NULL;
-
-	if (lib && !strcmp(lib, "glibc") && (e->prot & 4)) {
-		snprintf(out, PATH_MAX, "%s", e->path);
-		return 1;
-	}
-	return 0;
+	if (!la->err && (attrib_library(slash ? slash + 1 : path) ||
+			 !strcmp(path, la->exe ? la->exe : "") || preloaded(path)))
+		la->err = probe_file(la->h, la->p, path);
 }
 
 int heap_attach_launch(struct heap *h, int pid, const char *exe)
 {
-	struct proc_probes *p = proc_get(h, pid);
-	struct needed *nd = calloc(1, sizeof(*nd));
-	char libc[PATH_MAX] = "", *preload, *tok, *save = NULL;
-	const char *env = getenv("LD_PRELOAD");
-	int err = 0;
+	struct launch_arg la = { .h = h, .p = proc_get(h, pid), .exe = exe };
+	int err;
 
-	if (!p || !nd) {
-		free(nd);
+	if (!la.p)
 		return -ENOMEM;
-	}
-	/* The uprobes are registered on the files, for this pid: they take effect when the
-	 * command maps them after its exec, from its first instruction. So probe, before it
-	 * runs, what it will load: preloaded libraries, the executable and what it needs. */
-	if (env) {
-		preload = strdup(env);
-		for (tok = strtok_r(preload, ": ", &save); tok; tok = strtok_r(NULL, ": ", &save)) {
-			char lib[PATH_MAX];
-
-			if (lib_find(tok, "", NULL, lib))
-				needed_closure(lib, nd);
-		}
-		free(preload);
-	}
-	if (exe)
-		needed_closure(exe, nd);
-	/* A script's interpreter is not known here; libc is what nearly every program maps. */
-	procfs_read_maps(getpid(), own_libc, libc);
-	if (libc[0])
-		needed_closure(libc, nd);
-	for (size_t i = 0; i < nd->n && !err; i++) {
-		const char *slash = strrchr(nd->paths[i], '/');
-		const char *lib = attrib_library(slash ? slash + 1 : nd->paths[i]);
-
-		/* Allocator libraries, and any file that may hold a static allocator (the
-		 * executable and preloads are in the list too). */
-		if (lib ? strcmp(lib, "ld.so") : !strncmp(nd->paths[i], exe ? exe : "", PATH_MAX))
-			err = probe_file(h, p, nd->paths[i]);
-	}
-	free(nd);
-	return err;
+	err = needed_launch_files(exe, launch_file, &la);
+	return err ? err : la.err;
 }
 
 void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg)

@@ -32,6 +32,11 @@ _Static_assert(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stat
 _Static_assert(offsetof(struct at_live_key, tgid) == 0 && offsetof(struct at_stack_key, tgid) == 0,
 	       "delete_keys_of reads the tgid first");
 _Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
+_Static_assert(sizeof(struct at_arena_rec) == 160 && offsetof(struct at_arena_rec, args) == 32 &&
+		       offsetof(struct at_arena_rec, words) == 96,
+	       "at_arena_rec layout");
+_Static_assert(offsetof(struct at_chunk_key, tgid) == 0 && sizeof(struct at_chunk_key) == 16,
+	       "at_chunk_key layout");
 
 #define AT_MAX_LINKS 64
 #define AT_MAX_SITES_PER_FILE 256
@@ -52,7 +57,7 @@ struct loader {
 	loader_event_fn fn;
 	void *ctx;
 	int ncpus;
-	bool heap_multi; /* the heap programs attach through uprobe_multi links */
+	bool uprobe_multi; /* the uprobe programs attach through uprobe_multi links */
 	struct bpf_link *iter_link;
 	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
 	size_t nsnap, snap_cap;
@@ -164,17 +169,25 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor != 0;
 	l->skel->rodata->heap_stacks = o->stacks > 0;
+	l->skel->rodata->arena_watch = o->level_arena && o->level_heap;
+	bpf_map__set_max_entries(l->skel->maps.arena_chunks, (__u32)o->arena_chunks);
 	/* Levels not asked for are not even loaded. */
-	if (o->level_heap && probe_uprobe_multi()) {
-		l->heap_multi = true;
-		bpf_program__set_expected_attach_type(l->skel->progs.heap_enter,
-						      AT_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(l->skel->progs.heap_exit,
-						      AT_BPF_TRACE_UPROBE_MULTI);
-		bpf_program__set_expected_attach_type(l->skel->progs.heap_free,
-						      AT_BPF_TRACE_UPROBE_MULTI);
-	} else if (o->level_heap) {
+	if ((o->level_heap || o->level_arena) && probe_uprobe_multi()) {
+		struct bpf_program *multi[] = { l->skel->progs.heap_enter, l->skel->progs.heap_exit,
+						l->skel->progs.heap_free, l->skel->progs.arena_enter,
+						l->skel->progs.arena_exit, l->skel->progs.arena_event };
+
+		l->uprobe_multi = true;
+		for (size_t i = 0; i < AT_ARRAY_SIZE(multi); i++)
+			bpf_program__set_expected_attach_type(multi[i], AT_BPF_TRACE_UPROBE_MULTI);
+	} else if (o->level_heap || o->level_arena) {
 		at_note(1, "no uprobe_multi links (kernel 6.6): one perf-event uprobe per probe point");
+	}
+	if (!o->level_arena) {
+		bpf_program__set_autoload(l->skel->progs.arena_enter, false);
+		bpf_program__set_autoload(l->skel->progs.arena_exit, false);
+		bpf_program__set_autoload(l->skel->progs.arena_event, false);
+		bpf_program__set_autoload(l->skel->progs.arena_usdt, false);
 	}
 	if (!o->level_heap) {
 		bpf_program__set_autoload(l->skel->progs.heap_iter, false);
@@ -241,9 +254,11 @@ int loader_attach_tracepoints(struct loader *l)
 	int err;
 
 	bpf_object__for_each_program(prog, l->skel->obj) {
-		/* The heap probes are attached per process; unloaded levels are skipped. */
+		/* The heap and arena probes are attached per process; unloaded levels are
+		 * skipped. */
 		if (!strncmp(bpf_program__section_name(prog), "uprobe", 6) ||
 		    !strncmp(bpf_program__section_name(prog), "uretprobe", 9) ||
+		    !strncmp(bpf_program__section_name(prog), "usdt", 4) ||
 		    !strncmp(bpf_program__section_name(prog), "iter/", 5) ||
 		    !bpf_program__autoload(prog))
 			continue;
@@ -400,19 +415,29 @@ static int add_link(struct loader_link ***links, size_t *n, int fd, struct bpf_l
 	return 0;
 }
 
-static int attach_multi(struct loader *l, int pid, const char *path,
+/* A level's three uprobe programs: at the entry of a function whose return matters, at that
+ * return, and at the entry of one whose return does not. */
+static void level_progs(const struct loader *l, enum loader_level lv, struct bpf_program *p[3])
+{
+	p[0] = lv == LOADER_HEAP ? l->skel->progs.heap_enter : l->skel->progs.arena_enter;
+	p[1] = lv == LOADER_HEAP ? l->skel->progs.heap_exit : l->skel->progs.arena_exit;
+	p[2] = lv == LOADER_HEAP ? l->skel->progs.heap_free : l->skel->progs.arena_event;
+}
+
+static int attach_multi(struct loader *l, enum loader_level lv, int pid, const char *path,
 			const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
 			size_t *nlinks)
 {
 	uint64_t *offs = calloc(n, sizeof(*offs)), *cookies = calloc(n, sizeof(*cookies));
+	struct bpf_program *progs[3];
 	struct {
 		const struct bpf_program *prog;
-		bool is_free, ret;
-	} kinds[] = {
-		{ l->skel->progs.heap_enter, false, false },
-		{ l->skel->progs.heap_exit, false, true },
-		{ l->skel->progs.heap_free, true, false },
-	};
+		bool entry_only, ret;
+	} kinds[3];
+
+	level_progs(l, lv, progs);
+	for (int k = 0; k < 3; k++)
+		kinds[k] = (typeof(kinds[0])){ progs[k], k == 2, k == 1 };
 	int err = offs && cookies ? 0 : -ENOMEM;
 
 	for (size_t k = 0; k < AT_ARRAY_SIZE(kinds) && !err; k++) {
@@ -420,7 +445,7 @@ static int attach_multi(struct loader *l, int pid, const char *path,
 		int fd;
 
 		for (size_t i = 0; i < n; i++) {
-			if (specs[i].is_free != kinds[k].is_free)
+			if (specs[i].entry_only != kinds[k].entry_only)
 				continue;
 			offs[m] = specs[i].off;
 			cookies[m++] = specs[i].cookie;
@@ -436,27 +461,28 @@ static int attach_multi(struct loader *l, int pid, const char *path,
 	return err;
 }
 
-int loader_heap_attach(struct loader *l, int pid, const char *path,
-		       const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
-		       size_t *nlinks)
+int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const char *path,
+			  const struct loader_probe_spec *specs, size_t n,
+			  struct loader_link ***links, size_t *nlinks)
 {
+	struct bpf_program *progs[3];
 	int err = 0;
 
-	if (l->heap_multi)
-		return attach_multi(l, pid, path, specs, n, links, nlinks);
+	if (l->uprobe_multi)
+		return attach_multi(l, lv, pid, path, specs, n, links, nlinks);
+	level_progs(l, lv, progs);
 	for (size_t i = 0; i < n && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = specs[i].cookie);
 		struct bpf_link *link;
 
-		link = bpf_program__attach_uprobe_opts(specs[i].is_free ? l->skel->progs.heap_free
-									: l->skel->progs.heap_enter,
+		link = bpf_program__attach_uprobe_opts(specs[i].entry_only ? progs[2] : progs[0],
 						       pid, path, (size_t)specs[i].off, &uo);
 		err = link ? add_link(links, nlinks, -1, link) : -errno;
-		if (err || specs[i].is_free)
+		if (err || specs[i].entry_only)
 			continue;
 		uo.retprobe = true;
-		link = bpf_program__attach_uprobe_opts(l->skel->progs.heap_exit, pid, path,
-						       (size_t)specs[i].off, &uo);
+		link = bpf_program__attach_uprobe_opts(progs[1], pid, path, (size_t)specs[i].off,
+						       &uo);
 		err = link ? add_link(links, nlinks, -1, link) : -errno;
 	}
 	return err;
@@ -580,24 +606,26 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 /* Deletes every key of map whose first 32 bits are tgid. The map has no per-process index,
  * so it is walked (once per exited process). The cursor is the last key kept: after a
  * delete the walk goes on from there, or from the start when nothing was kept yet. */
-static void delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 tgid)
+static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 tgid)
 {
 	unsigned char cur[32], next[32];
 	bool have_cur = false;
+	size_t n = 0;
 
 	if (key_size > sizeof(cur))
-		return;
+		return 0;
 	while (!bpf_map__get_next_key(map, have_cur ? cur : NULL, next, key_size)) {
 		__u32 key_tgid;
 
 		memcpy(&key_tgid, next, sizeof(key_tgid));
 		if (key_tgid == tgid) {
-			bpf_map__delete_elem(map, next, key_size, 0);
+			n += !bpf_map__delete_elem(map, next, key_size, 0);
 			continue;
 		}
 		memcpy(cur, next, key_size);
 		have_cur = true;
 	}
+	return n;
 }
 
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
@@ -609,4 +637,25 @@ void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_
 	}
 	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), (__u32)pid);
 	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), (__u32)pid);
+}
+
+void loader_arena_forget(struct loader *l, int pid)
+{
+	size_t n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key),
+				  (__u32)pid);
+
+	/* The kernel side skips its lookups while the count is 0. */
+	if (n)
+		__atomic_fetch_sub(&l->skel->bss->arena_watched, (__s64)n, __ATOMIC_RELAXED);
+}
+
+int loader_usdt_attach(struct loader *l, int pid, const char *path, const char *provider,
+		       const char *name, uint64_t cookie, struct loader_link ***links,
+		       size_t *nlinks)
+{
+	LIBBPF_OPTS(bpf_usdt_opts, uo, .usdt_cookie = cookie);
+	struct bpf_link *link;
+
+	link = bpf_program__attach_usdt(l->skel->progs.arena_usdt, pid, path, provider, name, &uo);
+	return link ? add_link(links, nlinks, -1, link) : -errno;
 }

@@ -26,22 +26,33 @@ int loader_add_process(struct loader *l, int pid);
 int loader_add_file(struct loader *l, const char *path);
 int loader_trace_pid(struct loader *l, int pid, bool follow);
 
-/* Heap level. */
+/* Heap and arena levels: uprobes. */
 struct loader_probe_spec {
 	uint64_t off;	 /* file offset */
-	uint64_t cookie; /* AT_COOKIE(...) */
-	bool is_free;	 /* heap_free at entry; else heap_enter at entry and heap_exit at return */
+	uint64_t cookie; /* AT_COOKIE(...) or AT_ACOOKIE(...) */
+	bool entry_only; /* one program at the entry; else one at the entry and one at return */
+};
+
+enum loader_level {
+	LOADER_HEAP, /* heap_enter, heap_exit, heap_free */
+	LOADER_ARENA, /* arena_enter, arena_exit, arena_event */
 };
 
 struct loader_link;
 
-/* Attach the heap programs at these points of path, for pid only (no other process traps).
- * With the kernel's uprobe_multi links (6.6 and later) that is three links per file, whose
- * teardown waits for the kernel once; otherwise one perf-event link per point, and each
- * teardown waits. The links are appended to *links (grown as needed). */
-int loader_heap_attach(struct loader *l, int pid, const char *path,
-		       const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
+/* Attach a level's programs at these points of path, for pid only (no other process
+ * traps). With the kernel's uprobe_multi links (6.6 and later) that is three links per
+ * file, whose teardown waits for the kernel once; otherwise one perf-event link per point,
+ * and each teardown waits. The links are appended to *links (grown as needed). */
+int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const char *path,
+			  const struct loader_probe_spec *specs, size_t n,
+			  struct loader_link ***links, size_t *nlinks);
+/* Attach the arena level's USDT program to provider:name in path, for pid. */
+int loader_usdt_attach(struct loader *l, int pid, const char *path, const char *provider,
+		       const char *name, uint64_t cookie, struct loader_link ***links,
 		       size_t *nlinks);
+/* Drop the watched arena chunks of a process that exited. */
+void loader_arena_forget(struct loader *l, int pid);
 void loader_link__destroy(struct loader_link *k);
 
 /* Reads the heap counters of every live thread (a BPF task iterator), for the

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "arena.h"
 #include "cli.h"
 #include "features.h"
 #include "heap.h"
@@ -35,6 +36,7 @@ struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
 	struct heap *heap;     /* NULL without the heap level */
+	struct arena *arena;   /* NULL without the arena level */
 	struct stacks *stacks; /* NULL without --stacks */
 	struct model *model;
 	struct out out;
@@ -58,6 +60,26 @@ static void heap_to_model(void *arg, int pid, const char *name, const char *basi
 	model_heap_add(arg, pid, name, basis, s);
 }
 
+/* Uprobes of the heap and arena levels for a process now running, or (exe) for the files a
+ * process will map after its exec. */
+static int probe_running(struct at_ctx *c, int pid)
+{
+	int err = c->heap ? heap_attach_running(c->heap, pid) : 0;
+
+	if (!err && c->arena)
+		err = arena_attach_running(c->arena, pid);
+	return err;
+}
+
+static int probe_launch(struct at_ctx *c, int pid, const char *exe)
+{
+	int err = c->heap ? heap_attach_launch(c->heap, pid, exe) : 0;
+
+	if (!err && c->arena)
+		err = arena_attach_launch(c->arena, pid, exe);
+	return err;
+}
+
 /* Process lifecycle, before the model sees the record: probes for a new child or program,
  * and the final heap counters of a process that exits (read while the model still has it
  * alive, then dropped from the BPF maps). */
@@ -69,15 +91,14 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 	case AT_PROC_FORK:
 		/* Calls the child makes before its probes are in place are not seen: its heap
 		 * figures say "since attach", like a -p target's. */
-		if (c->heap)
-			heap_attach_running(c->heap, pid);
+		probe_running(c, pid);
 		break;
 	case AT_PROC_EXEC:
 		/* A traced process that execs may map another libc or allocator. The loader
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */
 		loader_add_process(c->loader, pid);
-		if (c->heap) {
+		if (c->heap || c->arena) {
 			char link[64], exe[PATH_MAX];
 			ssize_t n;
 
@@ -85,9 +106,9 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 			n = readlink(link, exe, sizeof(exe) - 1);
 			if (n > 0) {
 				exe[n] = '\0';
-				heap_attach_launch(c->heap, pid, exe);
+				probe_launch(c, pid, exe);
 			}
-			heap_attach_running(c->heap, pid);
+			probe_running(c, pid);
 		}
 		break;
 	case AT_PROC_EXIT:
@@ -108,11 +129,23 @@ static int on_record(void *arg, void *data, size_t len)
 	const struct at_proc_rec *r = data;
 	int err;
 
+	if (len >= sizeof(struct at_arena_rec) && r->type == AT_REC_ARENA) {
+		const struct at_arena_rec *a = data;
+
+		model_arena_apply(c->model, a,
+				  c->arena ? arena_probe_of(c->arena, AT_ACOOKIE_PROBE(a->cookie))
+					   : NULL);
+		return 0;
+	}
 	if (len >= sizeof(*r) && r->type == AT_REC_PROC)
 		on_proc_record(c, r);
 	err = model_apply(c->model, data, len);
-	if (c->heap && len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXIT)
-		heap_forget(c->heap, (int)r->pid);
+	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXIT) {
+		if (c->heap)
+			heap_forget(c->heap, (int)r->pid);
+		if (c->arena)
+			arena_forget(c->arena, (int)r->pid);
+	}
 
 	if (at_log_level >= 3 && len >= sizeof(struct at_sys_rec) && r->type == AT_REC_SYSCALL) {
 		const struct at_sys_rec *s = data;
@@ -253,8 +286,8 @@ static int setup_targets(struct at_ctx *c)
 			err = model_add_running(c->model, o->pids[i]);
 		if (!err)
 			err = loader_add_process(c->loader, o->pids[i]);
-		if (!err && c->heap)
-			err = heap_attach_running(c->heap, o->pids[i]);
+		if (!err)
+			err = probe_running(c, o->pids[i]);
 		if (err == -ENOENT || err == -ESRCH) {
 			at_err("pid %d exited while arenatrace attached", o->pids[i]);
 			return AT_EXIT_TARGET;
@@ -275,8 +308,8 @@ static int setup_targets(struct at_ctx *c)
 		err = loader_trace_pid(c->loader, c->child, o->follow);
 	if (!err)
 		err = model_add_launched(c->model, c->child);
-	if (!err && c->heap)
-		err = heap_attach_launch(c->heap, c->child, resolve_command(o->cmd[0], exe));
+	if (!err)
+		err = probe_launch(c, c->child, resolve_command(o->cmd[0], exe));
 	if (err) {
 		at_err("cannot start '%s': %s", o->cmd[0], strerror(-err));
 		return AT_EXIT_RUNTIME;
@@ -418,7 +451,8 @@ static int run(struct at_ctx *c)
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
 						      .timeline_max = o->timeline_max,
-						      .return_log_max = o->return_log_max },
+						      .return_log_max = o->return_log_max,
+						      .max_arenas = o->max_arenas },
 			      now_ns());
 	c->loader = loader__new(o, on_record, c);
 	if (!c->model || !c->loader)
@@ -432,6 +466,11 @@ static int run(struct at_ctx *c)
 			if (!c->stacks)
 				return AT_EXIT_RUNTIME;
 		}
+	}
+	if (o->level_arena) {
+		c->arena = arena__new(c->loader, o);
+		if (!c->arena)
+			return AT_EXIT_RUNTIME;
 	}
 	if (o->dry_run) {
 		at_note(0, "BPF programs loaded and verified; nothing attached (--dry-run)");
@@ -456,7 +495,7 @@ int main(int argc, char **argv)
 	struct at_ctx c = { .go_fd = -1, .exec_fd = -1 };
 	struct at_opts o;
 	struct utsname un;
-	char err[256];
+	char err[256], levels[32];
 	FILE *f;
 	int rc;
 
@@ -479,14 +518,15 @@ int main(int argc, char **argv)
 	if (!f)
 		return AT_EXIT_USAGE;
 	uname(&un);
+	snprintf(levels, sizeof(levels), "%s%s%s", o.level_os ? ",os" : "",
+		 o.level_arena ? ",arena" : "", o.level_heap ? ",heap" : "");
+	memmove(levels, levels + 1, strlen(levels));
 	c.opts = &o;
 	c.meta = (struct out_meta){ .version = AT_VERSION, .kernel = un.release,
 				    .duration_s = o.duration_s, .interval_s = o.interval_s,
 				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
 				    .npids = o.npids, .follow_forks = o.follow, .hist = o.hist,
-				    .levels = o.level_os && o.level_heap ? "os,heap"
-					      : o.level_os		 ? "os"
-									 : "heap" };
+				    .levels = levels };
 	out_init(&c.out, o.format, f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -503,6 +543,7 @@ int main(int argc, char **argv)
 		waitpid(c.child, NULL, WNOHANG);
 	stacks__free(c.stacks);
 	heap__free(c.heap);
+	arena__free(c.arena);
 	loader__free(c.loader);
 	model__free(c.model);
 	if (f != stdout)

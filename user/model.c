@@ -29,6 +29,8 @@ static const char *const drop_names[] = {
 	[AT_DROP_HEAP_STATS_FULL] = "heap_stats_full",
 	[AT_DROP_HEAP_LIVE_FULL] = "heap_live_full",
 	[AT_DROP_STACK_ID] = "stack_id",
+	[AT_DROP_ARENA_CHUNKS_FULL] = "arena_chunks_full",
+	[AT_DROP_ARENA_NEST] = "arena_nest",
 };
 _Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 
@@ -77,6 +79,7 @@ static void proc_free(struct proc *p)
 	free(p->tl);
 	free(p->tl_flat);
 	free(p->stacks);
+	model_arena_free(p);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
 	free(p);
@@ -573,6 +576,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		imap_clear(p->im);
 		reset_owners(p);
 		reset_timeline(p);
+		model_arena_free(p); /* the old program's arenas are gone with it */
 		p->brk_known = false;
 		p->r.attached_running = false;
 		attrib_refresh(p->attrib);
@@ -740,6 +744,7 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 		size_t max = m->lim.timeline_max;
 
 		flatten_allocs(m, p);
+		model_arena_report(p);
 		free(p->tl_flat);
 		p->tl_flat = p->tl_n ? calloc(p->tl_n, sizeof(*p->tl_flat)) : NULL;
 		for (size_t k = 0; p->tl_flat && k < p->tl_n; k++)

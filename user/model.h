@@ -28,6 +28,7 @@ struct model_limits {
 	size_t max_segs;        /* interval map segments per process */
 	size_t timeline_max;    /* samples kept per process (the oldest go first) */
 	size_t return_log_max;  /* return events listed per allocator (the oldest go first) */
+	size_t max_arenas;      /* arena instances per process (ended ones go first) */
 };
 
 struct rep_return {
@@ -65,6 +66,54 @@ struct rep_alloc {
 	bool retained_known;	 /* traced from the process's start: live is all of it */
 	int64_t retained_bytes;	 /* resident - live */
 	uint64_t hist[AT_HIST_SLOTS];
+	/* Arena level: internal functions probed. */
+	const struct rep_internal *internals;
+	size_t ninternals;
+};
+
+/* Arena level: what one probe is (kept by the arena module, read by the model). */
+struct at_probe_info {
+	const char *type; /* arena type ("bumpalo", "obstack", a --arena NAME) or, for
+			   * allocator internals, the allocator ("jemalloc", "glibc") */
+	char func[64];	  /* the function or USDT probe, short name */
+	enum at_arena_kind kind;
+	const char *op;	  /* internals: what the function does ("map", "unmap", ...) */
+	int size_arg;	  /* internals: argument holding a size (1-6), 0: none */
+	bool has_reset;	  /* the arena's reset is probed in the same file */
+	bool has_release; /* a release (reset, drop, free) is probed in the same file */
+	bool watched;	  /* chunks are watched until the allocator's free (heap level) */
+};
+
+/* An allocator internal function's calls (arena level). */
+struct rep_internal {
+	char func[64];
+	const char *op;
+	uint64_t calls;
+	uint64_t bytes;	   /* sum of the size argument, when the function has one */
+	uint64_t zero_ret; /* calls that returned 0 (systrim: nothing trimmed) */
+	uint64_t total_ns; /* time spent inside (uprobe-probed functions) */
+};
+
+#define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
+#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
+
+/* One arena instance: a bumpalo Bump (followed by its chunk chain, so a moved Bump stays one
+ * arena), an obstack, or a custom arena's self argument. */
+struct rep_arena {
+	const char *type;
+	uint64_t addr;	    /* the Bump, struct obstack or self argument last seen */
+	bool ended;	    /* dropped, or every chunk freed */
+	uint64_t since_ns;  /* first chunk, since the start of the trace */
+	uint64_t ended_ns;
+	uint64_t chunks;    /* held now */
+	uint64_t chunks_acquired, chunks_freed;
+	uint64_t bytes;	    /* held now (bumpalo: as its allocated_bytes() counts them) */
+	uint64_t high_water_bytes;
+	uint64_t resets;
+	uint64_t kept_bytes;	 /* held across the last reset */
+	uint64_t kept_max_bytes; /* the most held across one reset */
+	const char *release;	 /* how releases are seen: "probe", "free" (heap level), "unseen" */
+	uint64_t lifetime_hist[AT_LIFE_SLOTS]; /* freed chunks, by lifetime */
 };
 
 struct rep_sample {
@@ -96,6 +145,9 @@ struct rep_proc {
 	const struct rep_sample *timeline;
 	size_t ntimeline;
 	uint64_t timeline_omitted;
+	const struct rep_arena *arenas; /* live ones first */
+	size_t narenas;
+	uint64_t arenas_omitted; /* ended arenas dropped beyond max_arenas */
 	bool has_stacks; /* --stacks: captured at the last report while the process lived */
 	const struct rep_stack *stacks;
 	size_t nstacks;
@@ -106,6 +158,7 @@ struct rep_drops {
 	uint64_t procs_full;    /* processes not kept by the model */
 	uint64_t segs_full;     /* events not applied: interval map full */
 	uint64_t unattributed;  /* events whose process was unknown */
+	uint64_t arenas_full;   /* arena events not kept: max_arenas live arenas in a process */
 };
 
 struct report {
@@ -145,6 +198,10 @@ bool model_is_alive(const struct model *m, int pid);
 void model_heap_clear(struct model *m, int pid);
 void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
 		    const struct at_heap_stats *s);
+
+/* Arena level: one arena record, with what its probe is. */
+void model_arena_apply(struct model *m, const struct at_arena_rec *r,
+		       const struct at_probe_info *info);
 
 /* --stacks: the top stacks of pid (copied). */
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);

@@ -21,13 +21,32 @@ enum {
 };
 #define AT_MAX_OWNERS 64
 
+#define AT_MAX_INTERNALS 16
+
 struct alloc {
 	struct rep_alloc r;
+	struct rep_internal internals[AT_MAX_INTERNALS];
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */
 	size_t log_head, log_n;
 	struct rep_return *log_flat;
+};
+
+struct arena_chunk {
+	uint64_t ptr;	  /* data */
+	uint64_t end;	  /* bumpalo: the footer; obstack: the chunk header */
+	uint64_t bytes;
+	uint64_t born_ns; /* since the start of the trace */
+	bool kept;	  /* bumpalo: survived a reset, now counted with its footer */
+};
+
+struct marena {
+	struct rep_arena r;
+	const struct at_probe_info *info;
+	struct arena_chunk *chunks; /* oldest first */
+	size_t n, cap;
+	bool reset_seen; /* a reset was inferred since the last chunk (no reset probe) */
 };
 
 struct proc {
@@ -45,6 +64,9 @@ struct proc {
 	size_t tl_head, tl_n;
 	struct rep_sample *tl_flat;
 	struct rep_stack *stacks;
+	struct marena *arenas;
+	size_t narenas, arenas_cap;
+	struct rep_arena *rep_arenas;
 };
 
 struct model {
@@ -61,5 +83,8 @@ struct proc *model_find_proc(const struct model *m, int pid);
 int model_owner_id(struct proc *p, const char *name, bool is_allocator);
 /* Live, retained and the window's counts of one allocator, for the report. */
 void model_heap_figures(struct proc *p, struct alloc *a);
+/* The arenas of p for the report (live first), and their release. */
+void model_arena_report(struct proc *p);
+void model_arena_free(struct proc *p);
 
 #endif

@@ -11,12 +11,12 @@ static void add(struct json_object *o, const char *k, struct json_object *v)
 	json_object_object_add(o, k, v);
 }
 
-static struct json_object *hist_json(const uint64_t *hist)
+static struct json_object *hist_json_n(const uint64_t *hist, int slots)
 {
 	struct json_object *arr = json_object_new_array();
 	int last = -1;
 
-	for (int k = 0; k < AT_HIST_SLOTS; k++)
+	for (int k = 0; k < slots; k++)
 		if (hist[k])
 			last = k;
 	for (int k = 0; k <= last; k++) {
@@ -28,6 +28,53 @@ static struct json_object *hist_json(const uint64_t *hist)
 		json_object_array_add(arr, b);
 	}
 	return arr;
+}
+
+static struct json_object *hist_json(const uint64_t *hist)
+{
+	return hist_json_n(hist, AT_HIST_SLOTS);
+}
+
+/* Arena level: the allocator's internal functions that were probed. */
+static struct json_object *internals_json(const struct rep_alloc *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < a->ninternals; i++) {
+		const struct rep_internal *in = &a->internals[i];
+		struct json_object *e = json_object_new_object();
+
+		add(e, "function", json_str(in->func));
+		add(e, "op", json_str(in->op));
+		add(e, "calls", json_u64(in->calls));
+		add(e, "bytes", json_u64(in->bytes));
+		add(e, "zero_returns", json_u64(in->zero_ret));
+		add(e, "time_ns", json_u64(in->total_ns));
+		json_object_array_add(arr, e);
+	}
+	return arr;
+}
+
+static struct json_object *arena_json(const struct rep_arena *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	add(o, "type", json_str(a->type));
+	add(o, "addr", json_u64(a->addr));
+	add(o, "ended", json_object_new_boolean(a->ended));
+	add(o, "since_ms", json_u64(a->since_ns / 1000000));
+	add(o, "ended_ms", a->ended ? json_u64(a->ended_ns / 1000000) : NULL);
+	add(o, "chunks", json_u64(a->chunks));
+	add(o, "chunks_acquired", json_u64(a->chunks_acquired));
+	add(o, "chunks_freed", json_u64(a->chunks_freed));
+	add(o, "bytes", json_u64(a->bytes));
+	add(o, "high_water_bytes", json_u64(a->high_water_bytes));
+	add(o, "resets", json_u64(a->resets));
+	add(o, "kept_bytes", json_u64(a->kept_bytes));
+	add(o, "kept_max_bytes", json_u64(a->kept_max_bytes));
+	add(o, "release", json_str(a->release));
+	add(o, "lifetime_us_hist", hist_json_n(a->lifetime_hist, AT_LIFE_SLOTS));
+	return o;
 }
 
 /* The heap level's keys; null where it does not cover this allocator. */
@@ -98,6 +145,7 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	}
 	add(o, "return_log", log);
 	add(o, "return_log_omitted", json_u64(a->returns_omitted));
+	add(o, "internals", internals_json(a));
 	heap_json(o, a, r);
 	return o;
 }
@@ -128,6 +176,14 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 		json_object_array_add(allocs, alloc_json(a, r));
 	}
 	add(o, "allocators", allocs);
+	{
+		struct json_object *ar = json_object_new_array();
+
+		for (size_t i = 0; i < p->narenas; i++)
+			json_object_array_add(ar, arena_json(&p->arenas[i]));
+		add(o, "arenas", ar);
+		add(o, "arenas_omitted", json_u64(p->arenas_omitted));
+	}
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct rep_sample *s = &p->timeline[i];
 		struct json_object *e = json_object_new_object();
@@ -205,6 +261,7 @@ static int json_report(struct out *o, const struct report *r, bool final)
 	add(drops, "model_procs_full", json_u64(r->drops.procs_full));
 	add(drops, "segments_full", json_u64(r->drops.segs_full));
 	add(drops, "unattributed", json_u64(r->drops.unattributed));
+	add(drops, "arenas_full", json_u64(r->drops.arenas_full));
 	add(root, "drops", drops);
 	add(root, "records", json_u64(r->records));
 	emit(o, root);

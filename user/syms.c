@@ -27,6 +27,7 @@ struct syms {
 	size_t n, cap;
 	struct seg segs[16];
 	size_t nsegs;
+	bool has_usdt;
 };
 
 static int add_sym(struct syms *s, uint64_t addr, uint64_t size, const char *name)
@@ -142,8 +143,21 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 		close(fd);
 		return -ENOEXEC;
 	}
-	if (main_file)
+	if (main_file) {
+		Elf_Scn *scn = NULL;
+		size_t shstrndx;
+		GElf_Shdr sh;
+
 		read_segments(s, elf);
+		while (!elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn))) {
+			const char *name = gelf_getshdr(scn, &sh)
+						   ? elf_strptr(elf, shstrndx, sh.sh_name)
+						   : NULL;
+
+			if (name && !strcmp(name, ".note.stapsdt"))
+				s->has_usdt = true;
+		}
+	}
 	found = read_symtab(s, elf, SHT_SYMTAB);
 	if (found <= 0 && main_file && !debug_path(elf, dbg, sizeof(dbg)) && !access(dbg, R_OK))
 		found = load_file(s, dbg, false);
@@ -266,6 +280,21 @@ int syms_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *s
 		return vaddr_to_off(s, s->syms[i].addr, off) ? 0 : -ERANGE;
 	}
 	return -ENOENT;
+}
+
+void syms_each(const struct syms *s, syms_visit_fn fn, void *arg)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		uint64_t off;
+
+		if (vaddr_to_off(s, s->syms[i].addr, &off))
+			fn(arg, s->syms[i].name, off);
+	}
+}
+
+bool syms_has_usdt(const struct syms *s)
+{
+	return s->has_usdt;
 }
 
 int syms_offset_of(const struct syms *s, const char *name, uint64_t *off)

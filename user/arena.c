@@ -1,0 +1,487 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "arena.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attrib.h"
+#include "log.h"
+#include "needed.h"
+#include "procfs.h"
+#include "stacks.h"
+#include "syms.h"
+
+/* An allocator's internal function: its name without the allocator's prefix, what it does
+ * and which argument holds the size. */
+struct internal {
+	const char *func;
+	const char *op;
+	int size_arg;
+};
+
+/* jemalloc 5: the page layer every extent goes through (pages_map(addr, size, align,
+ * commit), pages_unmap(addr, size), pages_purge_*(addr, size)). */
+static const struct internal jemalloc_internals[] = {
+	{ "pages_map", "map", 2 },
+	{ "pages_unmap", "unmap", 2 },
+	{ "pages_purge_forced", "purge_forced", 2 },
+	{ "pages_purge_lazy", "purge_lazy", 2 },
+};
+
+/* glibc's malloc.c, in libc6-dbg's symbol table (GCC may have cloned them). */
+static const struct internal glibc_internals[] = {
+	{ "sysmalloc", "grow", 1 },	    /* sysmalloc(nb, av): memory from the OS */
+	{ "systrim", "trim", 0 },	    /* main arena: brk shrink; returns 1 when it did */
+	{ "new_heap", "new_heap", 1 },	    /* a thread arena's heap reservation */
+	{ "heap_trim", "heap_trim", 0 },    /* a thread arena's heap shrink */
+	{ "munmap_chunk", "unmap_chunk", 0 }, /* free of an mmapped chunk */
+};
+
+/* glibc's LIBC_PROBE(memory_*) points, where a libc is built with SystemTap SDT notes
+ * (Debian's is not). */
+static const struct internal usdt_internals[] = {
+	{ "memory_sbrk_more", "sbrk_more", 2 }, { "memory_sbrk_less", "sbrk_less", 2 },
+	{ "memory_heap_new", "heap_new", 2 },	{ "memory_heap_more", "heap_more", 2 },
+	{ "memory_heap_less", "heap_less", 2 }, { "memory_heap_free", "heap_free", 2 },
+	{ "memory_arena_new", "arena_new", 2 },
+};
+
+struct aproc {
+	int pid;
+	struct loader_link **links;
+	size_t nlinks;
+	uint64_t (*done)[2]; /* (inode, offset) already probed */
+	size_t ndone, done_cap;
+};
+
+struct arena {
+	struct loader *loader;
+	const struct at_opts *opts;
+	struct at_probe_info *probes; /* id k is probes[k - 1] */
+	size_t nprobes, probes_cap;
+	struct aproc *procs;
+	size_t nprocs;
+};
+
+struct arena *arena__new(struct loader *l, const struct at_opts *o)
+{
+	struct arena *a = calloc(1, sizeof(*a));
+
+	if (a) {
+		a->loader = l;
+		a->opts = o;
+	}
+	return a;
+}
+
+static void aproc_release(struct aproc *p)
+{
+	for (size_t i = 0; i < p->nlinks; i++)
+		loader_link__destroy(p->links[i]);
+	free(p->links);
+	free(p->done);
+	memset(p, 0, sizeof(*p));
+}
+
+void arena__free(struct arena *a)
+{
+	if (!a)
+		return;
+	for (size_t i = 0; i < a->nprocs; i++)
+		aproc_release(&a->procs[i]);
+	free(a->procs);
+	free(a->probes);
+	free(a);
+}
+
+const struct at_probe_info *arena_probe_of(const struct arena *a, uint32_t id)
+{
+	return id && id <= a->nprobes ? &a->probes[id - 1] : NULL;
+}
+
+static struct aproc *aproc_get(struct arena *a, int pid)
+{
+	struct aproc *n;
+
+	for (size_t i = 0; i < a->nprocs; i++)
+		if (a->procs[i].pid == pid)
+			return &a->procs[i];
+	n = realloc(a->procs, (a->nprocs + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	a->procs = n;
+	memset(&n[a->nprocs], 0, sizeof(*n));
+	n[a->nprocs].pid = pid;
+	return &n[a->nprocs++];
+}
+
+/* The probes found in one file, before they are attached. */
+struct found {
+	struct arena *a;
+	struct aproc *p;
+	uint64_t ino;
+	struct loader_probe_spec *specs;
+	size_t nspecs, cap;
+	/* bumpalo */
+	uint64_t bump_slow[16], bump_reset[16], bump_drop[16], bump_glue[16];
+	size_t nslow, nreset, ndrop, nglue;
+};
+
+static uint32_t new_probe(struct arena *a, const struct at_probe_info *pr)
+{
+	if (at_grow(&a->probes, a->nprobes, &a->probes_cap, sizeof(a->probes[0]), 1))
+		return 0;
+	a->probes[a->nprobes++] = *pr;
+	return (uint32_t)a->nprobes;
+}
+
+/* Adds a probe point (once per process, file and offset). cookie_rest: the AT_ACOOKIE
+ * fields other than the probe id. */
+static int add_point(struct found *f, uint64_t off, const struct at_probe_info *pr, uint64_t cookie_rest,
+		     bool entry_only)
+{
+	struct aproc *p = f->p;
+	uint32_t id;
+
+	for (size_t i = 0; i < p->ndone; i++)
+		if (p->done[i][0] == f->ino && p->done[i][1] == off)
+			return 0;
+	id = new_probe(f->a, pr);
+	if (!id || at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
+	    at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
+		return -ENOMEM;
+	p->done[p->ndone][0] = f->ino;
+	p->done[p->ndone][1] = off;
+	p->ndone++;
+	f->specs[f->nspecs++] = (struct loader_probe_spec){
+		.off = off,
+		.cookie = ((uint64_t)id << 32) | cookie_rest,
+		.entry_only = entry_only,
+	};
+	return 0;
+}
+
+/* A function by name, or by a name GCC gave its clone (sysmalloc.constprop.0). */
+static int find_func(const struct syms *s, const char *name, uint64_t *off)
+{
+	static const char *const clones[] = { "", ".constprop.0", ".isra.0", ".part.0" };
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(clones); i++) {
+		char full[128];
+
+		snprintf(full, sizeof(full), "%s%s", name, clones[i]);
+		if (!syms_offset_of(s, full, off))
+			return 0;
+	}
+	return -ENOENT;
+}
+
+/* bumpalo's functions, in every monomorphized copy: Rust symbols (legacy or v0 mangling)
+ * demangled, their hash dropped. */
+static void bump_symbol(void *arg, const char *name, uint64_t off)
+{
+	struct found *f = arg;
+	char *d, *h;
+	size_t n;
+
+	if (!strstr(name, "bumpalo"))
+		return;
+	d = stacks_demangle(name);
+	if (!d)
+		return;
+	h = strstr(d, "::h");
+	if (h && strlen(h) == 19)
+		*h = '\0';
+	n = strlen(d);
+#define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(d + n - (sizeof(s) - 1), s))
+#define PUT(arr, cnt)                                                                      \
+	do {                                                                               \
+		if (f->cnt < AT_ARRAY_SIZE(f->arr))                                        \
+			f->arr[f->cnt++] = off;                                            \
+	} while (0)
+	if (strstr(d, "bumpalo::Bump") && ENDS("::alloc_layout_slow"))
+		PUT(bump_slow, nslow);
+	else if (!strncmp(d, "bumpalo::Bump", 13) && ENDS("::reset"))
+		PUT(bump_reset, nreset);
+	else if (!strncmp(d, "<bumpalo::Bump", 14) && ENDS("Drop>::drop"))
+		PUT(bump_drop, ndrop);
+	else if (!strncmp(d, "core::ptr::drop_in_place<bumpalo::Bump", 38))
+		PUT(bump_glue, nglue);
+#undef PUT
+#undef ENDS
+	free(d);
+}
+
+static int probe_bumpalo(struct found *f, const struct syms *s)
+{
+	bool watch = f->a->opts->level_heap;
+	struct at_probe_info pr = { .type = "bumpalo" };
+	const uint64_t *drops;
+	size_t ndrops;
+	int err = 0;
+
+	syms_each(s, bump_symbol, f);
+	/* Drop glue calls Drop::drop: probe it only where Drop::drop itself is gone. */
+	drops = f->ndrop ? f->bump_drop : f->bump_glue;
+	ndrops = f->ndrop ? f->ndrop : f->nglue;
+	if (!f->nslow)
+		return 0;
+	pr.has_reset = f->nreset > 0;
+	pr.has_release = f->nreset || ndrops;
+	pr.watched = watch;
+	snprintf(pr.func, sizeof(pr.func), "alloc_layout_slow");
+	for (size_t i = 0; i < f->nslow && !err; i++)
+		err = add_point(f, f->bump_slow[i], &pr,
+				AT_ACOOKIE(0, AT_AK_BUMP_SLOW, 0, 1, 0) | (watch ? AT_ACOOKIE_WATCH : 0),
+				false);
+	snprintf(pr.func, sizeof(pr.func), "reset");
+	for (size_t i = 0; i < f->nreset && !err; i++)
+		err = add_point(f, f->bump_reset[i], &pr, AT_ACOOKIE(0, AT_AK_BUMP_RESET, 0, 1, 0),
+				true);
+	snprintf(pr.func, sizeof(pr.func), "drop");
+	for (size_t i = 0; i < ndrops && !err; i++)
+		err = add_point(f, drops[i], &pr, AT_ACOOKIE(0, AT_AK_BUMP_DROP, 0, 1, 0), true);
+	if (!pr.has_release && !watch)
+		at_note(0, "pid %d: bumpalo's reset and drop are inlined: its chunk releases need "
+			   "the heap level", f->p->pid);
+	return err;
+}
+
+static int probe_obstack(struct found *f, const struct syms *s)
+{
+	static const struct {
+		const char *func;
+		enum at_arena_kind kind;
+	} fns[] = {
+		{ "_obstack_begin", AT_AK_OBSTACK_NEW },
+		{ "_obstack_begin_1", AT_AK_OBSTACK_NEW },
+		{ "_obstack_newchunk", AT_AK_OBSTACK_NEW },
+		{ "_obstack_free", AT_AK_OBSTACK_FREE },
+	};
+	struct at_probe_info pr = { .type = "obstack", .has_reset = true, .has_release = true };
+	uint64_t off;
+	int err = 0;
+
+	if (syms_offset_of(s, "_obstack_newchunk", &off))
+		return 0;
+	for (size_t i = 0; i < AT_ARRAY_SIZE(fns) && !err; i++) {
+		if (syms_offset_of(s, fns[i].func, &off))
+			continue;
+		snprintf(pr.func, sizeof(pr.func), "%s", fns[i].func);
+		pr.kind = fns[i].kind;
+		err = add_point(f, off, &pr, AT_ACOOKIE(0, fns[i].kind, 0, 1, 0), false);
+	}
+	return err;
+}
+
+static int probe_custom(struct found *f, const struct syms *s, const struct at_arena_spec *sp)
+{
+	bool watch = f->a->opts->level_heap && !sp->free[0];
+	struct at_probe_info pr = { .type = sp->name,
+				  .has_reset = sp->reset[0] != 0,
+				  .has_release = sp->free[0] || sp->reset[0],
+				  .watched = watch };
+	uint64_t off;
+	int err;
+
+	if (syms_offset_of(s, sp->alloc, &off))
+		return 0;
+	snprintf(pr.func, sizeof(pr.func), "%s", sp->alloc);
+	pr.kind = AT_AK_CHUNK_ALLOC;
+	err = add_point(f, off, &pr,
+			AT_ACOOKIE(0, AT_AK_CHUNK_ALLOC, sp->size_arg, sp->self_arg, 0) |
+				(watch ? AT_ACOOKIE_WATCH : 0),
+			false);
+	if (!err && sp->free[0] && !syms_offset_of(s, sp->free, &off)) {
+		snprintf(pr.func, sizeof(pr.func), "%s", sp->free);
+		pr.kind = AT_AK_CHUNK_FREE;
+		err = add_point(f, off, &pr,
+				AT_ACOOKIE(0, AT_AK_CHUNK_FREE, 0, sp->self_arg, sp->ptr_arg), true);
+	}
+	if (!err && sp->reset[0] && !syms_offset_of(s, sp->reset, &off)) {
+		snprintf(pr.func, sizeof(pr.func), "%s", sp->reset);
+		pr.kind = AT_AK_RESET;
+		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_RESET, 0, sp->self_arg, 0), true);
+	}
+	return err;
+}
+
+static int probe_internals(struct found *f, const struct syms *s, const char *type,
+			   const char *prefix, const struct internal *t, size_t n)
+{
+	struct at_probe_info pr = { .type = type, .kind = AT_AK_INTERNAL };
+	int err = 0;
+
+	for (size_t i = 0; i < n && !err; i++) {
+		char name[96];
+		uint64_t off;
+
+		snprintf(name, sizeof(name), "%s%s", prefix, t[i].func);
+		if (find_func(s, name, &off))
+			continue;
+		snprintf(pr.func, sizeof(pr.func), "%s", t[i].func);
+		pr.op = t[i].op;
+		pr.size_arg = t[i].size_arg;
+		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_INTERNAL, t[i].size_arg, 0, 0),
+				false);
+	}
+	return err;
+}
+
+static int probe_usdt(struct found *f, const char *path)
+{
+	struct at_probe_info pr = { .type = "glibc", .kind = AT_AK_USDT };
+	int err = 0;
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(usdt_internals) && !err; i++) {
+		uint32_t id;
+		int e;
+
+		snprintf(pr.func, sizeof(pr.func), "%s", usdt_internals[i].func);
+		pr.op = usdt_internals[i].op;
+		pr.size_arg = usdt_internals[i].size_arg;
+		id = new_probe(f->a, &pr);
+		if (!id)
+			return -ENOMEM;
+		e = loader_usdt_attach(f->a->loader, f->p->pid, path, "libc", pr.func,
+				       AT_ACOOKIE(id, AT_AK_USDT, pr.size_arg, 0, 0), &f->p->links,
+				       &f->p->nlinks);
+		if (e && e != -ENOENT && e != -ESRCH)
+			err = e;
+	}
+	return err;
+}
+
+static int probe_file(struct arena *a, struct aproc *p, const char *path)
+{
+	const char *slash = strrchr(path, '/'), *lib = attrib_library(slash ? slash + 1 : path);
+	struct found *f = calloc(1, sizeof(*f));
+	struct syms *s = NULL;
+	struct stat st;
+	int err = 0;
+
+	if (!f)
+		return -ENOMEM;
+	if (stat(path, &st)) {
+		err = -errno;
+		goto out;
+	}
+	s = syms__new(path);
+	if (!s) {
+		err = errno == ENOEXEC ? 0 : -errno;
+		goto out;
+	}
+	*f = (struct found){ .a = a, .p = p, .ino = st.st_ino };
+	err = probe_bumpalo(f, s);
+	if (!err)
+		err = probe_obstack(f, s);
+	for (size_t i = 0; i < a->opts->narenas && !err; i++)
+		err = probe_custom(f, s, &a->opts->arenas[i]);
+	if (!err && !syms_offset_of(s, "_rjem_je_pages_map", &(uint64_t){ 0 }))
+		err = probe_internals(f, s, "jemalloc", "_rjem_je_", jemalloc_internals,
+				      AT_ARRAY_SIZE(jemalloc_internals));
+	else if (!err && !syms_offset_of(s, "je_pages_map", &(uint64_t){ 0 }))
+		err = probe_internals(f, s, "jemalloc", "je_", jemalloc_internals,
+				      AT_ARRAY_SIZE(jemalloc_internals));
+	if (!err && ((lib && !strcmp(lib, "glibc")) || !find_func(s, "_int_malloc", &(uint64_t){ 0 })))
+		err = probe_internals(f, s, "glibc", "", glibc_internals,
+				      AT_ARRAY_SIZE(glibc_internals));
+	if (!err && syms_has_usdt(s))
+		err = probe_usdt(f, path);
+	if (!err && f->nspecs) {
+		err = loader_uprobes_attach(a->loader, LOADER_ARENA, p->pid, path, f->specs,
+					    f->nspecs, &p->links, &p->nlinks);
+		if (err)
+			at_err("cannot attach the arena probes to '%s': %s", path, strerror(-err));
+		else
+			at_note(1, "pid %d: %zu arena probes in '%s'", p->pid, f->nspecs, path);
+	}
+out:
+	if (f)
+		free(f->specs);
+	free(f);
+	syms__free(s);
+	return err;
+}
+
+struct scan {
+	struct arena *a;
+	struct aproc *p;
+	char last[PATH_MAX];
+	int err;
+};
+
+static int scan_mapping(const struct maps_entry *e, void *arg)
+{
+	struct scan *sc = arg;
+	char path[PATH_MAX];
+	int err;
+
+	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, sc->last))
+		return 0;
+	snprintf(sc->last, sizeof(sc->last), "%s", e->path);
+	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
+	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->p->pid, e->path);
+	err = probe_file(sc->a, sc->p, path);
+	if (err && !sc->err)
+		sc->err = err;
+	return 0;
+}
+
+int arena_attach_running(struct arena *a, int pid)
+{
+	struct scan *sc = calloc(1, sizeof(*sc));
+	int err;
+
+	if (!sc)
+		return -ENOMEM;
+	sc->a = a;
+	sc->p = aproc_get(a, pid);
+	err = sc->p ? procfs_read_maps(pid, scan_mapping, sc) : -ENOMEM;
+	if (!err)
+		err = sc->err;
+	free(sc);
+	return err;
+}
+
+struct launch_arg {
+	struct arena *a;
+	struct aproc *p;
+	int err;
+};
+
+static void launch_file(void *arg, const char *path)
+{
+	struct launch_arg *la = arg;
+	int err = probe_file(la->a, la->p, path);
+
+	if (err && !la->err)
+		la->err = err;
+}
+
+int arena_attach_launch(struct arena *a, int pid, const char *exe)
+{
+	struct launch_arg la = { .a = a, .p = aproc_get(a, pid) };
+	int err;
+
+	if (!la.p)
+		return -ENOMEM;
+	err = needed_launch_files(exe, launch_file, &la);
+	return err ? err : la.err;
+}
+
+void arena_forget(struct arena *a, int pid)
+{
+	for (size_t i = 0; i < a->nprocs; i++) {
+		if (a->procs[i].pid != pid)
+			continue;
+		aproc_release(&a->procs[i]);
+		a->procs[i].pid = -1;
+	}
+	loader_arena_forget(a->loader, pid);
+}
