@@ -130,6 +130,24 @@ $(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/worklo
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
 
+# Rust: bumpalo over Debian's jemalloc (libjemalloc_pic.a, so jemalloc-sys builds nothing),
+# with Debian's cargo and crates only (tests/workloads/rust_bump/.cargo/config.toml), in a
+# normal release profile and with fat LTO.
+RUST_SRCS := $(wildcard tests/workloads/rust_bump/src/*.rs) tests/workloads/rust_bump/Cargo.toml
+RUST_ENV := CARGO_HOME=$(OUTPUT)/cargo-home CARGO_TARGET_DIR=$(OUTPUT)/cargo-target \
+	JEMALLOC_OVERRIDE=/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a PATH=/usr/bin:/bin
+$(OUTPUT)/workloads/rust_bump: $(RUST_SRCS) | $(DEPS_STAMP)
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --release
+	$(Q)cp $(OUTPUT)/cargo-target/release/rust_bump $@
+$(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS) | $(DEPS_STAMP)
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --profile rel-lto
+	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
+HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
+
 workloads: $(WORKLOADS) $(HEAP_VARIANTS)
 
 check: $(UNIT_BINS)

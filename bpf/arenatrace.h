@@ -248,7 +248,7 @@ struct at_stack_live {
 enum at_arena_kind {
 	AT_AK_CHUNK_ALLOC = 1,	/* return: ret is a new chunk of the size argument */
 	AT_AK_CHUNK_FREE = 2,	/* entry: the chunk argument is released */
-	AT_AK_RESET = 3,	/* entry: the arena rewinds, keeping (some of) its chunks */
+	AT_AK_RESET = 3,	/* return: the arena rewound, keeping (some of) its chunks */
 	AT_AK_BUMP_SLOW = 4,	/* bumpalo Bump::alloc_layout_slow(&self, layout): return */
 	AT_AK_BUMP_RESET = 5,	/* bumpalo Bump::reset(&mut self): entry */
 	AT_AK_BUMP_DROP = 6,	/* bumpalo Drop for Bump, or its drop glue: entry */

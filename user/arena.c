@@ -140,24 +140,35 @@ static uint32_t new_probe(struct arena *a, const struct at_probe_info *pr)
 	return (uint32_t)a->nprobes;
 }
 
-/* Adds a probe point (once per process, file and offset). cookie_rest: the AT_ACOOKIE
- * fields other than the probe id. */
-static int add_point(struct found *f, uint64_t off, const struct at_probe_info *pr, uint64_t cookie_rest,
-		     bool entry_only)
+/* Marks (file, offset) as probed in this process; false if it already was. A USDT probe
+ * is marked by its index counted down from the top offset. */
+static bool first_time(struct found *f, uint64_t off)
 {
 	struct aproc *p = f->p;
-	uint32_t id;
 
 	for (size_t i = 0; i < p->ndone; i++)
 		if (p->done[i][0] == f->ino && p->done[i][1] == off)
-			return 0;
-	id = new_probe(f->a, pr);
-	if (!id || at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
-	    at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
-		return -ENOMEM;
+			return false;
+	if (at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1))
+		return false;
 	p->done[p->ndone][0] = f->ino;
 	p->done[p->ndone][1] = off;
 	p->ndone++;
+	return true;
+}
+
+/* Adds a probe point (once per process, file and offset). cookie_rest: the AT_ACOOKIE
+ * fields other than the probe id. */
+static int add_point(struct found *f, uint64_t off, const struct at_probe_info *pr,
+		     uint64_t cookie_rest, bool entry_only)
+{
+	uint32_t id;
+
+	if (!first_time(f, off))
+		return 0;
+	id = new_probe(f->a, pr);
+	if (!id || at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
+		return -ENOMEM;
 	f->specs[f->nspecs++] = (struct loader_probe_spec){
 		.off = off,
 		.cookie = ((uint64_t)id << 32) | cookie_rest,
@@ -306,7 +317,8 @@ static int probe_custom(struct found *f, const struct syms *s, const struct at_a
 	if (!err && sp->reset[0] && !syms_offset_of(s, sp->reset, &off)) {
 		snprintf(pr.func, sizeof(pr.func), "%s", sp->reset);
 		pr.kind = AT_AK_RESET;
-		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_RESET, 0, sp->self_arg, 0), true);
+		/* At its return: what it kept is known once its releases are done. */
+		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_RESET, 0, sp->self_arg, 0), false);
 	}
 	return err;
 }
@@ -342,6 +354,8 @@ static int probe_usdt(struct found *f, const char *path)
 		uint32_t id;
 		int e;
 
+		if (!first_time(f, UINT64_MAX - i))
+			continue;
 		snprintf(pr.func, sizeof(pr.func), "%s", usdt_internals[i].func);
 		pr.op = usdt_internals[i].op;
 		pr.size_arg = usdt_internals[i].size_arg;

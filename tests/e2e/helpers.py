@@ -72,14 +72,15 @@ def assert_no_drops(report):
 class Run:
     """One traced run of a workload. mode: 'launch' (-- CMD) or 'attach' (-p PID).
     strace: run the workload under strace -ff -k for the oracle. hold: keep the workload
-    alive after its truth is written until arenatrace has reported (for residency)."""
+    alive after its truth is written until arenatrace has reported (for residency).
+    wargs: the workload's own arguments."""
 
     def __init__(self, tmp_path, name, mode="launch", strace=False, hold=True, args=(),
-                 shell=False, env=None):
+                 shell=False, env=None, wargs=()):
         self.tracer = self.target = None
         tmp_path.mkdir(parents=True, exist_ok=True)
         try:
-            self._run(tmp_path, name, mode, strace, hold, args, shell, env or {})
+            self._run(tmp_path, name, mode, strace, hold, args, shell, env or {}, wargs)
         finally:
             # Never leave a tracer or a waiting workload behind a failed assertion.
             for p in (self.tracer, self.target):
@@ -87,7 +88,7 @@ class Run:
                     p.kill()
                     p.wait()
 
-    def _run(self, tmp_path, name, mode, strace, hold, args, shell, extra_env):
+    def _run(self, tmp_path, name, mode, strace, hold, args, shell, extra_env, wargs):
         self.tmp = tmp_path
         self.name = name
         self.truth_path = str(tmp_path / "truth.json")
@@ -99,7 +100,7 @@ class Run:
         env = {"AT_TRUTH": self.truth_path, **extra_env}
         if hold:
             env["AT_HOLD"] = self.hold_path
-        cmd = [workload(name)]
+        cmd = [workload(name), *wargs]
         if shell:
             cmd = ["sh", "-c", f"{cmd[0]}; true"]
         if strace:

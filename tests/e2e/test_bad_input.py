@@ -35,6 +35,12 @@ def one_line(stderr):
     (["-p", "1", "--format", "xml"], "unknown format"),
     ([], "nothing to trace"),
     (["-p", "1", "--", "true"], "not both"),
+    (["-p", "1", "--level", "os,nonsense"], "unknown level 'nonsense'"),
+    (["-p", "1", "--arena", "pool"], "malformed --arena 'pool'"),
+    (["-p", "1", "--arena", "pool:free=x"], "alloc=SYMBOL is required"),
+    (["-p", "1", "--arena", "pool:alloc=f,size=9"], "bad value for 'size'"),
+    (["-p", "1", "--arena", "pool:alloc=f,colour=red"], "unknown key 'colour'"),
+    (["-p", "1", "--arena", "pool:alloc=f,size=1,self=1"], "same argument"),
 ])
 def test_usage_errors(args, needle):
     r = run_at(*args)
