@@ -341,18 +341,25 @@ static void capture_stacks(void *arg, int pid)
 	free(rep);
 }
 
+/* Residency from /proc and the heap counters of live threads, read together. */
+static void sample(struct at_ctx *c, uint64_t t)
+{
+	model_sample(c->model, t);
+	if (c->heap) {
+		model_heap_clear(c->model, 0);
+		heap_read(c->heap, 0, true, heap_to_model, c->model);
+		model_track_retention(c->model, t);
+	}
+}
+
 static void report(struct at_ctx *c, bool final)
 {
 	uint64_t drops[AT_DROP_NR], t = now_ns();
 	const struct report *r;
 
-	model_sample(c->model, t);
-	if (c->heap) {
-		model_heap_clear(c->model, 0);
-		heap_read(c->heap, 0, true, heap_to_model, c->model);
-		if (c->stacks)
-			heap_for_each_pid(c->heap, capture_stacks, c);
-	}
+	sample(c, t);
+	if (c->stacks)
+		heap_for_each_pid(c->heap, capture_stacks, c);
 	loader_drops(c->loader, drops);
 	model_set_bpf_drops(c->model, drops);
 	r = model_report(c->model, t);
@@ -390,7 +397,7 @@ static int trace_loop(struct at_ctx *c)
 		t = now_ns();
 		if (t >= next_sample) {
 			model_for_each_alive(c->model, check_gone, c);
-			model_sample(c->model, t);
+			sample(c, t);
 			next_sample = t + o->sample_ms * 1000000ull;
 		}
 		if (next_report && t >= next_report) {
@@ -452,7 +459,10 @@ static int run(struct at_ctx *c)
 						      .max_segs = o->max_segs,
 						      .timeline_max = o->timeline_max,
 						      .return_log_max = o->return_log_max,
-						      .max_arenas = o->max_arenas },
+						      .max_arenas = o->max_arenas,
+						      .finding_min_bytes = o->finding_min_bytes,
+						      .idle_purge_ms = o->idle_purge_ms,
+						      .growth_samples = o->growth_samples },
 			      now_ns());
 	c->loader = loader__new(o, on_record, c);
 	if (!c->model || !c->loader)

@@ -80,6 +80,7 @@ static void proc_free(struct proc *p)
 	free(p->tl_flat);
 	free(p->stacks);
 	model_arena_free(p);
+	free(p->findings);
 	if (p->pagemap_fd >= 0)
 		close(p->pagemap_fd);
 	free(p);
@@ -745,6 +746,7 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 
 		flatten_allocs(m, p);
 		model_arena_report(p);
+		model_findings(m, p, now_ns);
 		free(p->tl_flat);
 		p->tl_flat = p->tl_n ? calloc(p->tl_n, sizeof(*p->tl_flat)) : NULL;
 		for (size_t k = 0; p->tl_flat && k < p->tl_n; k++)

@@ -29,6 +29,9 @@ struct model_limits {
 	size_t timeline_max;    /* samples kept per process (the oldest go first) */
 	size_t return_log_max;  /* return events listed per allocator (the oldest go first) */
 	size_t max_arenas;      /* arena instances per process (ended ones go first) */
+	uint64_t finding_min_bytes; /* findings name only retention this large */
+	uint64_t idle_purge_ms;     /* idle_purge: no return for this long */
+	size_t growth_samples;      /* retention_growth: this many rises in a row */
 };
 
 struct rep_return {
@@ -124,6 +127,16 @@ struct rep_sample {
 	uint64_t resident_bytes;
 };
 
+/* A finding: retention explained in plain words (docs/design.md lists the kinds). */
+struct rep_finding {
+	const char *kind;
+	char allocator[64]; /* the allocator or arena concerned */
+	uint64_t bytes;
+	uint64_t since_ns;  /* since the start of the trace */
+	char evidence[320];
+	char advice[320];
+};
+
 /* --stacks: one of a process's top allocation stacks, by outstanding bytes. */
 struct rep_stack {
 	int64_t bytes;
@@ -145,6 +158,8 @@ struct rep_proc {
 	const struct rep_sample *timeline;
 	size_t ntimeline;
 	uint64_t timeline_omitted;
+	const struct rep_finding *findings;
+	size_t nfindings;
 	const struct rep_arena *arenas; /* live ones first */
 	size_t narenas;
 	uint64_t arenas_omitted; /* ended arenas dropped beyond max_arenas */
@@ -186,6 +201,9 @@ int model_add_launched(struct model *m, int pid);
 int model_apply(struct model *m, const void *rec, size_t len);
 /* Sample residency and RSS of every live process. */
 void model_sample(struct model *m, uint64_t now_ns);
+/* After a sample and fresh heap counters: remember each allocator's retained bytes when
+ * they changed (retention_growth looks at the last changes). */
+void model_track_retention(struct model *m, uint64_t now_ns);
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
 /* Calls fn for each process the model believes alive. */
 void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg);

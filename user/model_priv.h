@@ -26,6 +26,9 @@ enum {
 struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
+	int64_t growth[16];	   /* retained bytes at its last changes, oldest first */
+	uint64_t growth_start_ns;  /* when the current run of rises began */
+	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */
@@ -67,6 +70,8 @@ struct proc {
 	struct marena *arenas;
 	size_t narenas, arenas_cap;
 	struct rep_arena *rep_arenas;
+	struct rep_finding *findings;
+	size_t nfindings, findings_cap;
 };
 
 struct model {
@@ -86,5 +91,7 @@ void model_heap_figures(struct proc *p, struct alloc *a);
 /* The arenas of p for the report (live first), and their release. */
 void model_arena_report(struct proc *p);
 void model_arena_free(struct proc *p);
+/* The findings of p, from its report figures (after flattening). */
+void model_findings(const struct model *m, struct proc *p, uint64_t now_ns);
 
 #endif

@@ -177,6 +177,24 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 	}
 	add(o, "allocators", allocs);
 	{
+		struct json_object *fa = json_object_new_array();
+
+		for (size_t i = 0; i < p->nfindings; i++) {
+			const struct rep_finding *f = &p->findings[i];
+			struct json_object *e = json_object_new_object();
+
+			add(e, "kind", json_str(f->kind));
+			add(e, "pid", json_object_new_int(p->pid));
+			add(e, "allocator", json_str(f->allocator));
+			add(e, "bytes", json_u64(f->bytes));
+			add(e, "since_ms", json_u64(f->since_ns / 1000000));
+			add(e, "evidence", json_str(f->evidence));
+			add(e, "advice", json_str(f->advice));
+			json_object_array_add(fa, e);
+		}
+		add(o, "findings", fa);
+	}
+	{
 		struct json_object *ar = json_object_new_array();
 
 		for (size_t i = 0; i < p->narenas; i++)

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Retention patterns for the findings (truth.h protocol), by mode:
+ *   pin       glibc: 40 MB of small blocks freed but the last one: the heap cannot trim
+ *   all       glibc: the same blocks all freed: the heap trims itself (no finding)
+ *   grow      glibc: batches of growing block sizes that keep every other block: each
+ *             batch's holes are too small for the next, retention rises batch by batch
+ *   steady    glibc: batches that free everything they allocate (no growth)
+ *   madv_free / madv_dontneed: 32 MiB mapped, touched and given back lazily or at once
+ * The truth has what was kept (live bytes in glibc's usable sizes) and given back.
+ */
+#include "truth.h"
+
+enum { NBLK = 40000, BATCH = 4000, NBATCH = 6 };
+static void *blk[NBLK];
+
+static uint64_t usable(void *p)
+{
+	uint64_t word = ((uint64_t *)p)[-1], size = word & ~7ull;
+
+	return size - ((word & 2) ? 16 : 8);
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "pin";
+	uint64_t live = 0;
+
+	truth_open();
+	truth_go();
+	if (!strcmp(mode, "pin") || !strcmp(mode, "all")) {
+		for (int i = 0; i < NBLK; i++) {
+			blk[i] = malloc(1000);
+			memset(blk[i], 1, 1000);
+		}
+		for (int i = 0; i < NBLK - (!strcmp(mode, "pin")); i++)
+			free(blk[i]);
+		if (!strcmp(mode, "pin"))
+			live = usable(blk[NBLK - 1]);
+	} else if (!strcmp(mode, "grow") || !strcmp(mode, "steady")) {
+		for (int b = 0; b < NBATCH; b++) {
+			size_t size = !strcmp(mode, "grow") ? 1000 + 200 * (size_t)b : 1000;
+
+			for (int i = 0; i < BATCH; i++) {
+				blk[b * BATCH + i] = malloc(size);
+				memset(blk[b * BATCH + i], 1, size);
+			}
+			for (int i = 0; i < BATCH; i++) {
+				if (!strcmp(mode, "grow") && i % 2)
+					live += usable(blk[b * BATCH + i]);
+				else
+					free(blk[b * BATCH + i]);
+			}
+			usleep(300000); /* a few samples between batches */
+		}
+	} else {
+		size_t len = 32u << 20;
+		char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return 1;
+		memset(p, 1, len);
+		madvise(p, len, !strcmp(mode, "madv_free") ? MADV_FREE : MADV_DONTNEED);
+		truth_u64("given_back", len);
+	}
+	truth_u64("live_bytes", live);
+	truth_done();
+	return 0;
+}

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Findings: retention explained in plain words, from the figures the report already has
+ * (docs/design.md, "Findings"). Each kind names its evidence in numbers and what would
+ * release the memory. Computed for each report; nothing here reads the kernel or /proc.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "model_priv.h"
+
+#define MIB(v) ((double)(v) / 1048576.0)
+
+void model_track_retention(struct model *m, uint64_t now_ns)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+
+		if (p->r.exited)
+			continue;
+		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
+			struct alloc *a = &p->allocs[k];
+			int64_t v;
+
+			model_heap_figures(p, a);
+			if (!a->r.has_heap || !a->r.retained_known)
+				continue;
+			v = a->r.retained_bytes;
+			if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
+				continue;
+			if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
+				a->growth_start_ns = now_ns - m->start_ns;
+			if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
+				memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
+				a->ngrowth--;
+			}
+			a->growth[a->ngrowth++] = v;
+		}
+	}
+}
+
+static struct rep_finding *add(struct proc *p, const char *kind, const char *who,
+			       uint64_t bytes, uint64_t since_ns)
+{
+	struct rep_finding *f;
+
+	if (at_grow(&p->findings, p->nfindings, &p->findings_cap, sizeof(*f), 1))
+		return NULL;
+	f = &p->findings[p->nfindings++];
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	snprintf(f->allocator, sizeof(f->allocator), "%s", who);
+	f->bytes = bytes;
+	f->since_ns = since_ns;
+	return f;
+}
+
+static void arena_resets(struct proc *p, uint64_t min)
+{
+	for (size_t i = 0; i < p->r.narenas; i++) {
+		const struct rep_arena *a = &p->r.arenas[i];
+		struct rep_finding *f;
+
+		if (a->ended || !a->resets || a->kept_bytes < min || !a->kept_bytes)
+			continue;
+		f = add(p, "arena_reset_retains", a->type, a->kept_bytes, a->since_ns);
+		if (!f)
+			return;
+		snprintf(f->evidence, sizeof(f->evidence),
+			 "%s arena at 0x%llx: %llu resets, %.1f MiB held across the last one in %llu "
+			 "chunks (high-water %.1f MiB)",
+			 a->type, (unsigned long long)a->addr, (unsigned long long)a->resets,
+			 MIB(a->kept_bytes), (unsigned long long)a->chunks, MIB(a->high_water_bytes));
+		snprintf(f->advice, sizeof(f->advice), "%s",
+			 !strcmp(a->type, "bumpalo")
+				 ? "reset() keeps the Bump's newest, largest chunk: drop and recreate "
+				   "the Bump after an outsized batch, or cap it with "
+				   "Bump::set_allocation_limit"
+				 : "a reset keeps the arena's chunks for reuse: release them after an "
+				   "outsized batch");
+	}
+}
+
+static void lazyfree(struct proc *p, uint64_t min)
+{
+	const struct rep_alloc *who = NULL;
+	struct rep_finding *f;
+
+	if (p->r.exited || p->r.lazyfree_bytes < min || !p->r.lazyfree_bytes)
+		return;
+	for (size_t i = 0; i < p->r.nallocs; i++)
+		if (!who || p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] >
+				    who->ret_bytes[AT_RET_MADV_FREE])
+			who = &p->r.allocs[i];
+	f = add(p, "lazyfree_in_rss", who ? who->name : "unknown", p->r.lazyfree_bytes,
+		who ? who->ret_last_ns[AT_RET_MADV_FREE] : 0);
+	if (!f)
+		return;
+	snprintf(f->evidence, sizeof(f->evidence),
+		 "%.1f MiB given back with MADV_FREE are still counted in RSS (LazyFree); %s made "
+		 "%llu MADV_FREE calls for %.1f MiB",
+		 MIB(p->r.lazyfree_bytes), f->allocator,
+		 (unsigned long long)(who ? who->ret_count[AT_RET_MADV_FREE] : 0),
+		 MIB(who ? who->ret_bytes[AT_RET_MADV_FREE] : 0));
+	snprintf(f->advice, sizeof(f->advice),
+		 "not a leak: the kernel takes these pages only under memory pressure, so RSS "
+		 "overstates use; for an exact RSS return memory with MADV_DONTNEED (jemalloc: "
+		 "muzzy_decay_ms:0; mimalloc: MIMALLOC_PURGE_DECOMMITS=1)");
+}
+
+/* jemalloc and mimalloc purge freed pages on a timer that runs only when the allocator
+ * is called; an idle process keeps them. glibc has its own kind. */
+static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint64_t min)
+{
+	uint64_t idle = m->lim.idle_purge_ms * 1000000ull;
+
+	if (p->r.exited || now < idle)
+		return;
+	for (size_t i = 0; i < p->r.nallocs; i++) {
+		const struct rep_alloc *a = &p->r.allocs[i];
+		uint64_t last = 0;
+		struct rep_finding *f;
+
+		if (!a->has_heap || !a->retained_known || !strcmp(a->name, "glibc") ||
+		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0 || !a->free_bytes)
+			continue;
+		for (int k = 0; k < AT_RET_NR; k++)
+			if (a->ret_last_ns[k] > last)
+				last = a->ret_last_ns[k];
+		if (now - last < idle)
+			continue;
+		f = add(p, "idle_purge", a->name, (uint64_t)a->retained_bytes, last);
+		if (!f)
+			return;
+		snprintf(f->evidence, sizeof(f->evidence),
+			 "%s keeps %.1f MiB resident that the application does not use (resident "
+			 "%.1f MiB, live %.1f MiB); %.1f MiB freed, nothing returned to the OS for "
+			 "%.1f s",
+			 a->name, MIB(a->retained_bytes), MIB(a->resident_bytes + a->pre_resident_bytes),
+			 MIB(a->live_bytes), MIB(a->free_bytes), (double)(now - last) / 1e9);
+		snprintf(f->advice, sizeof(f->advice), "%s",
+			 !strcmp(a->name, "jemalloc")
+				 ? "jemalloc purges on decay (dirty_decay_ms, muzzy_decay_ms) only "
+				   "when it is called: enable background_thread:true, or purge with "
+				   "mallctl(\"arena.<i>.purge\")"
+				 : "call the allocator's collect (mimalloc: mi_collect(true)) when idle, "
+				   "or shorten its purge delay");
+	}
+}
+
+static void glibc_untrimmable(struct proc *p, uint64_t min)
+{
+	for (size_t i = 0; i < p->r.nallocs; i++) {
+		const struct rep_alloc *a = &p->r.allocs[i];
+		struct rep_finding *f;
+
+		if (!a->has_heap || !a->retained_known || strcmp(a->name, "glibc") ||
+		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0)
+			continue;
+		f = add(p, "glibc_untrimmable", a->name, (uint64_t)a->retained_bytes, 0);
+		if (!f)
+			return;
+		snprintf(f->evidence, sizeof(f->evidence),
+			 "%.1f MiB free inside glibc's heaps but resident (resident %.1f MiB, live "
+			 "%.1f MiB); %llu brk shrinks, %.1f MiB trimmed",
+			 MIB(a->retained_bytes), MIB(a->resident_bytes + a->pre_resident_bytes),
+			 MIB(a->live_bytes), (unsigned long long)a->ret_count[AT_RET_BRK_SHRINK],
+			 MIB(a->ret_bytes[AT_RET_BRK_SHRINK]));
+		snprintf(f->advice, sizeof(f->advice),
+			 "free() trims only the top of a heap, above M_TRIM_THRESHOLD, and a live "
+			 "block above the free memory pins it: malloc_trim(0) releases free pages "
+			 "inside the heap; fewer arenas (MALLOC_ARENA_MAX) or a lower "
+			 "M_MMAP_THRESHOLD keep less");
+	}
+}
+
+static void several_allocators(struct proc *p, uint64_t min)
+{
+	char names[64] = "", list[320] = "";
+	uint64_t total = 0;
+	int n = 0;
+	struct rep_finding *f;
+
+	for (size_t i = 0; i < p->r.nallocs; i++) {
+		const struct rep_alloc *a = &p->r.allocs[i];
+		size_t l = strlen(list), k = strlen(names);
+
+		if (!a->has_heap || !a->retained_known || a->retained_bytes < (int64_t)min ||
+		    a->retained_bytes <= 0)
+			continue;
+		n++;
+		total += (uint64_t)a->retained_bytes;
+		snprintf(names + k, sizeof(names) - k, "%s%s", k ? "+" : "", a->name);
+		snprintf(list + l, sizeof(list) - l, "%s%s %.1f MiB", l ? ", " : "", a->name,
+			 MIB(a->retained_bytes));
+	}
+	if (n < 2 || !(f = add(p, "several_allocators_retain", names, total, 0)))
+		return;
+	snprintf(f->evidence, sizeof(f->evidence), "%d allocators each keep unused memory: %s", n,
+		 list);
+	snprintf(f->advice, sizeof(f->advice),
+		 "each allocator keeps its own free memory and none can use another's: route the "
+		 "process's allocations through one allocator (LD_PRELOAD, the global allocator)");
+}
+
+static void growth(const struct model *m, struct proc *p, uint64_t min)
+{
+	size_t need = m->lim.growth_samples;
+
+	for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
+		const struct alloc *a = &p->allocs[k];
+		char list[200] = "";
+		struct rep_finding *f;
+		size_t first;
+		bool rising = a->ngrowth > need;
+
+		for (size_t i = a->ngrowth - (rising ? need : 0); rising && i < a->ngrowth; i++)
+			rising = a->growth[i] > a->growth[i - 1];
+		if (!rising)
+			continue;
+		first = a->ngrowth - need - 1;
+		if (a->growth[a->ngrowth - 1] - a->growth[first] < (int64_t)(min ? min : 1))
+			continue;
+		f = add(p, "retention_growth", a->name,
+			(uint64_t)(a->growth[a->ngrowth - 1] - a->growth[first]), a->growth_start_ns);
+		if (!f)
+			return;
+		for (size_t i = first; i < a->ngrowth; i++) {
+			size_t l = strlen(list);
+
+			snprintf(list + l, sizeof(list) - l, "%s%.1f", l ? " -> " : "",
+				 MIB(a->growth[i]));
+		}
+		snprintf(f->evidence, sizeof(f->evidence),
+			 "%s's retained memory grew at each of its last %zu changes: %s MiB (live "
+			 "now %.1f MiB)",
+			 a->name, need, list, MIB(a->r.live_bytes));
+		snprintf(f->advice, sizeof(f->advice),
+			 "memory freed by one batch is not reused by the next (fragmentation, or "
+			 "blocks kept between batches pin their pages): compare --stacks across "
+			 "batches, free long-lived blocks apart from batch data");
+	}
+}
+
+void model_findings(const struct model *m, struct proc *p, uint64_t now_ns)
+{
+	uint64_t min = m->lim.finding_min_bytes, now = now_ns;
+
+	p->nfindings = 0;
+	arena_resets(p, min);
+	lazyfree(p, min);
+	idle_purge(m, p, now > m->start_ns ? now - m->start_ns : 0, min);
+	glibc_untrimmable(p, min);
+	several_allocators(p, min);
+	growth(m, p, min);
+	p->r.findings = p->findings;
+	p->r.nfindings = p->nfindings;
+}
