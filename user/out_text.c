@@ -32,12 +32,12 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 }
 
 /* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. */
-static void print_hist(FILE *f, const uint64_t *hist)
+static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit)
 {
 	uint64_t max = 0;
 	int last = -1;
 
-	for (int k = 0; k < AT_HIST_SLOTS; k++) {
+	for (int k = 0; k < slots; k++) {
 		if (hist[k])
 			last = k;
 		if (hist[k] > max)
@@ -45,7 +45,7 @@ static void print_hist(FILE *f, const uint64_t *hist)
 	}
 	if (last < 0)
 		return;
-	fprintf(f, "    %20s : %-9s %s\n", "request bytes", "count", "distribution");
+	fprintf(f, "    %20s : %-9s %s\n", unit, "count", "distribution");
 	for (int k = 0; k <= last; k++) {
 		int stars = max ? (int)(hist[k] * 30 / max) : 0;
 
@@ -88,7 +88,58 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 		fprintf(f, ", %llu frees of older blocks", (unsigned long long)a->unmatched_free);
 	fputc('\n', f);
 	if (hist)
-		print_hist(f, a->hist);
+		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes");
+}
+
+static void print_internals(FILE *f, const struct rep_alloc *a)
+{
+	char b[32];
+
+	for (size_t i = 0; i < a->ninternals; i++) {
+		const struct rep_internal *in = &a->internals[i];
+
+		fprintf(f, "    internal %-18s %-12s %6llu calls", in->func, in->op,
+			(unsigned long long)in->calls);
+		if (in->bytes)
+			fprintf(f, ", %s", out_bytes(in->bytes, b, sizeof(b)));
+		fputc('\n', f);
+	}
+}
+
+static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
+{
+	char b1[32], b2[32], b3[32];
+
+	if (p->narenas)
+		fprintf(f, "  %-10s %-16s %9s %10s %10s %7s %10s  %s\n", "ARENA", "ADDRESS",
+			"CHUNKS", "HELD", "HIGH-WATER", "RESETS", "KEPT", "RELEASE");
+	for (size_t i = 0; i < p->narenas; i++) {
+		const struct rep_arena *a = &p->arenas[i];
+
+		fprintf(f, "  %-10.10s 0x%-14llx %4llu/%-4llu %10s %10s %7llu %10s  %s%s\n", a->type,
+			(unsigned long long)a->addr, (unsigned long long)a->chunks,
+			(unsigned long long)a->chunks_acquired, out_bytes(a->bytes, b1, sizeof(b1)),
+			out_bytes(a->high_water_bytes, b2, sizeof(b2)),
+			(unsigned long long)a->resets, out_bytes(a->kept_bytes, b3, sizeof(b3)),
+			a->release, a->ended ? " (ended)" : "");
+		if (hist)
+			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us");
+	}
+	if (p->arenas_omitted)
+		fprintf(f, "  (%llu older ended arenas not kept)\n",
+			(unsigned long long)p->arenas_omitted);
+}
+
+static void print_findings(FILE *f, const struct rep_proc *p)
+{
+	char b[32];
+
+	for (size_t i = 0; i < p->nfindings; i++) {
+		const struct rep_finding *x = &p->findings[i];
+
+		fprintf(f, "  FINDING %s (%s, %s): %s\n    advice: %s\n", x->kind, x->allocator,
+			out_bytes(x->bytes, b, sizeof(b)), x->evidence, x->advice);
+	}
 }
 
 static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r, bool hist)
@@ -110,9 +161,12 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 			out_bytes(a->pre_mapped_bytes, b4, sizeof(b4)),
 			out_bytes(a->pre_resident_bytes, b5, sizeof(b5)));
 		print_heap(f, p, a, r, hist);
+		print_internals(f, a);
 		print_returns(f, a);
 		print_events(f, a);
 	}
+	print_arenas(f, p, hist);
+	print_findings(f, p);
 	if (p->nstacks)
 		fprintf(f, "  top allocation stacks by live bytes:\n");
 	for (size_t i = 0; i < p->nstacks; i++) {

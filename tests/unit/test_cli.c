@@ -64,12 +64,39 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "max_procs=0"));
 }
 
+static void test_arena_spec(void **state)
+{
+	struct at_arena_spec a;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(cli_parse_arena("pool:alloc=grow,size=2,self=1,free=rel,reset=rst", &a,
+					 err, sizeof(err)),
+			 0);
+	assert_string_equal(a.name, "pool");
+	assert_string_equal(a.alloc, "grow");
+	assert_string_equal(a.free, "rel");
+	assert_string_equal(a.reset, "rst");
+	assert_int_equal(a.size_arg, 2);
+	assert_int_equal(a.self_arg, 1);
+	assert_int_equal(a.ptr_arg, 2); /* the first argument that is not self */
+	assert_int_equal(cli_parse_arena("a:alloc=f", &a, err, sizeof(err)), 0);
+	assert_int_equal(a.size_arg, 1);
+	assert_int_equal(a.self_arg, 0);
+	assert_int_equal(cli_parse_arena("a:alloc=f,size=0", &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cli_parse_arena(":alloc=f", &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cli_parse_arena("a:alloc=", &a, err, sizeof(err)), -EINVAL);
+	assert_int_equal(cli_parse_arena("a:alloc=f,ptr=2", &a, err, sizeof(err)), -EINVAL);
+	assert_non_null(strstr(err, "ptr= needs free=SYMBOL"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
 		cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_errors),
+		cmocka_unit_test(test_arena_spec),
 	};
 
 	return cmocka_run_group_tests_name("cli", tests, NULL, NULL);

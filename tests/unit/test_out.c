@@ -18,6 +18,15 @@ static const struct rep_return returns[] = {
 };
 
 static struct rep_alloc allocs[2];
+static const struct rep_internal internals[] = {
+	{ .func = "sysmalloc", .op = "grow", .calls = 3, .bytes = 409600, .total_ns = 12000 },
+};
+static struct rep_arena arenas[1];
+static const struct rep_finding findings[] = {
+	{ .kind = "arena_reset_retains", .allocator = "bumpalo", .bytes = 33554416,
+	  .since_ns = 200000000, .evidence = "bumpalo arena at 0x1000: 4 resets",
+	  .advice = "drop and recreate the Bump" },
+};
 static struct rep_sample samples[2];
 static struct rep_proc procs[1];
 static struct report rep;
@@ -42,6 +51,14 @@ static void build(void)
 	allocs[0].events[AT_SYS_MMAP] = 7;
 	allocs[0].events[AT_SYS_MUNMAP] = 4;
 	allocs[0].events[AT_SYS_BRK] = 12;
+	allocs[0].internals = internals;
+	allocs[0].ninternals = 1;
+	arenas[0] = (struct rep_arena){ .type = "bumpalo", .addr = 0x1000, .since_ns = 200000000,
+					.chunks = 1, .chunks_acquired = 13, .chunks_freed = 12,
+					.bytes = 33554416, .high_water_bytes = 58720112, .resets = 4,
+					.kept_bytes = 33554416, .kept_max_bytes = 33554416,
+					.release = "free" };
+	arenas[0].lifetime_hist[10] = 12;
 	allocs[1] = (struct rep_alloc){ .name = "unknown", .is_allocator = false,
 					.pre_mapped_bytes = 2 << 20, .pre_resident_bytes = 1 << 20 };
 	samples[0] = (struct rep_sample){ .t_ns = 1000000000, .rss_bytes = 10 << 20,
@@ -53,7 +70,8 @@ static void build(void)
 	procs[0] = (struct rep_proc){ .pid = 1234, .ppid = 1, .comm = "srv\x01\xff", .exited = false,
 				      .attached_running = true, .rss_bytes = 11 << 20,
 				      .lazyfree_bytes = 4 << 20, .allocs = allocs, .nallocs = 2,
-				      .timeline = samples, .ntimeline = 2 };
+				      .timeline = samples, .ntimeline = 2, .arenas = arenas,
+				      .narenas = 1, .findings = findings, .nfindings = 1 };
 	rep = (struct report){ .start_ns = 1000, .now_ns = 5000001000, .records = 23,
 			       .procs = procs, .nprocs = 1 };
 	rep.drops.bpf[AT_DROP_RINGBUF_FULL] = 2;
