@@ -116,6 +116,7 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 			model_heap_clear(c->model, pid);
 			/* Its threads are gone and their counters folded. */
 			heap_read(c->heap, pid, false, heap_to_model, c->model);
+			model_track_retention(c->model, pid, r->ts_ns);
 		}
 		break;
 	default:
@@ -348,7 +349,7 @@ static void sample(struct at_ctx *c, uint64_t t)
 	if (c->heap) {
 		model_heap_clear(c->model, 0);
 		heap_read(c->heap, 0, true, heap_to_model, c->model);
-		model_track_retention(c->model, t);
+		model_track_retention(c->model, 0, t);
 	}
 }
 

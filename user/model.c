@@ -71,10 +71,8 @@ static void proc_free(struct proc *p)
 		return;
 	imap__free(p->im);
 	attrib__free(p->attrib);
-	for (size_t i = 0; i < p->nallocs; i++) {
-		free(p->allocs[i].log);
-		free(p->allocs[i].log_flat);
-	}
+	for (size_t i = 0; i < p->nallocs; i++)
+		model_alloc_free(&p->allocs[i]);
 	free(p->rep_allocs);
 	free(p->tl);
 	free(p->tl_flat);
@@ -122,12 +120,18 @@ int model_owner_id(struct proc *p, const char *name, bool is_allocator)
 	return (int)p->nallocs++;
 }
 
+void model_alloc_free(struct alloc *a)
+{
+	free(a->log);
+	free(a->log_flat);
+	free(a->freed);
+	free(a->returned);
+}
+
 static void reset_owners(struct proc *p)
 {
-	for (size_t i = 0; i < p->nallocs; i++) {
-		free(p->allocs[i].log);
-		free(p->allocs[i].log_flat);
-	}
+	for (size_t i = 0; i < p->nallocs; i++)
+		model_alloc_free(&p->allocs[i]);
 	p->nallocs = 0;
 	model_owner_id(p, "unknown", false);
 	model_owner_id(p, "stack", false);
@@ -295,6 +299,7 @@ static void log_return(struct model *m, struct alloc *a, enum at_ret kind, uint6
 	a->r.ret_bytes[kind] += bytes;
 	a->r.ret_count[kind]++;
 	a->r.ret_last_ns[kind] = t_ns;
+	model_note_return(a, t_ns, bytes);
 	if (!max)
 		return;
 	if (!a->log) {

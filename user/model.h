@@ -41,6 +41,9 @@ struct rep_return {
 	uint32_t kind; /* enum at_ret */
 };
 
+#define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
+#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
+
 struct rep_alloc {
 	const char *name;
 	bool is_allocator; /* false for memory of unknown origin found at attach */
@@ -72,6 +75,11 @@ struct rep_alloc {
 	/* Arena level: internal functions probed. */
 	const struct rep_internal *internals;
 	size_t ninternals;
+	/* Heap level: bytes returned to the OS, by the time since the application freed them
+	 * (log2 microseconds; one sample interval of resolution), and returned bytes no free
+	 * could account for (memory freed before the trace, or not from the heap). */
+	uint64_t purge_latency_hist[AT_LAT_SLOTS];
+	uint64_t purge_unmatched_bytes;
 };
 
 /* Arena level: what one probe is (kept by the arena module, read by the model). */
@@ -97,8 +105,6 @@ struct rep_internal {
 	uint64_t total_ns; /* time spent inside (uprobe-probed functions) */
 };
 
-#define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
-#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
 
 /* One arena instance: a bumpalo Bump (followed by its chunk chain, so a moved Bump stays one
  * arena), an obstack, or a custom arena's self argument. */
@@ -201,9 +207,11 @@ int model_add_launched(struct model *m, int pid);
 int model_apply(struct model *m, const void *rec, size_t len);
 /* Sample residency and RSS of every live process. */
 void model_sample(struct model *m, uint64_t now_ns);
-/* After a sample and fresh heap counters: remember each allocator's retained bytes when
- * they changed (retention_growth looks at the last changes). */
-void model_track_retention(struct model *m, uint64_t now_ns);
+/* After a sample and fresh heap counters (of pid, or of every process when pid is 0):
+ * remember each allocator's retained bytes when they changed (retention_growth looks at
+ * the last changes), and match the bytes freed since the last sample with the returns to
+ * the OS (purge latency). */
+void model_track_retention(struct model *m, int pid, uint64_t now_ns);
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
 /* Calls fn for each process the model believes alive. */
 void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg);

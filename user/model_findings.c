@@ -13,17 +13,18 @@
 
 #define MIB(v) ((double)(v) / 1048576.0)
 
-void model_track_retention(struct model *m, uint64_t now_ns)
+void model_track_retention(struct model *m, int pid, uint64_t now_ns)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
 
-		if (p->r.exited)
+		if (p->r.exited || (pid && p->r.pid != pid))
 			continue;
 		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
 			struct alloc *a = &p->allocs[k];
 			int64_t v;
 
+			model_heap_latency(a, now_ns - m->start_ns);
 			model_heap_figures(p, a);
 			if (!a->r.has_heap || !a->r.retained_known)
 				continue;

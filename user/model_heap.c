@@ -83,3 +83,69 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 	p->r.has_stacks = true;
 	return 0;
 }
+
+/* Appends to a queue of (time, bytes); beyond AT_LAT_QUEUE the two oldest entries merge
+ * (the older time kept), so memory stays bounded and no byte is lost. */
+static void lat_push(struct lat_entry **q, size_t *n, size_t *cap, uint64_t t_ns, uint64_t bytes)
+{
+	if (*n == AT_LAT_QUEUE) {
+		(*q)[1].bytes += (*q)[0].bytes;
+		(*q)[1].t_ns = (*q)[0].t_ns;
+		memmove(*q, *q + 1, (*n - 1) * sizeof(**q));
+		(*n)--;
+	}
+	if (at_grow(q, *n, cap, sizeof(**q), 1))
+		return;
+	(*q)[(*n)++] = (struct lat_entry){ t_ns, bytes };
+}
+
+void model_note_return(struct alloc *a, uint64_t t_ns, uint64_t bytes)
+{
+	lat_push(&a->returned, &a->nreturned, &a->returned_cap, t_ns, bytes);
+}
+
+static uint32_t lat_slot(uint64_t ns)
+{
+	uint64_t us = ns / 1000;
+	uint32_t r = 0;
+
+	while (us > 1) {
+		us >>= 1;
+		r++;
+	}
+	return r < AT_LAT_SLOTS ? r : AT_LAT_SLOTS - 1;
+}
+
+/* Bytes the application freed since the last sample join the queue, stamped now; then
+ * every pending return takes bytes from the oldest frees (first in, first out). A return
+ * earlier than the free it is matched with (both fell in one sample interval) has latency
+ * 0. Returns beyond all bytes freed are unmatched. */
+void model_heap_latency(struct alloc *a, uint64_t t_ns)
+{
+	uint64_t freed = a->heap.free_bytes;
+
+	if (!a->r.has_heap) {
+		a->nreturned = 0;
+		return;
+	}
+	if (freed > a->freed_seen)
+		lat_push(&a->freed, &a->nfreed, &a->freed_cap, t_ns, freed - a->freed_seen);
+	a->freed_seen = freed;
+	for (size_t i = 0; i < a->nreturned; i++) {
+		struct lat_entry *r = &a->returned[i];
+
+		while (r->bytes && a->nfreed) {
+			struct lat_entry *f = &a->freed[0];
+			uint64_t take = r->bytes < f->bytes ? r->bytes : f->bytes;
+
+			a->r.purge_latency_hist[lat_slot(r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0)] +=
+				take;
+			r->bytes -= take;
+			f->bytes -= take;
+			if (!f->bytes)
+				memmove(a->freed, a->freed + 1, --a->nfreed * sizeof(*f));
+		}
+		a->r.purge_unmatched_bytes += r->bytes;
+	}
+	a->nreturned = 0;
+}

@@ -22,10 +22,21 @@ enum {
 #define AT_MAX_OWNERS 64
 
 #define AT_MAX_INTERNALS 16
+#define AT_LAT_QUEUE 1024 /* pending entries per queue; the oldest two merge beyond it */
+
+struct lat_entry {
+	uint64_t t_ns;
+	uint64_t bytes;
+};
 
 struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
+	/* Purge latency: bytes freed (stamped at the sample that saw them) and bytes returned
+	 * to the OS, waiting to be matched first in, first out at the next sample. */
+	struct lat_entry *freed, *returned;
+	size_t nfreed, nreturned, freed_cap, returned_cap;
+	uint64_t freed_seen; /* heap free_bytes at the last sample */
 	int64_t growth[16];	   /* retained bytes at its last changes, oldest first */
 	uint64_t growth_start_ns;  /* when the current run of rises began */
 	size_t ngrowth;
@@ -86,6 +97,11 @@ struct model {
 
 struct proc *model_find_proc(const struct model *m, int pid);
 int model_owner_id(struct proc *p, const char *name, bool is_allocator);
+/* A return to the OS, for the purge latency (model_findings.c matches it with frees). */
+void model_note_return(struct alloc *a, uint64_t t_ns, uint64_t bytes);
+void model_alloc_free(struct alloc *a);
+/* Matches the frees seen since the last sample with the pending returns (purge latency). */
+void model_heap_latency(struct alloc *a, uint64_t t_ns);
 /* Live, retained and the window's counts of one allocator, for the report. */
 void model_heap_figures(struct proc *p, struct alloc *a);
 /* The arenas of p for the report (live first), and their release. */

@@ -11,7 +11,7 @@ static void add(struct json_object *o, const char *k, struct json_object *v)
 	json_object_object_add(o, k, v);
 }
 
-static struct json_object *hist_json_n(const uint64_t *hist, int slots)
+static struct json_object *hist_json_n(const uint64_t *hist, int slots, const char *count)
 {
 	struct json_object *arr = json_object_new_array();
 	int last = -1;
@@ -24,7 +24,7 @@ static struct json_object *hist_json_n(const uint64_t *hist, int slots)
 
 		add(b, "low", json_u64(k ? 1ull << k : 0));
 		add(b, "high", json_u64(k ? (2ull << k) - 1 : 1));
-		add(b, "count", json_u64(hist[k]));
+		add(b, count, json_u64(hist[k]));
 		json_object_array_add(arr, b);
 	}
 	return arr;
@@ -32,7 +32,7 @@ static struct json_object *hist_json_n(const uint64_t *hist, int slots)
 
 static struct json_object *hist_json(const uint64_t *hist)
 {
-	return hist_json_n(hist, AT_HIST_SLOTS);
+	return hist_json_n(hist, AT_HIST_SLOTS, "count");
 }
 
 /* Arena level: the allocator's internal functions that were probed. */
@@ -73,7 +73,7 @@ static struct json_object *arena_json(const struct rep_arena *a)
 	add(o, "kept_bytes", json_u64(a->kept_bytes));
 	add(o, "kept_max_bytes", json_u64(a->kept_max_bytes));
 	add(o, "release", json_str(a->release));
-	add(o, "lifetime_us_hist", hist_json_n(a->lifetime_hist, AT_LIFE_SLOTS));
+	add(o, "lifetime_us_hist", hist_json_n(a->lifetime_hist, AT_LIFE_SLOTS, "count"));
 	return o;
 }
 
@@ -83,7 +83,8 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 	static const char *const keys[] = { "live_bytes", "live_objects", "alloc_count",
 					    "free_count", "alloc_bytes", "free_bytes",
 					    "unmatched_free", "retained_bytes", "alloc_rate_per_s",
-					    "free_rate_per_s", "live_basis", "size_hist" };
+					    "free_rate_per_s", "live_basis", "size_hist",
+					    "purge_latency_us_hist", "purge_unmatched_bytes" };
 
 	if (!a->has_heap) {
 		for (size_t i = 0; i < AT_ARRAY_SIZE(keys); i++)
@@ -102,6 +103,9 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
 	add(o, "live_basis", json_str(a->live_basis));
 	add(o, "size_hist", hist_json(a->hist));
+	add(o, "purge_latency_us_hist",
+	    hist_json_n(a->purge_latency_hist, AT_LAT_SLOTS, "bytes"));
+	add(o, "purge_unmatched_bytes", json_u64(a->purge_unmatched_bytes));
 }
 
 static struct json_object *alloc_json(const struct rep_alloc *a, const struct report *r)

@@ -45,7 +45,8 @@ static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *uni
 	}
 	if (last < 0)
 		return;
-	fprintf(f, "    %20s : %-9s %s\n", unit, "count", "distribution");
+	fprintf(f, "    %20s : %-9s %s\n", unit, strstr(unit, "latency") ? "bytes" : "count",
+		"distribution");
 	for (int k = 0; k <= last; k++) {
 		int stars = max ? (int)(hist[k] * 30 / max) : 0;
 
@@ -87,8 +88,10 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 	if (a->unmatched_free)
 		fprintf(f, ", %llu frees of older blocks", (unsigned long long)a->unmatched_free);
 	fputc('\n', f);
-	if (hist)
+	if (hist) {
 		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes");
+		print_hist(f, a->purge_latency_hist, AT_LAT_SLOTS, "purge latency us");
+	}
 }
 
 static void print_internals(FILE *f, const struct rep_alloc *a)

@@ -1,0 +1,36 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Purge latency: bytes the allocator returned to the OS, by the time since the application
+freed them. jemalloc purging at once returns the workload's freed bytes within a sample;
+jemalloc never purging returns none of them. Every returned byte is either in the
+histogram or counted unmatched."""
+import pytest
+
+from helpers import Run, allocator
+
+SAMPLE_US = 100000  # the tests' -C sample_ms=100
+
+
+def latency(run):
+    je = allocator(run.proc, "jemalloc")
+    matched = sum(b["bytes"] for b in je["purge_latency_us_hist"])
+    assert matched + je["purge_unmatched_bytes"] == sum(je["returned"].values())
+    return je, matched
+
+
+def test_immediate_purge(tmp_path):
+    run = Run(tmp_path, "je_retain", wargs=["idle"],
+              env={"MALLOC_CONF": "dirty_decay_ms:0,muzzy_decay_ms:0"})
+    je, matched = latency(run)
+    assert je["free_bytes"] >= run.truth["freed"]
+    assert matched >= run.truth["freed"]
+    # Purged inside free itself: within the sample that saw the free.
+    assert all(b["high"] < 2 * SAMPLE_US for b in je["purge_latency_us_hist"] if b["bytes"])
+
+
+def test_no_purge_returns_nothing_freed(tmp_path):
+    run = Run(tmp_path, "je_retain", wargs=["idle"],
+              env={"MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"})
+    je, matched = latency(run)
+    assert je["free_bytes"] >= run.truth["freed"]
+    assert matched < 1 << 20
+
