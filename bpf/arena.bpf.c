@@ -124,11 +124,13 @@ static __always_inline void emit(__u64 cookie, const __u64 a[6], __u64 ret, __u6
 SEC("uprobe")
 int BPF_KPROBE(arena_enter)
 {
-	struct at_arena_thread *th =
-		bpf_task_storage_get(&arena_thread, bpf_get_current_task_btf(), 0,
-				     BPF_LOCAL_STORAGE_GET_F_CREATE);
+	struct at_arena_thread *th;
 	__u32 d;
 
+	if (!uprobe_wanted())
+		return 0;
+	th = bpf_task_storage_get(&arena_thread, bpf_get_current_task_btf(), 0,
+				  BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!th)
 		return 0;
 	d = th->depth++;
@@ -165,6 +167,8 @@ int BPF_KPROBE(arena_event)
 {
 	__u64 a[6];
 
+	if (!uprobe_wanted())
+		return 0;
 	args6(ctx, a);
 	emit(bpf_get_attach_cookie(ctx), a, 0, 0);
 	return 0;
@@ -177,6 +181,8 @@ int BPF_USDT(arena_usdt, long x1, long x2, long x3)
 {
 	__u64 a[6] = { (__u64)x1, (__u64)x2, (__u64)x3 };
 
+	if (!uprobe_wanted())
+		return 0;
 	emit(bpf_usdt_cookie(ctx), a, 0, 0);
 	return 0;
 }

@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 7
+#define AT_ABI_VERSION 8
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -23,6 +23,7 @@
 #define AT_STACK_DEPTH 32           /* frames kept per stack */
 #define AT_DEF_ARENA_CHUNKS 65536   /* arena chunks watched for their free at the heap level */
 #define AT_ARENA_NEST 4             /* nested arena calls followed per thread */
+#define AT_MAX_COMM_FILTERS 64      /* -a --comm names */
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 

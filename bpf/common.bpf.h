@@ -65,12 +65,31 @@ AT_SHARED struct {
 	__type(value, __u64);
 } arena_chunks SEC(".maps");
 
+/* -a: command names to trace (empty map: every command). */
+AT_SHARED struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, AT_MAX_COMM_FILTERS);
+	__type(key, char[16]);
+	__type(value, __u8);
+} comm_filter SEC(".maps");
+
 #ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
 __s64 arena_watched = 0;
+/* -a: every process whose command and cgroup pass the filters is traced from its exec, and
+ * the uprobes are attached to files for all processes, so the programs check the traced
+ * map themselves. */
+const volatile bool trace_all = false;
+const volatile bool comm_filter_on = false;
+const volatile __u64 cgroup_filter_id = 0; /* 0: any cgroup */
+const volatile __u32 cgroup_filter_level = 0;
 #else
 extern __u64 drops[AT_DROP_NR];
 extern __s64 arena_watched;
+extern const volatile bool trace_all;
+extern const volatile bool comm_filter_on;
+extern const volatile __u64 cgroup_filter_id;
+extern const volatile __u32 cgroup_filter_level;
 #endif
 
 static __always_inline void drop(enum at_drop why)
@@ -94,6 +113,14 @@ static __always_inline void submit(void *rec)
 static __always_inline struct at_traced *traced_lookup(__u32 tgid)
 {
 	return bpf_map_lookup_elem(&traced, &tgid);
+}
+
+/* Uprobes attached for every process (-a) fire in untraced ones too. */
+static __always_inline bool uprobe_wanted(void)
+{
+	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
+
+	return !trace_all || bpf_map_lookup_elem(&traced, &tgid);
 }
 
 static const struct at_heap_stats zero_stats;

@@ -286,7 +286,7 @@ int BPF_KPROBE(heap_enter)
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u32 role = AT_COOKIE_ROLE(cookie);
 
-	if (heap_floor)
+	if (heap_floor || !uprobe_wanted())
 		return 0;
 	th = thread_state(true);
 	if (!th)
@@ -385,7 +385,7 @@ int BPF_KPROBE(heap_free)
 {
 	struct at_heap_thread *th;
 
-	if (heap_floor)
+	if (heap_floor || !uprobe_wanted())
 		return 0;
 	th = thread_state(true);
 	if (th && th->depth)

@@ -193,11 +193,35 @@ int BPF_PROG(os_fork, struct task_struct *parent, struct task_struct *child)
 	return 0;
 }
 
+/* -a: does the process (the current task, at its exec) pass the --comm and --cgroup
+ * filters? */
+static __always_inline bool wanted_at_exec(struct task_struct *p)
+{
+	char comm[16] = {};
+
+	if (comm_filter_on) {
+		BPF_CORE_READ_STR_INTO(&comm, p, comm);
+		if (!bpf_map_lookup_elem(&comm_filter, comm))
+			return false;
+	}
+	return !cgroup_filter_id ||
+	       bpf_get_current_ancestor_cgroup_id(cgroup_filter_level) == cgroup_filter_id;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(os_exec, struct task_struct *p)
 {
 	struct at_traced *tr = traced_lookup(p->tgid);
 
+	if (!tr && trace_all && wanted_at_exec(p)) {
+		/* From its first instruction: nothing of the new program is missed. */
+		struct at_traced val = { .flags = AT_TRACE_FOLLOW_FORK };
+		__u32 tgid = p->tgid;
+
+		if (bpf_map_update_elem(&traced, &tgid, &val, BPF_NOEXIST))
+			drop(AT_DROP_PROCS_FULL);
+		tr = traced_lookup(tgid);
+	}
 	if (!tr)
 		return 0;
 	__sync_fetch_and_add(&tr->gen, 1);

@@ -66,6 +66,7 @@ struct arena {
 	size_t nprobes, probes_cap;
 	struct aproc *procs;
 	size_t nprocs;
+	struct aproc global; /* -a: probes attached once per file, for every process */
 };
 
 struct arena *arena__new(struct loader *l, const struct at_opts *o)
@@ -75,6 +76,7 @@ struct arena *arena__new(struct loader *l, const struct at_opts *o)
 	if (a) {
 		a->loader = l;
 		a->opts = o;
+		a->global.pid = -1;
 	}
 	return a;
 }
@@ -94,6 +96,7 @@ void arena__free(struct arena *a)
 		return;
 	for (size_t i = 0; i < a->nprocs; i++)
 		aproc_release(&a->procs[i]);
+	aproc_release(&a->global);
 	free(a->procs);
 	free(a->probes);
 	free(a);
@@ -108,6 +111,8 @@ static struct aproc *aproc_get(struct arena *a, int pid)
 {
 	struct aproc *n;
 
+	if (a->opts->all)
+		return &a->global;
 	for (size_t i = 0; i < a->nprocs; i++)
 		if (a->procs[i].pid == pid)
 			return &a->procs[i];
@@ -426,6 +431,7 @@ out:
 struct scan {
 	struct arena *a;
 	struct aproc *p;
+	int pid;
 	char last[PATH_MAX];
 	int err;
 };
@@ -440,7 +446,7 @@ static int scan_mapping(const struct maps_entry *e, void *arg)
 		return 0;
 	snprintf(sc->last, sizeof(sc->last), "%s", e->path);
 	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->p->pid, e->path);
+	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->pid, e->path);
 	err = probe_file(sc->a, sc->p, path);
 	if (err && !sc->err)
 		sc->err = err;
@@ -455,6 +461,7 @@ int arena_attach_running(struct arena *a, int pid)
 	if (!sc)
 		return -ENOMEM;
 	sc->a = a;
+	sc->pid = pid;
 	sc->p = aproc_get(a, pid);
 	err = sc->p ? procfs_read_maps(pid, scan_mapping, sc) : -ENOMEM;
 	if (!err)
@@ -491,7 +498,7 @@ int arena_attach_launch(struct arena *a, int pid, const char *exe)
 
 void arena_forget(struct arena *a, int pid)
 {
-	for (size_t i = 0; i < a->nprocs; i++) {
+	for (size_t i = 0; i < a->nprocs && !a->opts->all; i++) {
 		if (a->procs[i].pid != pid)
 			continue;
 		aproc_release(&a->procs[i]);

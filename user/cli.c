@@ -17,6 +17,11 @@ enum {
 	OPT_HIST,
 	OPT_STACKS,
 	OPT_ARENA,
+	OPT_COMM,
+	OPT_CGROUP,
+	OPT_MIN_RSS,
+	OPT_PROMETHEUS,
+	OPT_NDJSON,
 };
 
 struct opt_desc {
@@ -30,6 +35,16 @@ struct opt_desc {
 static const struct opt_desc opts[] = {
 	{ { "pid", required_argument, NULL, 'p' }, 'p', "PID", "Targets",
 	  "trace a running process (repeatable); its memory from before attach is shown apart" },
+	{ { "all", no_argument, NULL, 'a' }, 'a', NULL, NULL,
+	  "trace every process on the host (os and arena levels; the heap level\n"
+	  "only with --level), new ones from their exec; see the filters below" },
+	{ { "comm", required_argument, NULL, OPT_COMM }, 0, "NAME", NULL,
+	  "-a: only processes with this command name (repeatable)" },
+	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, 0, "PATH", NULL,
+	  "-a: only processes in this cgroup v2 or below (path under\n"
+	  "/sys/fs/cgroup, e.g. system.slice/nginx.service)" },
+	{ { "min-rss", required_argument, NULL, OPT_MIN_RSS }, 0, "BYTES", NULL,
+	  "-a: report only processes with at least this RSS (K, M, G suffixes)" },
 	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
 	  "do not trace processes forked by the targets" },
 	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
@@ -56,6 +71,12 @@ static const struct opt_desc opts[] = {
 	{ { "format", required_argument, NULL, OPT_FORMAT }, 0, "text|json", NULL,
 	  "output format" },
 	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
+	{ { "ndjson", no_argument, NULL, OPT_NDJSON }, 0, NULL, NULL,
+	  "a stream of JSON lines: every event as it comes, and a snapshot\n"
+	  "every -i SECONDS (default 10; docs/json.md)" },
+	{ { "prometheus", required_argument, NULL, OPT_PROMETHEUS }, 0, "[ADDR:]PORT", NULL,
+	  "serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR\n"
+	  "defaults to 127.0.0.1); runs until stopped" },
 	{ { "hist", no_argument, NULL, OPT_HIST }, 0, NULL, NULL,
 	  "print log2 histograms of allocation sizes (heap level)" },
 	{ { "stacks", optional_argument, NULL, OPT_STACKS }, 0, "[=N]", NULL,
@@ -119,6 +140,9 @@ static const struct knob knobs[] = {
 	{ "idle_purge_ms", offsetof(struct at_opts, idle_purge_ms), 1, 1ull << 32,
 	  "an allocator holding freed memory this long without returning any is starving "
 	  "its purge (finding idle_purge)" },
+	{ "prom_top", offsetof(struct at_opts, prom_top), 1, 100000,
+	  "--prometheus: processes exported one by one (the largest by RSS); the others are "
+	  "summed under pid=\"other\"" },
 	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
 	  "retention that grew over this many consecutive samples is a finding "
 	  "(retention_growth)" },
@@ -141,6 +165,7 @@ void cli_defaults(struct at_opts *o)
 	o->finding_min_bytes = 1u << 20;
 	o->idle_purge_ms = 10000;
 	o->growth_samples = 4;
+	o->prom_top = 20;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;
@@ -202,6 +227,7 @@ static int parse_levels(struct at_opts *o, const char *list, char *err, size_t l
 	char buf[64], *tok, *save = NULL;
 
 	snprintf(buf, sizeof(buf), "%s", list);
+	o->levels_given = true;
 	o->level_os = o->level_heap = o->level_arena = false;
 	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strcmp(tok, "os"))
@@ -216,6 +242,26 @@ static int parse_levels(struct at_opts *o, const char *list, char *err, size_t l
 	if (!o->level_os && !o->level_heap && !o->level_arena)
 		return fail(err, len, "--level needs at least one level%s%s", "", "");
 	return 0;
+}
+
+/* A byte count with an optional K, M or G suffix (powers of 1024). */
+static int parse_bytes(const char *s, uint64_t *v)
+{
+	char *end;
+
+	if (*s == '-')
+		return -EINVAL;
+	errno = 0;
+	*v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -EINVAL;
+	switch (*end) {
+	case 'K': case 'k': *v <<= 10; end++; break;
+	case 'M': case 'm': *v <<= 20; end++; break;
+	case 'G': case 'g': *v <<= 30; end++; break;
+	default: break;
+	}
+	return *end ? -EINVAL : 0;
 }
 
 static int arg_number(const char *v, int *out)
@@ -370,6 +416,31 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_HIST:
 			o->hist = true;
 			break;
+		case 'a':
+			o->all = true;
+			break;
+		case OPT_COMM:
+			if (o->ncomms == AT_MAX_COMMS)
+				return fail(err, len, "too many --comm options (at most %s)%s", "64", "");
+			if (!*optarg || strlen(optarg) > 15)
+				return fail(err, len, "invalid --comm '%s'%s: 1 to 15 characters, as in "
+					    "/proc/PID/comm", optarg, "");
+			snprintf(o->comms[o->ncomms++], 16, "%s", optarg);
+			break;
+		case OPT_CGROUP:
+			o->cgroup = optarg;
+			break;
+		case OPT_MIN_RSS:
+			if (parse_bytes(optarg, &o->min_rss))
+				return fail(err, len, "invalid --min-rss '%s'%s: bytes, or with K, M, G",
+					    optarg, "");
+			break;
+		case OPT_PROMETHEUS:
+			o->prometheus = optarg;
+			break;
+		case OPT_NDJSON:
+			o->ndjson = true;
+			break;
 		case OPT_ARENA:
 			if (o->narenas == AT_MAX_ARENA_SPECS)
 				return fail(err, len, "too many --arena options (at most %s)%s", "8",
@@ -405,9 +476,9 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	}
 	if (optind < argc && !strcmp(argv[optind - 1], "--")) {
 		o->cmd = &argv[optind];
-		return (o->help || o->version || o->config_help || !o->npids)
+		return (o->help || o->version || o->config_help || (!o->npids && !o->all))
 			       ? 0
-			       : fail(err, len, "give either -p PID or -- CMD, not both%s%s", "", "");
+			       : fail(err, len, "give one of -a, -p PID and -- CMD%s%s", "", "");
 	}
 	/* Positional INTERVAL [COUNT], as in vmstat and the bcc tools. */
 	if (optind < argc) {
@@ -424,15 +495,24 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	if (optind < argc)
 		return fail(err, len, "unexpected argument '%s'%s (a command goes after --)",
 			    argv[optind], "");
-	if (!o->help && !o->version && !o->config_help && !o->dry_run && !o->npids)
-		return fail(err, len, "nothing to trace: give -p PID or -- CMD%s%s", "", "");
+	if (o->all && o->npids)
+		return fail(err, len, "give one of -a, -p PID and -- CMD%s%s", "", "");
+	if (!o->all && (o->ncomms || o->cgroup || o->min_rss))
+		return fail(err, len, "--comm, --cgroup and --min-rss filter -a%s%s", "", "");
+	/* A fleet does not pay a trap per malloc unless asked to. */
+	if (o->all && !o->levels_given)
+		o->level_heap = false;
+	if (!o->help && !o->version && !o->config_help && !o->dry_run && !o->npids && !o->all)
+		return fail(err, len, "nothing to trace: give -a, -p PID or -- CMD%s%s", "", "");
 	return 0;
 }
 
 void cli_help(FILE *f)
 {
 	fprintf(f, "Usage: arenatrace [OPTIONS] -p PID [INTERVAL [COUNT]]\n"
-		   "       arenatrace [OPTIONS] -- CMD [ARGS...]\n\n"
+		   "       arenatrace [OPTIONS] -- CMD [ARGS...]\n"
+		   "       arenatrace -a [--comm NAME] [--cgroup PATH] [--min-rss BYTES]\n"
+		   "                  [--prometheus [ADDR:]PORT | --ndjson] [OPTIONS]\n\n"
 		   "Shows, per process and per memory allocator, the address space taken from\n"
 		   "the OS, how much of it is resident, and every time memory went back to the\n"
 		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
@@ -473,7 +553,9 @@ void cli_help(FILE *f)
 		   "  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
 		   "  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
 		   "  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
-		   "       -p 1234\n");
+		   "       -p 1234\n"
+		   "  sudo arenatrace -a --prometheus 9464  # the whole host, for Prometheus\n"
+		   "  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
 }
 
 void cli_config_help(FILE *f)

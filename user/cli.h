@@ -13,6 +13,7 @@
 
 #define AT_MAX_PIDS 64
 #define AT_MAX_ARENA_SPECS 8
+#define AT_MAX_COMMS 64
 
 /* --arena NAME:alloc=SYMBOL[,size=N][,self=N][,free=SYMBOL[,ptr=N]][,reset=SYMBOL]
  * Arguments are numbered from 1; 0 means none. */
@@ -40,6 +41,13 @@ enum at_exit {
 struct at_opts {
 	int pids[AT_MAX_PIDS];
 	size_t npids;
+	bool all; /* -a: every process on the host (filtered) */
+	char comms[AT_MAX_COMMS][16];
+	size_t ncomms;
+	const char *cgroup;  /* --cgroup: a cgroup v2 path, relative to /sys/fs/cgroup */
+	uint64_t min_rss;    /* --min-rss: processes below this RSS are not reported */
+	const char *prometheus; /* --prometheus [ADDR:]PORT */
+	bool ndjson;
 	char **cmd; /* -- CMD ARGS, NULL-terminated, or NULL */
 	double duration_s;
 	double interval_s;
@@ -77,6 +85,8 @@ struct at_opts {
 	uint64_t finding_min_bytes;
 	uint64_t idle_purge_ms;
 	uint64_t growth_samples;
+	uint64_t prom_top;
+	bool levels_given;
 };
 
 void cli_defaults(struct at_opts *o);

@@ -141,14 +141,21 @@ struct heap {
 	size_t ninst;
 	struct proc_probes *procs;
 	size_t nprocs;
+	/* -a: probes attached once per file for every process (pid -1); per-process entries
+	 * then only list the allocator ids to read. */
+	bool all;
+	struct proc_probes global;
 };
 
-struct heap *heap__new(struct loader *l)
+struct heap *heap__new(struct loader *l, bool all)
 {
 	struct heap *h = calloc(1, sizeof(*h));
 
-	if (h)
+	if (h) {
 		h->loader = l;
+		h->all = all;
+		h->global.pid = -1;
+	}
 	return h;
 }
 
@@ -167,6 +174,7 @@ void heap__free(struct heap *h)
 		return;
 	for (size_t i = 0; i < h->nprocs; i++)
 		proc_release(&h->procs[i]);
+	proc_release(&h->global);
 	free(h->procs);
 	free(h->inst);
 	free(h);
@@ -399,14 +407,16 @@ static bool already(struct proc_probes *p, uint64_t ino, uint64_t off)
 	return false;
 }
 
-/* The probe points of one family's functions in one file, appended to specs. */
+/* The probe points of one family's functions in one file, appended to specs (those not
+ * attached yet: to this process, or with -a to any); the family's id goes to p's list. */
 static int family_specs(struct heap *h, struct proc_probes *p, const char *path, uint64_t ino,
 			int fd, const struct syms *s, enum family fam, const char *prefix,
 			const struct func *funcs, size_t nfuncs, struct loader_probe_spec **specs,
 			size_t *nspecs, size_t *cap)
 {
 	uint32_t id = instance_id(h, ino, fam);
-	size_t before = *nspecs;
+	struct proc_probes *owner = h->all ? &h->global : p;
+	size_t before = *nspecs, found = 0;
 
 	if (!id) {
 		at_err("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS, path);
@@ -427,9 +437,10 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		got = pread(fd, code, size, (off_t)off);
 		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
 					role_args(funcs[i].role), &regs);
-		if (already(p, ino, off))
+		found++;
+		if (already(owner, ino, off))
 			continue;
-		if (at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1) ||
+		if (at_grow(&owner->done, owner->ndone, &owner->done_cap, sizeof(owner->done[0]), 1) ||
 		    at_grow(specs, *nspecs, cap, sizeof(**specs), 1))
 			return -ENOMEM;
 		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
@@ -437,19 +448,20 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
 			.entry_only = funcs[i].role == AT_ROLE_FREE,
 		};
-		p->done[p->ndone][0] = ino;
-		p->done[p->ndone][1] = off;
-		p->ndone++;
+		owner->done[owner->ndone][0] = ino;
+		owner->done[owner->ndone][1] = off;
+		owner->ndone++;
 	}
-	if (*nspecs > before) {
+	if (found) {
 		bool have = false;
 
 		for (size_t i = 0; i < p->nids; i++)
 			have |= p->ids[i] == id;
 		if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
 			p->ids[p->nids++] = id;
-		at_note(1, "pid %d: %s heap probes on %zu functions in '%s'", p->pid,
-			families[fam].name, *nspecs - before, path);
+		if (*nspecs > before)
+			at_note(1, "pid %d: %s heap probes on %zu functions in '%s'", owner->pid,
+				families[fam].name, *nspecs - before, path);
 	}
 	return 0;
 }
@@ -510,8 +522,10 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 #undef PROBE
 	close(fd);
 	if (!err && nspecs) {
-		err = loader_uprobes_attach(h->loader, LOADER_HEAP, p->pid, path, specs, nspecs,
-					    &p->links, &p->nlinks);
+		struct proc_probes *owner = h->all ? &h->global : p;
+
+		err = loader_uprobes_attach(h->loader, LOADER_HEAP, owner->pid, path, specs, nspecs,
+					    &owner->links, &owner->nlinks);
 		if (err)
 			at_err("cannot attach the heap probes to '%s': %s", path, strerror(-err));
 	}

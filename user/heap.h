@@ -15,7 +15,8 @@
 
 struct heap;
 
-struct heap *heap__new(struct loader *l);
+/* all (-a): each file's probes are attached once, for every process. */
+struct heap *heap__new(struct loader *l, bool all);
 void heap__free(struct heap *h);
 
 /* Probe every allocator pid maps now: a running process, or one that just exec'd. */

@@ -146,6 +146,29 @@ static bool probe_uprobe_multi(void)
 	return link >= 0;
 }
 
+/* --cgroup PATH: the cgroup v2 directory's inode is its id; its depth below the root is
+ * the ancestor level the BPF side compares at. */
+static int cgroup_filter(const char *path, __u64 *id, __u32 *level)
+{
+	char full[PATH_MAX];
+	struct stat st;
+	const char *c;
+
+	while (*path == '/')
+		path++;
+	snprintf(full, sizeof(full), "/sys/fs/cgroup/%s", path);
+	if (stat(full, &st) || !S_ISDIR(st.st_mode)) {
+		at_err("no cgroup '%s' (looked for the directory '%s')", path, full);
+		return -ENOENT;
+	}
+	*id = st.st_ino;
+	*level = 0;
+	for (c = path; *c; c++)
+		if (*c != '/' && (c == path || c[-1] == '/'))
+			(*level)++;
+	return 0;
+}
+
 struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ctx)
 {
 	struct loader *l = calloc(1, sizeof(*l));
@@ -170,6 +193,14 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	l->skel->rodata->heap_floor = o->heap_floor != 0;
 	l->skel->rodata->heap_stacks = o->stacks > 0;
 	l->skel->rodata->arena_watch = o->level_arena && o->level_heap;
+	l->skel->rodata->trace_all = o->all;
+	l->skel->rodata->comm_filter_on = o->ncomms > 0;
+	if (o->cgroup) {
+		err = cgroup_filter(o->cgroup, &l->skel->rodata->cgroup_filter_id,
+				    &l->skel->rodata->cgroup_filter_level);
+		if (err)
+			goto fail;
+	}
 	bpf_map__set_max_entries(l->skel->maps.arena_chunks, (__u32)o->arena_chunks);
 	/* Levels not asked for are not even loaded. */
 	if ((o->level_heap || o->level_arena) && probe_uprobe_multi()) {
@@ -209,6 +240,14 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 		at_err("cannot load the BPF programs: %s (run with -vv for the verifier log)",
 		       strerror(-err));
 		goto fail;
+	}
+	for (size_t i = 0; i < o->ncomms; i++) {
+		char key[16] = { 0 };
+		__u8 one = 1;
+
+		memcpy(key, o->comms[i], strnlen(o->comms[i], 15));
+		bpf_map__update_elem(l->skel->maps.comm_filter, key, sizeof(key), &one, sizeof(one),
+				     BPF_ANY);
 	}
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
 	if (!l->rb) {
@@ -468,8 +507,9 @@ int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const
 	struct bpf_program *progs[3];
 	int err = 0;
 
+	/* pid -1: every process (-a); uprobe_multi says so with 0. */
 	if (l->uprobe_multi)
-		return attach_multi(l, lv, pid, path, specs, n, links, nlinks);
+		return attach_multi(l, lv, pid < 0 ? 0 : pid, path, specs, n, links, nlinks);
 	level_progs(l, lv, progs);
 	for (size_t i = 0; i < n && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = specs[i].cookie);

@@ -41,7 +41,7 @@ enum loader_level {
 struct loader_link;
 
 /* Attach a level's programs at these points of path, for pid only (no other process
- * traps). With the kernel's uprobe_multi links (6.6 and later) that is three links per
+ * traps), or for every process when pid is -1 (-a: the programs check the traced map). With the kernel's uprobe_multi links (6.6 and later) that is three links per
  * file, whose teardown waits for the kernel once; otherwise one perf-event link per point,
  * and each teardown waits. The links are appended to *links (grown as needed). */
 int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const char *path,

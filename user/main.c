@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Wiring only: options -> checks -> loader -> model -> output, and the exit code. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -94,6 +95,9 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 		probe_running(c, pid);
 		break;
 	case AT_PROC_EXEC:
+		/* -a: a new program the kernel started tracing at its exec. */
+		if (c->opts->all && !model_is_alive(c->model, pid))
+			model_add_launched(c->model, pid);
 		/* A traced process that execs may map another libc or allocator. The loader
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */
@@ -275,12 +279,60 @@ static const char *resolve_command(const char *cmd, char *out)
 	return dir ? out : NULL;
 }
 
+/* -a: whether a process passes --comm and --cgroup. */
+static bool wanted(const struct at_opts *o, int pid, const char *comm)
+{
+	bool ok = !o->ncomms;
+
+	for (size_t i = 0; i < o->ncomms && !ok; i++)
+		ok = !strcmp(o->comms[i], comm);
+	return ok && procfs_in_cgroup(pid, o->cgroup);
+}
+
+/* Start tracing one process found running (-a); it may vanish meanwhile, which is fine. */
+static void adopt(struct at_ctx *c, int pid)
+{
+	struct proc_stat st;
+
+	if (procfs_read_stat(pid, &st) || (st.flags & AT_PF_KTHREAD) || st.state == 'Z' ||
+	    !wanted(c->opts, pid, st.comm))
+		return;
+	if (loader_trace_pid(c->loader, pid, true) || model_add_running(c->model, pid))
+		return;
+	loader_add_process(c->loader, pid);
+	probe_running(c, pid);
+}
+
+/* -a: every process now running (new ones come through their exec record). */
+static int adopt_all(struct at_ctx *c)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d) {
+		at_err("cannot read /proc: %s", strerror(errno));
+		return AT_EXIT_RUNTIME;
+	}
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		adopt(c, (int)pid);
+	}
+	closedir(d);
+	return 0;
+}
+
 static int setup_targets(struct at_ctx *c)
 {
 	const struct at_opts *o = c->opts;
 	char exe[PATH_MAX];
 	int err;
 
+	if (o->all)
+		return adopt_all(c);
 	for (size_t i = 0; i < o->npids; i++) {
 		err = loader_trace_pid(c->loader, o->pids[i], o->follow);
 		if (!err)
@@ -342,8 +394,9 @@ static void capture_stacks(void *arg, int pid)
 	free(rep);
 }
 
-/* Residency from /proc and the heap counters of live threads, read together. */
-static void sample(struct at_ctx *c, uint64_t t)
+/* Residency from /proc and the heap counters of live threads, read together. With -a,
+ * processes that exited are forgotten after the sample (prune; not before a report). */
+static void sample(struct at_ctx *c, uint64_t t, bool prune)
 {
 	model_sample(c->model, t);
 	if (c->heap) {
@@ -351,6 +404,8 @@ static void sample(struct at_ctx *c, uint64_t t)
 		heap_read(c->heap, 0, true, heap_to_model, c->model);
 		model_track_retention(c->model, 0, t);
 	}
+	if (prune && c->opts->all)
+		model_prune_exited(c->model);
 }
 
 static void report(struct at_ctx *c, bool final)
@@ -358,7 +413,7 @@ static void report(struct at_ctx *c, bool final)
 	uint64_t drops[AT_DROP_NR], t = now_ns();
 	const struct report *r;
 
-	sample(c, t);
+	sample(c, t, false);
 	if (c->stacks)
 		heap_for_each_pid(c->heap, capture_stacks, c);
 	loader_drops(c->loader, drops);
@@ -398,7 +453,7 @@ static int trace_loop(struct at_ctx *c)
 		t = now_ns();
 		if (t >= next_sample) {
 			model_for_each_alive(c->model, check_gone, c);
-			sample(c, t);
+			sample(c, t, true);
 			next_sample = t + o->sample_ms * 1000000ull;
 		}
 		if (next_report && t >= next_report) {
@@ -410,7 +465,7 @@ static int trace_loop(struct at_ctx *c)
 		}
 		if (end && t >= end)
 			break;
-		if (!model_any_alive(c->model))
+		if (!o->all && !model_any_alive(c->model))
 			break;
 	}
 	/* Whatever is still queued belongs to the summary. */
@@ -463,13 +518,14 @@ static int run(struct at_ctx *c)
 						      .max_arenas = o->max_arenas,
 						      .finding_min_bytes = o->finding_min_bytes,
 						      .idle_purge_ms = o->idle_purge_ms,
-						      .growth_samples = o->growth_samples },
+						      .growth_samples = o->growth_samples,
+						      .min_rss = o->min_rss },
 			      now_ns());
 	c->loader = loader__new(o, on_record, c);
 	if (!c->model || !c->loader)
 		return AT_EXIT_RUNTIME;
 	if (o->level_heap) {
-		c->heap = heap__new(c->loader);
+		c->heap = heap__new(c->loader, o->all);
 		if (!c->heap)
 			return AT_EXIT_RUNTIME;
 		if (o->stacks) {

@@ -738,6 +738,19 @@ static void flatten_allocs(struct model *m, struct proc *p)
 	p->r.nallocs = n;
 }
 
+void model_prune_exited(struct model *m)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		if (m->procs[i]->r.exited)
+			proc_free(m->procs[i]);
+		else
+			m->procs[k++] = m->procs[i];
+	}
+	m->nprocs = k;
+}
+
 const struct report *model_report(struct model *m, uint64_t now_ns)
 {
 	struct rep_proc *procs = realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
@@ -745,10 +758,14 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 	if (!procs)
 		return NULL;
 	m->rep_procs = procs;
+	size_t n = 0;
+
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
 		size_t max = m->lim.timeline_max;
 
+		if (m->lim.min_rss && p->r.rss_bytes < m->lim.min_rss)
+			continue; /* -a --min-rss */
 		flatten_allocs(m, p);
 		model_arena_report(p);
 		model_findings(m, p, now_ns);
@@ -759,13 +776,13 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 		p->r.timeline = p->tl_flat;
 		p->r.ntimeline = p->tl_flat ? p->tl_n : 0;
 		p->r.comm = p->comm;
-		procs[i] = p->r;
+		procs[n++] = p->r;
 	}
 	m->rep.start_ns = m->start_ns;
 	m->rep.window_ns = m->window_ns;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
-	m->rep.nprocs = m->nprocs;
+	m->rep.nprocs = n;
 	return &m->rep;
 }
 

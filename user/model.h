@@ -32,6 +32,7 @@ struct model_limits {
 	uint64_t finding_min_bytes; /* findings name only retention this large */
 	uint64_t idle_purge_ms;     /* idle_purge: no return for this long */
 	size_t growth_samples;      /* retention_growth: this many rises in a row */
+	uint64_t min_rss;           /* processes with less RSS are left out of reports */
 };
 
 struct rep_return {
@@ -234,6 +235,9 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 
 /* The report stays valid until the next model call. */
 const struct report *model_report(struct model *m, uint64_t now_ns);
+/* -a: forget the processes that have exited (after the samples and reports that saw
+ * them), so that the model stays bounded on a host that runs many short processes. */
+void model_prune_exited(struct model *m);
 /* Forget interval-mode counters (returns, events, cumulative bytes, heap calls). */
 void model_reset_counters(struct model *m, uint64_t now_ns);
 

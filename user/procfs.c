@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,4 +213,30 @@ int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *byte
 	}
 	*bytes = present * AT_PAGE_SIZE;
 	return 0;
+}
+
+bool procfs_in_cgroup(int pid, const char *cgroup)
+{
+	char path[64], line[4096], want[PATH_MAX];
+	const char *p = cgroup;
+	bool ok = false;
+	FILE *f;
+
+	if (!p)
+		return true;
+	while (*p == '/')
+		p++;
+	snprintf(want, sizeof(want), "0::/%s", p);
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		size_t n = strlen(want);
+
+		line[strcspn(line, "\n")] = '\0';
+		if (!strncmp(line, want, n) && (line[n] == '\0' || line[n] == '/'))
+			ok = true;
+	}
+	if (f)
+		fclose(f);
+	return ok;
 }

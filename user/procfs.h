@@ -48,4 +48,7 @@ int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *byte
 /* Reads a whole small /proc file into a NUL-terminated heap buffer. */
 int procfs_slurp(const char *path, char **buf, size_t *len);
 
+/* Whether pid is in the cgroup v2 at path (relative to the root) or below; true for NULL. */
+bool procfs_in_cgroup(int pid, const char *cgroup);
+
 #endif

@@ -34,7 +34,7 @@ def one_line(stderr):
     (["-p", "1", "-C", "no_such_key=1"], "unknown -C key"),
     (["-p", "1", "--format", "xml"], "unknown format"),
     ([], "nothing to trace"),
-    (["-p", "1", "--", "true"], "not both"),
+    (["-p", "1", "--", "true"], "give one of"),
     (["-p", "1", "--level", "os,nonsense"], "unknown level 'nonsense'"),
     (["-p", "1", "--arena", "pool"], "malformed --arena 'pool'"),
     (["-p", "1", "--arena", "pool:free=x"], "alloc=SYMBOL is required"),
