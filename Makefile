@@ -26,7 +26,7 @@ endif
 OPT := $(if $(DEBUG),-O0,-O2)
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
-PKGS := libbpf libelf libdw zlib json-c
+PKGS := libbpf libelf libdw zlib json-c libmicrohttpd
 EXTRA_LIBS := -liberty
 USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf -iquote user \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "arenatrace.h"
+#include "exporter.h"
 
 enum {
 	OPT_PRETTY = 256,
@@ -41,8 +42,8 @@ static const struct opt_desc opts[] = {
 	{ { "comm", required_argument, NULL, OPT_COMM }, 0, "NAME", NULL,
 	  "-a: only processes with this command name (repeatable)" },
 	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, 0, "PATH", NULL,
-	  "-a: only processes in this cgroup v2 or below (path under\n"
-	  "/sys/fs/cgroup, e.g. system.slice/nginx.service)" },
+	  "-a: only processes in this cgroup v2 or below (path in the v2\n"
+	  "hierarchy, e.g. system.slice/nginx.service)" },
 	{ { "min-rss", required_argument, NULL, OPT_MIN_RSS }, 0, "BYTES", NULL,
 	  "-a: report only processes with at least this RSS (K, M, G suffixes)" },
 	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
@@ -435,9 +436,16 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 				return fail(err, len, "invalid --min-rss '%s'%s: bytes, or with K, M, G",
 					    optarg, "");
 			break;
-		case OPT_PROMETHEUS:
+		case OPT_PROMETHEUS: {
+			uint32_t ip;
+			uint16_t port;
+
+			if (exporter_parse_addr(optarg, &ip, &port))
+				return fail(err, len, "invalid --prometheus '%s'%s: expected [ADDR:]PORT",
+					    optarg, "");
 			o->prometheus = optarg;
 			break;
+		}
 		case OPT_NDJSON:
 			o->ndjson = true;
 			break;
@@ -499,6 +507,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		return fail(err, len, "give one of -a, -p PID and -- CMD%s%s", "", "");
 	if (!o->all && (o->ncomms || o->cgroup || o->min_rss))
 		return fail(err, len, "--comm, --cgroup and --min-rss filter -a%s%s", "", "");
+	if (o->ndjson && o->interval_s <= 0)
+		o->interval_s = 10; /* a snapshot every 10 s */
 	/* A fleet does not pay a trap per malloc unless asked to. */
 	if (o->all && !o->levels_given)
 		o->level_heap = false;

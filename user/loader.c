@@ -59,6 +59,7 @@ struct loader {
 	int ncpus;
 	bool uprobe_multi; /* the uprobe programs attach through uprobe_multi links */
 	struct bpf_link *iter_link;
+	int stats_fd; /* BPF_ENABLE_STATS: run time is counted while it is open */
 	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
 	size_t nsnap, snap_cap;
 };
@@ -150,13 +151,17 @@ static bool probe_uprobe_multi(void)
  * the ancestor level the BPF side compares at. */
 static int cgroup_filter(const char *path, __u64 *id, __u32 *level)
 {
-	char full[PATH_MAX];
+	char full[PATH_MAX], root[PATH_MAX / 2];
 	struct stat st;
 	const char *c;
 
+	if (procfs_cgroup2_root(root, sizeof(root))) {
+		at_err("--cgroup needs the cgroup v2 hierarchy, which is not mounted");
+		return -ENOENT;
+	}
 	while (*path == '/')
 		path++;
-	snprintf(full, sizeof(full), "/sys/fs/cgroup/%s", path);
+	snprintf(full, sizeof(full), "%s/%s", root, path);
 	if (stat(full, &st) || !S_ISDIR(st.st_mode)) {
 		at_err("no cgroup '%s' (looked for the directory '%s')", path, full);
 		return -ENOENT;
@@ -178,6 +183,7 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 		return NULL;
 	l->fn = fn;
 	l->ctx = ctx;
+	l->stats_fd = -1;
 	libbpf_set_print(libbpf_print);
 	l->skel = arenatrace_bpf__open();
 	if (!l->skel) {
@@ -268,6 +274,8 @@ void loader__free(struct loader *l)
 		return;
 	ring_buffer__free(l->rb);
 	bpf_link__destroy(l->iter_link);
+	if (l->stats_fd >= 0)
+		close(l->stats_fd);
 	free(l->snap);
 	for (size_t i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i]);
@@ -677,6 +685,29 @@ void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_
 	}
 	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), (__u32)pid);
 	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), (__u32)pid);
+}
+
+bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
+{
+	struct bpf_program *prog;
+
+	if (l->stats_fd < 0)
+		l->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	if (l->stats_fd < 0)
+		return false;
+	*run_ns = *runs = 0;
+	bpf_object__for_each_program(prog, l->skel->obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+
+		memset(&info, 0, sizeof(info));
+		if (bpf_program__fd(prog) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
+			continue;
+		*run_ns += info.run_time_ns;
+		*runs += info.run_cnt;
+	}
+	return true;
 }
 
 void loader_arena_forget(struct loader *l, int pid)

@@ -51,6 +51,9 @@ int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const
 int loader_usdt_attach(struct loader *l, int pid, const char *path, const char *provider,
 		       const char *name, uint64_t cookie, struct loader_link ***links,
 		       size_t *nlinks);
+/* The run time and run count of every program, summed (kernel BPF statistics, switched on
+ * at the first call while arenatrace runs); false when the kernel refuses them. */
+bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs);
 /* Drop the watched arena chunks of a process that exited. */
 void loader_arena_forget(struct loader *l, int pid);
 void loader_link__destroy(struct loader_link *k);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -14,6 +15,7 @@
 
 #include "arena.h"
 #include "cli.h"
+#include "exporter.h"
 #include "features.h"
 #include "heap.h"
 #include "loader.h"
@@ -42,6 +44,9 @@ struct at_ctx {
 	struct model *model;
 	struct out out;
 	struct out_meta meta;
+	struct exporter *exporter; /* --prometheus */
+	struct out prom;
+	uint64_t start_ns;
 	pid_t child;
 	int go_fd;   /* the child execs when this is closed */
 	int exec_fd; /* the child reports a failed exec here */
@@ -134,6 +139,8 @@ static int on_record(void *arg, void *data, size_t len)
 	const struct at_proc_rec *r = data;
 	int err;
 
+	if (out_wants_events(&c->out))
+		out_event(&c->out, data, len, c->start_ns);
 	if (len >= sizeof(struct at_arena_rec) && r->type == AT_REC_ARENA) {
 		const struct at_arena_rec *a = data;
 
@@ -313,6 +320,10 @@ static int adopt_all(struct at_ctx *c)
 		at_err("cannot read /proc: %s", strerror(errno));
 		return AT_EXIT_RUNTIME;
 	}
+	/* The probes are attached per file for all processes: libc and the allocator
+	 * libraries now, so that new programs are covered from their first call. */
+	loader_add_process(c->loader, getpid());
+	probe_launch(c, getpid(), NULL);
 	while ((e = readdir(d))) {
 		char *end;
 		long pid = strtol(e->d_name, &end, 10);
@@ -394,6 +405,52 @@ static void capture_stacks(void *arg, int pid)
 	free(rep);
 }
 
+/* arenatrace's own costs, for the report. */
+static void set_health(struct at_ctx *c)
+{
+	struct rep_health h = { 0 };
+	struct rusage ru;
+	unsigned long pages = 0, rss = 0;
+	FILE *f = fopen("/proc/self/statm", "re");
+
+	h.bpf_stats = loader_bpf_stats(c->loader, &h.bpf_run_ns, &h.bpf_run_count);
+	if (!getrusage(RUSAGE_SELF, &ru))
+		h.cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
+			   ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2)
+		h.rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+	if (f)
+		fclose(f);
+	model_set_health(c->model, &h);
+}
+
+/* --prometheus: the current figures, rendered for the next scrapes. */
+static void publish(struct at_ctx *c, uint64_t t)
+{
+	uint64_t drops[AT_DROP_NR];
+	const struct report *r;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	if (!c->exporter)
+		return;
+	loader_drops(c->loader, drops);
+	model_set_bpf_drops(c->model, drops);
+	set_health(c);
+	r = model_report(c->model, t);
+	f = open_memstream(&buf, &len);
+	if (r && f) {
+		c->prom.f = f;
+		out_report(&c->prom, r, false);
+	}
+	if (f)
+		fclose(f);
+	if (buf)
+		exporter_publish(c->exporter, buf, len);
+	free(buf);
+}
+
 /* Residency from /proc and the heap counters of live threads, read together. With -a,
  * processes that exited are forgotten after the sample (prune; not before a report). */
 static void sample(struct at_ctx *c, uint64_t t, bool prune)
@@ -404,6 +461,8 @@ static void sample(struct at_ctx *c, uint64_t t, bool prune)
 		heap_read(c->heap, 0, true, heap_to_model, c->model);
 		model_track_retention(c->model, 0, t);
 	}
+	if (prune)
+		publish(c, t);
 	if (prune && c->opts->all)
 		model_prune_exited(c->model);
 }
@@ -418,6 +477,7 @@ static void report(struct at_ctx *c, bool final)
 		heap_for_each_pid(c->heap, capture_stacks, c);
 	loader_drops(c->loader, drops);
 	model_set_bpf_drops(c->model, drops);
+	set_health(c);
 	r = model_report(c->model, t);
 	if (r)
 		out_report(&c->out, r, final);
@@ -511,6 +571,7 @@ static int run(struct at_ctx *c)
 		rc = features_check_kernel();
 	if (rc)
 		return rc;
+	c->start_ns = now_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
 						      .timeline_max = o->timeline_max,
@@ -520,7 +581,7 @@ static int run(struct at_ctx *c)
 						      .idle_purge_ms = o->idle_purge_ms,
 						      .growth_samples = o->growth_samples,
 						      .min_rss = o->min_rss },
-			      now_ns());
+			      c->start_ns);
 	c->loader = loader__new(o, on_record, c);
 	if (!c->model || !c->loader)
 		return AT_EXIT_RUNTIME;
@@ -533,6 +594,12 @@ static int run(struct at_ctx *c)
 			if (!c->stacks)
 				return AT_EXIT_RUNTIME;
 		}
+	}
+	if (o->prometheus) {
+		c->exporter = exporter__new(o->prometheus);
+		if (!c->exporter)
+			return AT_EXIT_RUNTIME;
+		out_init(&c->prom, OUT_PROM, stdout, false, &c->meta);
 	}
 	if (o->level_arena) {
 		c->arena = arena__new(c->loader, o);
@@ -593,8 +660,8 @@ int main(int argc, char **argv)
 				    .duration_s = o.duration_s, .interval_s = o.interval_s,
 				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
 				    .npids = o.npids, .follow_forks = o.follow, .hist = o.hist,
-				    .levels = levels };
-	out_init(&c.out, o.format, f, o.pretty, &c.meta);
+				    .levels = levels, .prom_top = (size_t)o.prom_top };
+	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -611,6 +678,7 @@ int main(int argc, char **argv)
 	stacks__free(c.stacks);
 	heap__free(c.heap);
 	arena__free(c.arena);
+	exporter__free(c.exporter);
 	loader__free(c.loader);
 	model__free(c.model);
 	if (f != stdout)

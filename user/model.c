@@ -674,6 +674,11 @@ void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])
 	memcpy(m->rep.drops.bpf, drops, sizeof(m->rep.drops.bpf));
 }
 
+void model_set_health(struct model *m, const struct rep_health *h)
+{
+	m->rep.health = *h;
+}
+
 void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg)
 {
 	for (size_t i = 0; i < m->nprocs; i++)

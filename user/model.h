@@ -183,6 +183,15 @@ struct rep_drops {
 	uint64_t arenas_full;   /* arena events not kept: max_arenas live arenas in a process */
 };
 
+/* arenatrace's own health, for the report (set by the caller before rendering). */
+struct rep_health {
+	uint64_t bpf_run_ns;	/* time the BPF programs ran (kernel.bpf_stats_enabled) */
+	uint64_t bpf_run_count;
+	bool bpf_stats;		/* the two above are known */
+	uint64_t cpu_ns;	/* arenatrace's own user and system CPU time */
+	uint64_t rss_bytes;	/* arenatrace's own RSS */
+};
+
 struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
 	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
@@ -191,6 +200,7 @@ struct report {
 	const struct rep_proc *procs;
 	size_t nprocs;
 	struct rep_drops drops;
+	struct rep_health health;
 };
 
 struct model;
@@ -214,6 +224,7 @@ void model_sample(struct model *m, uint64_t now_ns);
  * the OS (purge latency). */
 void model_track_retention(struct model *m, int pid, uint64_t now_ns);
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR]);
+void model_set_health(struct model *m, const struct rep_health *h);
 /* Calls fn for each process the model believes alive. */
 void model_for_each_alive(const struct model *m, void (*fn)(void *arg, int pid), void *arg);
 /* True while some tracked process is alive. */

@@ -5,7 +5,14 @@
 
 void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m)
 {
-	o->ops = fmt == OUT_JSON ? &out_json_ops : &out_text_ops;
+	static const struct out_ops *const ops[] = {
+		[OUT_TEXT] = &out_text_ops,
+		[OUT_JSON] = &out_json_ops,
+		[OUT_PROM] = &out_prom_ops,
+		[OUT_NDJSON] = &out_ndjson_ops,
+	};
+
+	o->ops = ops[fmt];
 	o->f = f;
 	o->pretty = pretty;
 	o->meta = m;
@@ -24,6 +31,17 @@ void out_error(struct out *o, const char *msg)
 	if (o->ops->error)
 		o->ops->error(o, msg);
 	fflush(o->f);
+}
+
+bool out_wants_events(const struct out *o)
+{
+	return o->ops->event != NULL;
+}
+
+void out_event(struct out *o, const void *rec, size_t len, uint64_t start_ns)
+{
+	if (o->ops->event)
+		o->ops->event(o, rec, len, start_ns);
 }
 
 const char *out_bytes(uint64_t bytes, char *buf, size_t len)

@@ -15,6 +15,8 @@
 enum out_format {
 	OUT_TEXT = 0,
 	OUT_JSON = 1,
+	OUT_PROM = 2,	/* Prometheus text exposition (served by --prometheus) */
+	OUT_NDJSON = 3, /* one JSON object a line: events and snapshots */
 };
 
 /* What the report does not carry: the run's context. */
@@ -29,6 +31,7 @@ struct out_meta {
 	bool follow_forks;
 	bool hist;	  /* text: print size histograms */
 	const char *levels; /* "os,heap" */
+	size_t prom_top;    /* Prometheus: processes exported one by one */
 };
 
 struct out;
@@ -36,6 +39,8 @@ struct out;
 struct out_ops {
 	int (*report)(struct out *o, const struct report *r, bool final);
 	void (*error)(struct out *o, const char *msg);
+	/* NDJSON: one ring-buffer record as it arrives (NULL: the backend shows none). */
+	void (*event)(struct out *o, const void *rec, size_t len, uint64_t start_ns);
 };
 
 struct out {
@@ -47,11 +52,16 @@ struct out {
 
 extern const struct out_ops out_text_ops;
 extern const struct out_ops out_json_ops;
+extern const struct out_ops out_prom_ops;
+extern const struct out_ops out_ndjson_ops;
 
 void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m);
 /* final: the end of the trace (one-shot summary) rather than an interval. */
 int out_report(struct out *o, const struct report *r, bool final);
 void out_error(struct out *o, const char *msg);
+/* Whether the backend streams events (out_event then shows each). */
+bool out_wants_events(const struct out *o);
+void out_event(struct out *o, const void *rec, size_t len, uint64_t start_ns);
 
 /* A copy of s safe for a terminal: valid UTF-8, control bytes shown as '?'. */
 const char *out_printable(const char *s, char *buf, size_t len);

@@ -2,6 +2,8 @@
 /* JSON backend: one object per report (the schema is docs/json.md). */
 #include "out.h"
 
+#include <string.h>
+
 #include "json.h"
 
 #define AT_SCHEMA_VERSION 1
@@ -263,7 +265,7 @@ static void emit(struct out *o, struct json_object *root)
 	json_object_put(root);
 }
 
-static int json_report(struct out *o, const struct report *r, bool final)
+static struct json_object *report_json(struct out *o, const struct report *r, bool final)
 {
 	struct json_object *root = json_object_new_object(), *procs = json_object_new_array();
 	struct json_object *drops = json_object_new_object();
@@ -286,9 +288,100 @@ static int json_report(struct out *o, const struct report *r, bool final)
 	add(drops, "arenas_full", json_u64(r->drops.arenas_full));
 	add(root, "drops", drops);
 	add(root, "records", json_u64(r->records));
-	emit(o, root);
+	return root;
+}
+
+static int json_report(struct out *o, const struct report *r, bool final)
+{
+	emit(o, report_json(o, r, final));
 	return 0;
 }
+
+static void json_error(struct out *o, const char *msg);
+
+/* NDJSON: one compact object a line, whatever --pretty says. */
+static void emit_line(struct out *o, struct json_object *root)
+{
+	fprintf(o->f, "%s\n",
+		json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
+
+static int ndjson_report(struct out *o, const struct report *r, bool final)
+{
+	struct json_object *root = report_json(o, r, final);
+
+	add(root, "type", json_str("snapshot"));
+	emit_line(o, root);
+	return 0;
+}
+
+static const char *const proc_kinds[] = { "?", "fork", "exec", "exit" };
+static const char *const arena_kinds[] = {
+	"?", "chunk_alloc", "chunk_free", "reset", "bump_slow", "bump_reset", "bump_drop",
+	"obstack_new", "obstack_free", "internal", "chunk_freed", "usdt",
+};
+
+static struct json_object *u64_array(const __u64 *v, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (size_t i = 0; i < n; i++)
+		json_object_array_add(a, json_u64(v[i]));
+	return a;
+}
+
+/* Every record as it arrives: the raw facts, before the model interprets them. */
+static void ndjson_event(struct out *o, const void *rec, size_t len, uint64_t start_ns)
+{
+	const struct at_sys_rec *s = rec;
+	const struct at_proc_rec *p = rec;
+	const struct at_arena_rec *a = rec;
+	struct json_object *e = json_object_new_object();
+	uint64_t ts = s->ts_ns;
+
+	add(e, "type", json_str("event"));
+	add(e, "t_ms", json_u64(ts > start_ns ? (ts - start_ns) / 1000000 : 0));
+	add(e, "pid", json_u64(s->pid));
+	if (s->type == AT_REC_SYSCALL && len >= sizeof(*s)) {
+		char file[33];
+
+		memcpy(file, s->caller_file, 32);
+		file[32] = '\0';
+		add(e, "event", json_str(model_sys_name(s->sys)));
+		add(e, "tid", json_u64(s->tid));
+		add(e, "args", u64_array(s->args, 6));
+		add(e, "ret", json_object_new_int64(s->ret));
+		add(e, "caller_file", json_str(file));
+		add(e, "caller_off", json_u64(s->caller_off));
+	} else if (p->type == AT_REC_PROC && len >= sizeof(*p)) {
+		char comm[17];
+
+		memcpy(comm, p->comm, 16);
+		comm[16] = '\0';
+		add(e, "event", json_str(p->kind < 4 ? proc_kinds[p->kind] : "?"));
+		add(e, "ppid", json_u64(p->ppid));
+		add(e, "comm", json_str(comm));
+	} else if (a->type == AT_REC_ARENA && len >= sizeof(*a)) {
+		add(e, "event", json_str(a->kind < AT_ARRAY_SIZE(arena_kinds) ? arena_kinds[a->kind]
+									     : "?"));
+		add(e, "tid", json_u64(a->tid));
+		add(e, "args", u64_array(a->args, 6));
+		add(e, "ret", json_u64(a->ret));
+		add(e, "duration_ns", json_u64(a->dur_ns));
+	} else {
+		json_object_put(e);
+		return;
+	}
+	emit_line(o, e);
+}
+
+const struct out_ops out_ndjson_ops = {
+	.report = ndjson_report,
+	.error = json_error,
+	.event = ndjson_event,
+};
 
 static void json_error(struct out *o, const char *msg)
 {

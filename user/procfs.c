@@ -240,3 +240,20 @@ bool procfs_in_cgroup(int pid, const char *cgroup)
 		fclose(f);
 	return ok;
 }
+
+int procfs_cgroup2_root(char *out, size_t len)
+{
+	char dev[256], dir[PATH_MAX], type[64];
+	FILE *f = fopen("/proc/self/mounts", "re");
+	int err = -ENOENT;
+
+	while (f && err && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
+		if (!strcmp(type, "cgroup2")) {
+			snprintf(out, len, "%s", dir);
+			err = 0;
+		}
+	}
+	if (f)
+		fclose(f);
+	return err;
+}

@@ -1,0 +1,267 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Fleet mode: -a picks up new processes from their exec, with filters; a real Prometheus
+server scrapes the exporter and its HTTP API gives back the workload's truth; NDJSON
+streams events and snapshots; churn keeps arenatrace bounded; SIGKILL harms nothing."""
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from helpers import ARENATRACE, interrupt, load, wait_attached, wait_file, workload
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.read().decode()
+
+
+def metrics(port):
+    """The exporter's samples, as {name{labels}: value}."""
+    out = {}
+    for line in get(f"http://127.0.0.1:{port}/metrics").splitlines():
+        if line and not line.startswith("#"):
+            key, value = line.rsplit(" ", 1)
+            out[key] = float(value)
+    return out
+
+
+def until(what, timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        v = what()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out: {what.__doc__}")
+        time.sleep(0.2)
+
+
+class Fleet:
+    """arenatrace -a with args, its stderr in tmp_path/err."""
+
+    def __init__(self, tmp_path, *args):
+        self.err = tmp_path / "err"
+        with open(self.err, "w") as e:
+            self.proc = subprocess.Popen([ARENATRACE, "-a", "-C", "sample_ms=200", *args],
+                                         stderr=e, stdout=subprocess.DEVNULL)
+        wait_attached(str(self.err), self.proc)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            assert interrupt(self.proc) == 0, self.err.read_text()
+
+
+def start_workload(tmp_path, name, *args, env=None):
+    paths = {k: tmp_path / k for k in ("go", "truth", "hold")}
+    e = dict(os.environ, AT_GO=str(paths["go"]), AT_TRUTH=str(paths["truth"]),
+             AT_HOLD=str(paths["hold"]), **(env or {}))
+    return subprocess.Popen([workload(name), *args], env=e), paths
+
+
+def test_prometheus_scrapes_the_truth(tmp_path):
+    port, prom_port = free_port(), free_port()
+    # Running before arenatrace starts (found by its scan of /proc): its live bytes count
+    # from the attach, as the workload counts them from its go signal.
+    target, paths = start_workload(tmp_path, "heap_calls")
+    fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap",
+                  "--prometheus", f"127.0.0.1:{port}")
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n"
+        f"scrape_configs:\n  - job_name: arenatrace\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{port}']\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        pid = target.pid
+        key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls"}}'
+        until(lambda: key in metrics(port))
+        paths["go"].touch()
+        wait_file(str(paths["truth"]), target)
+        truth = load(paths["truth"])
+
+        def query(q):
+            """Prometheus answers the query"""
+            url = f"http://127.0.0.1:{prom_port}/api/v1/query?" + \
+                urllib.parse.urlencode({"query": q})
+            try:
+                res = json.loads(get(url))["data"]["result"]
+            except OSError:
+                return None
+            return res[0]["value"][1] if res else None
+
+        live = f'arenatrace_live_bytes{{pid="{pid}",allocator="glibc"}}'
+
+        def live_is_truth():
+            """Prometheus has the workload's live bytes"""
+            v = query(live)
+            return v is not None and int(float(v)) == truth["live_bytes"]
+
+        until(live_is_truth)
+        assert int(float(query(live))) == truth["live_bytes"]
+        assert float(query(f'arenatrace_mapped_bytes{{pid="{pid}",allocator="glibc"}}')) > 0
+        assert float(query('sum(arenatrace_drops_total)')) == 0
+        assert float(query('arenatrace_processes')) >= 1
+        assert float(query('arenatrace_resident_memory_bytes')) > 0
+    finally:
+        prom.terminate()
+        prom.wait(timeout=60)
+        paths["hold"].touch()
+        target.wait(timeout=60)
+        fleet.stop()
+
+
+def test_ndjson_stream(tmp_path):
+    out = tmp_path / "out.ndjson"
+    target, paths = start_workload(tmp_path, "heap_calls")
+    time.sleep(0.5)  # running before arenatrace, as above
+    fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap", "--ndjson",
+                  "-i", "0.5", "-o", str(out))
+    try:
+        paths["go"].touch()
+        wait_file(str(paths["truth"]), target)
+        truth = load(paths["truth"])
+        time.sleep(1.5)  # at least one snapshot while it holds
+    finally:
+        paths["hold"].touch()
+        target.wait(timeout=60)
+        fleet.stop()
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    events = [l for l in lines if l["type"] == "event" and l["pid"] == target.pid]
+    snaps = [l for l in lines if l["type"] == "snapshot"]
+    assert any(e["event"] == "exit" for e in events)
+    assert any(e["event"] == "mmap" for e in events)
+    held = [p for s in snaps for p in s["processes"] if p["pid"] == target.pid and
+            not p["exited"]]
+    glibc = [a for a in held[-1]["allocators"] if a["name"] == "glibc"][0]
+    assert glibc["live_bytes"] == truth["live_bytes"]
+    assert glibc["alloc_count"] is not None
+
+
+def run_filtered(tmp_path, fleet_args, commands):
+    """Runs each command (argv, or a shell string) with the truth protocol under
+    arenatrace -a, interrupts arenatrace while they hold, and returns the report and the
+    pids."""
+    out = tmp_path / "out.json"
+    fleet = Fleet(tmp_path, *fleet_args, "-j", "-o", str(out))
+    procs = []
+    try:
+        for i, cmd in enumerate(commands):
+            d = tmp_path / str(i)
+            d.mkdir()
+            env = dict(os.environ, AT_TRUTH=str(d / "truth"), AT_HOLD=str(d / "hold"))
+            procs.append((subprocess.Popen(cmd, env=env, shell=isinstance(cmd, str)), d))
+        for p, d in procs:
+            wait_file(str(d / "truth"), p)
+        time.sleep(0.5)  # a sample of the held state
+        fleet.stop()
+    finally:
+        for p, d in procs:
+            (d / "hold").touch()
+            p.wait(timeout=60)
+        fleet.proc.kill()
+    return load(out), [p.pid for p, d in procs]
+
+
+def cgroup2_root():
+    with open("/proc/self/mounts") as f:
+        for line in f:
+            dev, path, fstype = line.split()[:3]
+            if fstype == "cgroup2":
+                return path
+    raise AssertionError("no cgroup v2 hierarchy mounted")
+
+
+def test_cgroup_filter(tmp_path):
+    cg = os.path.join(cgroup2_root(), "arenatrace-test")
+    os.makedirs(cg, exist_ok=True)
+    try:
+        rep, (inside, outside) = run_filtered(
+            tmp_path, ["--cgroup", "arenatrace-test"],
+            [f"echo $$ > {cg}/cgroup.procs && exec {workload('retain')} pin",
+             [workload("retain"), "pin"]])
+    finally:
+        # The cgroup empties once the kernel has released its last task.
+        until(lambda: subprocess.run(["rmdir", cg]).returncode == 0 or not os.path.exists(cg),
+              timeout=30)
+    pids = {p["pid"]: p for p in rep["processes"]}
+    assert inside in pids and outside not in pids
+    glibc = [a for a in pids[inside]["allocators"] if a["name"] == "glibc"][0]
+    assert glibc["mapped_bytes"] >= 40000 * 1000  # traced from its exec in the cgroup
+
+
+def test_comm_and_min_rss_filters(tmp_path):
+    rep, (big, small, other) = run_filtered(
+        tmp_path, ["--comm", "retain", "--min-rss", "20M"],
+        [[workload("retain"), "pin"], [workload("retain"), "all"],
+         [workload("je_retain"), "idle"]])
+    pids = {p["pid"] for p in rep["processes"]}
+    assert big in pids and small not in pids and other not in pids
+    assert all(p["rss_bytes"] >= 20 << 20 for p in rep["processes"])
+
+
+def test_churn_stays_bounded(tmp_path):
+    """Hundreds of short-lived processes a second for a minute: arenatrace's memory and
+    its maps stay bounded, nothing crashes, every child ran correctly."""
+    port = free_port()
+    fleet = Fleet(tmp_path, "--comm", "churn", "--comm", "true", "--prometheus",
+                  f"127.0.0.1:{port}")
+    target, paths = start_workload(tmp_path, "churn", env={"AT_CHURN_S": "60"})
+    rss, procs = [], []
+    try:
+        paths["go"].touch()
+        while target.poll() is None and not paths["truth"].exists():
+            m = metrics(port)
+            rss.append(m["arenatrace_resident_memory_bytes"])
+            procs.append(m["arenatrace_processes"])
+            time.sleep(2)
+        truth = load(paths["truth"])
+        m = metrics(port)
+    finally:
+        paths["hold"].touch()
+        target.wait(timeout=60)
+        fleet.stop()
+    assert truth["started"] >= 60 * 100 and truth["ok"] == truth["started"]
+    # Bounded: after the first quarter, arenatrace's RSS grows by less than 8 MiB, and it
+    # keeps only the processes alive now (churn and at most a few children).
+    settled = rss[len(rss) // 4:]
+    assert max(settled) - min(settled) < 8 << 20, rss
+    assert max(rss) < 64 << 20
+    assert max(procs) < 20, procs
+    assert m["arenatrace_events_total"] > truth["started"]
+    bpf_traced = subprocess.run(["bpftool", "-j", "map", "dump", "name", "traced"],
+                                capture_output=True, text=True)
+    # After arenatrace stopped, its maps are gone; while running they held live processes.
+    assert bpf_traced.returncode != 0 or json.loads(bpf_traced.stdout) == []
+
+
+def test_sigkill_leaves_processes_running_and_correct(tmp_path):
+    fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap")
+    target, paths = start_workload(tmp_path, "heap_calls")
+    try:
+        time.sleep(1)
+        paths["go"].touch()
+        time.sleep(0.2)
+        fleet.proc.kill()  # mid-trace, probes attached to libc for every process
+        fleet.proc.wait()
+        wait_file(str(paths["truth"]), target)
+        paths["hold"].touch()
+        assert target.wait(timeout=120) == 0
+    finally:
+        fleet.proc.kill()
+        target.kill()
+    truth = load(paths["truth"])
+    assert truth["allocs"] - truth["frees"] == truth["live_objects"]
