@@ -620,6 +620,7 @@ static int run(struct at_ctx *c)
 		if (rc)
 			return rc;
 	}
+	publish(c, now_ns()); /* scrapes get figures from the start */
 	at_note(0, "tracing%s; Ctrl-C to stop", o->cmd ? " the command" : "");
 	return trace_loop(c);
 }
