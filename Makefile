@@ -162,9 +162,15 @@ demo: all workloads
 bench: all workloads
 	$(Q)sh scripts/bench.sh $(OUTPUT)
 
+# The systemd unit goes where systemd looks for local units: /etc/systemd/system for
+# /usr/local, $(PREFIX)/lib/systemd/system otherwise (a package). UNITDIR overrides it.
+UNITDIR ?= $(if $(filter /usr/local,$(PREFIX)),/etc/systemd/system,$(PREFIX)/lib/systemd/system)
 install: all
 	install -D -m 0755 $(OUTPUT)/arenatrace $(DESTDIR)$(PREFIX)/sbin/arenatrace
 	install -D -m 0644 docs/arenatrace.8 $(DESTDIR)$(PREFIX)/share/man/man8/arenatrace.8
+	install -d $(DESTDIR)$(UNITDIR)
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/arenatrace.service.in > $(DESTDIR)$(UNITDIR)/arenatrace.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/arenatrace.service
 
 clean:
 	rm -rf $(OUTPUT)

@@ -22,8 +22,20 @@ struct {
 /* Set by user space when the heap level is on: chunks are then watched until their free. */
 const volatile bool arena_watch = false;
 
-static __always_inline void args6(struct pt_regs *ctx, __u64 a[6])
+static __always_inline void args6(struct pt_regs *ctx, __u64 cookie, __u64 a[6])
 {
+	if (cookie & AT_ACOOKIE_REGS) {
+		/* Past the entry: the first three arguments, wherever the function has them.
+		 * ctx is copied first: the verifier refuses a ctx read at a computed offset. */
+		__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp,
+				ctx->si, ctx->di, ctx->r8, ctx->r9, ctx->r10, ctx->r11,
+				ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
+
+		for (int k = 0; k < 3; k++)
+			a[k] = r[AT_ACOOKIE_REG(cookie, k)];
+		a[3] = a[4] = a[5] = 0;
+		return;
+	}
 	a[0] = PT_REGS_PARM1(ctx);
 	a[1] = PT_REGS_PARM2(ctx);
 	a[2] = PT_REGS_PARM3(ctx);
@@ -140,7 +152,7 @@ int BPF_KPROBE(arena_enter)
 	}
 	th->f[d].cookie = bpf_get_attach_cookie(ctx);
 	th->f[d].ts_ns = bpf_ktime_get_ns();
-	args6(ctx, th->f[d].args);
+	args6(ctx, th->f[d].cookie, th->f[d].args);
 	return 0;
 }
 
@@ -165,12 +177,12 @@ int BPF_KRETPROBE(arena_exit)
 SEC("uprobe")
 int BPF_KPROBE(arena_event)
 {
-	__u64 a[6];
+	__u64 a[6], cookie = bpf_get_attach_cookie(ctx);
 
 	if (!uprobe_wanted())
 		return 0;
-	args6(ctx, a);
-	emit(bpf_get_attach_cookie(ctx), a, 0, 0);
+	args6(ctx, cookie, a);
+	emit(cookie, a, 0, 0);
 	return 0;
 }
 

@@ -243,8 +243,9 @@ struct at_stack_live {
  * internals) send one record per call. The cookie says what the probe is:
  *   bits 0-7 kind, 8-11 argument (1-6) holding a size, 12-15 argument identifying the arena
  *   instance, 16-19 argument holding a chunk pointer (0: none), 20 AT_ACOOKIE_WATCH,
- *   32-63 probe id (user space's
- *   table of probe definitions). Arena probes sit on function entries: arguments are in
+ *   21 AT_ACOOKIE_REGS, 32-43 with REGS: the registers (x86 numbers, as AT_ARG_REGS) of
+ *   arguments 1-3 at a probe placed past the function's entry, 44-63 probe id (user space's
+ *   table of probe definitions). Without REGS the probe is on the entry: arguments are in
  *   rdi, rsi, rdx, rcx, r8, r9. */
 enum at_arena_kind {
 	AT_AK_CHUNK_ALLOC = 1,	/* return: ret is a new chunk of the size argument */
@@ -261,14 +262,17 @@ enum at_arena_kind {
 };
 
 #define AT_ACOOKIE(probe, kind, size_arg, self_arg, ptr_arg)                               \
-	(((__u64)(probe) << 32) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
+	(((__u64)(probe) << 44) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
 	 (kind))
+#define AT_ACOOKIE_REGS (1u << 21)
+#define AT_ACOOKIE_ARG_REGS(regs) ((__u64)((regs) >> 12) << 32) /* from AT_ARG_REGS */
+#define AT_ACOOKIE_REG(c, k) ((__u32)((c) >> (32 + 4 * (k))) & 0xf)
 #define AT_ACOOKIE_WATCH (1u << 20) /* watch the chunk until the allocator's free */
 #define AT_ACOOKIE_KIND(c) ((__u32)(c)&0xff)
 #define AT_ACOOKIE_SIZE_ARG(c) ((__u32)((c) >> 8) & 0xf)
 #define AT_ACOOKIE_SELF_ARG(c) ((__u32)((c) >> 12) & 0xf)
 #define AT_ACOOKIE_PTR_ARG(c) ((__u32)((c) >> 16) & 0xf)
-#define AT_ACOOKIE_PROBE(c) ((__u32)((c) >> 32))
+#define AT_ACOOKIE_PROBE(c) ((__u32)((c) >> 44))
 
 /* One arena event. words: what the kind reads from the target's memory:
  *   BUMP_*: [0] the footer address of the current chunk, [1..6] that footer (data, layout

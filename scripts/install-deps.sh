@@ -8,7 +8,7 @@ set -eu
 PKGS="make gcc g++ clang llvm pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
 libjson-c-dev libcmocka-dev libiberty-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libc6-dbg strace
 python3 python3-pytest procps bpftrace cargo rustc librust-bumpalo-dev librust-jemalloc-sys-dev
-systemtap-sdt-dev libmicrohttpd-dev prometheus"
+systemtap-sdt-dev libmicrohttpd-dev prometheus systemd"
 
 missing=""
 for p in $PKGS; do

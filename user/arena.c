@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "attrib.h"
+#include "heap.h"
 #include "log.h"
 #include "needed.h"
 #include "procfs.h"
@@ -67,6 +68,8 @@ struct arena {
 	struct aproc *procs;
 	size_t nprocs;
 	struct aproc global; /* -a: probes attached once per file, for every process */
+	uint64_t *scanned;   /* -a: inodes of the files already probed */
+	size_t nscanned, scanned_cap;
 };
 
 struct arena *arena__new(struct loader *l, const struct at_opts *o)
@@ -97,6 +100,7 @@ void arena__free(struct arena *a)
 	for (size_t i = 0; i < a->nprocs; i++)
 		aproc_release(&a->procs[i]);
 	aproc_release(&a->global);
+	free(a->scanned);
 	free(a->procs);
 	free(a->probes);
 	free(a);
@@ -176,14 +180,14 @@ static int add_point(struct found *f, uint64_t off, const struct at_probe_info *
 		return -ENOMEM;
 	f->specs[f->nspecs++] = (struct loader_probe_spec){
 		.off = off,
-		.cookie = ((uint64_t)id << 32) | cookie_rest,
+		.cookie = ((uint64_t)id << 44) | cookie_rest,
 		.entry_only = entry_only,
 	};
 	return 0;
 }
 
 /* A function by name, or by a name GCC gave its clone (sysmalloc.constprop.0). */
-static int find_func(const struct syms *s, const char *name, uint64_t *off)
+static int find_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *size)
 {
 	static const char *const clones[] = { "", ".constprop.0", ".isra.0", ".part.0" };
 
@@ -191,10 +195,31 @@ static int find_func(const struct syms *s, const char *name, uint64_t *off)
 		char full[128];
 
 		snprintf(full, sizeof(full), "%s%s", name, clones[i]);
-		if (!syms_offset_of(s, full, off))
+		if (!syms_func(s, full, off, size))
 			return 0;
 	}
 	return -ENOENT;
+}
+
+/* Internal functions can be called often (glibc's systrim at each heap shrink): their
+ * probe goes past the prologue to an instruction the kernel emulates, as the heap level's
+ * do (heap_probe_offset), with the registers of the first three arguments in the cookie. */
+static uint64_t place(int fd, uint64_t off, uint64_t size, int nargs, uint64_t *cookie)
+{
+	unsigned char code[4096];
+	uint32_t regs;
+	ssize_t got;
+	uint64_t at;
+
+	if (fd < 0)
+		return off;
+	if (!size || size > sizeof(code))
+		size = sizeof(code);
+	got = pread(fd, code, size, (off_t)off);
+	at = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off, nargs, &regs);
+	if (at != off)
+		*cookie |= AT_ACOOKIE_REGS | AT_ACOOKIE_ARG_REGS(regs);
+	return at;
 }
 
 /* bumpalo's functions, in every monomorphized copy: Rust symbols (legacy or v0 mangling)
@@ -328,24 +353,24 @@ static int probe_custom(struct found *f, const struct syms *s, const struct at_a
 	return err;
 }
 
-static int probe_internals(struct found *f, const struct syms *s, const char *type,
+static int probe_internals(struct found *f, const struct syms *s, int fd, const char *type,
 			   const char *prefix, const struct internal *t, size_t n)
 {
 	struct at_probe_info pr = { .type = type, .kind = AT_AK_INTERNAL };
 	int err = 0;
 
 	for (size_t i = 0; i < n && !err; i++) {
+		uint64_t off, size, cookie = AT_ACOOKIE(0, AT_AK_INTERNAL, t[i].size_arg, 0, 0);
 		char name[96];
-		uint64_t off;
 
 		snprintf(name, sizeof(name), "%s%s", prefix, t[i].func);
-		if (find_func(s, name, &off))
+		if (find_func(s, name, &off, &size))
 			continue;
+		off = place(fd, off, size, t[i].size_arg ? t[i].size_arg : 1, &cookie);
 		snprintf(pr.func, sizeof(pr.func), "%s", t[i].func);
 		pr.op = t[i].op;
 		pr.size_arg = t[i].size_arg;
-		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_INTERNAL, t[i].size_arg, 0, 0),
-				false);
+		err = add_point(f, off, &pr, cookie, false);
 	}
 	return err;
 }
@@ -382,13 +407,20 @@ static int probe_file(struct arena *a, struct aproc *p, const char *path)
 	struct found *f = calloc(1, sizeof(*f));
 	struct syms *s = NULL;
 	struct stat st;
-	int err = 0;
+	int err = 0, fd;
 
 	if (!f)
 		return -ENOMEM;
 	if (stat(path, &st)) {
 		err = -errno;
 		goto out;
+	}
+	if (a->opts->all) { /* probed for every process already? */
+		for (size_t i = 0; i < a->nscanned; i++)
+			if (a->scanned[i] == st.st_ino)
+				goto out;
+		if (!at_grow(&a->scanned, a->nscanned, &a->scanned_cap, sizeof(*a->scanned), 1))
+			a->scanned[a->nscanned++] = st.st_ino;
 	}
 	s = syms__new(path);
 	if (!s) {
@@ -401,15 +433,19 @@ static int probe_file(struct arena *a, struct aproc *p, const char *path)
 		err = probe_obstack(f, s);
 	for (size_t i = 0; i < a->opts->narenas && !err; i++)
 		err = probe_custom(f, s, &a->opts->arenas[i]);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (!err && !syms_offset_of(s, "_rjem_je_pages_map", &(uint64_t){ 0 }))
-		err = probe_internals(f, s, "jemalloc", "_rjem_je_", jemalloc_internals,
+		err = probe_internals(f, s, fd, "jemalloc", "_rjem_je_", jemalloc_internals,
 				      AT_ARRAY_SIZE(jemalloc_internals));
 	else if (!err && !syms_offset_of(s, "je_pages_map", &(uint64_t){ 0 }))
-		err = probe_internals(f, s, "jemalloc", "je_", jemalloc_internals,
+		err = probe_internals(f, s, fd, "jemalloc", "je_", jemalloc_internals,
 				      AT_ARRAY_SIZE(jemalloc_internals));
-	if (!err && ((lib && !strcmp(lib, "glibc")) || !find_func(s, "_int_malloc", &(uint64_t){ 0 })))
-		err = probe_internals(f, s, "glibc", "", glibc_internals,
+	if (!err && ((lib && !strcmp(lib, "glibc")) ||
+		     !find_func(s, "_int_malloc", &(uint64_t){ 0 }, NULL)))
+		err = probe_internals(f, s, fd, "glibc", "", glibc_internals,
 				      AT_ARRAY_SIZE(glibc_internals));
+	if (fd >= 0)
+		close(fd);
 	if (!err && syms_has_usdt(s))
 		err = probe_usdt(f, path);
 	if (!err && f->nspecs) {

@@ -145,6 +145,8 @@ struct heap {
 	 * then only list the allocator ids to read. */
 	bool all;
 	struct proc_probes global;
+	uint64_t *scanned; /* -a: inodes of the files already probed for every process */
+	size_t nscanned, scanned_cap;
 };
 
 struct heap *heap__new(struct loader *l, bool all)
@@ -175,6 +177,7 @@ void heap__free(struct heap *h)
 	for (size_t i = 0; i < h->nprocs; i++)
 		proc_release(&h->procs[i]);
 	proc_release(&h->global);
+	free(h->scanned);
 	free(h->procs);
 	free(h->inst);
 	free(h);
@@ -473,6 +476,30 @@ static bool defines(const struct syms *s, const char *name)
 	return !syms_offset_of(s, name, &off);
 }
 
+/* -a: a file probed before for every process needs no second look; this process only
+ * learns which allocator instances it holds. Otherwise the file is marked as scanned. */
+static bool file_scanned(struct heap *h, struct proc_probes *p, uint64_t ino)
+{
+	for (size_t i = 0; i < h->nscanned; i++) {
+		if (h->scanned[i] != ino)
+			continue;
+		for (size_t k = 0; k < h->ninst; k++) {
+			bool have = false;
+
+			if (h->inst[k].ino != ino)
+				continue;
+			for (size_t j = 0; j < p->nids; j++)
+				have |= p->ids[j] == h->inst[k].id;
+			if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
+				p->ids[p->nids++] = h->inst[k].id;
+		}
+		return true;
+	}
+	if (!at_grow(&h->scanned, h->nscanned, &h->scanned_cap, sizeof(*h->scanned), 1))
+		h->scanned[h->nscanned++] = ino;
+	return false;
+}
+
 /* Every allocator family the file holds: by library name, else by symbols (an allocator
  * linked statically). */
 static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
@@ -487,6 +514,8 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 
 	if (stat(path, &st))
 		return -errno;
+	if (h->all && file_scanned(h, p, st.st_ino))
+		return 0;
 	s = syms__new(path);
 	if (!s)
 		return errno == ENOEXEC ? 0 : -errno;

@@ -712,8 +712,12 @@ bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
 
 void loader_arena_forget(struct loader *l, int pid)
 {
-	size_t n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key),
-				  (__u32)pid);
+	size_t n;
+
+	/* Nothing watched anywhere: no walk (a fleet sees many exits). */
+	if (__atomic_load_n(&l->skel->bss->arena_watched, __ATOMIC_RELAXED) <= 0)
+		return;
+	n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key), (__u32)pid);
 
 	/* The kernel side skips its lookups while the count is 0. */
 	if (n)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 struct sym {
@@ -25,6 +26,14 @@ struct seg {
 struct syms {
 	struct sym *syms;
 	size_t n, cap;
+	uint32_t *by_name; /* indices into syms, by name then address */
+	/* The cache: files are identified by device, inode, size and mtime. */
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	unsigned refs;
+	uint64_t last_use;
 	struct seg segs[16];
 	size_t nsegs;
 	bool has_usdt;
@@ -168,6 +177,17 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 	return found < 0 ? found : 0;
 }
 
+static const struct syms *sort_ctx;
+
+static int cmp_name(const void *a, const void *b)
+{
+	const struct sym *x = &sort_ctx->syms[*(const uint32_t *)a];
+	const struct sym *y = &sort_ctx->syms[*(const uint32_t *)b];
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->addr > y->addr) - (x->addr < y->addr);
+}
+
 static int cmp_sym(const void *a, const void *b)
 {
 	const struct sym *x = a, *y = b;
@@ -180,7 +200,24 @@ static int cmp_sym(const void *a, const void *b)
 	return (int)strlen(x->name) - (int)strlen(y->name);
 }
 
-struct syms *syms__new(const char *path)
+/* Loaded files, shared: every level and every process that maps a file (a fleet maps
+ * libc hundreds of times) reads its symbols once. Unused ones are kept up to CACHE_IDLE,
+ * the least recently used going first. */
+#define CACHE_IDLE 32
+static struct syms **cache;
+static size_t ncache, cache_cap;
+static uint64_t cache_clock;
+
+static void destroy(struct syms *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		free(s->syms[i].name);
+	free(s->syms);
+	free(s->by_name);
+	free(s);
+}
+
+static struct syms *load(const char *path)
 {
 	struct syms *s;
 	int err;
@@ -193,12 +230,66 @@ struct syms *syms__new(const char *path)
 	if (!s)
 		return NULL;
 	err = load_file(s, path, true);
+	if (!err) {
+		qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
+		s->by_name = malloc((s->n ? s->n : 1) * sizeof(*s->by_name));
+		err = s->by_name ? 0 : -ENOMEM;
+	}
 	if (err) {
-		syms__free(s);
+		destroy(s);
 		errno = -err;
 		return NULL;
 	}
-	qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
+	for (size_t i = 0; i < s->n; i++)
+		s->by_name[i] = (uint32_t)i;
+	sort_ctx = s;
+	qsort(s->by_name, s->n, sizeof(*s->by_name), cmp_name);
+	return s;
+}
+
+static void evict_idle(void)
+{
+	size_t idle = 0, oldest = SIZE_MAX;
+
+	for (size_t i = 0; i < ncache; i++) {
+		if (cache[i]->refs)
+			continue;
+		idle++;
+		if (oldest == SIZE_MAX || cache[i]->last_use < cache[oldest]->last_use)
+			oldest = i;
+	}
+	if (idle <= CACHE_IDLE)
+		return;
+	destroy(cache[oldest]);
+	cache[oldest] = cache[--ncache];
+}
+
+struct syms *syms__new(const char *path)
+{
+	struct stat st;
+	struct syms *s;
+
+	if (stat(path, &st))
+		return load(path); /* says why, through errno */
+	for (size_t i = 0; i < ncache; i++) {
+		s = cache[i];
+		if (s->dev == st.st_dev && s->ino == st.st_ino && s->size == st.st_size &&
+		    s->mtime.tv_sec == st.st_mtim.tv_sec && s->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			s->refs++;
+			s->last_use = ++cache_clock;
+			return s;
+		}
+	}
+	s = load(path);
+	if (!s || at_grow(&cache, ncache, &cache_cap, sizeof(*cache), 1))
+		return s; /* uncached: refs 0 marks it */
+	s->dev = st.st_dev;
+	s->ino = st.st_ino;
+	s->size = st.st_size;
+	s->mtime = st.st_mtim;
+	s->refs = 1;
+	s->last_use = ++cache_clock;
+	cache[ncache++] = s;
 	return s;
 }
 
@@ -206,10 +297,12 @@ void syms__free(struct syms *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->n; i++)
-		free(s->syms[i].name);
-	free(s->syms);
-	free(s);
+	if (!s->refs) {
+		destroy(s);
+		return;
+	}
+	if (--s->refs == 0)
+		evict_idle();
 }
 
 size_t syms_count(const struct syms *s)
@@ -272,14 +365,22 @@ const char *syms_name_at(const struct syms *s, uint64_t off)
 
 int syms_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *size)
 {
-	for (size_t i = 0; i < s->n; i++) {
-		if (strcmp(s->syms[i].name, name))
-			continue;
-		if (size)
-			*size = s->syms[i].size;
-		return vaddr_to_off(s, s->syms[i].addr, off) ? 0 : -ERANGE;
+	size_t lo = 0, hi = s->n;
+
+	/* The first of the equal names, by address (the name index's order). */
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(s->syms[s->by_name[mid]].name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return -ENOENT;
+	if (lo == s->n || strcmp(s->syms[s->by_name[lo]].name, name))
+		return -ENOENT;
+	if (size)
+		*size = s->syms[s->by_name[lo]].size;
+	return vaddr_to_off(s, s->syms[s->by_name[lo]].addr, off) ? 0 : -ERANGE;
 }
 
 void syms_each(const struct syms *s, syms_visit_fn fn, void *arg)

@@ -3,7 +3,9 @@
  * Function symbols of one ELF file (.symtab, else .dynsym, plus a separate debug file found
  * by build-id under /usr/lib/debug), read with libelf. Addresses are exchanged as file
  * offsets, the unit of uprobes and of the caller offsets the BPF programs report.
- * syms__new returns NULL with errno set; the object is immutable afterwards.
+ * syms__new returns NULL with errno set; the object is immutable afterwards. Objects are
+ * shared: syms__new of a file already loaded (same device, inode, size and mtime) returns
+ * it again, and syms__free releases one reference. Not thread-safe.
  */
 #ifndef AT_SYMS_H
 #define AT_SYMS_H
