@@ -2,7 +2,6 @@
 #include "arena.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include "heap.h"
 #include "log.h"
 #include "needed.h"
-#include "procfs.h"
+#include "probeset.h"
 #include "stacks.h"
 #include "syms.h"
 
@@ -52,24 +51,15 @@ static const struct internal usdt_internals[] = {
 	{ "memory_arena_new", "arena_new", 2 },
 };
 
-struct aproc {
-	int pid;
-	struct loader_link **links;
-	size_t nlinks;
-	uint64_t (*done)[2]; /* (inode, offset) already probed */
-	size_t ndone, done_cap;
-};
-
 struct arena {
 	struct loader *loader;
 	const struct at_opts *opts;
 	struct at_probe_info *probes; /* id k is probes[k - 1] */
 	size_t nprobes, probes_cap;
-	struct aproc *procs;
+	struct probeset *procs;
 	size_t nprocs;
-	struct aproc global; /* -a: probes attached once per file, for every process */
-	uint64_t *scanned;   /* -a: inodes of the files already probed */
-	size_t nscanned, scanned_cap;
+	struct probeset global; /* -a: probes attached once per file, for every process */
+	struct inoset scanned;	/* -a: the files already probed */
 };
 
 struct arena *arena__new(struct loader *l, const struct at_opts *o)
@@ -84,23 +74,14 @@ struct arena *arena__new(struct loader *l, const struct at_opts *o)
 	return a;
 }
 
-static void aproc_release(struct aproc *p)
-{
-	for (size_t i = 0; i < p->nlinks; i++)
-		loader_link__destroy(p->links[i]);
-	free(p->links);
-	free(p->done);
-	memset(p, 0, sizeof(*p));
-}
-
 void arena__free(struct arena *a)
 {
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->nprocs; i++)
-		aproc_release(&a->procs[i]);
-	aproc_release(&a->global);
-	free(a->scanned);
+		probeset_release(&a->procs[i]);
+	probeset_release(&a->global);
+	inoset_free(&a->scanned);
 	free(a->procs);
 	free(a->probes);
 	free(a);
@@ -111,9 +92,9 @@ const struct at_probe_info *arena_probe_of(const struct arena *a, uint32_t id)
 	return id && id <= a->nprobes ? &a->probes[id - 1] : NULL;
 }
 
-static struct aproc *aproc_get(struct arena *a, int pid)
+static struct probeset *aproc_get(struct arena *a, int pid)
 {
-	struct aproc *n;
+	struct probeset *n;
 
 	if (a->opts->all)
 		return &a->global;
@@ -132,7 +113,7 @@ static struct aproc *aproc_get(struct arena *a, int pid)
 /* The probes found in one file, before they are attached. */
 struct found {
 	struct arena *a;
-	struct aproc *p;
+	struct probeset *p;
 	uint64_t ino;
 	struct loader_probe_spec *specs;
 	size_t nspecs, cap;
@@ -149,23 +130,6 @@ static uint32_t new_probe(struct arena *a, const struct at_probe_info *pr)
 	return (uint32_t)a->nprobes;
 }
 
-/* Marks (file, offset) as probed in this process; false if it already was. A USDT probe
- * is marked by its index counted down from the top offset. */
-static bool first_time(struct found *f, uint64_t off)
-{
-	struct aproc *p = f->p;
-
-	for (size_t i = 0; i < p->ndone; i++)
-		if (p->done[i][0] == f->ino && p->done[i][1] == off)
-			return false;
-	if (at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1))
-		return false;
-	p->done[p->ndone][0] = f->ino;
-	p->done[p->ndone][1] = off;
-	p->ndone++;
-	return true;
-}
-
 /* Adds a probe point (once per process, file and offset). cookie_rest: the AT_ACOOKIE
  * fields other than the probe id. */
 static int add_point(struct found *f, uint64_t off, const struct at_probe_info *pr,
@@ -173,7 +137,7 @@ static int add_point(struct found *f, uint64_t off, const struct at_probe_info *
 {
 	uint32_t id;
 
-	if (!first_time(f, off))
+	if (!probeset_first(f->p, f->ino, off))
 		return 0;
 	id = new_probe(f->a, pr);
 	if (!id || at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
@@ -384,7 +348,8 @@ static int probe_usdt(struct found *f, const char *path)
 		uint32_t id;
 		int e;
 
-		if (!first_time(f, UINT64_MAX - i))
+		/* A USDT probe is marked by its index counted down from the top offset. */
+		if (!probeset_first(f->p, f->ino, UINT64_MAX - i))
 			continue;
 		snprintf(pr.func, sizeof(pr.func), "%s", usdt_internals[i].func);
 		pr.op = usdt_internals[i].op;
@@ -401,7 +366,7 @@ static int probe_usdt(struct found *f, const char *path)
 	return err;
 }
 
-static int probe_file(struct arena *a, struct aproc *p, const char *path)
+static int probe_file(struct arena *a, struct probeset *p, const char *path)
 {
 	const char *slash = strrchr(path, '/'), *lib = attrib_library(slash ? slash + 1 : path);
 	struct found *f = calloc(1, sizeof(*f));
@@ -415,13 +380,8 @@ static int probe_file(struct arena *a, struct aproc *p, const char *path)
 		err = -errno;
 		goto out;
 	}
-	if (a->opts->all) { /* probed for every process already? */
-		for (size_t i = 0; i < a->nscanned; i++)
-			if (a->scanned[i] == st.st_ino)
-				goto out;
-		if (!at_grow(&a->scanned, a->nscanned, &a->scanned_cap, sizeof(*a->scanned), 1))
-			a->scanned[a->nscanned++] = st.st_ino;
-	}
+	if (a->opts->all && !inoset_add(&a->scanned, st.st_ino))
+		goto out; /* probed for every process already */
 	s = syms__new(path);
 	if (!s) {
 		err = errno == ENOEXEC ? 0 : -errno;
@@ -464,51 +424,28 @@ out:
 	return err;
 }
 
-struct scan {
+struct running {
 	struct arena *a;
-	struct aproc *p;
-	int pid;
-	char last[PATH_MAX];
-	int err;
+	struct probeset *p;
 };
 
-static int scan_mapping(const struct maps_entry *e, void *arg)
+static int running_file(void *arg, const char *path)
 {
-	struct scan *sc = arg;
-	char path[PATH_MAX];
-	int err;
+	struct running *r = arg;
 
-	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, sc->last))
-		return 0;
-	snprintf(sc->last, sizeof(sc->last), "%s", e->path);
-	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->pid, e->path);
-	err = probe_file(sc->a, sc->p, path);
-	if (err && !sc->err)
-		sc->err = err;
-	return 0;
+	return probe_file(r->a, r->p, path);
 }
 
 int arena_attach_running(struct arena *a, int pid)
 {
-	struct scan *sc = calloc(1, sizeof(*sc));
-	int err;
+	struct running r = { .a = a, .p = aproc_get(a, pid) };
 
-	if (!sc)
-		return -ENOMEM;
-	sc->a = a;
-	sc->pid = pid;
-	sc->p = aproc_get(a, pid);
-	err = sc->p ? procfs_read_maps(pid, scan_mapping, sc) : -ENOMEM;
-	if (!err)
-		err = sc->err;
-	free(sc);
-	return err;
+	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
 struct launch_arg {
 	struct arena *a;
-	struct aproc *p;
+	struct probeset *p;
 	int err;
 };
 
@@ -537,7 +474,7 @@ void arena_forget(struct arena *a, int pid)
 	for (size_t i = 0; i < a->nprocs && !a->opts->all; i++) {
 		if (a->procs[i].pid != pid)
 			continue;
-		aproc_release(&a->procs[i]);
+		probeset_release(&a->procs[i]);
 		a->procs[i].pid = -1;
 	}
 	loader_arena_forget(a->loader, pid);

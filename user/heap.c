@@ -2,7 +2,6 @@
 #include "heap.h"
 
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +11,7 @@
 #include "attrib.h"
 #include "log.h"
 #include "needed.h"
-#include "procfs.h"
+#include "probeset.h"
 #include "syms.h"
 
 enum family {
@@ -126,11 +125,7 @@ struct instance {
 };
 
 struct proc_probes {
-	int pid;
-	struct loader_link **links;
-	size_t nlinks;
-	uint64_t (*done)[2]; /* (inode, offset) already probed */
-	size_t ndone, done_cap;
+	struct probeset ps;
 	uint32_t ids[16];
 	size_t nids;
 };
@@ -144,9 +139,8 @@ struct heap {
 	/* -a: probes attached once per file for every process (pid -1); per-process entries
 	 * then only list the allocator ids to read. */
 	bool all;
-	struct proc_probes global;
-	uint64_t *scanned; /* -a: inodes of the files already probed for every process */
-	size_t nscanned, scanned_cap;
+	struct probeset global;
+	struct inoset scanned; /* -a: the files already probed for every process */
 };
 
 struct heap *heap__new(struct loader *l, bool all)
@@ -163,11 +157,8 @@ struct heap *heap__new(struct loader *l, bool all)
 
 static void proc_release(struct proc_probes *p)
 {
-	for (size_t i = 0; i < p->nlinks; i++)
-		loader_link__destroy(p->links[i]);
-	free(p->links);
-	free(p->done);
-	memset(p, 0, sizeof(*p));
+	probeset_release(&p->ps);
+	p->nids = 0;
 }
 
 void heap__free(struct heap *h)
@@ -176,8 +167,8 @@ void heap__free(struct heap *h)
 		return;
 	for (size_t i = 0; i < h->nprocs; i++)
 		proc_release(&h->procs[i]);
-	proc_release(&h->global);
-	free(h->scanned);
+	probeset_release(&h->global);
+	inoset_free(&h->scanned);
 	free(h->procs);
 	free(h->inst);
 	free(h);
@@ -188,14 +179,14 @@ static struct proc_probes *proc_get(struct heap *h, int pid)
 	struct proc_probes *n;
 
 	for (size_t i = 0; i < h->nprocs; i++)
-		if (h->procs[i].pid == pid)
+		if (h->procs[i].ps.pid == pid)
 			return &h->procs[i];
 	n = realloc(h->procs, (h->nprocs + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
 	h->procs = n;
 	memset(&n[h->nprocs], 0, sizeof(*n));
-	n[h->nprocs].pid = pid;
+	n[h->nprocs].ps.pid = pid;
 	return &n[h->nprocs++];
 }
 
@@ -402,14 +393,6 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 	return off;
 }
 
-static bool already(struct proc_probes *p, uint64_t ino, uint64_t off)
-{
-	for (size_t i = 0; i < p->ndone; i++)
-		if (p->done[i][0] == ino && p->done[i][1] == off)
-			return true;
-	return false;
-}
-
 /* The probe points of one family's functions in one file, appended to specs (those not
  * attached yet: to this process, or with -a to any); the family's id goes to p's list. */
 static int family_specs(struct heap *h, struct proc_probes *p, const char *path, uint64_t ino,
@@ -418,7 +401,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 			size_t *nspecs, size_t *cap)
 {
 	uint32_t id = instance_id(h, ino, fam);
-	struct proc_probes *owner = h->all ? &h->global : p;
+	struct probeset *owner = h->all ? &h->global : &p->ps;
 	size_t before = *nspecs, found = 0;
 
 	if (!id) {
@@ -441,19 +424,15 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
 					role_args(funcs[i].role), &regs);
 		found++;
-		if (already(owner, ino, off))
+		if (!probeset_first(owner, ino, off))
 			continue;
-		if (at_grow(&owner->done, owner->ndone, &owner->done_cap, sizeof(owner->done[0]), 1) ||
-		    at_grow(specs, *nspecs, cap, sizeof(**specs), 1))
+		if (at_grow(specs, *nspecs, cap, sizeof(**specs), 1))
 			return -ENOMEM;
 		(*specs)[(*nspecs)++] = (struct loader_probe_spec){
 			.off = off,
 			.cookie = AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
 			.entry_only = funcs[i].role == AT_ROLE_FREE,
 		};
-		owner->done[owner->ndone][0] = ino;
-		owner->done[owner->ndone][1] = off;
-		owner->ndone++;
 	}
 	if (found) {
 		bool have = false;
@@ -480,24 +459,19 @@ static bool defines(const struct syms *s, const char *name)
  * learns which allocator instances it holds. Otherwise the file is marked as scanned. */
 static bool file_scanned(struct heap *h, struct proc_probes *p, uint64_t ino)
 {
-	for (size_t i = 0; i < h->nscanned; i++) {
-		if (h->scanned[i] != ino)
-			continue;
-		for (size_t k = 0; k < h->ninst; k++) {
-			bool have = false;
+	if (inoset_add(&h->scanned, ino))
+		return false;
+	for (size_t k = 0; k < h->ninst; k++) {
+		bool have = false;
 
-			if (h->inst[k].ino != ino)
-				continue;
-			for (size_t j = 0; j < p->nids; j++)
-				have |= p->ids[j] == h->inst[k].id;
-			if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
-				p->ids[p->nids++] = h->inst[k].id;
-		}
-		return true;
+		if (h->inst[k].ino != ino)
+			continue;
+		for (size_t j = 0; j < p->nids; j++)
+			have |= p->ids[j] == h->inst[k].id;
+		if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
+			p->ids[p->nids++] = h->inst[k].id;
 	}
-	if (!at_grow(&h->scanned, h->nscanned, &h->scanned_cap, sizeof(*h->scanned), 1))
-		h->scanned[h->nscanned++] = ino;
-	return false;
+	return true;
 }
 
 /* Every allocator family the file holds: by library name, else by symbols (an allocator
@@ -551,7 +525,7 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 #undef PROBE
 	close(fd);
 	if (!err && nspecs) {
-		struct proc_probes *owner = h->all ? &h->global : p;
+		struct probeset *owner = h->all ? &h->global : &p->ps;
 
 		err = loader_uprobes_attach(h->loader, LOADER_HEAP, owner->pid, path, specs, nspecs,
 					    &owner->links, &owner->nlinks);
@@ -564,40 +538,23 @@ out:
 	return err;
 }
 
-struct scan {
+struct running {
 	struct heap *h;
 	struct proc_probes *p;
-	char last[256];
-	int err;
 };
 
-static int scan_mapping(const struct maps_entry *e, void *arg)
+static int running_file(void *arg, const char *path)
 {
-	struct scan *sc = arg;
-	char path[PATH_MAX];
-	int err;
+	struct running *r = arg;
 
-	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, sc->last))
-		return 0;
-	snprintf(sc->last, sizeof(sc->last), "%s", e->path);
-	/* Through /proc/PID/root, so that processes in other mount namespaces resolve. */
-	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->p->pid, e->path);
-	err = probe_file(sc->h, sc->p, path);
-	if (err && !sc->err)
-		sc->err = err;
-	return 0;
+	return probe_file(r->h, r->p, path);
 }
 
 int heap_attach_running(struct heap *h, int pid)
 {
-	struct scan sc = { .h = h };
-	int err;
+	struct running r = { .h = h, .p = proc_get(h, pid) };
 
-	sc.p = proc_get(h, pid);
-	if (!sc.p)
-		return -ENOMEM;
-	err = procfs_read_maps(pid, scan_mapping, &sc);
-	return err ? err : sc.err;
+	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
 static bool preloaded(const char *path)
@@ -644,14 +601,14 @@ void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, voi
 	for (size_t i = 0; i < h->nprocs; i++) {
 		struct proc_probes *p = &h->procs[i];
 
-		if (p->pid <= 0 || (pid && p->pid != pid))
+		if (p->ps.pid <= 0 || (pid && p->ps.pid != pid))
 			continue;
 		for (size_t k = 0; k < p->nids; k++) {
 			struct at_heap_stats s;
 			const struct instance *in = &h->inst[p->ids[k] - 1];
 
-			if (!loader_heap_stats(h->loader, p->pid, p->ids[k], live_threads, &s))
-				fn(arg, p->pid, families[in->fam].name, families[in->fam].basis, &s);
+			if (!loader_heap_stats(h->loader, p->ps.pid, p->ids[k], live_threads, &s))
+				fn(arg, p->ps.pid, families[in->fam].name, families[in->fam].basis, &s);
 		}
 	}
 }
@@ -661,17 +618,17 @@ void heap_forget(struct heap *h, int pid)
 	for (size_t i = 0; i < h->nprocs; i++) {
 		struct proc_probes *p = &h->procs[i];
 
-		if (p->pid != pid)
+		if (p->ps.pid != pid)
 			continue;
 		loader_heap_forget(h->loader, pid, p->ids, p->nids);
 		proc_release(p);
-		p->pid = -1;
+		p->ps.pid = -1;
 	}
 }
 
 void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg)
 {
 	for (size_t i = 0; i < h->nprocs; i++)
-		if (h->procs[i].pid > 0)
-			fn(arg, h->procs[i].pid);
+		if (h->procs[i].ps.pid > 0)
+			fn(arg, h->procs[i].ps.pid);
 }
