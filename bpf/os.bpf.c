@@ -67,7 +67,7 @@ static __always_inline struct at_code *code_at(struct task_struct *task, __u32 t
 static __always_inline void find_caller(struct task_struct *task, struct pt_regs *regs,
 					__u32 tgid, __u32 gen, struct at_sys_rec *rec)
 {
-	__u64 pc = BPF_CORE_READ(regs, ip), sp = BPF_CORE_READ(regs, sp);
+	__u64 pc = regs->ip, sp = regs->sp;
 	struct at_code *c = NULL;
 	int i;
 
@@ -123,13 +123,14 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, enum a
 	rec->pid = tgid;
 	rec->tid = (__u32)id;
 	rec->ts_ns = bpf_ktime_get_ns();
-	/* The x86-64 syscall ABI: rdi, rsi, rdx, r10, r8, r9. */
-	rec->args[0] = BPF_CORE_READ(regs, di);
-	rec->args[1] = BPF_CORE_READ(regs, si);
-	rec->args[2] = BPF_CORE_READ(regs, dx);
-	rec->args[3] = BPF_CORE_READ(regs, r10);
-	rec->args[4] = BPF_CORE_READ(regs, r8);
-	rec->args[5] = BPF_CORE_READ(regs, r9);
+	/* The x86-64 syscall ABI: rdi, rsi, rdx, r10, r8, r9. regs is a BTF pointer: plain
+	 * loads (the verifier makes them fault-safe), no helper call per field. */
+	rec->args[0] = regs->di;
+	rec->args[1] = regs->si;
+	rec->args[2] = regs->dx;
+	rec->args[3] = regs->r10;
+	rec->args[4] = regs->r8;
+	rec->args[5] = regs->r9;
 	rec->ret = ret;
 	find_caller(task, regs, tgid, tr->gen, rec);
 	/* New code may now sit where old code was: forget this process's cached lookups. */
