@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The model's report: the per-process figures flattened for the backends, and the
+ * interval-mode counter reset. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "imap.h"
+#include "model.h"
+#include "model_priv.h"
+
+static void flatten_allocs(struct model *m, struct proc *p)
+{
+	struct rep_alloc *out = realloc(p->rep_allocs, p->nallocs * sizeof(*out));
+	size_t n = 0, k;
+
+	if (!out)
+		return;
+	p->rep_allocs = out;
+	for (k = 0; k < p->nallocs; k++) {
+		struct alloc *a = &p->allocs[k];
+		size_t max = m->lim.return_log_max;
+
+		if (k == AT_OWNER_STACK || k == AT_OWNER_LDSO)
+			continue;
+		a->r.mapped_bytes = a->r.reserved_bytes = a->r.pre_mapped_bytes = 0;
+		for (size_t s = 0; s < imap_count(p->im); s++) {
+			const struct imap_seg *g = imap_at(p->im, s);
+
+			if (g->owner != k)
+				continue;
+			if (g->flags & IMAP_F_PRE) {
+				a->r.pre_mapped_bytes += g->end - g->start;
+			} else {
+				a->r.mapped_bytes += g->end - g->start;
+				if (!g->prot)
+					a->r.reserved_bytes += g->end - g->start;
+			}
+		}
+		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
+			continue;
+		model_heap_figures(p, a);
+		free(a->log_flat);
+		a->log_flat = a->log_n ? calloc(a->log_n, sizeof(*a->log_flat)) : NULL;
+		for (size_t i = 0; a->log_flat && i < a->log_n; i++)
+			a->log_flat[i] = a->log[(a->log_head + i) % max];
+		a->r.name = a->name;
+		a->r.returns = a->log_flat;
+		a->r.nreturns = a->log_flat ? a->log_n : 0;
+		out[n++] = a->r;
+	}
+	p->r.allocs = out;
+	p->r.nallocs = n;
+}
+
+const struct report *model_report(struct model *m, uint64_t now_ns)
+{
+	struct rep_proc *procs = realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
+
+	if (!procs)
+		return NULL;
+	m->rep_procs = procs;
+	size_t n = 0;
+
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+		size_t max = m->lim.timeline_max;
+
+		if (m->lim.min_rss && p->r.rss_bytes < m->lim.min_rss)
+			continue; /* -a --min-rss */
+		flatten_allocs(m, p);
+		model_arena_report(p);
+		model_findings(m, p, now_ns);
+		free(p->tl_flat);
+		p->tl_flat = p->tl_n ? calloc(p->tl_n, sizeof(*p->tl_flat)) : NULL;
+		for (size_t k = 0; p->tl_flat && k < p->tl_n; k++)
+			p->tl_flat[k] = p->tl[(p->tl_head + k) % max];
+		p->r.timeline = p->tl_flat;
+		p->r.ntimeline = p->tl_flat ? p->tl_n : 0;
+		p->r.comm = p->comm;
+		procs[n++] = p->r;
+	}
+	m->rep.start_ns = m->start_ns;
+	m->rep.window_ns = m->window_ns;
+	m->rep.now_ns = now_ns;
+	m->rep.procs = procs;
+	m->rep.nprocs = n;
+	return &m->rep;
+}
+
+void model_reset_counters(struct model *m, uint64_t now_ns)
+{
+	m->window_ns = now_ns;
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+
+		for (size_t k = 0; k < p->nallocs; k++) {
+			struct alloc *a = &p->allocs[k];
+
+			memset(a->r.ret_bytes, 0, sizeof(a->r.ret_bytes));
+			memset(a->r.ret_count, 0, sizeof(a->r.ret_count));
+			memset(a->r.events, 0, sizeof(a->r.events));
+			a->r.mapped_total_bytes = 0;
+			a->r.returns_omitted = 0;
+			a->log_head = a->log_n = 0;
+			a->heap_base = a->heap;
+		}
+	}
+}
