@@ -37,12 +37,12 @@ static const struct opt_desc opts[] = {
 	{ { "pid", required_argument, NULL, 'p' }, 'p', "PID", "Targets",
 	  "trace a running process (repeatable); its memory from before attach is shown apart" },
 	{ { "all", no_argument, NULL, 'a' }, 'a', NULL, NULL,
-	  "trace every process on the host (os and arena levels; the heap level\n"
+	  "trace every process on the host (os and arena levels; the heap level "
 	  "only with --level), new ones from their exec; see the filters below" },
 	{ { "comm", required_argument, NULL, OPT_COMM }, 0, "NAME", NULL,
 	  "-a: only processes with this command name (repeatable)" },
 	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, 0, "PATH", NULL,
-	  "-a: only processes in this cgroup v2 or below (path in the v2\n"
+	  "-a: only processes in this cgroup v2 or below (path in the v2 "
 	  "hierarchy, e.g. system.slice/nginx.service)" },
 	{ { "min-rss", required_argument, NULL, OPT_MIN_RSS }, 0, "BYTES", NULL,
 	  "-a: report only processes with at least this RSS (K, M, G suffixes)" },
@@ -50,18 +50,19 @@ static const struct opt_desc opts[] = {
 	  "do not trace processes forked by the targets" },
 	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
 	  "levels to trace, comma-separated (default os,arena,heap):\n"
-	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF\n"
+	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF "
 	  "program per syscall, no trap in the process: always cheap\n"
-	  "arena: uprobes on rare functions (arena chunks and resets:\n"
-	  "bumpalo, obstack, --arena; allocator internals): a trap per\n"
+	  "arena: uprobes on rare functions (arena chunks and resets: "
+	  "bumpalo, obstack, --arena; allocator internals): a trap per "
 	  "chunk, cheap\n"
-	  "heap: malloc/free families; a uprobe trap per call (0.5 to\n"
+	  "heap: malloc/free families; a uprobe trap per call (0.5 to "
 	  "1 us each here), counted in the kernel: live, retained bytes" },
 	{ { "arena", required_argument, NULL, OPT_ARENA }, 0, "SPEC", NULL,
 	  "trace a custom arena (repeatable, arena level):\n"
-	  "NAME:alloc=SYM[,size=N][,self=N][,free=SYM[,ptr=N]][,reset=SYM]\n"
-	  "alloc returns a chunk whose size is argument N (1); self=N\n"
-	  "names the argument that identifies the arena; free releases\n"
+	  "NAME:alloc=SYM[,size=N][,self=N]\n"
+	  "[,free=SYM[,ptr=N]][,reset=SYM]\n"
+	  "alloc returns a chunk whose size is argument N (1); self=N "
+	  "names the argument that identifies the arena; free releases "
 	  "the chunk in argument ptr=N; reset rewinds the arena" },
 	{ { "duration", required_argument, NULL, 'd' }, 'd', "SECONDS", "Timing",
 	  "stop after SECONDS and print the summary (default: until Ctrl-C or the targets exit)" },
@@ -73,15 +74,15 @@ static const struct opt_desc opts[] = {
 	  "output format" },
 	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
 	{ { "ndjson", no_argument, NULL, OPT_NDJSON }, 0, NULL, NULL,
-	  "a stream of JSON lines: every event as it comes, and a snapshot\n"
+	  "a stream of JSON lines: every event as it comes, and a snapshot "
 	  "every -i SECONDS (default 10; docs/json.md)" },
 	{ { "prometheus", required_argument, NULL, OPT_PROMETHEUS }, 0, "[ADDR:]PORT", NULL,
-	  "serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR\n"
+	  "serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR "
 	  "defaults to 127.0.0.1); runs until stopped" },
 	{ { "hist", no_argument, NULL, OPT_HIST }, 0, NULL, NULL,
 	  "print log2 histograms of allocation sizes (heap level)" },
 	{ { "stacks", optional_argument, NULL, OPT_STACKS }, 0, "[=N]", NULL,
-	  "show the N (10) user stacks holding the most live bytes (heap level;\n"
+	  "show the N (10) user stacks holding the most live bytes (heap level; "
 	  "glibc blocks then go into a pointer map too: slower)" },
 	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
 	  "write reports to FILE instead of stdout" },
@@ -517,6 +518,36 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	return 0;
 }
 
+/* Help text in the right column: lines of at most 80 columns, broken at spaces (and where
+ * the text has a newline), continuation lines under the first. */
+static void print_wrapped(FILE *f, const char *text)
+{
+	const size_t indent = 29, width = 80 - indent;
+	size_t col = 0;
+
+	while (*text) {
+		size_t word = strcspn(text, " \n");
+
+		if (col && col + 1 + word > width) {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = 0;
+		} else if (col) {
+			fputc(' ', f);
+			col++;
+		}
+		fwrite(text, 1, word, f);
+		col += word;
+		text += word;
+		if (*text == '\n') {
+			fprintf(f, "\n%*s", (int)indent, "");
+			col = 0;
+		}
+		if (*text)
+			text++;
+	}
+	fputc('\n', f);
+}
+
 void cli_help(FILE *f)
 {
 	fprintf(f, "Usage: arenatrace [OPTIONS] -p PID [INTERVAL [COUNT]]\n"
@@ -541,16 +572,9 @@ void cli_help(FILE *f)
 				 d->arg ? " " : "", d->arg ? d->arg : "");
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name,
-				 d->arg && d->arg[0] != '[' ? " " : "", d->arg ? d->arg : "");
+				 d->arg && strncmp(d->arg, "[=", 2) ? " " : "", d->arg ? d->arg : "");
 		fprintf(f, "  %-26s ", left);
-		/* Continuation lines of a long help text line up under its first line. */
-		for (const char *c = d->help; *c; c++) {
-			if (*c == '\n')
-				fprintf(f, "\n%29s", "");
-			else
-				fputc(*c, f);
-		}
-		fputc('\n', f);
+		print_wrapped(f, d->help);
 	}
 	fprintf(f, "\nExit status:\n"
 		   "  0 success, 1 runtime failure, 2 usage error, 3 bad target (no such process,\n"
