@@ -59,7 +59,7 @@ struct arena {
 	struct probeset *procs;
 	size_t nprocs;
 	struct probeset global; /* -a: probes attached once per file, for every process */
-	struct inoset scanned;	/* -a: the files already probed */
+	struct fileset scanned;	/* -a: the files already probed */
 };
 
 struct arena *arena__new(struct loader *l, const struct at_opts *o)
@@ -81,7 +81,7 @@ void arena__free(struct arena *a)
 	for (size_t i = 0; i < a->nprocs; i++)
 		probeset_release(&a->procs[i]);
 	probeset_release(&a->global);
-	inoset_free(&a->scanned);
+	fileset_free(&a->scanned);
 	free(a->procs);
 	free(a->probes);
 	free(a);
@@ -114,7 +114,7 @@ static struct probeset *aproc_get(struct arena *a, int pid)
 struct found {
 	struct arena *a;
 	struct probeset *p;
-	uint64_t ino;
+	struct file_id file;
 	struct loader_probe_spec *specs;
 	size_t nspecs, cap;
 	/* bumpalo */
@@ -137,7 +137,7 @@ static int add_point(struct found *f, uint64_t off, const struct at_probe_info *
 {
 	uint32_t id;
 
-	if (!probeset_first(f->p, f->ino, off))
+	if (!probeset_first(f->p, f->file, off))
 		return 0;
 	id = new_probe(f->a, pr);
 	if (!id || at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
@@ -349,7 +349,7 @@ static int probe_usdt(struct found *f, const char *path)
 		int e;
 
 		/* A USDT probe is marked by its index counted down from the top offset. */
-		if (!probeset_first(f->p, f->ino, UINT64_MAX - i))
+		if (!probeset_first(f->p, f->file, UINT64_MAX - i))
 			continue;
 		snprintf(pr.func, sizeof(pr.func), "%s", usdt_internals[i].func);
 		pr.op = usdt_internals[i].op;
@@ -380,14 +380,14 @@ static int probe_file(struct arena *a, struct probeset *p, const char *path)
 		err = -errno;
 		goto out;
 	}
-	if (a->opts->all && !inoset_add(&a->scanned, st.st_ino))
+	if (a->opts->all && !fileset_add(&a->scanned, file_id_of(&st)))
 		goto out; /* probed for every process already */
 	s = syms__new(path);
 	if (!s) {
 		err = errno == ENOEXEC ? 0 : -errno;
 		goto out;
 	}
-	*f = (struct found){ .a = a, .p = p, .ino = st.st_ino };
+	*f = (struct found){ .a = a, .p = p, .file = file_id_of(&st) };
 	err = probe_bumpalo(f, s);
 	if (!err)
 		err = probe_obstack(f, s);

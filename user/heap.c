@@ -119,7 +119,7 @@ static int role_args(enum at_heap_role role)
 }
 
 struct instance {
-	uint64_t ino;
+	struct file_id file;
 	enum family fam;
 	uint32_t id;
 };
@@ -140,7 +140,7 @@ struct heap {
 	 * then only list the allocator ids to read. */
 	bool all;
 	struct probeset global;
-	struct inoset scanned; /* -a: the files already probed for every process */
+	struct fileset scanned; /* -a: the files already probed for every process */
 };
 
 struct heap *heap__new(struct loader *l, bool all)
@@ -168,7 +168,7 @@ void heap__free(struct heap *h)
 	for (size_t i = 0; i < h->nprocs; i++)
 		proc_release(&h->procs[i]);
 	probeset_release(&h->global);
-	inoset_free(&h->scanned);
+	fileset_free(&h->scanned);
 	free(h->procs);
 	free(h->inst);
 	free(h);
@@ -190,12 +190,12 @@ static struct proc_probes *proc_get(struct heap *h, int pid)
 	return &n[h->nprocs++];
 }
 
-static uint32_t instance_id(struct heap *h, uint64_t ino, enum family fam)
+static uint32_t instance_id(struct heap *h, struct file_id file, enum family fam)
 {
 	struct instance *n;
 
 	for (size_t i = 0; i < h->ninst; i++)
-		if (h->inst[i].ino == ino && h->inst[i].fam == fam)
+		if (file_id_eq(h->inst[i].file, file) && h->inst[i].fam == fam)
 			return h->inst[i].id;
 	if (h->ninst == AT_MAX_HEAP_IDS)
 		return 0; /* os_exec clears ids up to this */
@@ -203,7 +203,7 @@ static uint32_t instance_id(struct heap *h, uint64_t ino, enum family fam)
 	if (!n)
 		return 0;
 	h->inst = n;
-	n[h->ninst] = (struct instance){ .ino = ino, .fam = fam, .id = (uint32_t)h->ninst + 1 };
+	n[h->ninst] = (struct instance){ .file = file, .fam = fam, .id = (uint32_t)h->ninst + 1 };
 	return n[h->ninst++].id;
 }
 
@@ -395,12 +395,12 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 
 /* The probe points of one family's functions in one file, appended to specs (those not
  * attached yet: to this process, or with -a to any); the family's id goes to p's list. */
-static int family_specs(struct heap *h, struct proc_probes *p, const char *path, uint64_t ino,
+static int family_specs(struct heap *h, struct proc_probes *p, const char *path, struct file_id file,
 			int fd, const struct syms *s, enum family fam, const char *prefix,
 			const struct func *funcs, size_t nfuncs, struct loader_probe_spec **specs,
 			size_t *nspecs, size_t *cap)
 {
-	uint32_t id = instance_id(h, ino, fam);
+	uint32_t id = instance_id(h, file, fam);
 	struct probeset *owner = h->all ? &h->global : &p->ps;
 	size_t before = *nspecs, found = 0;
 
@@ -424,7 +424,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
 					role_args(funcs[i].role), &regs);
 		found++;
-		if (!probeset_first(owner, ino, off))
+		if (!probeset_first(owner, file, off))
 			continue;
 		if (at_grow(specs, *nspecs, cap, sizeof(**specs), 1))
 			return -ENOMEM;
@@ -457,14 +457,14 @@ static bool defines(const struct syms *s, const char *name)
 
 /* -a: a file probed before for every process needs no second look; this process only
  * learns which allocator instances it holds. Otherwise the file is marked as scanned. */
-static bool file_scanned(struct heap *h, struct proc_probes *p, uint64_t ino)
+static bool file_scanned(struct heap *h, struct proc_probes *p, struct file_id file)
 {
-	if (inoset_add(&h->scanned, ino))
+	if (fileset_add(&h->scanned, file))
 		return false;
 	for (size_t k = 0; k < h->ninst; k++) {
 		bool have = false;
 
-		if (h->inst[k].ino != ino)
+		if (!file_id_eq(h->inst[k].file, file))
 			continue;
 		for (size_t j = 0; j < p->nids; j++)
 			have |= p->ids[j] == h->inst[k].id;
@@ -488,7 +488,7 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 
 	if (stat(path, &st))
 		return -errno;
-	if (h->all && file_scanned(h, p, st.st_ino))
+	if (h->all && file_scanned(h, p, file_id_of(&st)))
 		return 0;
 	s = syms__new(path);
 	if (!s)
@@ -499,7 +499,7 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 		goto out;
 	}
 #define PROBE(fam, prefix, table)                                                           \
-	family_specs(h, p, path, st.st_ino, fd, s, fam, prefix, table, AT_ARRAY_SIZE(table),   \
+	family_specs(h, p, path, file_id_of(&st), fd, s, fam, prefix, table, AT_ARRAY_SIZE(table), \
 		     &specs, &nspecs, &cap)
 	if (lib && !strcmp(lib, "glibc")) {
 		err = PROBE(FAM_GLIBC, "", glibc_funcs);

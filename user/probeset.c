@@ -17,38 +17,36 @@ void probeset_release(struct probeset *p)
 	memset(p, 0, sizeof(*p));
 }
 
-bool probeset_first(struct probeset *p, uint64_t ino, uint64_t off)
+bool probeset_first(struct probeset *p, struct file_id file, uint64_t off)
 {
 	for (size_t i = 0; i < p->ndone; i++)
-		if (p->done[i][0] == ino && p->done[i][1] == off)
+		if (file_id_eq(p->done[i].file, file) && p->done[i].off == off)
 			return false;
 	if (at_grow(&p->done, p->ndone, &p->done_cap, sizeof(p->done[0]), 1))
 		return false;
-	p->done[p->ndone][0] = ino;
-	p->done[p->ndone][1] = off;
-	p->ndone++;
+	p->done[p->ndone++] = (struct probe_point){ file, off };
 	return true;
 }
 
-bool inoset_has(const struct inoset *s, uint64_t ino)
+bool fileset_has(const struct fileset *s, struct file_id file)
 {
 	for (size_t i = 0; i < s->n; i++)
-		if (s->ino[i] == ino)
+		if (file_id_eq(s->f[i], file))
 			return true;
 	return false;
 }
 
-bool inoset_add(struct inoset *s, uint64_t ino)
+bool fileset_add(struct fileset *s, struct file_id file)
 {
-	if (inoset_has(s, ino) || at_grow(&s->ino, s->n, &s->cap, sizeof(*s->ino), 1))
+	if (fileset_has(s, file) || at_grow(&s->f, s->n, &s->cap, sizeof(*s->f), 1))
 		return false;
-	s->ino[s->n++] = ino;
+	s->f[s->n++] = file;
 	return true;
 }
 
-void inoset_free(struct inoset *s)
+void fileset_free(struct fileset *s)
 {
-	free(s->ino);
+	free(s->f);
 	memset(s, 0, sizeof(*s));
 }
 
