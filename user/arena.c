@@ -25,12 +25,19 @@ struct internal {
 };
 
 /* jemalloc 5: the page layer every extent goes through (pages_map(addr, size, align,
- * commit), pages_unmap(addr, size), pages_purge_*(addr, size)). */
+ * commit), pages_unmap(addr, size), pages_purge_*(addr, size)), and the extent layer above
+ * it (ecache_alloc_grow(tsdn, pac, ehooks, ecache, expand, size, ...): an extent carved
+ * from the retained address space, growing it when needed, when no dirty or muzzy extent
+ * fits; extent_dalloc_wrapper: an extent back to retained or unmapped; pac_decay_all: a
+ * purge pass). */
 static const struct internal jemalloc_internals[] = {
 	{ "pages_map", "map", 2 },
 	{ "pages_unmap", "unmap", 2 },
 	{ "pages_purge_forced", "purge_forced", 2 },
 	{ "pages_purge_lazy", "purge_lazy", 2 },
+	{ "ecache_alloc_grow", "extent_grow", 6 },
+	{ "extent_dalloc_wrapper", "extent_dalloc", 0 },
+	{ "pac_decay_all", "decay", 0 },
 };
 
 /* glibc's malloc.c, in libc6-dbg's symbol table (GCC may have cloned them). */
@@ -330,7 +337,9 @@ static int probe_internals(struct found *f, const struct syms *s, int fd, const 
 		snprintf(name, sizeof(name), "%s%s", prefix, t[i].func);
 		if (find_func(s, name, &off, &size))
 			continue;
-		off = place(fd, off, size, t[i].size_arg ? t[i].size_arg : 1, &cookie);
+		/* Past the entry only the first three arguments are followed. */
+		if (t[i].size_arg <= 3)
+			off = place(fd, off, size, t[i].size_arg ? t[i].size_arg : 1, &cookie);
 		snprintf(pr.func, sizeof(pr.func), "%s", t[i].func);
 		pr.op = t[i].op;
 		pr.size_arg = t[i].size_arg;

@@ -55,6 +55,10 @@ def test_bumpalo_chunk_bytes(tmp_path, build, mode):
     unmapped = sum(f["bytes"] for f in allocator(run.proc, "jemalloc")["internals"]
                    if f["function"] == "pages_unmap")
     assert maps["bytes"] - unmapped == t["je_mapped"] + t["je_retained"]
+    # Every byte in use was carved from the retained address space at some point (the
+    # extent layer over pages_map).
+    grow = internal(run.proc, "jemalloc", "ecache_alloc_grow")
+    assert grow["calls"] > 0 and grow["bytes"] >= t["je_allocated"]
     # The os level finds the same jemalloc inside the executable, by the caller's symbol.
     assert allocator(run.proc, "jemalloc")["mapped_bytes"] == t["je_mapped"] + t["je_retained"]
     assert_no_drops(run.report)
