@@ -577,10 +577,11 @@ void cli_help(FILE *f)
 		print_wrapped(f, d->help);
 	}
 	fprintf(f, "\nExit status:\n"
-		   "  0 success, 1 runtime failure, 2 usage error, 3 bad target (no such process,\n"
-		   "  kernel thread, command cannot run), 4 missing privileges (CAP_BPF and\n"
-		   "  CAP_PERFMON, or root), 5 missing kernel feature, 6 a -p target exited before\n"
-		   "  the end of the trace (the summary is still printed).\n"
+		   "  0 success, 1 runtime failure (also: the --prometheus address is in use),\n"
+		   "  2 usage error, 3 bad target (no such process, kernel thread, command cannot\n"
+		   "  run, no such --cgroup), 4 missing privileges (CAP_BPF and CAP_PERFMON, or\n"
+		   "  root), 5 missing kernel feature, 6 a -p target exited before the end of the\n"
+		   "  trace (the summary is still printed).\n"
 		   "\nEXAMPLES:\n"
 		   "  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
 		   "  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"

@@ -147,28 +147,23 @@ static bool probe_uprobe_multi(void)
 	return link >= 0;
 }
 
-/* --cgroup PATH: the cgroup v2 directory's inode is its id; its depth below the root is
- * the ancestor level the BPF side compares at. */
+/* --cgroup PATH (checked to exist before): the cgroup v2 directory's inode is its id; its
+ * depth below the root is the ancestor level the BPF side compares at. */
 static int cgroup_filter(const char *path, __u64 *id, __u32 *level)
 {
-	char full[PATH_MAX], root[PATH_MAX / 2];
+	char dir[PATH_MAX];
 	struct stat st;
-	const char *c;
+	int err = procfs_cgroup_dir(path, dir, sizeof(dir), &st);
 
-	if (procfs_cgroup2_root(root, sizeof(root))) {
-		at_err("--cgroup needs the cgroup v2 hierarchy, which is not mounted");
-		return -ENOENT;
-	}
-	while (*path == '/')
-		path++;
-	snprintf(full, sizeof(full), "%s/%s", root, path);
-	if (stat(full, &st) || !S_ISDIR(st.st_mode)) {
-		at_err("no cgroup '%s' (looked for the directory '%s')", path, full);
-		return -ENOENT;
+	if (err) {
+		at_err("no cgroup '%s'", path);
+		return err;
 	}
 	*id = st.st_ino;
 	*level = 0;
-	for (c = path; *c; c++)
+	while (*path == '/')
+		path++;
+	for (const char *c = path; *c; c++)
 		if (*c != '/' && (c == path || c[-1] == '/'))
 			(*level)++;
 	return 0;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -556,6 +557,20 @@ static FILE *open_output(const struct at_opts *o)
 	return f;
 }
 
+/* --cgroup names a cgroup v2 directory that exists (else one line, and a bad target). */
+static bool cgroup_exists(const char *cgroup)
+{
+	char dir[PATH_MAX];
+	struct stat st;
+	int err = procfs_cgroup_dir(cgroup, dir, sizeof(dir), &st);
+
+	if (err == -ENODEV)
+		at_err("--cgroup needs the cgroup v2 hierarchy, which is not mounted");
+	else if (err)
+		at_err("no cgroup '%s' (looked for the directory '%s')", cgroup, dir);
+	return !err;
+}
+
 static int run(struct at_ctx *c)
 {
 	const struct at_opts *o = c->opts;
@@ -566,6 +581,8 @@ static int run(struct at_ctx *c)
 		if (rc)
 			return rc;
 	}
+	if (o->cgroup && !cgroup_exists(o->cgroup))
+		return AT_EXIT_TARGET;
 	rc = features_check_privileges();
 	if (!rc)
 		rc = features_check_kernel();

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int procfs_parse_maps_line(const char *line, struct maps_entry *e)
@@ -241,19 +242,32 @@ bool procfs_in_cgroup(int pid, const char *cgroup)
 	return ok;
 }
 
-int procfs_cgroup2_root(char *out, size_t len)
+/* Where the cgroup v2 hierarchy is mounted, in root (PATH_MAX bytes). */
+static int cgroup2_root(char root[PATH_MAX])
 {
-	char dev[256], dir[PATH_MAX], type[64];
+	char dev[256], type[64];
 	FILE *f = fopen("/proc/self/mounts", "re");
 	int err = -ENOENT;
 
-	while (f && err && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(out, len, "%s", dir);
+	while (f && err && fscanf(f, "%255s %4095s %63s %*[^\n]", dev, root, type) == 3)
+		if (!strcmp(type, "cgroup2"))
 			err = 0;
-		}
-	}
 	if (f)
 		fclose(f);
 	return err;
+}
+
+int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st)
+{
+	char root[PATH_MAX];
+	int n;
+
+	if (cgroup2_root(root))
+		return -ENODEV;
+	while (*cgroup == '/')
+		cgroup++;
+	n = snprintf(out, len, "%.*s/%s", (int)(len / 2), root, cgroup);
+	if (n < 0 || (size_t)n >= len)
+		return -ENAMETOOLONG;
+	return stat(out, st) || !S_ISDIR(st->st_mode) ? -ENOENT : 0;
 }

@@ -48,9 +48,12 @@ int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *byte
 /* Reads a whole small /proc file into a NUL-terminated heap buffer. */
 int procfs_slurp(const char *path, char **buf, size_t *len);
 
-/* Where the cgroup v2 hierarchy is mounted (/sys/fs/cgroup, or /sys/fs/cgroup/unified in
- * a hybrid set-up); -ENOENT when it is not. */
-int procfs_cgroup2_root(char *out, size_t len);
+/* The directory of a cgroup v2 given by its path in the hierarchy (the v2 root is found in
+ * /proc/self/mounts: /sys/fs/cgroup, or /sys/fs/cgroup/unified on hybrid hosts), in out,
+ * and its stat:
+ * 0, -ENODEV when no cgroup v2 hierarchy is mounted, -ENOENT when there is no such cgroup. */
+struct stat;
+int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st);
 /* Whether pid is in the cgroup v2 at path (relative to the root) or below; true for NULL. */
 bool procfs_in_cgroup(int pid, const char *cgroup);
 

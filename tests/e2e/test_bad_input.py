@@ -2,6 +2,7 @@
 """Bad input: one clear line on stderr and the documented exit code; targets unharmed."""
 import json
 import os
+import socket
 import subprocess
 import time
 
@@ -41,6 +42,11 @@ def one_line(stderr):
     (["-p", "1", "--arena", "pool:alloc=f,size=9"], "bad value for 'size'"),
     (["-p", "1", "--arena", "pool:alloc=f,colour=red"], "unknown key 'colour'"),
     (["-p", "1", "--arena", "pool:alloc=f,size=1,self=1"], "same argument"),
+    (["-a", "--prometheus", "1.2.3:99999"], "invalid --prometheus '1.2.3:99999'"),
+    (["-a", "--min-rss", "lots"], "invalid --min-rss 'lots'"),
+    (["-a", "--comm", "a-name-longer-than-15"], "invalid --comm"),
+    (["-a", "-p", "1"], "give one of"),
+    (["-p", "1", "--comm", "x"], "filter -a"),
 ])
 def test_usage_errors(args, needle):
     r = run_at(*args)
@@ -157,6 +163,22 @@ def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
     while "os_mmap_exit" in bpf_progs() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert "os_mmap_exit" not in bpf_progs()
+
+
+def test_no_such_cgroup():
+    r = run_at("-a", "--cgroup", "no/such/cgroup", "-d", "1")
+    assert r.returncode == EXIT_TARGET
+    assert "no cgroup 'no/such/cgroup'" in one_line(r.stderr)
+
+
+def test_prometheus_address_in_use():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        port = s.getsockname()[1]
+        r = run_at("-a", "--prometheus", f"127.0.0.1:{port}", "-d", "1")
+    assert r.returncode == 1
+    assert "cannot serve metrics" in one_line(r.stderr)
 
 
 def test_help_and_version():
