@@ -263,6 +263,16 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 static __always_inline void args_of(struct pt_regs *ctx, __u64 cookie, __u64 *a0, __u64 *a1,
 				    __u64 *a2)
 {
+	/* Most probes sit where the arguments are still in rdi, rsi and rdx: three loads. */
+	if ((cookie & AT_ARG_REGS(0xf, 0xf, 0xf)) ==
+	    AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX)) {
+		*a0 = ctx->di;
+		if (a1)
+			*a1 = ctx->si;
+		if (a2)
+			*a2 = ctx->dx;
+		return;
+	}
 	__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp, ctx->si, ctx->di,
 			ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
 
