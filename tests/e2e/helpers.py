@@ -65,6 +65,12 @@ def allocator(proc, name):
     return None
 
 
+def bpf_progs():
+    """The names of the BPF programs loaded now (bpftool)."""
+    r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
+    return r.stdout
+
+
 def assert_no_drops(report):
     assert all(v == 0 for v in report["drops"].values()), report["drops"]
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import ARENATRACE, Run, load, wait_attached, workload
+from helpers import ARENATRACE, Run, bpf_progs, load, wait_attached, workload
 
 EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
 
@@ -132,11 +132,6 @@ def test_tracefs_cannot_be_mounted():
                        timeout=120)
     assert r.returncode == EXIT_KERNEL
     assert "mount -t tracefs nodev /sys/kernel/tracing" in one_line(r.stderr)
-
-
-def bpf_progs():
-    r = subprocess.run(["bpftool", "prog", "show"], capture_output=True, text=True, check=True)
-    return r.stdout
 
 
 def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from helpers import ARENATRACE, interrupt, load, wait_attached, wait_file, workload
+from helpers import ARENATRACE, bpf_progs, interrupt, load, wait_attached, wait_file, workload
 
 
 def free_port():
@@ -264,6 +264,7 @@ def test_sigkill_leaves_processes_running_and_correct(tmp_path):
         time.sleep(1)
         paths["go"].touch()
         time.sleep(0.2)
+        assert "heap_enter" in bpf_progs()
         fleet.proc.kill()  # mid-trace, probes attached to libc for every process
         fleet.proc.wait()
         wait_file(str(paths["truth"]), target)
@@ -274,6 +275,9 @@ def test_sigkill_leaves_processes_running_and_correct(tmp_path):
         target.kill()
     truth = load(paths["truth"])
     assert truth["allocs"] - truth["frees"] == truth["live_objects"]
+    # The kernel removed every program with arenatrace's last file descriptor.
+    until(lambda: "heap_enter" not in bpf_progs() and "os_mmap_exit" not in bpf_progs(),
+          timeout=30)
 
 
 def test_other_mount_namespace(tmp_path):
