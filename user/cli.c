@@ -518,11 +518,11 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	return 0;
 }
 
-/* Help text in the right column: lines of at most 80 columns, broken at spaces (and where
- * the text has a newline), continuation lines under the first. */
-static void print_wrapped(FILE *f, const char *text)
+/* Help text in a right column starting at indent: lines of at most 80 columns, broken at
+ * spaces (and where the text has a newline), continuation lines under the first. */
+static void print_wrapped(FILE *f, const char *text, size_t indent)
 {
-	const size_t indent = 29, width = 80 - indent;
+	const size_t width = 80 - indent;
 	size_t col = 0;
 
 	while (*text) {
@@ -574,7 +574,7 @@ void cli_help(FILE *f)
 			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name,
 				 d->arg && strncmp(d->arg, "[=", 2) ? " " : "", d->arg ? d->arg : "");
 		fprintf(f, "  %-26s ", left);
-		print_wrapped(f, d->help);
+		print_wrapped(f, d->help, 29);
 	}
 	fprintf(f, "\nExit status:\n"
 		   "  0 success, 1 runtime failure (also: the --prometheus address is in use),\n"
@@ -600,7 +600,8 @@ void cli_config_help(FILE *f)
 		struct at_opts d;
 
 		cli_defaults(&d);
-		fprintf(f, "  %-16s default %-9llu %s\n", knobs[i].key,
-			(unsigned long long)*(uint64_t *)((char *)&d + knobs[i].off), knobs[i].help);
+		fprintf(f, "  %-18s default %-10llu ", knobs[i].key,
+			(unsigned long long)*(uint64_t *)((char *)&d + knobs[i].off));
+		print_wrapped(f, knobs[i].help, 40);
 	}
 }
