@@ -50,18 +50,25 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* Builds the series: one per (top process, allocator), one per allocator for the rest. */
-static size_t build(const struct report *r, size_t top, struct series **out)
+/* The report's processes, the largest RSS first (the first top get their own labels). */
+static const struct rep_proc **by_rss(const struct report *r)
 {
 	const struct rep_proc **procs = calloc(r->nprocs ? r->nprocs : 1, sizeof(*procs));
+
+	for (size_t i = 0; procs && i < r->nprocs; i++)
+		procs[i] = &r->procs[i];
+	if (procs)
+		qsort(procs, r->nprocs, sizeof(*procs), cmp_rss);
+	return procs;
+}
+
+/* Builds the series: one per (top process, allocator), one per allocator for the rest. */
+static size_t build(const struct report *r, const struct rep_proc **procs, size_t top,
+		    struct series **out)
+{
 	struct series *s = NULL, other[MAX_NAMES];
 	size_t n = 0, nother = 0, cap = 0;
 
-	if (!procs)
-		return 0;
-	for (size_t i = 0; i < r->nprocs; i++)
-		procs[i] = &r->procs[i];
-	qsort(procs, r->nprocs, sizeof(*procs), cmp_rss);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct rep_proc *p = procs[i];
 
@@ -112,7 +119,6 @@ static size_t build(const struct report *r, size_t top, struct series **out)
 			break;
 		s[n++] = other[j];
 	}
-	free(procs);
 	*out = s;
 	return n;
 }
@@ -120,17 +126,12 @@ static size_t build(const struct report *r, size_t top, struct series **out)
 #define LABELS "pid=\"%s\",comm=\"%s\",allocator=\"%s\""
 #define LABEL_ARGS(t) (t)->pid, (t)->comm, (t)->alloc
 
-static void process_metrics(FILE *f, const struct report *r, size_t top)
+static void process_metrics(FILE *f, const struct report *r, const struct rep_proc **procs,
+			    size_t top)
 {
 	const char *gauges[] = { "arenatrace_process_rss_bytes", "arenatrace_process_lazyfree_bytes" };
 	uint64_t other[2] = { 0, 0 };
-	const struct rep_proc **procs = calloc(r->nprocs ? r->nprocs : 1, sizeof(*procs));
 
-	if (!procs)
-		return;
-	for (size_t i = 0; i < r->nprocs; i++)
-		procs[i] = &r->procs[i];
-	qsort(procs, r->nprocs, sizeof(*procs), cmp_rss);
 	for (int g = 0; g < 2; g++) {
 		family(f, gauges[g], "gauge",
 		       g ? "MADV_FREE'd memory still counted in RSS (smaps_rollup LazyFree)"
@@ -176,7 +177,6 @@ static void process_metrics(FILE *f, const struct report *r, size_t top)
 			fprintf(f, "arenatrace_findings{kind=\"%s\"} %llu\n", kinds[j],
 				(unsigned long long)counts[j]);
 	}
-	free(procs);
 }
 
 static void health(FILE *f, const struct report *r)
@@ -213,11 +213,15 @@ static void health(FILE *f, const struct report *r)
 
 static int prom_report(struct out *o, const struct report *r, bool final)
 {
+	const struct rep_proc **procs = by_rss(r);
 	struct series *s = NULL;
-	size_t n = build(r, o->meta->prom_top, &s);
+	size_t n;
 	FILE *f = o->f;
 
 	(void)final;
+	if (!procs)
+		return -ENOMEM;
+	n = build(r, procs, o->meta->prom_top, &s);
 	family(f, "arenatrace_mapped_bytes", "gauge",
 	       "address space the allocator holds from the OS (pre-existing included)");
 	for (size_t i = 0; i < n; i++)
@@ -245,9 +249,10 @@ static int prom_report(struct out *o, const struct report *r, bool final)
 		for (int k = 0; k < AT_RET_NR; k++)
 			fprintf(f, "arenatrace_returned_bytes_total{" LABELS ",kind=\"%s\"} %.0f\n",
 				LABEL_ARGS(&s[i]), model_ret_name(k), s[i].returned[k]);
-	process_metrics(f, r, o->meta->prom_top);
+	process_metrics(f, r, procs, o->meta->prom_top);
 	health(f, r);
 	free(s);
+	free(procs);
 	return 0;
 }
 
