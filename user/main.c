@@ -425,10 +425,20 @@ static void set_health(struct at_ctx *c)
 	model_set_health(c->model, &h);
 }
 
+/* The model's report now, with the kernel's drop counters and arenatrace's own health. */
+static const struct report *current_report(struct at_ctx *c, uint64_t t)
+{
+	uint64_t drops[AT_DROP_NR];
+
+	loader_drops(c->loader, drops);
+	model_set_bpf_drops(c->model, drops);
+	set_health(c);
+	return model_report(c->model, t);
+}
+
 /* --prometheus: the current figures, rendered for the next scrapes. */
 static void publish(struct at_ctx *c, uint64_t t)
 {
-	uint64_t drops[AT_DROP_NR];
 	const struct report *r;
 	char *buf = NULL;
 	size_t len = 0;
@@ -436,10 +446,7 @@ static void publish(struct at_ctx *c, uint64_t t)
 
 	if (!c->exporter)
 		return;
-	loader_drops(c->loader, drops);
-	model_set_bpf_drops(c->model, drops);
-	set_health(c);
-	r = model_report(c->model, t);
+	r = current_report(c, t);
 	f = open_memstream(&buf, &len);
 	if (r && f) {
 		c->prom.f = f;
@@ -452,9 +459,10 @@ static void publish(struct at_ctx *c, uint64_t t)
 	free(buf);
 }
 
-/* Residency from /proc and the heap counters of live threads, read together. With -a,
- * processes that exited are forgotten after the sample (prune; not before a report). */
-static void sample(struct at_ctx *c, uint64_t t, bool prune)
+/* Residency from /proc and the heap counters of live threads, read together. A periodic
+ * sample (not the one before a report) also refreshes --prometheus and, with -a, forgets
+ * the processes that have exited. */
+static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 {
 	model_sample(c->model, t);
 	if (c->heap) {
@@ -462,24 +470,21 @@ static void sample(struct at_ctx *c, uint64_t t, bool prune)
 		heap_read(c->heap, 0, true, heap_to_model, c->model);
 		model_track_retention(c->model, 0, t);
 	}
-	if (prune)
+	if (periodic)
 		publish(c, t);
-	if (prune && c->opts->all)
+	if (periodic && c->opts->all)
 		model_prune_exited(c->model);
 }
 
 static void report(struct at_ctx *c, bool final)
 {
-	uint64_t drops[AT_DROP_NR], t = now_ns();
+	uint64_t t = now_ns();
 	const struct report *r;
 
 	sample(c, t, false);
 	if (c->stacks)
 		heap_for_each_pid(c->heap, capture_stacks, c);
-	loader_drops(c->loader, drops);
-	model_set_bpf_drops(c->model, drops);
-	set_health(c);
-	r = model_report(c->model, t);
+	r = current_report(c, t);
 	if (r)
 		out_report(&c->out, r, final);
 }
