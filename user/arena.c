@@ -174,20 +174,12 @@ static int find_func(const struct syms *s, const char *name, uint64_t *off, uint
 
 /* Internal functions can be called often (glibc's systrim at each heap shrink): their
  * probe goes past the prologue to an instruction the kernel emulates, as the heap level's
- * do (heap_probe_offset), with the registers of the first three arguments in the cookie. */
+ * do, with the registers of the first three arguments in the cookie. */
 static uint64_t place(int fd, uint64_t off, uint64_t size, int nargs, uint64_t *cookie)
 {
-	unsigned char code[4096];
 	uint32_t regs;
-	ssize_t got;
-	uint64_t at;
+	uint64_t at = heap_probe_place(fd, off, size, nargs, &regs);
 
-	if (fd < 0)
-		return off;
-	if (!size || size > sizeof(code))
-		size = sizeof(code);
-	got = pread(fd, code, size, (off_t)off);
-	at = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off, nargs, &regs);
 	if (at != off)
 		*cookie |= AT_ACOOKIE_REGS | AT_ACOOKIE_ARG_REGS(regs);
 	return at;
@@ -433,6 +425,7 @@ out:
 	return err;
 }
 
+/* The process whose files arena_attach_running or arena_attach_launch probes. */
 struct running {
 	struct arena *a;
 	struct probeset *p;
@@ -452,30 +445,11 @@ int arena_attach_running(struct arena *a, int pid)
 	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
-struct launch_arg {
-	struct arena *a;
-	struct probeset *p;
-	int err;
-};
-
-static void launch_file(void *arg, const char *path)
-{
-	struct launch_arg *la = arg;
-	int err = probe_file(la->a, la->p, path);
-
-	if (err && !la->err)
-		la->err = err;
-}
-
 int arena_attach_launch(struct arena *a, int pid, const char *exe)
 {
-	struct launch_arg la = { .a = a, .p = aproc_get(a, pid) };
-	int err;
+	struct running r = { .a = a, .p = aproc_get(a, pid) };
 
-	if (!la.p)
-		return -ENOMEM;
-	err = needed_launch_files(exe, launch_file, &la);
-	return err ? err : la.err;
+	return r.p ? needed_launch_files(exe, running_file, &r) : -ENOMEM;
 }
 
 void arena_forget(struct arena *a, int pid)

@@ -410,19 +410,13 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 	}
 	for (size_t i = 0; i < nfuncs; i++) {
 		char name[96];
-		unsigned char code[4096];
 		uint64_t off, size;
 		uint32_t regs;
-		ssize_t got;
 
 		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
 		if (syms_func(s, name, &off, &size))
 			continue;
-		if (!size || size > sizeof(code))
-			size = sizeof(code);
-		got = pread(fd, code, size, (off_t)off);
-		off = heap_probe_offset(code, got > 0 ? (size_t)got : 0, off,
-					role_args(funcs[i].role), &regs);
+		off = heap_probe_place(fd, off, size, role_args(funcs[i].role), &regs);
 		found++;
 		if (!probeset_first(owner, file, off))
 			continue;
@@ -538,9 +532,11 @@ out:
 	return err;
 }
 
+/* The process whose files heap_attach_running or heap_attach_launch probes. */
 struct running {
 	struct heap *h;
 	struct proc_probes *p;
+	const char *exe; /* launch: the executable */
 };
 
 static int running_file(void *arg, const char *path)
@@ -557,6 +553,20 @@ int heap_attach_running(struct heap *h, int pid)
 	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
+uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, uint32_t *arg_regs)
+{
+	unsigned char code[4096];
+	ssize_t got;
+
+	*arg_regs = AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX);
+	if (fd < 0)
+		return off;
+	if (!size || size > sizeof(code))
+		size = sizeof(code);
+	got = pread(fd, code, size, (off_t)off);
+	return heap_probe_offset(code, got > 0 ? (size_t)got : 0, off, nargs, arg_regs);
+}
+
 static bool preloaded(const char *path)
 {
 	const char *env = getenv("LD_PRELOAD"), *slash = strrchr(path, '/');
@@ -564,34 +574,24 @@ static bool preloaded(const char *path)
 	return env && strstr(env, slash ? slash + 1 : path);
 }
 
-struct launch_arg {
-	struct heap *h;
-	struct proc_probes *p;
-	const char *exe;
-	int err;
-};
-
 /* Allocator libraries, and the files that may hold a static allocator: the executable and
  * preloaded libraries. */
-static void launch_file(void *arg, const char *path)
+static int launch_file(void *arg, const char *path)
 {
-	struct launch_arg *la = arg;
+	struct running *r = arg;
 	const char *slash = strrchr(path, '/');
 
-	if (!la->err && (attrib_library(slash ? slash + 1 : path) ||
-			 !strcmp(path, la->exe ? la->exe : "") || preloaded(path)))
-		la->err = probe_file(la->h, la->p, path);
+	if (attrib_library(slash ? slash + 1 : path) || !strcmp(path, r->exe ? r->exe : "") ||
+	    preloaded(path))
+		return probe_file(r->h, r->p, path);
+	return 0;
 }
 
 int heap_attach_launch(struct heap *h, int pid, const char *exe)
 {
-	struct launch_arg la = { .h = h, .p = proc_get(h, pid), .exe = exe };
-	int err;
+	struct running r = { .h = h, .p = proc_get(h, pid), .exe = exe };
 
-	if (!la.p)
-		return -ENOMEM;
-	err = needed_launch_files(exe, launch_file, &la);
-	return err ? err : la.err;
+	return r.p ? needed_launch_files(exe, launch_file, &r) : -ENOMEM;
 }
 
 void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg)

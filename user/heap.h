@@ -49,4 +49,8 @@ void heap_forget(struct heap *h, int pid);
 uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
 			   uint32_t *arg_regs);
 
+/* heap_probe_offset for the function of size bytes at file offset off in the open file fd
+ * (the entry, with the arguments in rdi, rsi and rdx, when the code cannot be read). */
+uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, uint32_t *arg_regs);
+
 #endif

@@ -135,6 +135,7 @@ int needed_launch_files(const char *exe, needed_fn fn, void *arg)
 	struct needed *nd = calloc(1, sizeof(*nd));
 	char libc[PATH_MAX] = "", *preload, *tok, *save = NULL;
 	const char *env = getenv("LD_PRELOAD");
+	int err = 0;
 
 	if (!nd)
 		return -ENOMEM;
@@ -160,11 +161,12 @@ int needed_launch_files(const char *exe, needed_fn fn, void *arg)
 	for (size_t i = 0; i < nd->n; i++) {
 		const char *slash = strrchr(nd->paths[i], '/');
 		const char *lib = attrib_library(slash ? slash + 1 : nd->paths[i]);
+		int e = !lib || strcmp(lib, "ld.so") ? fn(arg, nd->paths[i]) : 0;
 
-		if (!lib || strcmp(lib, "ld.so"))
-			fn(arg, nd->paths[i]);
+		if (e && !err)
+			err = e;
 	}
 	free(nd);
-	return 0;
+	return err;
 }
 

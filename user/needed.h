@@ -9,11 +9,12 @@
 
 #include "common.h"
 
-typedef void (*needed_fn)(void *arg, const char *path);
+typedef int (*needed_fn)(void *arg, const char *path);
 
 /* Calls fn for each file the command will map: LD_PRELOAD's libraries, exe and its needed
  * libraries, and this process's libc (a script's interpreter is not known). The dynamic
- * loader is left out. 0 or a negative errno. */
+ * loader is left out. Returns the first error fn returned (after every file), 0, or a
+ * negative errno. */
 int needed_launch_files(const char *exe, needed_fn fn, void *arg);
 
 #endif
