@@ -13,17 +13,6 @@
 /* bumpalo's ChunkFooter: a chunk kept across a reset counts with it in allocated_bytes(). */
 #define BUMP_FOOTER_BYTES 48
 
-static uint32_t log2_slot(uint64_t v, uint32_t slots)
-{
-	uint32_t r = 0;
-
-	while (v > 1) {
-		v >>= 1;
-		r++;
-	}
-	return r < slots ? r : slots - 1;
-}
-
 static uint64_t arg_of(const struct at_arena_rec *r, uint32_t n)
 {
 	return n >= 1 && n <= 6 ? r->args[n - 1] : 0;
@@ -109,7 +98,7 @@ static void chunk_drop(struct marena *a, size_t k, uint64_t t)
 
 	a->r.bytes -= c->bytes;
 	a->r.chunks_freed++;
-	a->r.lifetime_hist[log2_slot((t - c->born_ns) / 1000, AT_LIFE_SLOTS)]++;
+	a->r.lifetime_hist[model_log2_slot((t - c->born_ns) / 1000, AT_LIFE_SLOTS)]++;
 	memmove(&a->chunks[k], &a->chunks[k + 1], (a->n - k - 1) * sizeof(*c));
 	a->r.chunks = --a->n;
 }

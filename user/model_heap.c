@@ -104,18 +104,6 @@ void model_note_return(struct alloc *a, uint64_t t_ns, uint64_t bytes)
 	lat_push(&a->returned, &a->nreturned, &a->returned_cap, t_ns, bytes);
 }
 
-static uint32_t lat_slot(uint64_t ns)
-{
-	uint64_t us = ns / 1000;
-	uint32_t r = 0;
-
-	while (us > 1) {
-		us >>= 1;
-		r++;
-	}
-	return r < AT_LAT_SLOTS ? r : AT_LAT_SLOTS - 1;
-}
-
 /* Bytes the application freed since the last sample join the queue, stamped now; then
  * every pending return takes bytes from the oldest frees (first in, first out). A return
  * earlier than the free it is matched with (both fell in one sample interval) has latency
@@ -137,9 +125,9 @@ void model_heap_latency(struct alloc *a, uint64_t t_ns)
 		while (r->bytes && a->nfreed) {
 			struct lat_entry *f = &a->freed[0];
 			uint64_t take = r->bytes < f->bytes ? r->bytes : f->bytes;
+			uint64_t lat_ns = r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0;
 
-			a->r.purge_latency_hist[lat_slot(r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0)] +=
-				take;
+			a->r.purge_latency_hist[model_log2_slot(lat_ns / 1000, AT_LAT_SLOTS)] += take;
 			r->bytes -= take;
 			f->bytes -= take;
 			if (!f->bytes)

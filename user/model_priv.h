@@ -95,6 +95,18 @@ struct model {
 	struct report rep;
 };
 
+/* The log2 bucket of v (0 for 0 and 1), capped at the last of slots. */
+static inline uint32_t model_log2_slot(uint64_t v, uint32_t slots)
+{
+	uint32_t r = 0;
+
+	while (v > 1) {
+		v >>= 1;
+		r++;
+	}
+	return r < slots ? r : slots - 1;
+}
+
 struct proc *model_find_proc(const struct model *m, int pid);
 int model_owner_id(struct proc *p, const char *name, bool is_allocator);
 /* A return to the OS, for the purge latency (model_findings.c matches it with frees). */
