@@ -13,6 +13,7 @@
 #include "log.h"
 #include "needed.h"
 #include "probeset.h"
+#include "procfs.h"
 #include "stacks.h"
 #include "syms.h"
 
@@ -442,7 +443,7 @@ int arena_attach_running(struct arena *a, int pid)
 {
 	struct running r = { .a = a, .p = aproc_get(a, pid) };
 
-	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
+	return r.p ? procfs_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
 int arena_attach_launch(struct arena *a, int pid, const char *exe)

@@ -12,6 +12,7 @@
 #include "log.h"
 #include "needed.h"
 #include "probeset.h"
+#include "procfs.h"
 #include "syms.h"
 
 enum family {
@@ -550,7 +551,7 @@ int heap_attach_running(struct heap *h, int pid)
 {
 	struct running r = { .h = h, .p = proc_get(h, pid) };
 
-	return r.p ? probeset_each_exec_file(pid, running_file, &r) : -ENOMEM;
+	return r.p ? procfs_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
 uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, uint32_t *arg_regs)

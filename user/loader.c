@@ -346,45 +346,33 @@ int loader_add_file(struct loader *l, const char *path)
 
 struct libc_scan {
 	struct loader *l;
-	int pid;
 	int found;
-	int err;
 };
 
-static int scan_libc(const struct maps_entry *e, void *arg)
+/* The wrappers' unwind sites of each libc the process maps (through /proc/PID/root). */
+static int scan_libc(void *arg, const char *path)
 {
 	struct libc_scan *sc = arg;
-	const char *slash = strrchr(e->path, '/');
-	const char *lib;
-	char path[PATH_MAX];
+	const char *slash = strrchr(path, '/'), *lib = attrib_library(slash ? slash + 1 : path);
 	int err;
 
-	if (!slash || !(e->prot & 4 /* PROT_EXEC */))
-		return 0;
-	lib = attrib_library(slash + 1);
 	if (!lib || strcmp(lib, "glibc"))
 		return 0;
-	snprintf(path, sizeof(path), "/proc/%d/root%s", sc->pid, e->path);
 	err = loader_add_file(sc->l, path);
-	if (err)
-		sc->err = err;
-	else
-		sc->found++;
-	return 0;
+	sc->found += !err;
+	return err;
 }
 
 int loader_add_process(struct loader *l, int pid)
 {
-	struct libc_scan sc = { .l = l, .pid = pid };
+	struct libc_scan sc = { .l = l };
 	char exe[64];
-	int err = procfs_read_maps(pid, scan_libc, &sc);
+	int err = procfs_each_exec_file(pid, scan_libc, &sc);
 
-	if (err)
-		return err;
 	if (sc.found)
 		return 0;
-	if (sc.err)
-		return sc.err;
+	if (err)
+		return err;
 	/* No shared libc: a static executable carries its own wrappers. */
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	err = loader_add_file(l, exe);

@@ -1,12 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "probeset.h"
 
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "procfs.h"
 
 void probeset_release(struct probeset *p)
 {
@@ -48,43 +45,4 @@ void fileset_free(struct fileset *s)
 {
 	free(s->f);
 	memset(s, 0, sizeof(*s));
-}
-
-struct walk {
-	int pid;
-	int (*fn)(void *arg, const char *path);
-	void *arg;
-	char last[PATH_MAX];
-	int err;
-};
-
-static int each_mapping(const struct maps_entry *e, void *arg)
-{
-	struct walk *w = arg;
-	char path[PATH_MAX + 32];
-	int err;
-
-	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, w->last))
-		return 0;
-	snprintf(w->last, sizeof(w->last), "%s", e->path);
-	snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->path);
-	err = w->fn(w->arg, path);
-	if (err && !w->err)
-		w->err = err;
-	return 0;
-}
-
-int probeset_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg)
-{
-	struct walk *w = calloc(1, sizeof(*w));
-	int err;
-
-	if (!w)
-		return -ENOMEM;
-	*w = (struct walk){ .pid = pid, .fn = fn, .arg = arg };
-	err = procfs_read_maps(pid, each_mapping, w);
-	if (!err)
-		err = w->err;
-	free(w);
-	return err;
 }

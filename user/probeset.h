@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * What the heap and arena levels share about their uprobes: the links of one process (or,
- * with -a, of all: pid -1) and the (inode, offset) points already probed, the set of files
- * already scanned, and the walk over a process's executable file mappings. Not
- * thread-safe. Files are told apart by device and inode.
+ * with -a, of all: pid -1) and the (file, offset) points already probed, and the set of
+ * files already scanned. Not thread-safe. Files are told apart by device and inode.
  */
 #ifndef AT_PROBESET_H
 #define AT_PROBESET_H
@@ -57,10 +56,5 @@ struct fileset {
 bool fileset_add(struct fileset *s, struct file_id file);
 bool fileset_has(const struct fileset *s, struct file_id file);
 void fileset_free(struct fileset *s);
-
-/* Calls fn with "/proc/PID/root/FILE" for each executable file pid maps (each once in a
- * row), so that files in other mount namespaces resolve. The first error fn returns is
- * returned after the walk; a negative errno when the maps cannot be read. */
-int probeset_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg);
 
 #endif

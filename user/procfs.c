@@ -271,3 +271,42 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 		return -ENAMETOOLONG;
 	return stat(out, st) || !S_ISDIR(st->st_mode) ? -ENOENT : 0;
 }
+
+struct walk {
+	int pid;
+	int (*fn)(void *arg, const char *path);
+	void *arg;
+	char last[PATH_MAX];
+	int err;
+};
+
+static int each_mapping(const struct maps_entry *e, void *arg)
+{
+	struct walk *w = arg;
+	char path[PATH_MAX + 32];
+	int err;
+
+	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, w->last))
+		return 0;
+	snprintf(w->last, sizeof(w->last), "%s", e->path);
+	snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->path);
+	err = w->fn(w->arg, path);
+	if (err && !w->err)
+		w->err = err;
+	return 0;
+}
+
+int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg)
+{
+	struct walk *w = calloc(1, sizeof(*w));
+	int err;
+
+	if (!w)
+		return -ENOMEM;
+	*w = (struct walk){ .pid = pid, .fn = fn, .arg = arg };
+	err = procfs_read_maps(pid, each_mapping, w);
+	if (!err)
+		err = w->err;
+	free(w);
+	return err;
+}

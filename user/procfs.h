@@ -57,4 +57,9 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 /* Whether pid is in the cgroup v2 at path (relative to the root) or below; true for NULL. */
 bool procfs_in_cgroup(int pid, const char *cgroup);
 
+/* Calls fn with "/proc/PID/root/FILE" for each executable file pid maps (each once in a
+ * row), so that files in other mount namespaces resolve. The first error fn returns is
+ * returned after the walk; a negative errno when the maps cannot be read. */
+int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg);
+
 #endif
