@@ -25,14 +25,8 @@ const volatile bool arena_watch = false;
 static __always_inline void args6(struct pt_regs *ctx, __u64 cookie, __u64 a[6])
 {
 	if (cookie & AT_ACOOKIE_REGS) {
-		/* Past the entry: the first three arguments, wherever the function has them.
-		 * ctx is copied first: the verifier refuses a ctx read at a computed offset. */
-		__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp,
-				ctx->si, ctx->di, ctx->r8, ctx->r9, ctx->r10, ctx->r11,
-				ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
-
-		for (int k = 0; k < 3; k++)
-			a[k] = r[AT_ACOOKIE_REG(cookie, k)];
+		/* Past the entry: the first three arguments, wherever the function has them. */
+		regs3(ctx, AT_ACOOKIE_ARG_REGS_OF(cookie), a);
 		a[3] = a[4] = a[5] = 0;
 		return;
 	}

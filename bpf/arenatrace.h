@@ -177,7 +177,7 @@ enum at_heap_size_mode {
 #define AT_COOKIE(alloc, mode, role, regs) (((__u64)(alloc) << 32) | (regs) | ((mode) << 8) | (role))
 #define AT_COOKIE_ROLE(c) ((__u32)(c)&0xff)
 #define AT_COOKIE_MODE(c) ((__u32)((c) >> 8) & 0xf)
-#define AT_COOKIE_REG(c, k) ((__u32)((c) >> (12 + 4 * (k))) & 0xf)
+#define AT_COOKIE_ARG_REGS(c) ((__u32)((c) >> 12) & 0xfff) /* 4 bits per argument */
 #define AT_COOKIE_ALLOC(c) ((__u32)((c) >> 32))
 
 struct at_heap_key {
@@ -266,7 +266,7 @@ enum at_arena_kind {
 	 (kind))
 #define AT_ACOOKIE_REGS (1u << 21)
 #define AT_ACOOKIE_ARG_REGS(regs) ((__u64)((regs) >> 12) << 32) /* from AT_ARG_REGS */
-#define AT_ACOOKIE_REG(c, k) ((__u32)((c) >> (32 + 4 * (k))) & 0xf)
+#define AT_ACOOKIE_ARG_REGS_OF(c) ((__u32)((c) >> 32) & 0xfff) /* 4 bits per argument */
 #define AT_ACOOKIE_WATCH (1u << 20) /* watch the chunk until the allocator's free */
 #define AT_ACOOKIE_KIND(c) ((__u32)(c)&0xff)
 #define AT_ACOOKIE_SIZE_ARG(c) ((__u32)((c) >> 8) & 0xf)

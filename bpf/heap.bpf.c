@@ -258,11 +258,12 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 	ADD(shared, s->free_bytes, size);
 }
 
-/* The three argument registers named by the cookie (x86 numbers). ctx is read at fixed
- * offsets into a stack copy first: the verifier refuses a ctx access at a computed offset. */
+/* The first three arguments, in the registers the cookie names (x86 numbers). */
 static __always_inline void args_of(struct pt_regs *ctx, __u64 cookie, __u64 *a0, __u64 *a1,
 				    __u64 *a2)
 {
+	__u64 v[3];
+
 	/* Most probes sit where the arguments are still in rdi, rsi and rdx: three loads. */
 	if ((cookie & AT_ARG_REGS(0xf, 0xf, 0xf)) ==
 	    AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX)) {
@@ -273,14 +274,12 @@ static __always_inline void args_of(struct pt_regs *ctx, __u64 cookie, __u64 *a0
 			*a2 = ctx->dx;
 		return;
 	}
-	__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp, ctx->si, ctx->di,
-			ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
-
-	*a0 = r[AT_COOKIE_REG(cookie, 0)];
+	regs3(ctx, AT_COOKIE_ARG_REGS(cookie), v);
+	*a0 = v[0];
 	if (a1)
-		*a1 = r[AT_COOKIE_REG(cookie, 1)];
+		*a1 = v[1];
 	if (a2)
-		*a2 = r[AT_COOKIE_REG(cookie, 2)];
+		*a2 = v[2];
 }
 
 static __always_inline struct at_heap_thread *thread_state(bool create)
