@@ -25,7 +25,7 @@ bool probeset_first(struct probeset *p, struct file_id file, uint64_t off)
 	return true;
 }
 
-bool fileset_has(const struct fileset *s, struct file_id file)
+static bool fileset_has(const struct fileset *s, struct file_id file)
 {
 	for (size_t i = 0; i < s->n; i++)
 		if (file_id_eq(s->f[i], file))

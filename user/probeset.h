@@ -54,7 +54,6 @@ struct fileset {
 
 /* Adds file; false if it was there already (or memory ran out). */
 bool fileset_add(struct fileset *s, struct file_id file);
-bool fileset_has(const struct fileset *s, struct file_id file);
 void fileset_free(struct fileset *s);
 
 #endif

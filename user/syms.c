@@ -305,11 +305,6 @@ void syms__free(struct syms *s)
 		evict_idle();
 }
 
-size_t syms_count(const struct syms *s)
-{
-	return s->n;
-}
-
 static bool off_to_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < s->nsegs; i++) {

@@ -25,7 +25,6 @@ int syms_offset_of(const struct syms *s, const char *name, uint64_t *off);
 int syms_func(const struct syms *s, const char *name, uint64_t *off, uint64_t *size);
 /* The virtual address (as in .eh_frame) of file offset off. */
 int syms_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr);
-size_t syms_count(const struct syms *s);
 /* Calls fn for every function symbol, with its file offset. */
 typedef void (*syms_visit_fn)(void *arg, const char *name, uint64_t off);
 void syms_each(const struct syms *s, syms_visit_fn fn, void *arg);
