@@ -156,6 +156,35 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	return o;
 }
 
+static struct json_object *findings_json(const struct rep_proc *p)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < p->nfindings; i++) {
+		const struct rep_finding *f = &p->findings[i];
+		struct json_object *e = json_object_new_object();
+
+		add(e, "kind", json_str(f->kind));
+		add(e, "pid", json_object_new_int(p->pid));
+		add(e, "allocator", json_str(f->allocator));
+		add(e, "bytes", json_u64(f->bytes));
+		add(e, "since_ms", json_u64(f->since_ns / 1000000));
+		add(e, "evidence", json_str(f->evidence));
+		add(e, "advice", json_str(f->advice));
+		json_object_array_add(arr, e);
+	}
+	return arr;
+}
+
+static struct json_object *arenas_json(const struct rep_proc *p)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < p->narenas; i++)
+		json_object_array_add(arr, arena_json(&p->arenas[i]));
+	return arr;
+}
+
 static struct json_object *proc_json(const struct rep_proc *p, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *allocs = json_object_new_array();
@@ -182,32 +211,9 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 		json_object_array_add(allocs, alloc_json(a, r));
 	}
 	add(o, "allocators", allocs);
-	{
-		struct json_object *fa = json_object_new_array();
-
-		for (size_t i = 0; i < p->nfindings; i++) {
-			const struct rep_finding *f = &p->findings[i];
-			struct json_object *e = json_object_new_object();
-
-			add(e, "kind", json_str(f->kind));
-			add(e, "pid", json_object_new_int(p->pid));
-			add(e, "allocator", json_str(f->allocator));
-			add(e, "bytes", json_u64(f->bytes));
-			add(e, "since_ms", json_u64(f->since_ns / 1000000));
-			add(e, "evidence", json_str(f->evidence));
-			add(e, "advice", json_str(f->advice));
-			json_object_array_add(fa, e);
-		}
-		add(o, "findings", fa);
-	}
-	{
-		struct json_object *ar = json_object_new_array();
-
-		for (size_t i = 0; i < p->narenas; i++)
-			json_object_array_add(ar, arena_json(&p->arenas[i]));
-		add(o, "arenas", ar);
-		add(o, "arenas_omitted", json_u64(p->arenas_omitted));
-	}
+	add(o, "findings", findings_json(p));
+	add(o, "arenas", arenas_json(p));
+	add(o, "arenas_omitted", json_u64(p->arenas_omitted));
 	for (size_t i = 0; i < p->ntimeline; i++) {
 		const struct rep_sample *s = &p->timeline[i];
 		struct json_object *e = json_object_new_object();
