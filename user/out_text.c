@@ -31,8 +31,10 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 		fputc('\n', f);
 }
 
-/* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. */
-static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit)
+/* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. unit:
+ * what the buckets measure; what: what they count. */
+static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit,
+		       const char *what)
 {
 	uint64_t max = 0;
 	int last = -1;
@@ -45,8 +47,7 @@ static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *uni
 	}
 	if (last < 0)
 		return;
-	fprintf(f, "    %20s : %-9s %s\n", unit, strstr(unit, "latency") ? "bytes" : "count",
-		"distribution");
+	fprintf(f, "    %20s : %-9s %s\n", unit, what, "distribution");
 	for (int k = 0; k <= last; k++) {
 		int stars = max ? (int)(hist[k] * 30 / max) : 0;
 
@@ -89,8 +90,8 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 		fprintf(f, ", %llu frees of older blocks", (unsigned long long)a->unmatched_free);
 	fputc('\n', f);
 	if (hist) {
-		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes");
-		print_hist(f, a->purge_latency_hist, AT_LAT_SLOTS, "purge latency us");
+		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes", "count");
+		print_hist(f, a->purge_latency_hist, AT_LAT_SLOTS, "purge latency us", "bytes");
 	}
 }
 
@@ -126,7 +127,7 @@ static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
 			(unsigned long long)a->resets, out_bytes(a->kept_bytes, b3, sizeof(b3)),
 			a->release, a->ended ? " (ended)" : "");
 		if (hist)
-			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us");
+			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us", "count");
 	}
 	if (p->arenas_omitted)
 		fprintf(f, "  (%llu older ended arenas not kept)\n",
