@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 8
+#define AT_ABI_VERSION 9
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -16,7 +16,7 @@
 #define AT_DEF_RINGBUF_BYTES (4u << 20)
 #define AT_DEF_MAX_SITES 4096
 #define AT_DEF_HEAP_STATS 16384     /* (process, allocator) pairs with heap counters */
-#define AT_DEF_HEAP_LIVE (1u << 20) /* live pointers of allocators without a size header */
+#define AT_DEF_HEAP_LIVE (1u << 20) /* live blocks of allocators without a size header */
 #define AT_HIST_SLOTS 48            /* log2 buckets of requested sizes */
 #define AT_MAX_HEAP_IDS 64          /* allocator instances (ids 1..64) in one run */
 #define AT_DEF_STACKS 16384         /* distinct allocation stacks kept (--stacks) */
@@ -221,7 +221,33 @@ struct at_heap_thread {
 	struct at_thread_counts slot[AT_THREAD_SLOTS];
 };
 
-/* A live block: its size and, with --stacks, the stack that allocated it (-1: none). */
+/*
+ * Live blocks of allocators that keep no size header (jemalloc, mimalloc; every allocator
+ * with --stacks): a table of buckets of AT_LIVE_WAYS slots, one cache line each, in an
+ * array map (heap_table), so that the hot path makes no map helper call. A block goes into
+ * a free slot of its bucket; when all are taken, into the overflow hash map heap_live.
+ *
+ * A slot is named by a tag that, with the bucket index, determines (tgid, ptr): ptr >> 3
+ * (user pointers are below 2^47 and 8-byte aligned; others go to the overflow map) is mixed
+ * by a bijection h on 44 bits; the bucket is the low bits of h ^ mix(tgid), the tag holds
+ * the rest of h and the tgid (below 2^22) above it, so it is never 0 (a free slot).
+ */
+#define AT_LIVE_WAYS 4
+#define AT_LIVE_PTR_BITS 44
+/* The tgid of a slot's tag, in a table of 2^bucket_bits buckets. */
+#define AT_LIVE_TAG_TGID(tag, bucket_bits) ((__u32)((tag) >> (AT_LIVE_PTR_BITS - (bucket_bits))))
+
+struct at_live_slot {
+	__u64 tag; /* 0: free */
+	__u32 size;
+	__s32 stack_id;
+};
+
+struct at_live_bucket {
+	struct at_live_slot slot[AT_LIVE_WAYS];
+};
+
+/* An overflow block: its size and, with --stacks, the stack that allocated it (-1: none). */
 struct at_live {
 	__u64 size;
 	__s32 stack_id;

@@ -9,16 +9,27 @@
  * task storage, is raised at each entry and lowered at each return.
  *
  * Sizes: glibc's usable size is in the chunk header at ptr - 8, so its free needs no lookup.
- * jemalloc and mimalloc keep no header there; their pointers go into heap_live with the
- * size (jemalloc's size class, or the requested size) until they are freed.
+ * jemalloc and mimalloc keep no header there; their blocks go into heap_table (or, when
+ * their bucket is full, heap_live) with the size (jemalloc's size class, or the requested
+ * size) until they are freed.
  */
 #include "common.bpf.h"
 
-/* When full, the allocation is counted but its free will not find its size:
- * AT_DROP_HEAP_LIVE_FULL, and the free shows as unmatched. */
+/* Live blocks (arenatrace.h): 2^heap_table_bits buckets; user space sizes it and clears
+ * the slots of exited processes through a mapping of it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, AT_DEF_HEAP_LIVE / AT_LIVE_WAYS);
+	__type(key, __u32);
+	__type(value, struct at_live_bucket);
+} heap_table SEC(".maps");
+
+/* The overflow of heap_table. When full, the allocation is counted but its free will not
+ * find its size: AT_DROP_HEAP_LIVE_FULL, and the free shows as unmatched. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, AT_DEF_HEAP_LIVE);
+	__uint(max_entries, AT_DEF_HEAP_LIVE / 16);
 	__type(key, struct at_live_key);
 	__type(value, struct at_live);
 } heap_live SEC(".maps");
@@ -41,8 +52,12 @@ struct {
 
 /* For make bench: the programs return at once, to measure the probes' own cost (the floor). */
 const volatile bool heap_floor = false;
-/* --stacks: remember each block's allocation stack (glibc blocks then go into heap_live). */
+/* --stacks: remember each block's allocation stack (glibc blocks then go into heap_table). */
 const volatile bool heap_stacks = false;
+/* log2 of heap_table's buckets. */
+const volatile __u32 heap_table_bits = 18;
+/* Set once a block has gone to heap_live: until then a free not in heap_table skips it. */
+bool heap_overflowed = false;
 
 static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, __s64 blocks)
 {
@@ -154,6 +169,93 @@ static __always_inline __u64 jemalloc_usable(__u64 size, __u64 align)
 	return (size + delta - 1) & ~(delta - 1);
 }
 
+/* heap_table's bucket and tag of (tgid, ptr), false for pointers it cannot hold. */
+static __always_inline bool live_slot_of(__u32 tgid, __u64 ptr, __u32 *bucket, __u64 *tag)
+{
+	const __u64 mask = (1ull << AT_LIVE_PTR_BITS) - 1;
+	__u32 bits = heap_table_bits;
+	__u64 h;
+
+	if ((ptr & 7) || (ptr >> (AT_LIVE_PTR_BITS + 3)) || bits < 2 || bits > 30)
+		return false;
+	/* A bijection on 44 bits (xor-shift, odd multiply, xor-shift), so that blocks of one
+	 * size class, equal in their low bits, still spread over the buckets. */
+	h = ptr >> 3;
+	h ^= h >> 22;
+	h = (h * 0x9e3779b97f4a7c15ull) & mask;
+	h ^= h >> 22;
+	*bucket = (__u32)((h ^ (tgid * 0x85ebca6bull)) & ((1ull << bits) - 1));
+	*tag = (h >> bits) | ((__u64)tgid << (AT_LIVE_PTR_BITS - bits));
+	return true;
+}
+
+/* Remembers a live block; a block already there under the same pointer (its free was not
+ * seen) is replaced. */
+static __always_inline void live_put(__u32 tgid, __u64 ptr, __u64 size, __s32 stack_id)
+{
+	struct at_live_key key = { .tgid = tgid, .ptr = ptr };
+	struct at_live live = { .size = size, .stack_id = stack_id };
+	struct at_live_bucket *b = NULL;
+	__u32 bucket;
+	__u64 tag;
+	int i;
+
+	if (size <= 0xffffffffull && live_slot_of(tgid, ptr, &bucket, &tag))
+		b = bpf_map_lookup_elem(&heap_table, &bucket);
+	if (b) {
+		for (i = 0; i < AT_LIVE_WAYS; i++)
+			if (b->slot[i].tag == tag)
+				goto put;
+		for (i = 0; i < AT_LIVE_WAYS; i++)
+			if (!b->slot[i].tag && !__sync_val_compare_and_swap(&b->slot[i].tag, 0, tag))
+				goto put;
+	}
+	if (bpf_map_update_elem(&heap_live, &key, &live, BPF_ANY)) {
+		drop(AT_DROP_HEAP_LIVE_FULL);
+		return;
+	}
+	if (!heap_overflowed)
+		heap_overflowed = true;
+	return;
+put:
+	/* The block's free comes after malloc has returned, so after these stores. */
+	b->slot[i].size = (__u32)size;
+	b->slot[i].stack_id = stack_id;
+}
+
+/* Takes a live block out: true and its size and stack when it was there. */
+static __always_inline bool live_take(__u32 tgid, __u64 ptr, __u64 *size, __s32 *stack_id)
+{
+	struct at_live_key key = { .tgid = tgid, .ptr = ptr };
+	struct at_live_bucket *b = NULL;
+	struct at_live *v;
+	__u32 bucket;
+	__u64 tag;
+
+	if (live_slot_of(tgid, ptr, &bucket, &tag))
+		b = bpf_map_lookup_elem(&heap_table, &bucket);
+	if (b) {
+		for (int i = 0; i < AT_LIVE_WAYS; i++) {
+			if (b->slot[i].tag != tag)
+				continue;
+			*size = b->slot[i].size;
+			*stack_id = b->slot[i].stack_id;
+			/* Only the thread freeing ptr can clear its tag; others only fill free slots. */
+			b->slot[i].tag = 0;
+			return true;
+		}
+		if (!heap_overflowed)
+			return false;
+	}
+	v = bpf_map_lookup_elem(&heap_live, &key);
+	if (!v)
+		return false;
+	*size = v->size;
+	*stack_id = v->stack_id;
+	bpf_map_delete_elem(&heap_live, &key);
+	return true;
+}
+
 static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, __u64 cookie,
 					  __u64 ptr, __u64 req, __u64 align)
 {
@@ -172,19 +274,17 @@ static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, 
 	else
 		size = mode == AT_SIZE_JEMALLOC ? jemalloc_usable(req, align) : req;
 	if (mode != AT_SIZE_GLIBC || heap_stacks) {
-		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
-		struct at_live live = { .size = size, .stack_id = -1 };
+		__s32 stack_id = -1;
 
 		if (heap_stacks) {
 			/* At the return probe, the stack begins in the caller of malloc. */
-			live.stack_id = bpf_get_stackid(ctx, &heap_stack_traces, BPF_F_USER_STACK);
-			if (live.stack_id >= 0)
-				stack_add(tgid, live.stack_id, (__s64)size, 1);
+			stack_id = bpf_get_stackid(ctx, &heap_stack_traces, BPF_F_USER_STACK);
+			if (stack_id >= 0)
+				stack_add(tgid, stack_id, (__s64)size, 1);
 			else
 				drop(AT_DROP_STACK_ID);
 		}
-		if (bpf_map_update_elem(&heap_live, &key, &live, BPF_ANY))
-			drop(AT_DROP_HEAP_LIVE_FULL);
+		live_put(tgid, ptr, size, stack_id);
 	}
 	slot = log2_u64(req);
 	if (slot >= AT_HIST_SLOTS)
@@ -239,19 +339,19 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && !size)
 		size = glibc_usable(ptr);
 	if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC || heap_stacks) {
-		struct at_live_key key = { .tgid = tgid, .ptr = ptr };
-		struct at_live *v = bpf_map_lookup_elem(&heap_live, &key);
+		__u64 live_size;
+		__s32 stack_id;
 
-		if (!v && AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC) {
-			ADD(shared, s->unmatched_free, 1);
-			return;
-		}
-		if (v) {
+		if (!live_take(tgid, ptr, &live_size, &stack_id)) {
+			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC) {
+				ADD(shared, s->unmatched_free, 1);
+				return;
+			}
+		} else {
 			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC)
-				size = v->size;
-			if (v->stack_id >= 0)
-				stack_add(tgid, v->stack_id, -(__s64)v->size, -1);
-			bpf_map_delete_elem(&heap_live, &key);
+				size = live_size;
+			if (stack_id >= 0)
+				stack_add(tgid, stack_id, -(__s64)live_size, -1);
 		}
 	}
 	ADD(shared, s->free_count, 1);

@@ -116,9 +116,10 @@ static const struct knob knobs[] = {
 	{ "heap_stats", offsetof(struct at_opts, heap_stats), 16, 1u << 24,
 	  "(process, allocator) pairs with heap counters; raise it when heap_stats_full is not "
 	  "zero" },
-	{ "heap_live", offsetof(struct at_opts, heap_live), 1024, 1u << 28,
-	  "live pointers kept for jemalloc and mimalloc, whose size is not in a header (about "
-	  "64 bytes each); raise it when heap_live_full is not zero" },
+	{ "heap_live", offsetof(struct at_opts, heap_live), 1024, 1u << 26,
+	  "live blocks kept for jemalloc and mimalloc, whose size is not in a header (16 bytes "
+	  "each, rounded up to a power of two, and an overflow map of a sixteenth of it); raise "
+	  "it when heap_live_full is not zero" },
 	{ "max_sites", offsetof(struct at_opts, max_sites), 64, 1u << 20,
 	  "unwind sites of libc memory wrappers known to the kernel (a few dozen per libc); "
 	  "raise it when arenatrace says the map is full" },

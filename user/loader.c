@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -27,6 +28,7 @@ _Static_assert(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16,
 _Static_assert(sizeof(struct at_traced) == 8, "at_traced layout");
 _Static_assert(sizeof(struct at_live) == 16 && sizeof(struct at_stack_live) == 16,
 	       "heap value layouts");
+_Static_assert(sizeof(struct at_live_bucket) == 64, "at_live_bucket: one cache line");
 _Static_assert(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
 	       "at_thread_counts layout");
 _Static_assert(offsetof(struct at_live_key, tgid) == 0 && offsetof(struct at_stack_key, tgid) == 0,
@@ -62,6 +64,8 @@ struct loader {
 	int stats_fd; /* BPF_ENABLE_STATS: run time is counted while it is open */
 	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
 	size_t nsnap, snap_cap;
+	struct at_live_bucket *table; /* heap_table, mapped */
+	unsigned table_bits;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -189,7 +193,16 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 	bpf_map__set_max_entries(l->skel->maps.traced, (__u32)o->max_procs);
 	bpf_map__set_max_entries(l->skel->maps.code_cache, (__u32)o->code_cache);
 	bpf_map__set_max_entries(l->skel->maps.heap_stats, (__u32)o->heap_stats);
-	bpf_map__set_max_entries(l->skel->maps.heap_live, (__u32)o->heap_live);
+	/* heap_table: buckets for at least heap_live blocks; heap_live, its overflow, a
+	 * sixteenth of that. Both at their smallest when the heap level is off. */
+	l->table_bits = 2;
+	while (o->level_heap && ((uint64_t)AT_LIVE_WAYS << l->table_bits) < o->heap_live)
+		l->table_bits++;
+	l->skel->rodata->heap_table_bits = l->table_bits;
+	bpf_map__set_max_entries(l->skel->maps.heap_table, 1u << l->table_bits);
+	bpf_map__set_max_entries(l->skel->maps.heap_live,
+				 o->level_heap && o->heap_live / 16 > 1024 ? (__u32)(o->heap_live / 16)
+									   : 1024);
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor != 0;
 	l->skel->rodata->heap_stacks = o->stacks > 0;
@@ -250,6 +263,14 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 		bpf_map__update_elem(l->skel->maps.comm_filter, key, sizeof(key), &one, sizeof(one),
 				     BPF_ANY);
 	}
+	l->table = mmap(NULL, sizeof(*l->table) << l->table_bits, PROT_READ | PROT_WRITE, MAP_SHARED,
+			bpf_map__fd(l->skel->maps.heap_table), 0);
+	if (l->table == MAP_FAILED) {
+		err = -errno;
+		l->table = NULL;
+		at_err("cannot map the heap table: %s", strerror(-err));
+		goto fail;
+	}
 	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.events), on_event, l, NULL);
 	if (!l->rb) {
 		err = -errno;
@@ -272,6 +293,8 @@ void loader__free(struct loader *l)
 	if (l->stats_fd >= 0)
 		close(l->stats_fd);
 	free(l->snap);
+	if (l->table)
+		munmap(l->table, sizeof(*l->table) << l->table_bits);
 	for (size_t i = 0; i < l->nlinks; i++)
 		bpf_link__destroy(l->links[i]);
 	arenatrace_bpf__destroy(l->skel);
@@ -659,6 +682,24 @@ static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 t
 	return n;
 }
 
+/* Frees heap_table's slots of tgid, through the mapping (a slot taken meanwhile by a new
+ * block is left alone). */
+static size_t forget_table_slots(struct loader *l, __u32 tgid)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < (size_t)1 << l->table_bits; i++) {
+		for (int k = 0; k < AT_LIVE_WAYS; k++) {
+			__u64 *tag = &l->table[i].slot[k].tag, t = __atomic_load_n(tag, __ATOMIC_RELAXED);
+
+			if (t && AT_LIVE_TAG_TGID(t, l->table_bits) == tgid)
+				n += __atomic_compare_exchange_n(tag, &t, 0, false, __ATOMIC_RELAXED,
+								 __ATOMIC_RELAXED);
+		}
+	}
+	return n;
+}
+
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
 {
 	for (size_t i = 0; i < nallocs; i++) {
@@ -666,6 +707,7 @@ void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_
 
 		bpf_map__delete_elem(l->skel->maps.heap_stats, &hk, sizeof(hk), 0);
 	}
+	forget_table_slots(l, (__u32)pid);
 	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), (__u32)pid);
 	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), (__u32)pid);
 }

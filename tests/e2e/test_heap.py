@@ -86,6 +86,17 @@ def test_two_allocators_apart(tmp_path):
     check_exact(run, "glibc", "gl_")
 
 
+@pytest.mark.parametrize("workload,name", [("je_heap_calls", "jemalloc"),
+                                           ("mi_heap_calls", "mimalloc")])
+def test_full_buckets_overflow_exactly(tmp_path, workload, name):
+    # heap_live=4096: a table of 1024 buckets of 4 slots and an overflow map of 1024. The
+    # workload holds 4000 blocks at once, spread at random over the buckets, so hundreds
+    # find their bucket full (about 700 expected) and go to the overflow map: the counts
+    # stay exact.
+    run = Run(tmp_path, workload, mode="attach", args=("-C", "heap_live=4096"))
+    check_exact(run, name)
+
+
 @pytest.mark.parametrize("workload,name", [("cxx_new", "glibc"), ("je_cxx_new", "jemalloc")])
 def test_cxx_new_delete(tmp_path, workload, name):
     run = Run(tmp_path, workload, mode="attach")
@@ -144,14 +155,25 @@ def test_follows_exec_through_a_shell(tmp_path):
     assert a["live_bytes"] == t["je_live_bytes"]
 
 
+def map_tgids(name, words, shift=0):
+    """The tgids in a BPF map's entries: words(entry) gives the little-endian hex byte
+    lists that hold one, shifted right by shift bits; 0 (a free slot) is left out."""
+    dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
+                          capture_output=True, text=True, check=True).stdout
+    return {v >> shift for e in json.loads(dump) for w in words(e)
+            if (v := int.from_bytes(bytes(int(b, 16) for b in w), "little"))}
+
+
 def test_exited_process_leaves_no_map_entries(tmp_path):
     # A jemalloc child exits with 50 blocks live while the trace goes on: its live
     # pointers must leave the BPF map at once (bounded state, freed at exit).
     go, truth, err = tmp_path / "go", tmp_path / "truth.json", tmp_path / "err"
     env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth))
     with open(err, "w") as e:
-        tracer = subprocess.Popen([ARENATRACE, "-v", "-o", "/dev/null", "--", "sh", "-c",
-                                   workload("je_two_allocs") + "; sleep 30"], stderr=e, env=env)
+        # heap_live=1024: a table of 256 buckets (tag >> 36 is the tgid), dumped below.
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-o", "/dev/null", "-C", "heap_live=1024",
+                                   "--", "sh", "-c", workload("je_two_allocs") + "; sleep 30"],
+                                  stderr=e, env=env)
     try:
         deadline = time.monotonic() + 60
         while "jemalloc heap probes" not in err.read_text():
@@ -165,11 +187,9 @@ def test_exited_process_leaves_no_map_entries(tmp_path):
         while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
             time.sleep(0.05)
         time.sleep(1.5)  # the exit record is handled within a poll interval and a sample
-        dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", "heap_live"],
-                              capture_output=True, text=True, check=True).stdout
-        keys = [e["key"] for e in json.loads(dump)]
-        assert not [k for k in keys if int(k[0], 16) | int(k[1], 16) << 8 |
-                    int(k[2], 16) << 16 | int(k[3], 16) << 24 == child]
+        assert child not in map_tgids("heap_live", lambda e: [e["key"][:4]])
+        assert child not in map_tgids("heap_table", lambda e: [
+            e["value"][off:off + 8] for off in range(0, 64, 16)], shift=36)
     finally:
         tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=60)
