@@ -179,6 +179,9 @@ enum at_heap_size_mode {
 #define AT_COOKIE_MODE(c) ((__u32)((c) >> 8) & 0xf)
 #define AT_COOKIE_ARG_REGS(c) ((__u32)((c) >> 12) & 0xfff) /* 4 bits per argument */
 #define AT_COOKIE_ALLOC(c) ((__u32)((c) >> 32))
+/* free in glibc mode: the second register of AT_ARG_REGS holds the chunk's size word, which
+ * the function has loaded from ptr - 8 before the probe point. */
+#define AT_COOKIE_SIZE_WORD (1u << 24)
 
 struct at_heap_key {
 	__u32 tgid;

@@ -179,7 +179,7 @@ static int find_func(const struct syms *s, const char *name, uint64_t *off, uint
 static uint64_t place(int fd, uint64_t off, uint64_t size, int nargs, uint64_t *cookie)
 {
 	uint32_t regs;
-	uint64_t at = heap_probe_place(fd, off, size, nargs, &regs);
+	uint64_t at = heap_probe_place(fd, off, size, nargs, false, &regs);
 
 	if (at != off)
 		*cookie |= AT_ACOOKIE_REGS | AT_ACOOKIE_ARG_REGS(regs);

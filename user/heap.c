@@ -277,7 +277,10 @@ static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src
 		*dest = 0;
 		/* fall through */
 	case 0x3d: /* cmp %eax, imm32 */
+	case 0xa9: /* test %eax, imm32 */
 		return i + 4 <= len ? i + 4 : 0;
+	case 0xa8: /* test %al, imm8 */
+		return i + 1 <= len ? i + 1 : 0;
 	case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
 		/* mov $imm, %reg: imm64 with REX.W */
 		*dest = (op - 0xb8) | ((rex & 1) ? 8 : 0);
@@ -394,6 +397,80 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 	return off;
 }
 
+/* mov -8(%base),%reg with base in the set regs: the register loaded, or -1. */
+static int loads_size_word(const unsigned char *c, size_t n, uint32_t regs)
+{
+	int base, dest;
+
+	if (n != 4 || (c[0] & 0xfa) != 0x48 || c[1] != 0x8b || (c[2] >> 6) != 1 ||
+	    (c[2] & 7) == 4 || c[3] != 0xf8)
+		return -1;
+	base = (c[2] & 7) | ((c[0] & 1) ? 8 : 0);
+	dest = ((c[2] >> 3) & 7) | ((c[0] & 4) ? 8 : 0);
+	return (regs & (1u << base)) ? dest : -1;
+}
+
+/* test %reg,%reg (64-bit) with reg in the set regs. */
+static bool tests_self(const unsigned char *c, size_t n, uint32_t regs)
+{
+	int reg = ((c[2] >> 3) & 7) | ((c[0] & 4) ? 8 : 0);
+
+	return n == 3 && (c[0] & 0xfa) == 0x48 && ((c[0] & 4) != 0) == ((c[0] & 1) != 0) &&
+	       c[1] == 0x85 && (c[2] >> 6) == 3 && ((c[2] >> 3) & 7) == (c[2] & 7) &&
+	       (regs & (1u << reg));
+}
+
+uint64_t heap_size_word_offset(const unsigned char *code, size_t len, uint64_t off,
+			       uint32_t *arg_regs)
+{
+	uint32_t ptr = 1u << AT_REG_RDI, word = 0; /* the registers holding each */
+	bool tested = false;			   /* the last instruction: test %ptr,%ptr */
+	size_t i = 0, n;
+
+	while (i < len && i < 96) {
+		int dest, src, loaded;
+		bool push;
+
+		if ((n = emulated_len(code + i, len - i))) {
+			if (word) {
+				if (branch_into(code, len, i))
+					return 0;
+				*arg_regs = AT_ARG_REGS(__builtin_ctz(ptr), __builtin_ctz(word),
+							AT_REG_RDX) |
+					    AT_COOKIE_SIZE_WORD;
+				return off + i;
+			}
+			push = code[i + (code[i] == 0x41)] >= 0x50 && code[i + (code[i] == 0x41)] <= 0x57;
+			/* je: only after test %ptr,%ptr, the free(NULL) exit */
+			if (!push && !(tested && (code[i] == 0x74 || (code[i] == 0x0f && code[i + 1] == 0x84))))
+				return 0;
+			tested = false;
+			i += n;
+			continue;
+		}
+		n = simple_len(code + i, len - i, &dest, &src);
+		if (!n)
+			return 0;
+		tested = tests_self(code + i, n, ptr);
+		loaded = loads_size_word(code + i, n, ptr);
+		if (dest >= 0) {
+			bool ptr_copy = src >= 0 && (ptr & (1u << src));
+			bool word_copy = src >= 0 && (word & (1u << src));
+
+			ptr &= ~(1u << dest);
+			word &= ~(1u << dest);
+			ptr |= ptr_copy ? 1u << dest : 0;
+			word |= word_copy ? 1u << dest : 0;
+		}
+		if (loaded >= 0)
+			word |= 1u << loaded;
+		if (!ptr)
+			return 0;
+		i += n;
+	}
+	return 0;
+}
+
 /* The probe points of one family's functions in one file, appended to specs (those not
  * attached yet: to this process, or with -a to any); the family's id goes to p's list. */
 static int family_specs(struct heap *h, struct proc_probes *p, const char *path, struct file_id file,
@@ -417,7 +494,10 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
 		if (syms_func(s, name, &off, &size))
 			continue;
-		off = heap_probe_place(fd, off, size, role_args(funcs[i].role), &regs);
+		off = heap_probe_place(fd, off, size, role_args(funcs[i].role),
+				       families[fam].mode == AT_SIZE_GLIBC &&
+					       funcs[i].role == AT_ROLE_FREE,
+				       &regs);
 		found++;
 		if (!probeset_first(owner, file, off))
 			continue;
@@ -554,10 +634,12 @@ int heap_attach_running(struct heap *h, int pid)
 	return r.p ? procfs_each_exec_file(pid, running_file, &r) : -ENOMEM;
 }
 
-uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, uint32_t *arg_regs)
+uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool size_word,
+			  uint32_t *arg_regs)
 {
 	unsigned char code[4096];
 	ssize_t got;
+	uint64_t at;
 
 	*arg_regs = AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX);
 	if (fd < 0)
@@ -565,7 +647,11 @@ uint64_t heap_probe_place(int fd, uint64_t off, uint64_t size, int nargs, uint32
 	if (!size || size > sizeof(code))
 		size = sizeof(code);
 	got = pread(fd, code, size, (off_t)off);
-	return heap_probe_offset(code, got > 0 ? (size_t)got : 0, off, nargs, arg_regs);
+	if (got <= 0)
+		return off;
+	if (size_word && (at = heap_size_word_offset(code, (size_t)got, off, arg_regs)))
+		return at;
+	return heap_probe_offset(code, (size_t)got, off, nargs, arg_regs);
 }
 
 static bool preloaded(const char *path)

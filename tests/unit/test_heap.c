@@ -3,6 +3,7 @@
  * kernel emulates, only when that is safe. Byte fixtures from Debian 12's libraries. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <string.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
@@ -99,6 +100,54 @@ static void test_branch_into_window(void **state)
 	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
+/* glibc 2.36's free: test %rdi,%rdi; je (free(NULL)); push %rbp; lea -0x10(%rdi),%rsi;
+ * push %rbx; sub $0x18,%rsp; mov disp(%rip),%rbx; mov -0x8(%rdi),%rax; mov %fs:(%rbx),%ebp;
+ * test $0x2,%al; jne: the size word is in rax at the jne, +35. */
+static const unsigned char glibc_free[] = {
+	0x48, 0x85, 0xff, 0x0f, 0x84, 0xbf, 0x00, 0x00, 0x00, 0x55, 0x48, 0x8d, 0x77, 0xf0,
+	0x53, 0x48, 0x83, 0xec, 0x18, 0x48, 0x8b, 0x1d, 0xd6, 0x9e, 0x13, 0x00, 0x48, 0x8b,
+	0x47, 0xf8, 0x64, 0x8b, 0x2b, 0xa8, 0x02, 0x75, 0x5b, 0x48, 0x8b, 0x15
+};
+
+static void test_size_word_glibc_free(void **state)
+{
+	uint32_t regs;
+
+	(void)state;
+	assert_int_equal(heap_size_word_offset(glibc_free, sizeof(glibc_free), OFF, &regs),
+			 OFF + 35);
+	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, 0 /* rax */, AT_REG_RDX) |
+				       AT_COOKIE_SIZE_WORD);
+}
+
+static void test_size_word_not_there(void **state)
+{
+	unsigned char c[sizeof(glibc_free)];
+	uint32_t regs;
+
+	(void)state;
+	/* The word loaded through another register than the pointer's: -0x8(%rsi). */
+	memcpy(c, glibc_free, sizeof(c));
+	c[28] = 0x46;
+	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	/* A je that follows no test of the pointer: the path past it is not every free's. */
+	memcpy(c, glibc_free, sizeof(c));
+	c[2] = 0xf6; /* test %rsi,%rsi */
+	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	/* The pointer overwritten before the load: lea -0x10(%rdi),%rdi. */
+	memcpy(c, glibc_free, sizeof(c));
+	c[12] = 0x7f;
+	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	/* A branch back into the way there (jne to +19). */
+	memcpy(c, glibc_free, sizeof(c));
+	c[36] = (unsigned char)(19 - 37);
+	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	/* The size word overwritten before the next emulated instruction: mov %fs:(%rbx),%eax. */
+	memcpy(c, glibc_free, sizeof(c));
+	c[32] = 0x03;
+	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -109,6 +158,8 @@ int main(void)
 		cmocka_unit_test(test_argument_overwritten),
 		cmocka_unit_test(test_memory_write_stops),
 		cmocka_unit_test(test_branch_into_window),
+		cmocka_unit_test(test_size_word_glibc_free),
+		cmocka_unit_test(test_size_word_not_there),
 	};
 
 	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);
