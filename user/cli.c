@@ -83,7 +83,7 @@ static const struct opt_desc opts[] = {
 	  "print log2 histograms of allocation sizes (heap level)" },
 	{ { "stacks", optional_argument, NULL, OPT_STACKS }, 0, "[=N]", NULL,
 	  "show the N (10) user stacks holding the most live bytes (heap level; "
-	  "glibc blocks then go into a pointer map too: slower)" },
+	  "glibc blocks then go into the live-block table too: slower)" },
 	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
 	  "write reports to FILE instead of stdout" },
 	{ { "config", required_argument, NULL, 'C' }, 'C', "KEY=VALUE", "Tuning",
