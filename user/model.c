@@ -73,6 +73,7 @@ static void proc_free(struct proc *p)
 	attrib__free(p->attrib);
 	for (size_t i = 0; i < p->nallocs; i++)
 		model_alloc_free(&p->allocs[i]);
+	free(p->allocs);
 	free(p->rep_allocs);
 	free(p->tl);
 	free(p->tl_flat);
@@ -113,6 +114,15 @@ int model_owner_id(struct proc *p, const char *name, bool is_allocator)
 			return (int)i;
 	if (p->nallocs == AT_MAX_OWNERS)
 		return AT_OWNER_UNKNOWN;
+	if (p->nallocs == p->allocs_cap) {
+		size_t cap = p->allocs_cap ? 2 * p->allocs_cap : 8;
+
+		a = realloc(p->allocs, cap * sizeof(*a));
+		if (!a)
+			return AT_OWNER_UNKNOWN;
+		p->allocs = a;
+		p->allocs_cap = cap;
+	}
 	a = &p->allocs[p->nallocs];
 	memset(a, 0, sizeof(*a));
 	snprintf(a->name, sizeof(a->name), "%s", name);
@@ -159,14 +169,14 @@ static struct proc *new_proc(struct model *m, int pid)
 	p->pagemap_fd = -1;
 	p->r.pid = pid;
 	p->im = imap__new(m->lim.max_segs);
-	p->tl = calloc(m->lim.timeline_max ? m->lim.timeline_max : 1, sizeof(*p->tl));
 	p->attrib = attrib__new(pid);
-	if (!p->im || !p->tl || !p->attrib) {
+	if (p->im && p->attrib)
+		reset_owners(p);
+	if (!p->im || !p->attrib || p->nallocs != AT_OWNER_FIRST) {
 		proc_free(p);
 		errno = ENOMEM;
 		return NULL;
 	}
-	reset_owners(p);
 	m->procs[m->nprocs++] = p;
 	return p;
 }
@@ -529,10 +539,13 @@ static int apply_syscall(struct model *m, const struct at_sys_rec *r)
 	case AT_SYS_MPROTECT:
 		err = apply_mprotect(m, p, r, ts);
 		break;
-	case AT_SYS_PROCESS_MADVISE:
+	case AT_SYS_PROCESS_MADVISE: {
 		/* Advice on another process's memory (via a pidfd): counted, not applied. */
-		p->allocs[owner_for(p, r)].r.events[AT_SYS_PROCESS_MADVISE]++;
+		int owner = owner_for(p, r); /* before p->allocs is read: it may move it */
+
+		p->allocs[owner].r.events[AT_SYS_PROCESS_MADVISE]++;
 		break;
+	}
 	default:
 		break;
 	}
@@ -663,6 +676,19 @@ void model_sample(struct model *m, uint64_t now_ns)
 			p->r.timeline_omitted++;
 			p->tl_head = (p->tl_head + 1) % max;
 			p->tl_n--;
+		} else if (p->tl_n == p->tl_cap) {
+			/* Not wrapped yet (the head moves only once full): it grows in place. */
+			size_t cap = p->tl_cap ? 2 * p->tl_cap : 16;
+			struct rep_sample *tl;
+
+			cap = cap < max ? cap : max;
+			tl = realloc(p->tl, cap * sizeof(*tl));
+			if (!tl) {
+				p->r.timeline_omitted++;
+				continue;
+			}
+			p->tl = tl;
+			p->tl_cap = cap;
 		}
 		p->tl[(p->tl_head + p->tl_n) % max] = s;
 		p->tl_n++;

@@ -268,7 +268,8 @@ static void apply_custom(struct model *m, struct proc *p, const struct at_arena_
 static void apply_internal(struct proc *p, const struct at_arena_rec *r,
 			   const struct at_probe_info *info)
 {
-	struct alloc *al = &p->allocs[model_owner_id(p, info->type, true)];
+	int id = model_owner_id(p, info->type, true); /* may move p->allocs */
+	struct alloc *al = &p->allocs[id];
 	struct rep_internal *in = NULL;
 
 	for (size_t i = 0; i < al->r.ninternals; i++)

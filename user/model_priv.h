@@ -67,15 +67,15 @@ struct proc {
 	struct rep_proc r;
 	char comm[64];
 	struct imap *im;
-	struct alloc allocs[AT_MAX_OWNERS];
-	size_t nallocs;
+	struct alloc *allocs; /* grown as owners appear (about 4 KiB each), AT_MAX_OWNERS at most */
+	size_t nallocs, allocs_cap;
 	struct rep_alloc *rep_allocs;
 	struct attrib *attrib;
 	uint64_t brk_cur;
 	bool brk_known;
 	int pagemap_fd;
-	struct rep_sample *tl; /* ring */
-	size_t tl_head, tl_n;
+	struct rep_sample *tl; /* ring of timeline_max, grown to it as samples come */
+	size_t tl_head, tl_n, tl_cap;
 	struct rep_sample *tl_flat;
 	struct rep_stack *stacks;
 	struct marena *arenas;
