@@ -76,6 +76,9 @@ AT_SHARED struct {
 #ifdef AT_MAPS_OWNER
 __u64 drops[AT_DROP_NR] = {};
 __s64 arena_watched = 0;
+/* Thread folds begun and done (fold_thread): user space rereads the heap counters when one
+ * ran while it read them. */
+__u64 heap_folds_begun = 0, heap_folds_done = 0;
 /* -a: every process whose command and cgroup pass the filters is traced from its exec, and
  * the uprobes are attached to files for all processes, so the programs check the traced
  * map themselves. */
@@ -86,6 +89,7 @@ const volatile __u32 cgroup_filter_level = 0;
 #else
 extern __u64 drops[AT_DROP_NR];
 extern __s64 arena_watched;
+extern __u64 heap_folds_begun, heap_folds_done;
 extern const volatile bool trace_all;
 extern const volatile bool comm_filter_on;
 extern const volatile __u64 cgroup_filter_id;
@@ -157,9 +161,13 @@ static __always_inline struct at_heap_stats *shared_stats(__u32 tgid, __u32 allo
 static __always_inline void fold_thread(struct task_struct *task)
 {
 	struct at_heap_thread *th = bpf_task_storage_get(&heap_thread, task, 0, 0);
+	bool any = false;
 
-	if (!th)
+	for (int i = 0; th && i < AT_THREAD_SLOTS; i++)
+		any |= th->slot[i].alloc != 0;
+	if (!any)
 		return;
+	__sync_fetch_and_add(&heap_folds_begun, 1);
 	for (int i = 0; i < AT_THREAD_SLOTS; i++) {
 		struct at_thread_counts *c = &th->slot[i];
 		struct at_heap_stats *s;
@@ -180,6 +188,7 @@ static __always_inline void fold_thread(struct task_struct *task)
 		c->alloc = 0;
 		__builtin_memset(&c->s, 0, sizeof(c->s));
 	}
+	__sync_fetch_and_add(&heap_folds_done, 1);
 }
 
 #endif /* COMMON_BPF_H */

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -131,6 +132,13 @@ struct proc_probes {
 	size_t nids;
 };
 
+/* The counters of one (process, allocator instance), read for heap_read. */
+struct heap_read {
+	int pid;
+	uint32_t id;
+	struct at_heap_stats s;
+};
+
 struct heap {
 	struct loader *loader;
 	struct instance *inst;
@@ -142,6 +150,8 @@ struct heap {
 	bool all;
 	struct probeset global;
 	struct fileset scanned; /* -a: the files already probed for every process */
+	struct heap_read *reads; /* heap_read's last pass */
+	size_t nreads, reads_cap;
 };
 
 struct heap *heap__new(struct loader *l, bool all)
@@ -171,6 +181,7 @@ void heap__free(struct heap *h)
 	probeset_release(&h->global);
 	fileset_free(&h->scanned);
 	free(h->procs);
+	free(h->reads);
 	free(h->inst);
 	free(h);
 }
@@ -179,9 +190,19 @@ static struct proc_probes *proc_get(struct heap *h, int pid)
 {
 	struct proc_probes *n;
 
-	for (size_t i = 0; i < h->nprocs; i++)
+	struct proc_probes *unused = NULL;
+
+	for (size_t i = 0; i < h->nprocs; i++) {
 		if (h->procs[i].ps.pid == pid)
 			return &h->procs[i];
+		if (h->procs[i].ps.pid < 0 && !unused)
+			unused = &h->procs[i]; /* its process exited (heap_forget) */
+	}
+	if (unused) {
+		memset(unused, 0, sizeof(*unused));
+		unused->ps.pid = pid;
+		return unused;
+	}
 	n = realloc(h->procs, (h->nprocs + 1) * sizeof(*n));
 	if (!n)
 		return NULL;
@@ -681,22 +702,53 @@ int heap_attach_launch(struct heap *h, int pid, const char *exe)
 	return r.p ? needed_launch_files(exe, launch_file, &r) : -ENOMEM;
 }
 
-void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg)
+/* One pass over the counters of pid (0: every process) into h->reads. */
+static int read_pass(struct heap *h, int pid, bool live_threads)
 {
-	if (live_threads && loader_heap_snapshot(h->loader))
-		live_threads = false;
+	h->nreads = 0;
 	for (size_t i = 0; i < h->nprocs; i++) {
 		struct proc_probes *p = &h->procs[i];
 
 		if (p->ps.pid <= 0 || (pid && p->ps.pid != pid))
 			continue;
 		for (size_t k = 0; k < p->nids; k++) {
-			struct at_heap_stats s;
-			const struct instance *in = &h->inst[p->ids[k] - 1];
+			struct heap_read *r;
 
-			if (!loader_heap_stats(h->loader, p->ps.pid, p->ids[k], live_threads, &s))
-				fn(arg, p->ps.pid, families[in->fam].name, families[in->fam].basis, &s);
+			if (at_grow(&h->reads, h->nreads, &h->reads_cap, sizeof(*r), 1))
+				return -ENOMEM;
+			r = &h->reads[h->nreads];
+			r->pid = p->ps.pid;
+			r->id = p->ids[k];
+			if (!loader_heap_stats(h->loader, r->pid, r->id, live_threads, &r->s))
+				h->nreads++;
 		}
+	}
+	return 0;
+}
+
+void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg)
+{
+	/* A thread that exits during the pass moves its counters from where the snapshot read
+	 * them to the shared map: counted twice or not at all. Such a pass is redone. */
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t begun, done, begun_after, done_after;
+		bool threads = live_threads;
+
+		loader_heap_folds(h->loader, &begun, &done);
+		if (threads && loader_heap_snapshot(h->loader))
+			threads = false;
+		if (read_pass(h, pid, threads))
+			return;
+		loader_heap_folds(h->loader, &begun_after, &done_after);
+		if (!threads || (begun == done && begun_after == begun))
+			break;
+		sched_yield();
+	}
+	for (size_t i = 0; i < h->nreads; i++) {
+		const struct heap_read *r = &h->reads[i];
+		const struct instance *in = &h->inst[r->id - 1];
+
+		fn(arg, r->pid, families[in->fam].name, families[in->fam].basis, &r->s);
 	}
 }
 

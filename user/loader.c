@@ -66,6 +66,8 @@ struct loader {
 	size_t nsnap, snap_cap;
 	struct at_live_bucket *table; /* heap_table, mapped */
 	unsigned table_bits;
+	__u32 *gone; /* exited processes whose live blocks loader_heap_sweep frees */
+	size_t ngone, gone_cap;
 };
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
@@ -293,6 +295,7 @@ void loader__free(struct loader *l)
 	if (l->stats_fd >= 0)
 		close(l->stats_fd);
 	free(l->snap);
+	free(l->gone);
 	if (l->table)
 		munmap(l->table, sizeof(*l->table) << l->table_bits);
 	for (size_t i = 0; i < l->nlinks; i++)
@@ -542,6 +545,13 @@ int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const
 	return err;
 }
 
+void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done)
+{
+	/* done first: a fold that begins between the two loads shows as in progress. */
+	*done = __atomic_load_n(&l->skel->bss->heap_folds_done, __ATOMIC_SEQ_CST);
+	*begun = __atomic_load_n(&l->skel->bss->heap_folds_begun, __ATOMIC_SEQ_CST);
+}
+
 int loader_heap_snapshot(struct loader *l)
 {
 	struct at_thread_counts rec;
@@ -657,10 +667,23 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 	return (int)nall;
 }
 
-/* Deletes every key of map whose first 32 bits are tgid. The map has no per-process index,
- * so it is walked (once per exited process). The cursor is the last key kept: after a
- * delete the walk goes on from there, or from the start when nothing was kept yet. */
-static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 tgid)
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool in_sorted(const __u32 *set, size_t n, __u32 tgid)
+{
+	return bsearch(&tgid, set, n, sizeof(*set), cmp_u32) != NULL;
+}
+
+/* Deletes every key of map whose first 32 bits are one of the tgids (sorted), in one walk;
+ * returns how many. The cursor is the last key kept: after a delete the walk goes on from
+ * there, or from the start when nothing was kept yet. */
+static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, const __u32 *tgids,
+			     size_t ntgids)
 {
 	unsigned char cur[32], next[32];
 	bool have_cur = false;
@@ -672,30 +695,12 @@ static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, __u32 t
 		__u32 key_tgid;
 
 		memcpy(&key_tgid, next, sizeof(key_tgid));
-		if (key_tgid == tgid) {
+		if (in_sorted(tgids, ntgids, key_tgid)) {
 			n += !bpf_map__delete_elem(map, next, key_size, 0);
 			continue;
 		}
 		memcpy(cur, next, key_size);
 		have_cur = true;
-	}
-	return n;
-}
-
-/* Frees heap_table's slots of tgid, through the mapping (a slot taken meanwhile by a new
- * block is left alone). */
-static size_t forget_table_slots(struct loader *l, __u32 tgid)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < (size_t)1 << l->table_bits; i++) {
-		for (int k = 0; k < AT_LIVE_WAYS; k++) {
-			__u64 *tag = &l->table[i].slot[k].tag, t = __atomic_load_n(tag, __ATOMIC_RELAXED);
-
-			if (t && AT_LIVE_TAG_TGID(t, l->table_bits) == tgid)
-				n += __atomic_compare_exchange_n(tag, &t, 0, false, __ATOMIC_RELAXED,
-								 __ATOMIC_RELAXED);
-		}
 	}
 	return n;
 }
@@ -707,9 +712,29 @@ void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_
 
 		bpf_map__delete_elem(l->skel->maps.heap_stats, &hk, sizeof(hk), 0);
 	}
-	forget_table_slots(l, (__u32)pid);
-	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), (__u32)pid);
-	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), (__u32)pid);
+	if (!at_grow(&l->gone, l->ngone, &l->gone_cap, sizeof(*l->gone), 1))
+		l->gone[l->ngone++] = (__u32)pid;
+}
+
+void loader_heap_sweep(struct loader *l)
+{
+	if (!l->ngone)
+		return;
+	qsort(l->gone, l->ngone, sizeof(*l->gone), cmp_u32);
+	/* heap_table through its mapping; a slot taken meanwhile by a new block is left alone. */
+	for (size_t i = 0; i < (size_t)1 << l->table_bits; i++) {
+		for (int k = 0; k < AT_LIVE_WAYS; k++) {
+			__u64 *tag = &l->table[i].slot[k].tag, t = __atomic_load_n(tag, __ATOMIC_RELAXED);
+
+			if (t && in_sorted(l->gone, l->ngone, AT_LIVE_TAG_TGID(t, l->table_bits)))
+				__atomic_compare_exchange_n(tag, &t, 0, false, __ATOMIC_RELAXED,
+							    __ATOMIC_RELAXED);
+		}
+	}
+	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), l->gone, l->ngone);
+	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), l->gone,
+		       l->ngone);
+	l->ngone = 0;
 }
 
 bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
@@ -737,12 +762,13 @@ bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
 
 void loader_arena_forget(struct loader *l, int pid)
 {
+	__u32 tgid = (__u32)pid;
 	size_t n;
 
 	/* Nothing watched anywhere: no walk (a fleet sees many exits). */
 	if (__atomic_load_n(&l->skel->bss->arena_watched, __ATOMIC_RELAXED) <= 0)
 		return;
-	n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key), (__u32)pid);
+	n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key), &tgid, 1);
 
 	/* The kernel side skips its lookups while the count is 0. */
 	if (n)

@@ -61,6 +61,10 @@ void loader_link__destroy(struct loader_link *k);
 /* Reads the heap counters of every live thread (a BPF task iterator), for the
  * loader_heap_stats calls that follow. */
 int loader_heap_snapshot(struct loader *l);
+/* How many exiting threads have begun and finished moving their counters to the shared
+ * ones: a snapshot and the loader_heap_stats calls after it are consistent when no move
+ * was in progress before (begun == done) and none began until after. */
+void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done);
 /* The counters of (pid, allocator id): those folded from exited threads, summed over CPUs,
  * plus, with live_threads, those of its live threads at the last snapshot. -ENOENT when
  * there are none. */
@@ -76,8 +80,10 @@ struct loader_stack {
 };
 int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n);
 
-/* Drop every heap entry of a process that exited. */
+/* Drops the heap counters of a process that exited; its live blocks go at the next
+ * loader_heap_sweep (a walk over the whole table, once for every process gone since). */
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs);
+void loader_heap_sweep(struct loader *l);
 /* Poll the ring buffer; returns records consumed or a negative errno. */
 int loader_poll(struct loader *l, int timeout_ms);
 void loader_drops(const struct loader *l, uint64_t drops[AT_DROP_NR]);

@@ -472,6 +472,8 @@ static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 	}
 	if (periodic)
 		publish(c, t);
+	if (periodic && c->heap)
+		loader_heap_sweep(c->loader);
 	if (periodic && c->opts->all)
 		model_prune_exited(c->model);
 }
