@@ -141,3 +141,12 @@ class Run:
         assert self.rc == 0, self.stderr
         self.report = load(self.out_path)
         self.proc = process(self.report, name[:15])
+
+
+def map_tgids(name, words, shift=0):
+    """The tgids in a BPF map's entries: words(entry) gives the little-endian hex byte
+    lists that hold one, shifted right by shift bits; 0 (a free slot) is left out."""
+    dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
+                          capture_output=True, text=True, check=True).stdout
+    return {v >> shift for e in json.loads(dump) for w in words(e)
+            if (v := int.from_bytes(bytes(int(b, 16) for b in w), "little"))}

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, process, wait_file, \
-    workload
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, map_tgids, process, \
+    wait_file, workload
 
 
 def hist_slots(a):
@@ -153,15 +153,6 @@ def test_follows_exec_through_a_shell(tmp_path):
     a = allocator(process(report, "je_two_allocs"), "jemalloc")
     assert a["alloc_count"] == t["je_allocs"] and a["free_count"] == t["je_frees"]
     assert a["live_bytes"] == t["je_live_bytes"]
-
-
-def map_tgids(name, words, shift=0):
-    """The tgids in a BPF map's entries: words(entry) gives the little-endian hex byte
-    lists that hold one, shifted right by shift bits; 0 (a free slot) is left out."""
-    dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
-                          capture_output=True, text=True, check=True).stdout
-    return {v >> shift for e in json.loads(dump) for w in words(e)
-            if (v := int.from_bytes(bytes(int(b, 16) for b in w), "little"))}
 
 
 def test_exited_process_leaves_no_map_entries(tmp_path):
