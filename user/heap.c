@@ -380,6 +380,16 @@ static bool branch_into(const unsigned char *c, size_t len, size_t k)
 	return false;
 }
 
+/* A register of the set: the argument's own when it is still there (the BPF programs read
+ * arguments in rdi, rsi and rdx without copying all registers), else the lowest; own when
+ * the set is empty. */
+static int reg_in(uint32_t set, int own)
+{
+	if (!set || (set & (1u << own)))
+		return own;
+	return __builtin_ctz(set);
+}
+
 uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
 			   uint32_t *arg_regs)
 {
@@ -395,9 +405,8 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 			if (!i || branch_into(code, len, i))
 				return off;
 			/* Arguments not read may be gone: any register will do for them. */
-			*arg_regs = AT_ARG_REGS(held[0] ? __builtin_ctz(held[0]) : 7,
-						held[1] ? __builtin_ctz(held[1]) : 6,
-						held[2] ? __builtin_ctz(held[2]) : 2);
+			*arg_regs = AT_ARG_REGS(reg_in(held[0], AT_REG_RDI), reg_in(held[1], AT_REG_RSI),
+						reg_in(held[2], AT_REG_RDX));
 			return off + i;
 		}
 		n = simple_len(code + i, len - i, &dest, &src);
@@ -456,7 +465,7 @@ uint64_t heap_size_word_offset(const unsigned char *code, size_t len, uint64_t o
 			if (word) {
 				if (branch_into(code, len, i))
 					return 0;
-				*arg_regs = AT_ARG_REGS(__builtin_ctz(ptr), __builtin_ctz(word),
+				*arg_regs = AT_ARG_REGS(reg_in(ptr, AT_REG_RDI), __builtin_ctz(word),
 							AT_REG_RDX) |
 					    AT_COOKIE_SIZE_WORD;
 				return off + i;

@@ -52,6 +52,18 @@ static void test_jemalloc_free(void **state)
 	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 3, &regs), OFF);
 }
 
+static void test_own_register_preferred(void **state)
+{
+	/* mimalloc's mi_free: mov %rdi,%rcx; test %rdi,%rdi; je: the pointer is in rcx and
+	 * rdi, read from rdi (the programs' fast path). */
+	const unsigned char c[] = { 0x48, 0x89, 0xf9, 0x48, 0x85, 0xff, 0x74, 0x5d };
+	uint32_t regs;
+
+	(void)state;
+	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 6);
+	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX));
+}
+
 static void test_argument_followed(void **state)
 {
 	/* mimalloc's mi_malloc: mov disp(%rip),%rax; mov %rdi,%rsi; mov %fs:(%rax),%rdi;
@@ -154,6 +166,7 @@ int main(void)
 		cmocka_unit_test(test_glibc_free),
 		cmocka_unit_test(test_entry_already_emulated),
 		cmocka_unit_test(test_jemalloc_free),
+		cmocka_unit_test(test_own_register_preferred),
 		cmocka_unit_test(test_argument_followed),
 		cmocka_unit_test(test_argument_overwritten),
 		cmocka_unit_test(test_memory_write_stops),
