@@ -25,6 +25,7 @@
 #include "out.h"
 #include "procfs.h"
 #include "stacks.h"
+#include "syms.h"
 
 #define AT_VERSION "0.1.0"
 
@@ -706,6 +707,7 @@ int main(int argc, char **argv)
 	exporter__free(c.exporter);
 	loader__free(c.loader);
 	model__free(c.model);
+	syms_cache_clear();
 	if (f != stdout)
 		fclose(f);
 	return rc;

@@ -305,6 +305,24 @@ void syms__free(struct syms *s)
 		evict_idle();
 }
 
+void syms_cache_clear(void)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < ncache; i++) {
+		if (cache[i]->refs)
+			cache[k++] = cache[i];
+		else
+			destroy(cache[i]);
+	}
+	ncache = k;
+	if (!ncache) {
+		free(cache);
+		cache = NULL;
+		cache_cap = 0;
+	}
+}
+
 static bool off_to_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < s->nsegs; i++) {

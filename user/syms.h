@@ -16,6 +16,8 @@ struct syms;
 
 struct syms *syms__new(const char *path);
 void syms__free(struct syms *s);
+/* Destroys the cached files no one holds (at exit: the cache keeps up to 32 idle ones). */
+void syms_cache_clear(void);
 
 /* Name of the function containing file offset off, or NULL. */
 const char *syms_name_at(const struct syms *s, uint64_t off);
