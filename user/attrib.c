@@ -12,9 +12,7 @@
 
 struct file_map {
 	uint64_t inode;
-	char path[256];
-	struct syms *syms; /* loaded on first use */
-	bool syms_failed;
+	struct syms_lazy file;
 };
 
 struct attrib {
@@ -38,7 +36,7 @@ void attrib__free(struct attrib *a)
 	if (!a)
 		return;
 	for (size_t i = 0; i < a->n; i++)
-		syms__free(a->files[i].syms);
+		syms_lazy_release(&a->files[i].file);
 	free(a->files);
 	free(a);
 }
@@ -46,10 +44,9 @@ void attrib__free(struct attrib *a)
 static struct file_map *find_file(struct attrib *a, uint64_t inode, const char *base)
 {
 	for (size_t i = 0; i < a->n; i++) {
-		const char *slash = strrchr(a->files[i].path, '/');
+		const char *path = a->files[i].file.path, *slash = strrchr(path, '/');
 
-		if (a->files[i].inode == inode &&
-		    !strncmp(slash ? slash + 1 : a->files[i].path, base, 31))
+		if (a->files[i].inode == inode && !strncmp(slash ? slash + 1 : path, base, 31))
 			return &a->files[i];
 	}
 	return NULL;
@@ -66,9 +63,8 @@ static int add_file(const struct maps_entry *e, void *arg)
 	if (at_grow(&a->files, a->n, &a->cap, sizeof(a->files[0]), 1))
 		return -ENOMEM;
 	f = &a->files[a->n++];
-	memset(f, 0, sizeof(*f));
 	f->inode = e->inode;
-	snprintf(f->path, sizeof(f->path), "%s", e->path);
+	syms_lazy_init(&f->file, e->path);
 	return 0;
 }
 
@@ -126,18 +122,9 @@ const char *attrib_function(const char *func)
 
 static const char *symbolize(struct attrib *a, struct file_map *f, uint64_t off)
 {
-	char path[PATH_MAX];
+	const struct syms *syms = syms_lazy_get(&f->file, a->pid);
 
-	if (!f->syms && !f->syms_failed) {
-		/* Through /proc/PID/root, so that processes in other mount namespaces resolve;
-		 * the plain path once the process is gone. */
-		snprintf(path, sizeof(path), "/proc/%d/root%s", a->pid, f->path);
-		f->syms = syms__new(path);
-		if (!f->syms)
-			f->syms = syms__new(f->path);
-		f->syms_failed = !f->syms;
-	}
-	return f->syms ? syms_name_at(f->syms, off) : NULL;
+	return syms ? syms_name_at(syms, off) : NULL;
 }
 
 void attrib_classify(struct attrib *a, const struct at_sys_rec *r, char *name, size_t len,
@@ -170,7 +157,7 @@ void attrib_classify(struct attrib *a, const struct at_sys_rec *r, char *name, s
 		snprintf(name, len, "%s", alloc);
 		return;
 	}
-	if (f && !strcmp(f->path, a->exe)) {
+	if (f && !strcmp(f->file.path, a->exe)) {
 		snprintf(name, len, "app");
 		return;
 	}

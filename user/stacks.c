@@ -15,17 +15,11 @@ struct region {
 	size_t file; /* index into files */
 };
 
-struct file {
-	char path[256];
-	struct syms *syms;
-	bool failed;
-};
-
 struct stacks {
 	int pid;
 	struct region *regions;
 	size_t nregions, rcap;
-	struct file *files;
+	struct syms_lazy *files;
 	size_t nfiles, fcap;
 };
 
@@ -39,7 +33,7 @@ void stacks__free(struct stacks *s)
 	if (!s)
 		return;
 	for (size_t i = 0; i < s->nfiles; i++)
-		syms__free(s->files[i].syms);
+		syms_lazy_release(&s->files[i]);
 	free(s->files);
 	free(s->regions);
 	free(s);
@@ -57,8 +51,7 @@ static size_t file_index(struct stacks *s, const char *path)
 			return i;
 	if (at_grow(&s->files, s->nfiles, &s->fcap, sizeof(s->files[0]), 1))
 		return SIZE_MAX;
-	memset(&s->files[s->nfiles], 0, sizeof(s->files[0]));
-	snprintf(s->files[s->nfiles].path, sizeof(s->files[0].path), "%s", path);
+	syms_lazy_init(&s->files[s->nfiles], path);
 	return s->nfiles++;
 }
 
@@ -89,21 +82,18 @@ void stacks_symbolize(struct stacks *s, uint64_t addr, char *buf, size_t len)
 {
 	for (size_t i = 0; i < s->nregions; i++) {
 		const struct region *r = &s->regions[i];
-		struct file *f = &s->files[r->file];
+		struct syms_lazy *f = &s->files[r->file];
 		const char *base = strrchr(f->path, '/'), *name = NULL;
 		uint64_t off = addr - r->start + r->offset;
-		char path[PATH_MAX], *dem;
+		const struct syms *syms;
+		char *dem;
 
 		if (addr < r->start || addr >= r->end)
 			continue;
-		if (!f->syms && !f->failed) {
-			snprintf(path, sizeof(path), "/proc/%d/root%s", s->pid, f->path);
-			f->syms = syms__new(path);
-			f->failed = !f->syms;
-		}
 		/* A return address: the call is the byte before it. */
-		if (f->syms)
-			name = syms_name_at(f->syms, off - 1);
+		syms = syms_lazy_get(f, s->pid);
+		if (syms)
+			name = syms_name_at(syms, off - 1);
 		if (!name) {
 			snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr, base ? base + 1 : f->path);
 			return;

@@ -323,6 +323,32 @@ void syms_cache_clear(void)
 	}
 }
 
+void syms_lazy_init(struct syms_lazy *l, const char *path)
+{
+	memset(l, 0, sizeof(*l));
+	snprintf(l->path, sizeof(l->path), "%s", path);
+}
+
+const struct syms *syms_lazy_get(struct syms_lazy *l, int pid)
+{
+	char path[PATH_MAX];
+
+	if (!l->syms && !l->failed) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, l->path);
+		l->syms = syms__new(path);
+		if (!l->syms)
+			l->syms = syms__new(l->path);
+		l->failed = !l->syms;
+	}
+	return l->syms;
+}
+
+void syms_lazy_release(struct syms_lazy *l)
+{
+	syms__free(l->syms);
+	l->syms = NULL;
+}
+
 static bool off_to_vaddr(const struct syms *s, uint64_t off, uint64_t *vaddr)
 {
 	for (size_t i = 0; i < s->nsegs; i++) {

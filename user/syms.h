@@ -19,6 +19,19 @@ void syms__free(struct syms *s);
 /* Destroys the cached files no one holds (at exit: the cache keeps up to 32 idle ones). */
 void syms_cache_clear(void);
 
+/* A file mapped by a process, whose symbols are loaded at the first lookup: through
+ * /proc/PID/root (processes in other mount namespaces), else the plain path (the process
+ * is gone). A failure is remembered. */
+struct syms_lazy {
+	char path[256];
+	struct syms *syms;
+	bool failed;
+};
+
+void syms_lazy_init(struct syms_lazy *l, const char *path);
+const struct syms *syms_lazy_get(struct syms_lazy *l, int pid);
+void syms_lazy_release(struct syms_lazy *l);
+
 /* Name of the function containing file offset off, or NULL. */
 const char *syms_name_at(const struct syms *s, uint64_t off);
 /* File offset of the function called name (first definition), or -ENOENT. */
