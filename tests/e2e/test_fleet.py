@@ -153,10 +153,10 @@ def test_ndjson_stream(tmp_path):
     assert glibc["alloc_count"] is not None
 
 
-def run_filtered(tmp_path, fleet_args, commands, settle=0):
+def run_filtered(tmp_path, fleet_args, commands, ready=None):
     """Runs each command (argv, or a shell string) with the truth protocol under
     arenatrace -a, interrupts arenatrace while they hold, and returns the report and the
-    pids. settle: seconds the commands wait (AT_GO) before working."""
+    pids. ready: a text arenatrace's stderr must show before the commands work (AT_GO)."""
     out = tmp_path / "out.json"
     fleet = Fleet(tmp_path, *fleet_args, "-j", "-o", str(out))
     procs = []
@@ -165,11 +165,11 @@ def run_filtered(tmp_path, fleet_args, commands, settle=0):
             d = tmp_path / str(i)
             d.mkdir()
             env = dict(os.environ, AT_TRUTH=str(d / "truth"), AT_HOLD=str(d / "hold"))
-            if settle:
+            if ready:
                 env["AT_GO"] = str(d / "go")
             procs.append((subprocess.Popen(cmd, env=env, shell=isinstance(cmd, str)), d))
-        if settle:
-            time.sleep(settle)
+        if ready:
+            until(lambda: ready in fleet.err.read_text(), timeout=60)
             for p, d in procs:
                 (d / "go").touch()
         for p, d in procs:
@@ -300,13 +300,15 @@ def test_sigkill_leaves_processes_running_and_correct(tmp_path):
 def test_other_mount_namespace(tmp_path):
     """A program that exists only in its own mount namespace (as in a container) is found
     through /proc/PID/root: its bumpalo arena is probed and exact. (A new program's own
-    file is probed when arenatrace handles its exec, a few milliseconds in: the workload
-    waits for that; libc and the allocator libraries are probed from the start.)"""
+    file is probed when arenatrace handles its exec, a few milliseconds in, or more on a
+    busy machine: the workload waits until arenatrace says so; libc and the allocator
+    libraries are probed from the start.)"""
     script = ("mkdir -p /tmp/at-ns && mount -t tmpfs none /tmp/at-ns && "
               f"cp {workload('rust_bump')} /tmp/at-ns/rust_ns && exec /tmp/at-ns/rust_ns reset")
     rep, (pid,) = run_filtered(
-        tmp_path, ["--comm", "rust_ns", "--level", "os,arena,heap"],
-        [["unshare", "--mount", "--propagation", "private", "sh", "-c", script]], settle=1)
+        tmp_path, ["-v", "--comm", "rust_ns", "--level", "os,arena,heap"],
+        [["unshare", "--mount", "--propagation", "private", "sh", "-c", script]],
+        ready="/tmp/at-ns/rust_ns'")
     assert not os.path.exists("/tmp/at-ns/rust_ns")  # not in arenatrace's namespace
     truth = load(tmp_path / "0" / "truth")
     (proc,) = [p for p in rep["processes"] if p["pid"] == pid]
