@@ -232,12 +232,18 @@ static uint32_t instance_id(struct heap *h, struct file_id file, enum family fam
 #define REG_RSP 4
 
 /* Length of an instruction the kernel emulates (0 if it is not one). */
+/* Length of a push (with REX.B for r8-r15), or 0. */
+static size_t push_len(const unsigned char *c, size_t len)
+{
+	size_t i = (len > 1 && c[0] == 0x41) ? 1 : 0;
+
+	return len > i && c[i] >= 0x50 && c[i] <= 0x57 ? i + 1 : 0;
+}
+
 static size_t emulated_len(const unsigned char *c, size_t len)
 {
-	size_t i = (len > 1 && c[0] == 0x41) ? 1 : 0; /* REX.B for push r8-r15 */
-
-	if (len > i && c[i] >= 0x50 && c[i] <= 0x57)
-		return i + 1; /* push */
+	if (push_len(c, len))
+		return push_len(c, len);
 	if (len >= 2 && ((c[0] >= 0x70 && c[0] <= 0x7f) || c[0] == 0xeb))
 		return 2; /* jcc rel8, jmp rel8 */
 	if (len >= 5 && (c[0] == 0xe8 || c[0] == 0xe9))
@@ -380,6 +386,19 @@ static bool branch_into(const unsigned char *c, size_t len, size_t k)
 	return false;
 }
 
+/* Follows an instruction writing register dest (-1: none), a copy of src when src >= 0,
+ * in the set of registers that hold a value. */
+static void track_write(uint32_t *set, int dest, int src)
+{
+	bool copy = src >= 0 && (*set & (1u << src));
+
+	if (dest < 0)
+		return;
+	*set &= ~(1u << dest);
+	if (copy)
+		*set |= 1u << dest;
+}
+
 /* A register of the set: the argument's own when it is still there (the BPF programs read
  * arguments in rdi, rsi and rdx without copying all registers), else the lowest; own when
  * the set is empty. */
@@ -412,13 +431,8 @@ uint64_t heap_probe_offset(const unsigned char *code, size_t len, uint64_t off, 
 		n = simple_len(code + i, len - i, &dest, &src);
 		if (!n || dest == REG_RSP)
 			break;
-		for (int k = 0; k < 3 && dest >= 0; k++) {
-			bool copy = src >= 0 && (held[k] & (1u << src));
-
-			held[k] &= ~(1u << dest);
-			if (copy)
-				held[k] |= 1u << dest;
-		}
+		for (int k = 0; k < 3; k++)
+			track_write(&held[k], dest, src);
 		for (int k = 0; k < nargs; k++)
 			if (!held[k])
 				return off; /* an argument the program reads is gone */
@@ -459,7 +473,6 @@ uint64_t heap_size_word_offset(const unsigned char *code, size_t len, uint64_t o
 
 	while (i < len && i < 96) {
 		int dest, src, loaded;
-		bool push;
 
 		if ((n = emulated_len(code + i, len - i))) {
 			if (word) {
@@ -470,9 +483,9 @@ uint64_t heap_size_word_offset(const unsigned char *code, size_t len, uint64_t o
 					    AT_COOKIE_SIZE_WORD;
 				return off + i;
 			}
-			push = code[i + (code[i] == 0x41)] >= 0x50 && code[i + (code[i] == 0x41)] <= 0x57;
 			/* je: only after test %ptr,%ptr, the free(NULL) exit */
-			if (!push && !(tested && (code[i] == 0x74 || (code[i] == 0x0f && code[i + 1] == 0x84))))
+			if (!push_len(code + i, len - i) &&
+			    !(tested && (code[i] == 0x74 || (code[i] == 0x0f && code[i + 1] == 0x84))))
 				return 0;
 			tested = false;
 			i += n;
@@ -483,15 +496,8 @@ uint64_t heap_size_word_offset(const unsigned char *code, size_t len, uint64_t o
 			return 0;
 		tested = tests_self(code + i, n, ptr);
 		loaded = loads_size_word(code + i, n, ptr);
-		if (dest >= 0) {
-			bool ptr_copy = src >= 0 && (ptr & (1u << src));
-			bool word_copy = src >= 0 && (word & (1u << src));
-
-			ptr &= ~(1u << dest);
-			word &= ~(1u << dest);
-			ptr |= ptr_copy ? 1u << dest : 0;
-			word |= word_copy ? 1u << dest : 0;
-		}
+		track_write(&ptr, dest, src);
+		track_write(&word, dest, src);
 		if (loaded >= 0)
 			word |= 1u << loaded;
 		if (!ptr)
