@@ -188,9 +188,7 @@ void heap__free(struct heap *h)
 
 static struct proc_probes *proc_get(struct heap *h, int pid)
 {
-	struct proc_probes *n;
-
-	struct proc_probes *unused = NULL;
+	struct proc_probes *n, *unused = NULL;
 
 	for (size_t i = 0; i < h->nprocs; i++) {
 		if (h->procs[i].ps.pid == pid)
