@@ -492,8 +492,13 @@ static int attach_multi(struct loader *l, enum loader_level lv, int pid, const c
 	} kinds[3];
 
 	level_progs(l, lv, progs);
-	for (int k = 0; k < 3; k++)
-		kinds[k] = (typeof(kinds[0])){ progs[k], k == 2, k == 1 };
+	/* The return probes first: a call that enters between the two links would otherwise
+	 * raise the thread's nesting depth with no return to lower it, and every later call
+	 * of that thread would count as nested (not counted). Returns of calls whose entry
+	 * was not seen are ignored. */
+	kinds[0] = (typeof(kinds[0])){ progs[1], false, true };
+	kinds[1] = (typeof(kinds[0])){ progs[0], false, false };
+	kinds[2] = (typeof(kinds[0])){ progs[2], true, false };
 	int err = offs && cookies ? 0 : -ENOMEM;
 
 	for (size_t k = 0; k < AT_ARRAY_SIZE(kinds) && !err; k++) {
@@ -532,14 +537,18 @@ int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const
 		LIBBPF_OPTS(bpf_uprobe_opts, uo, .bpf_cookie = specs[i].cookie);
 		struct bpf_link *link;
 
+		/* The return probe before the entry probe, as in attach_multi. */
+		if (!specs[i].entry_only) {
+			uo.retprobe = true;
+			link = bpf_program__attach_uprobe_opts(progs[1], pid, path,
+							       (size_t)specs[i].off, &uo);
+			err = link ? add_link(links, nlinks, -1, link) : -errno;
+			if (err)
+				continue;
+			uo.retprobe = false;
+		}
 		link = bpf_program__attach_uprobe_opts(specs[i].entry_only ? progs[2] : progs[0],
 						       pid, path, (size_t)specs[i].off, &uo);
-		err = link ? add_link(links, nlinks, -1, link) : -errno;
-		if (err || specs[i].entry_only)
-			continue;
-		uo.retprobe = true;
-		link = bpf_program__attach_uprobe_opts(progs[1], pid, path, (size_t)specs[i].off,
-						       &uo);
 		err = link ? add_link(links, nlinks, -1, link) : -errno;
 	}
 	return err;
