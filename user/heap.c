@@ -514,7 +514,7 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 {
 	uint32_t id = instance_id(h, file, fam);
 	struct probeset *owner = h->all ? &h->global : &p->ps;
-	size_t before = *nspecs, found = 0;
+	size_t found = 0;
 
 	if (!id) {
 		at_err("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS, path);
@@ -550,9 +550,6 @@ static int family_specs(struct heap *h, struct proc_probes *p, const char *path,
 			have |= p->ids[i] == id;
 		if (!have && p->nids < AT_ARRAY_SIZE(p->ids))
 			p->ids[p->nids++] = id;
-		if (*nspecs > before)
-			at_note(1, "pid %d: %s heap probes on %zu functions in '%s'", owner->pid,
-				families[fam].name, *nspecs - before, path);
 	}
 	return 0;
 }
@@ -591,6 +588,7 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 	const char *lib = attrib_library(base);
 	struct loader_probe_spec *specs = NULL;
 	size_t nspecs = 0, cap = 0;
+	enum family fam = FAM_GLIBC; /* the one the file holds (one at most) */
 	struct syms *s;
 	struct stat st;
 	int fd, err = 0;
@@ -607,9 +605,9 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 		err = -errno;
 		goto out;
 	}
-#define PROBE(fam, prefix, table)                                                           \
-	family_specs(h, p, path, file_id_of(&st), fd, s, fam, prefix, table, AT_ARRAY_SIZE(table), \
-		     &specs, &nspecs, &cap)
+#define PROBE(f, prefix, table)                                                             \
+	family_specs(h, p, path, file_id_of(&st), fd, s, fam = (f), prefix, table,                 \
+		     AT_ARRAY_SIZE(table), &specs, &nspecs, &cap)
 	if (lib && !strcmp(lib, "glibc")) {
 		err = PROBE(FAM_GLIBC, "", glibc_funcs);
 	} else if (lib && !strcmp(lib, "jemalloc")) {
@@ -638,8 +636,13 @@ static int probe_file(struct heap *h, struct proc_probes *p, const char *path)
 
 		err = loader_uprobes_attach(h->loader, LOADER_HEAP, owner->pid, path, specs, nspecs,
 					    &owner->links, &owner->nlinks);
+		/* Said once they are in place: from then on every call counts (tests wait
+		 * for this line before their workloads start). */
 		if (err)
 			at_err("cannot attach the heap probes to '%s': %s", path, strerror(-err));
+		else
+			at_note(1, "pid %d: %s heap probes on %zu functions in '%s'", owner->pid,
+				families[fam].name, nspecs, path);
 	}
 out:
 	free(specs);
