@@ -136,16 +136,21 @@ def test_ndjson_stream(tmp_path):
         paths["go"].touch()
         wait_file(str(paths["truth"]), target)
         truth = load(paths["truth"])
-        time.sleep(1.5)  # at least one snapshot while it holds
-        # The snapshots so far: a later one may catch the process freeing at its exit.
-        holding = out.read_text().rsplit("\n", 1)[0].splitlines()
+
+        def snapshot_lines():
+            # Whole lines only; a later snapshot may catch the process freeing at its exit.
+            return [l for l in out.read_text().rsplit("\n", 1)[0].splitlines()
+                    if json.loads(l)["type"] == "snapshot"]
+        # The second snapshot from now was sampled after the workload wrote its truth.
+        before = len(snapshot_lines())
+        holding = until(lambda: len(snapshot_lines()) >= before + 2 and snapshot_lines())
     finally:
         paths["hold"].touch()
         target.wait(timeout=60)
         fleet.stop()
     lines = [json.loads(l) for l in out.read_text().splitlines()]
     events = [l for l in lines if l["type"] == "event" and l["pid"] == target.pid]
-    snaps = [l for l in map(json.loads, holding) if l["type"] == "snapshot"]
+    snaps = [json.loads(l) for l in holding]
     assert any(e["event"] == "exit" for e in events)
     assert any(e["event"] == "mmap" for e in events)
     held = [p for s in snaps for p in s["processes"] if p["pid"] == target.pid]
