@@ -28,6 +28,18 @@ def wait_file(path, proc=None, timeout=300):
         time.sleep(0.05)
 
 
+def until(what, timeout=60):
+    """Polls what() until it gives something true, which it returns; fails after timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = what()
+        if v:
+            return v
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out: {what.__doc__}")
+        time.sleep(0.2)
+
+
 def wait_attached(err_path, proc, timeout=120):
     deadline = time.monotonic() + timeout
     while True:

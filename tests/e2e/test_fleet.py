@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from helpers import ARENATRACE, bpf_progs, interrupt, load, map_tgids, wait_attached, \
+from helpers import ARENATRACE, bpf_progs, interrupt, load, map_tgids, until, wait_attached, \
     wait_file, workload
 
 
@@ -37,17 +37,6 @@ def metrics(port):
             key, value = line.rsplit(" ", 1)
             out[key] = float(value)
     return out
-
-
-def until(what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while True:
-        v = what()
-        if v:
-            return v
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out: {what.__doc__}")
-        time.sleep(0.2)
 
 
 class Fleet:

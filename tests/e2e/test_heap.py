@@ -11,7 +11,7 @@ import time
 import pytest
 
 from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, map_tgids, process, \
-    wait_file, workload
+    until, wait_file, workload
 
 
 def hist_slots(a):
@@ -177,10 +177,10 @@ def test_exited_process_leaves_no_map_entries(tmp_path):
         assert load(str(truth))["je_live_bytes"] > 0
         while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
             time.sleep(0.05)
-        time.sleep(1.5)  # the exit record is handled within a poll interval and a sample
-        assert child not in map_tgids("heap_live", lambda e: [e["key"][:4]])
-        assert child not in map_tgids("heap_table", lambda e: [
-            e["value"][off:off + 8] for off in range(0, 64, 16)], shift=36)
+        # The exit record is handled within a poll interval, the sweep at the next sample.
+        until(lambda: child not in map_tgids("heap_live", lambda e: [e["key"][:4]]) and
+              child not in map_tgids("heap_table", lambda e: [
+                  e["value"][off:off + 8] for off in range(0, 64, 16)], shift=36), timeout=30)
     finally:
         tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=60)
