@@ -96,12 +96,21 @@ def test_command_cannot_run(tmp_path, kind, err):
 
 
 def test_target_exits_mid_trace(tmp_path):
-    target = subprocess.Popen(["sleep", "1"])
-    out = tmp_path / "out.json"
-    r = run_at("-j", "-o", str(out), "-p", str(target.pid), "-d", "60")
-    assert target.wait() == 0
-    assert r.returncode == EXIT_VANISHED
-    assert "exited before the end of the trace" in r.stderr
+    # The target ends on its own (cat at the end of its input) once arenatrace traces it.
+    target = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
+    out, err = tmp_path / "out.json", tmp_path / "err"
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-j", "-o", str(out), "-p", str(target.pid),
+                                   "-d", "60"], stderr=e)
+    try:
+        wait_attached(str(err), tracer)
+        target.stdin.close()
+        assert target.wait(timeout=60) == 0
+        assert tracer.wait(timeout=60) == EXIT_VANISHED
+    finally:
+        target.kill()
+        tracer.kill()
+    assert "exited before the end of the trace" in err.read_text()
     report = load(out)
     (p,) = report["processes"]
     assert p["pid"] == target.pid and p["exited"]
