@@ -40,17 +40,19 @@ def until(what, timeout=60):
         time.sleep(0.2)
 
 
-def wait_attached(err_path, proc, timeout=120):
+def wait_attached(err_path, proc, timeout=120, text="tracing"):
+    """Waits until arenatrace (proc, its stderr in err_path) says text: by default its
+    'tracing' line, once every probe of its targets is in place."""
     deadline = time.monotonic() + timeout
     while True:
         with open(err_path) as f:
-            if "tracing" in f.read():
+            if text in f.read():
                 return
         if proc.poll() is not None:
             with open(err_path) as f:
                 raise AssertionError("arenatrace ended early: " + f.read())
         if time.monotonic() > deadline:
-            raise AssertionError("arenatrace did not attach")
+            raise AssertionError(f"arenatrace did not say {text!r}")
         time.sleep(0.05)
 
 

@@ -132,7 +132,7 @@ def test_ndjson_stream(tmp_path):
                     if json.loads(l)["type"] == "snapshot"]
         # The second snapshot from now was sampled after the workload wrote its truth.
         before = len(snapshot_lines())
-        holding = until(lambda: len(snapshot_lines()) >= before + 2 and snapshot_lines())
+        holding = until(lambda: (l := snapshot_lines())[before + 1:] and l)
     finally:
         paths["hold"].touch()
         target.wait(timeout=60)

@@ -6,12 +6,11 @@ import math
 import os
 import signal
 import subprocess
-import time
 
 import pytest
 
 from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, map_tgids, process, \
-    until, wait_file, workload
+    until, wait_attached, wait_file, workload
 
 
 def hist_slots(a):
@@ -137,10 +136,7 @@ def test_follows_exec_through_a_shell(tmp_path):
         tracer = subprocess.Popen([ARENATRACE, "-v", "-j", "-o", str(out), "--", "sh", "-c",
                                    workload("je_two_allocs") + "; true"], stderr=e, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while "jemalloc heap probes" not in err.read_text():
-            assert tracer.poll() is None and time.monotonic() < deadline, err.read_text()
-            time.sleep(0.05)
+        wait_attached(str(err), tracer, timeout=60, text="jemalloc heap probes")
         go.touch()
         wait_file(str(truth), tracer)
         tracer.send_signal(signal.SIGINT)
@@ -166,17 +162,13 @@ def test_exited_process_leaves_no_map_entries(tmp_path):
                                    "--", "sh", "-c", workload("je_two_allocs") + "; sleep 30"],
                                   stderr=e, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while "jemalloc heap probes" not in err.read_text():
-            assert tracer.poll() is None and time.monotonic() < deadline, err.read_text()
-            time.sleep(0.05)
+        wait_attached(str(err), tracer, timeout=60, text="jemalloc heap probes")
         child = int(err.read_text().split("jemalloc heap probes")[0].rsplit("pid ", 1)[1]
                     .split(":")[0])
         go.touch()
         wait_file(str(truth), tracer)
         assert load(str(truth))["je_live_bytes"] > 0
-        while os.path.exists(f"/proc/{child}") and time.monotonic() < deadline:
-            time.sleep(0.05)
+        until(lambda: not os.path.exists(f"/proc/{child}"), timeout=60)
         # The exit record is handled within a poll interval, the sweep at the next sample.
         until(lambda: child not in map_tgids("heap_live", lambda e: [e["key"][:4]]) and
               child not in map_tgids("heap_table", lambda e: [
