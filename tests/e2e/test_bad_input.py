@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from helpers import ARENATRACE, Run, bpf_progs, load, wait_attached, workload
+from helpers import ARENATRACE, bpf_progs, load, wait_attached, workload
 
 EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
 

@@ -1,8 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """Findings: each kind is raised by a workload that provokes it, with its numbers, and not
 raised by a twin workload that does not."""
-import pytest
-
 from helpers import Run, allocator
 
 GROWTH = ["-C", "growth_samples=3"]

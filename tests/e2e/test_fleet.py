@@ -5,14 +5,11 @@ streams events and snapshots; churn keeps arenatrace bounded; SIGKILL harms noth
 import json
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
 import urllib.parse
 import urllib.request
-
-import pytest
 
 from helpers import ARENATRACE, bpf_progs, interrupt, load, map_tgids, until, wait_attached, \
     wait_file, workload

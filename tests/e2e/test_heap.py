@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """The heap level: live bytes, counts and size histograms per allocator equal the
 workloads' own counters exactly, and jemalloc's stats.allocated agrees."""
-import json
 import math
 import os
 import signal

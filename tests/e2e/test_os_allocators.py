@@ -2,8 +2,6 @@
 """glibc, jemalloc and mimalloc workloads: arenatrace's per-allocator syscall counts and
 returned bytes equal the strace oracle's, and the mapped figures equal each allocator's
 own statistics."""
-import pytest
-
 from helpers import Run, allocator, assert_no_drops
 from oracle import analyse, SYSCALLS, RETURN_KINDS
 

@@ -3,8 +3,6 @@
 freed them. jemalloc purging at once returns the workload's freed bytes within a sample;
 jemalloc never purging returns none of them. Every returned byte is either in the
 histogram or counted unmatched."""
-import pytest
-
 from helpers import Run, allocator
 
 SAMPLE_US = 100000  # the tests' -C sample_ms=100
