@@ -28,8 +28,10 @@ WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(C
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
 PKGS := libbpf libelf libdw zlib json-c libmicrohttpd
 EXTRA_LIBS := -liberty
-USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf -iquote user \
-	$(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
+# user/ is layered (docs/design.md, "Source layout"); each folder is on the quote path.
+USER_DIRS := app out probe model kern sys
+USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf \
+	$(addprefix -iquote user/,$(USER_DIRS)) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
 USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
@@ -41,7 +43,7 @@ BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$
 BPF_SRCS := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
-USER_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+USER_SRCS := $(filter-out user/app/main.c,$(wildcard $(addsuffix /*.c,$(addprefix user/,$(USER_DIRS)))))
 USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
@@ -80,12 +82,15 @@ $(OUTPUT)/arenatrace.skel.h: $(OUTPUT)/arenatrace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name arenatrace_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c $(OUTPUT)/arenatrace.skel.h | $(DEPS_STAMP)
+$(OUTPUT)/user/%.o: user/%.c | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
-$(OUTPUT)/arenatrace: $(OUTPUT)/user/main.o $(USER_OBJS)
+# Only the loader includes the skeleton: a BPF change rebuilds it alone.
+$(OUTPUT)/user/kern/loader.o: $(OUTPUT)/arenatrace.skel.h
+
+$(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
@@ -176,10 +181,10 @@ clean:
 	rm -rf $(OUTPUT)
 
 format:
-	clang-format -i user/*.c user/*.h bpf/*.c bpf/*.h tests/unit/*.c
+	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c
 
 vmlinux:
 	$(Q)mkdir -p $(VMLINUX_DIR)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
--include $(wildcard $(OUTPUT)/user/*.d)
+-include $(wildcard $(OUTPUT)/user/*/*.d)

@@ -1,0 +1,136 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "tmem.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define PM_PRESENT (1ull << 63)
+
+struct tmem {
+	int mem_fd, pagemap_fd; /* -1 for a buffer */
+	uint64_t base;		/* buffer: its address and bytes */
+	unsigned char *buf;
+	size_t len;
+	uint64_t budget, used;
+	/* The last pagemap word read, for walks that stay on one page. */
+	uint64_t pm_page, pm_word;
+	bool pm_valid;
+};
+
+static struct tmem *tmem_alloc(void)
+{
+	struct tmem *t = calloc(1, sizeof(*t));
+
+	if (t)
+		t->mem_fd = t->pagemap_fd = -1;
+	return t;
+}
+
+struct tmem *tmem__open(int pid)
+{
+	struct tmem *t = tmem_alloc();
+	char path[64];
+	int err;
+
+	if (!t)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	t->mem_fd = open(path, O_RDONLY | O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", pid);
+	if (t->mem_fd >= 0)
+		t->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (t->pagemap_fd < 0) {
+		err = errno;
+		tmem__free(t);
+		errno = err;
+		return NULL;
+	}
+	return t;
+}
+
+struct tmem *tmem__from_buf(uint64_t base, const void *buf, size_t len)
+{
+	struct tmem *t = tmem_alloc();
+
+	if (!t)
+		return NULL;
+	t->buf = malloc(len ? len : 1);
+	if (!t->buf) {
+		free(t);
+		errno = ENOMEM;
+		return NULL;
+	}
+	memcpy(t->buf, buf, len);
+	t->base = base;
+	t->len = len;
+	return t;
+}
+
+void tmem__free(struct tmem *t)
+{
+	if (!t)
+		return;
+	if (t->mem_fd >= 0)
+		close(t->mem_fd);
+	if (t->pagemap_fd >= 0)
+		close(t->pagemap_fd);
+	free(t->buf);
+	free(t);
+}
+
+bool tmem_resident(struct tmem *t, uint64_t addr)
+{
+	uint64_t page = addr / AT_PAGE_SIZE;
+
+	if (t->buf)
+		return addr >= t->base && addr - t->base < t->len;
+	if (!t->pm_valid || t->pm_page != page) {
+		if (pread(t->pagemap_fd, &t->pm_word, 8, (off_t)(page * 8)) != 8)
+			return false;
+		t->pm_page = page;
+		t->pm_valid = true;
+	}
+	return t->pm_word & PM_PRESENT;
+}
+
+int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
+{
+	uint64_t end = addr + len;
+
+	if (!len)
+		return 0;
+	if (end < addr)
+		return -EFAULT;
+	if (t->budget && t->used + len > t->budget)
+		return -ENOSPC;
+	t->used += len;
+	if (t->buf) {
+		if (addr < t->base || end > t->base + t->len)
+			return -EFAULT;
+		memcpy(buf, t->buf + (addr - t->base), len);
+		return 0;
+	}
+	for (uint64_t p = addr & ~(uint64_t)(AT_PAGE_SIZE - 1); p < end; p += AT_PAGE_SIZE)
+		if (!tmem_resident(t, p))
+			return -EFAULT;
+	/* The target may unmap the range meanwhile: a short read or an error is -EFAULT. */
+	return pread(t->mem_fd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v)
+{
+	return tmem_read(t, addr, v, sizeof(*v));
+}
+
+void tmem_set_budget(struct tmem *t, uint64_t bytes)
+{
+	t->budget = bytes;
+	t->used = 0;
+}
+
+uint64_t tmem_bytes_read(const struct tmem *t)
+{
+	return t->used;
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Reading another process's memory from outside, without stopping it and without faulting
+ * anything in: a read is served only when every page it covers is present in RAM (pagemap),
+ * so a page the target never touched or that was swapped out stays as it is. Every read
+ * counts against a byte budget, so that a walk of a hostile or huge heap is bounded. A
+ * buffer-backed variant serves unit tests and fuzzing. Not thread-safe; functions return 0
+ * or a negative errno: -EFAULT (not mapped or not resident), -ENOSPC (budget spent), -EIO.
+ */
+#ifndef AT_TMEM_H
+#define AT_TMEM_H
+
+#include "common.h"
+
+struct tmem;
+
+/* pid's memory through /proc/PID/mem and /proc/PID/pagemap. */
+struct tmem *tmem__open(int pid);
+/* len bytes of buf, seen at address base (copied; every page counts as resident). */
+struct tmem *tmem__from_buf(uint64_t base, const void *buf, size_t len);
+void tmem__free(struct tmem *t);
+
+/* Reads len bytes at addr into buf, all or nothing. */
+int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len);
+/* Reads one 64-bit word. */
+int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v);
+/* Whether the page at addr is present in RAM (a read of it would not fault it in). */
+bool tmem_resident(struct tmem *t, uint64_t addr);
+
+/* Bytes the reads may still take (0: unlimited, the default), and the bytes read so far. */
+void tmem_set_budget(struct tmem *t, uint64_t bytes);
+uint64_t tmem_bytes_read(const struct tmem *t);
+
+#endif
