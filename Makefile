@@ -29,7 +29,7 @@ WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(C
 PKGS := libbpf libelf libdw zlib json-c libmicrohttpd
 EXTRA_LIBS := -liberty
 # user/ is layered (docs/design.md, "Source layout"); each folder is on the quote path.
-USER_DIRS := app out probe model kern sys
+USER_DIRS := app out probe model books kern sys
 USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf \
 	$(addprefix -iquote user/,$(USER_DIRS)) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
 USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
