@@ -95,30 +95,26 @@ static __always_inline void emit(__u64 cookie, const __u64 a[6], __u64 ret, __u6
 		return;
 	}
 	__builtin_memset(r, 0, sizeof(*r));
-	r->type = AT_REC_ARENA;
-	r->kind = kind;
-	r->pid = id >> 32;
-	r->tid = (__u32)id;
-	r->ts_ns = bpf_ktime_get_ns();
+	rec_hdr(&r->hdr, AT_REC_ARENA, kind, id >> 32);
 	r->cookie = cookie;
 	for (int i = 0; i < 6; i++)
 		r->args[i] = a[i];
 	r->ret = ret;
-	r->dur_ns = entry_ns ? r->ts_ns - entry_ns : 0;
+	r->dur_ns = entry_ns ? r->hdr.ts_ns - entry_ns : 0;
 	switch (kind) {
 	case AT_AK_BUMP_SLOW:
 	case AT_AK_BUMP_RESET:
 	case AT_AK_BUMP_DROP:
 		read_bump(r, a[0]);
 		if (kind == AT_AK_BUMP_SLOW && ret)
-			watch(r->pid, r->words[1], cookie);
+			watch(r->hdr.pid, r->words[1], cookie);
 		break;
 	case AT_AK_OBSTACK_NEW:
 	case AT_AK_OBSTACK_FREE:
 		read_obstack(r, a[0]);
 		break;
 	case AT_AK_CHUNK_ALLOC:
-		watch(r->pid, ret, cookie);
+		watch(r->hdr.pid, ret, cookie);
 		break;
 	default:
 		break;

@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 9
+#define AT_ABI_VERSION 10
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -27,12 +27,26 @@
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 
-/* Record type tags: every ring buffer record starts with one. */
+/* Compile-time layout checks beside the types, in BPF and user space alike (offsetof
+ * without <stddef.h>). */
+#define AT_OFFSET(type, field) __builtin_offsetof(type, field)
+#define AT_LAYOUT(cond, what) _Static_assert(cond, what)
+
+/* Record type tags: every ring buffer record starts with a struct at_rec_hdr. */
 enum at_rec_type {
 	AT_REC_SYSCALL = 1,
 	AT_REC_PROC = 2,
 	AT_REC_ARENA = 3,
 };
+
+struct at_rec_hdr {
+	__u32 type;  /* enum at_rec_type */
+	__u32 kind;  /* SYSCALL: enum at_sys; PROC: enum at_proc_kind; ARENA: enum at_arena_kind */
+	__u32 pid;   /* tgid */
+	__u32 tid;   /* the thread that made the call; PROC: the task that forked, exec'd, exited */
+	__u64 ts_ns; /* CLOCK_MONOTONIC */
+};
+AT_LAYOUT(sizeof(struct at_rec_hdr) == 24, "at_rec_hdr layout");
 
 /* The memory syscalls traced at the os level. */
 enum at_sys {
@@ -65,6 +79,7 @@ struct at_site {
 	__u32 cfa;
 	__u32 pad;
 };
+AT_LAYOUT(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
 
 /* Why data was lost; index into the stats counters. */
 enum at_drop {
@@ -82,6 +97,7 @@ enum at_proc_kind {
 	AT_PROC_FORK = 1,
 	AT_PROC_EXEC = 2,
 	AT_PROC_EXIT = 3,
+	AT_PROC_NR = 4,
 };
 
 /* Value of the traced-process map. gen changes whenever code may have moved (exec, a new
@@ -92,15 +108,12 @@ struct at_traced {
 	__u32 flags;
 	__u32 gen;
 };
+AT_LAYOUT(sizeof(struct at_traced) == 8, "at_traced layout");
 
 /* A memory syscall, emitted at sys_exit with its arguments (still in the saved user
  * registers there) and its result. */
 struct at_sys_rec {
-	__u32 type; /* AT_REC_SYSCALL */
-	__u32 sys;  /* enum at_sys */
-	__u32 pid;  /* tgid */
-	__u32 tid;
-	__u64 ts_ns; /* CLOCK_MONOTONIC at sys_exit */
+	struct at_rec_hdr hdr; /* AT_REC_SYSCALL, kind: enum at_sys; ts_ns at sys_exit */
 	__u64 caller;
 	__u64 ip; /* user instruction pointer at the syscall */
 	__u64 args[6];
@@ -114,16 +127,19 @@ struct at_sys_rec {
 	__u64 caller_off; /* file offset of the caller address */
 	char caller_file[32]; /* basename of the mapped file */
 };
+AT_LAYOUT(sizeof(struct at_sys_rec) == 152, "at_sys_rec layout");
+AT_LAYOUT(AT_OFFSET(struct at_sys_rec, args) == 40, "at_sys_rec.args offset");
+AT_LAYOUT(AT_OFFSET(struct at_sys_rec, caller_ino) == 104, "at_sys_rec.caller_ino offset");
+AT_LAYOUT(AT_OFFSET(struct at_sys_rec, caller_file) == 120, "at_sys_rec.caller_file offset");
 
 /* Fork, exec or exit of a traced process. */
 struct at_proc_rec {
-	__u32 type; /* AT_REC_PROC */
-	__u32 kind; /* enum at_proc_kind */
-	__u32 pid;
+	struct at_rec_hdr hdr; /* AT_REC_PROC, kind: enum at_proc_kind */
 	__u32 ppid;
-	__u64 ts_ns;
+	__u32 pad;
 	char comm[16];
 };
+AT_LAYOUT(sizeof(struct at_proc_rec) == 48, "at_proc_rec layout");
 
 /* Where a code address lies: its file mapping and, for a wrapper's unwind site, the CFA
  * offset (0 for any other address). Cached per process and generation. */
@@ -140,6 +156,7 @@ struct at_code {
 	__u32 pad;
 	char name[32];
 };
+AT_LAYOUT(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16, "code layout");
 
 /* Heap level. A probe's attach cookie says which allocator instance (an id chosen by user
  * space), which function role, how sizes are known, and in which registers the first three
@@ -214,6 +231,8 @@ struct at_thread_counts {
 	__u32 tgid;
 	struct at_heap_stats s;
 };
+AT_LAYOUT(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
+	  "at_thread_counts layout");
 
 struct at_heap_thread {
 	__u32 depth; /* nesting of allocator calls: only the outermost counts */
@@ -249,6 +268,7 @@ struct at_live_slot {
 struct at_live_bucket {
 	struct at_live_slot slot[AT_LIVE_WAYS];
 };
+AT_LAYOUT(sizeof(struct at_live_bucket) == 64, "at_live_bucket: one cache line");
 
 /* An overflow block: its size and, with --stacks, the stack that allocated it (-1: none). */
 struct at_live {
@@ -256,6 +276,7 @@ struct at_live {
 	__s32 stack_id;
 	__u32 pad;
 };
+AT_LAYOUT(sizeof(struct at_live) == 16, "at_live layout");
 
 /* Outstanding blocks per allocation stack (--stacks). */
 struct at_stack_key {
@@ -267,6 +288,10 @@ struct at_stack_live {
 	__s64 bytes;
 	__s64 blocks;
 };
+AT_LAYOUT(sizeof(struct at_stack_live) == 16, "at_stack_live layout");
+/* The loader's delete_keys_of reads the tgid first in every per-process key. */
+AT_LAYOUT(AT_OFFSET(struct at_live_key, tgid) == 0 && AT_OFFSET(struct at_stack_key, tgid) == 0,
+	  "per-process keys begin with the tgid");
 
 /* Arena level. Probes on rare functions (chunk acquisition and release, resets, allocator
  * internals) send one record per call. The cookie says what the probe is:
@@ -288,10 +313,12 @@ enum at_arena_kind {
 	AT_AK_INTERNAL = 9,	/* an allocator's internal function: return, with its duration */
 	AT_AK_CHUNK_FREED = 10, /* a watched chunk reached the allocator's free (heap level) */
 	AT_AK_USDT = 11,	/* a libc memory_* USDT probe */
+	AT_AK_NR = 12,
 };
 
+#define AT_ACOOKIE_PROBE_SHIFT 44
 #define AT_ACOOKIE(probe, kind, size_arg, self_arg, ptr_arg)                               \
-	(((__u64)(probe) << 44) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
+	(((__u64)(probe) << AT_ACOOKIE_PROBE_SHIFT) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
 	 (kind))
 #define AT_ACOOKIE_REGS (1u << 21)
 #define AT_ACOOKIE_ARG_REGS(regs) ((__u64)((regs) >> 12) << 32) /* from AT_ARG_REGS */
@@ -301,7 +328,7 @@ enum at_arena_kind {
 #define AT_ACOOKIE_SIZE_ARG(c) ((__u32)((c) >> 8) & 0xf)
 #define AT_ACOOKIE_SELF_ARG(c) ((__u32)((c) >> 12) & 0xf)
 #define AT_ACOOKIE_PTR_ARG(c) ((__u32)((c) >> 16) & 0xf)
-#define AT_ACOOKIE_PROBE(c) ((__u32)((c) >> 44))
+#define AT_ACOOKIE_PROBE(c) ((__u32)((c) >> AT_ACOOKIE_PROBE_SHIFT))
 
 /* One arena event. words: what the kind reads from the target's memory:
  *   BUMP_*: [0] the footer address of the current chunk, [1..6] that footer (data, layout
@@ -310,17 +337,16 @@ enum at_arena_kind {
  *   OBSTACK_*: [0..4] struct obstack's chunk_size, chunk, object_base, next_free,
  *     chunk_limit, [5..6] the current chunk's limit and prev. */
 struct at_arena_rec {
-	__u32 type; /* AT_REC_ARENA */
-	__u32 kind; /* enum at_arena_kind */
-	__u32 pid;
-	__u32 tid;
-	__u64 ts_ns;
+	struct at_rec_hdr hdr; /* AT_REC_ARENA, kind: enum at_arena_kind */
 	__u64 cookie;
 	__u64 args[6];
 	__u64 ret;
 	__u64 dur_ns; /* entry to return, for kinds probed at both */
 	__u64 words[8];
 };
+AT_LAYOUT(sizeof(struct at_arena_rec) == 160 && AT_OFFSET(struct at_arena_rec, args) == 32 &&
+		  AT_OFFSET(struct at_arena_rec, words) == 96,
+	  "at_arena_rec layout");
 
 /* A chunk watched until it reaches free(): its data pointer, and the cookie of the probe
  * that acquired it. */
@@ -329,6 +355,8 @@ struct at_chunk_key {
 	__u32 pad;
 	__u64 ptr;
 };
+AT_LAYOUT(AT_OFFSET(struct at_chunk_key, tgid) == 0 && sizeof(struct at_chunk_key) == 16,
+	  "at_chunk_key layout");
 
 struct at_arena_frame {
 	__u64 cookie;

@@ -96,6 +96,20 @@ extern const volatile __u64 cgroup_filter_id;
 extern const volatile __u32 cgroup_filter_level;
 #endif
 
+/* vmlinux.h has no errno values: the one the shared-counter creation tells apart. */
+#define AT_E2BIG 7 /* a full hash map refuses a new key */
+
+/* Fills a record's header for the current thread (pid: the process it is about). */
+static __always_inline void rec_hdr(struct at_rec_hdr *h, enum at_rec_type type, __u32 kind,
+				    __u32 pid)
+{
+	h->type = type;
+	h->kind = kind;
+	h->pid = pid;
+	h->tid = (__u32)bpf_get_current_pid_tgid();
+	h->ts_ns = bpf_ktime_get_ns();
+}
+
 static __always_inline void drop(enum at_drop why)
 {
 	if (why < AT_DROP_NR)
@@ -150,7 +164,7 @@ static __always_inline struct at_heap_stats *shared_stats(__u32 tgid, __u32 allo
 	if (s)
 		return s;
 	/* -EEXIST: another CPU created it first, which is fine. */
-	if (bpf_map_update_elem(&heap_stats, &key, &zero_stats, BPF_NOEXIST) == -7 /* E2BIG */) {
+	if (bpf_map_update_elem(&heap_stats, &key, &zero_stats, BPF_NOEXIST) == -AT_E2BIG) {
 		drop(AT_DROP_HEAP_STATS_FULL);
 		return NULL;
 	}

@@ -313,11 +313,7 @@ static __noinline void chunk_freed(__u32 tgid, __u64 ptr)
 	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
 	if (r) {
 		__builtin_memset(r, 0, sizeof(*r));
-		r->type = AT_REC_ARENA;
-		r->kind = AT_AK_CHUNK_FREED;
-		r->pid = tgid;
-		r->tid = (__u32)bpf_get_current_pid_tgid();
-		r->ts_ns = bpf_ktime_get_ns();
+		rec_hdr(&r->hdr, AT_REC_ARENA, AT_AK_CHUNK_FREED, tgid);
 		r->cookie = *cookie;
 		r->args[0] = ptr;
 		submit(r);

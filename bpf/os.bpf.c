@@ -118,11 +118,7 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, enum a
 		return 0;
 	}
 	__builtin_memset(rec, 0, sizeof(*rec));
-	rec->type = AT_REC_SYSCALL;
-	rec->sys = sys;
-	rec->pid = tgid;
-	rec->tid = (__u32)id;
-	rec->ts_ns = bpf_ktime_get_ns();
+	rec_hdr(&rec->hdr, AT_REC_SYSCALL, sys, tgid);
 	/* The x86-64 syscall ABI: rdi, rsi, rdx, r10, r8, r9. regs is a BTF pointer: plain
 	 * loads (the verifier makes them fault-safe), no helper call per field. */
 	rec->args[0] = regs->di;
@@ -163,11 +159,10 @@ static __always_inline void emit_proc(enum at_proc_kind kind, struct task_struct
 		drop(AT_DROP_RINGBUF_FULL);
 		return;
 	}
-	rec->type = AT_REC_PROC;
-	rec->kind = kind;
-	rec->pid = BPF_CORE_READ(p, tgid);
+	rec_hdr(&rec->hdr, AT_REC_PROC, kind, BPF_CORE_READ(p, tgid));
+	rec->hdr.tid = BPF_CORE_READ(p, pid);
 	rec->ppid = ppid;
-	rec->ts_ns = bpf_ktime_get_ns();
+	rec->pad = 0;
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
 	submit(rec);
 }

@@ -28,9 +28,9 @@ static struct model *new_model(void)
 static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, uint64_t a1,
 		uint64_t a2, uint64_t a3, int64_t ret)
 {
-	struct at_sys_rec r = { .type = AT_REC_SYSCALL, .sys = s, .pid = PID, .tid = PID,
-				.ts_ns = 1000, .caller_ino = 1, .args = { a0, a1, a2, a3 },
-				.ret = ret };
+	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL, .kind = s, .pid = PID,
+					 .tid = PID, .ts_ns = 1000 },
+				.caller_ino = 1, .args = { a0, a1, a2, a3 }, .ret = ret };
 
 	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file) - 1));
 	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);
@@ -38,7 +38,7 @@ static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, u
 
 static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
 {
-	struct at_proc_rec r = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid,
+	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid },
 				 .ppid = (__u32)ppid, .comm = "prog" };
 
 	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);

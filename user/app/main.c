@@ -93,9 +93,9 @@ static int probe_launch(struct at_ctx *c, int pid, const char *exe)
  * alive, then dropped from the BPF maps). */
 static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 {
-	int pid = (int)r->pid;
+	int pid = (int)r->hdr.pid;
 
-	switch (r->kind) {
+	switch (r->hdr.kind) {
 	case AT_PROC_FORK:
 		/* Calls the child makes before its probes are in place are not seen: its heap
 		 * figures say "since attach", like a -p target's. */
@@ -127,7 +127,7 @@ static void on_proc_record(struct at_ctx *c, const struct at_proc_rec *r)
 			model_heap_clear(c->model, pid);
 			/* Its threads are gone and their counters folded. */
 			heap_read(c->heap, pid, false, heap_to_model, c->model);
-			model_track_retention(c->model, pid, r->ts_ns);
+			model_track_retention(c->model, pid, r->hdr.ts_ns);
 		}
 		break;
 	default:
@@ -143,7 +143,7 @@ static int on_record(void *arg, void *data, size_t len)
 
 	if (out_wants_events(&c->out))
 		out_event(&c->out, data, len, c->start_ns);
-	if (len >= sizeof(struct at_arena_rec) && r->type == AT_REC_ARENA) {
+	if (len >= sizeof(struct at_arena_rec) && r->hdr.type == AT_REC_ARENA) {
 		const struct at_arena_rec *a = data;
 
 		model_arena_apply(c->model, a,
@@ -151,21 +151,21 @@ static int on_record(void *arg, void *data, size_t len)
 					   : NULL);
 		return 0;
 	}
-	if (len >= sizeof(*r) && r->type == AT_REC_PROC)
+	if (len >= sizeof(*r) && r->hdr.type == AT_REC_PROC)
 		on_proc_record(c, r);
 	err = model_apply(c->model, data, len);
-	if (len >= sizeof(*r) && r->type == AT_REC_PROC && r->kind == AT_PROC_EXIT) {
+	if (len >= sizeof(*r) && r->hdr.type == AT_REC_PROC && r->hdr.kind == AT_PROC_EXIT) {
 		if (c->heap)
-			heap_forget(c->heap, (int)r->pid);
+			heap_forget(c->heap, (int)r->hdr.pid);
 		if (c->arena)
-			arena_forget(c->arena, (int)r->pid);
+			arena_forget(c->arena, (int)r->hdr.pid);
 	}
 
-	if (at_log_level >= 3 && len >= sizeof(struct at_sys_rec) && r->type == AT_REC_SYSCALL) {
+	if (at_log_level >= 3 && len >= sizeof(struct at_sys_rec) && r->hdr.type == AT_REC_SYSCALL) {
 		const struct at_sys_rec *s = data;
 
 		at_note(3, "pid %u %s(0x%llx, %llu, %llu, 0x%llx) = 0x%llx from %.32s+0x%llx%s",
-			s->pid, model_sys_name(s->sys), (unsigned long long)s->args[0],
+			s->hdr.pid, model_sys_name(s->hdr.kind), (unsigned long long)s->args[0],
 			(unsigned long long)s->args[1], (unsigned long long)s->args[2],
 			(unsigned long long)s->args[3], (unsigned long long)s->ret, s->caller_file,
 			(unsigned long long)s->caller_off,
@@ -184,7 +184,7 @@ static void check_gone(void *arg, int pid)
 {
 	struct at_ctx *c = arg;
 	struct proc_stat st;
-	struct at_proc_rec r = { .type = AT_REC_PROC, .kind = AT_PROC_EXIT, .pid = (__u32)pid };
+	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = AT_PROC_EXIT, .pid = (__u32)pid } };
 
 	if (!procfs_read_stat(pid, &st) && st.state != 'Z' && st.state != 'X')
 		return;

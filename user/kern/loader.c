@@ -19,26 +19,7 @@
 #include "syms.h"
 #include "unwind.h"
 
-_Static_assert(sizeof(struct at_sys_rec) == 152, "at_sys_rec layout");
-_Static_assert(offsetof(struct at_sys_rec, args) == 40, "at_sys_rec.args offset");
-_Static_assert(offsetof(struct at_sys_rec, caller_ino) == 104, "at_sys_rec.caller_ino offset");
-_Static_assert(offsetof(struct at_sys_rec, caller_file) == 120, "at_sys_rec.caller_file offset");
-_Static_assert(sizeof(struct at_proc_rec) == 40, "at_proc_rec layout");
-_Static_assert(sizeof(struct at_code) == 56 && sizeof(struct at_code_key) == 16, "code layout");
-_Static_assert(sizeof(struct at_traced) == 8, "at_traced layout");
-_Static_assert(sizeof(struct at_live) == 16 && sizeof(struct at_stack_live) == 16,
-	       "heap value layouts");
-_Static_assert(sizeof(struct at_live_bucket) == 64, "at_live_bucket: one cache line");
-_Static_assert(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
-	       "at_thread_counts layout");
-_Static_assert(offsetof(struct at_live_key, tgid) == 0 && offsetof(struct at_stack_key, tgid) == 0,
-	       "delete_keys_of reads the tgid first");
-_Static_assert(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site layout");
-_Static_assert(sizeof(struct at_arena_rec) == 160 && offsetof(struct at_arena_rec, args) == 32 &&
-		       offsetof(struct at_arena_rec, words) == 96,
-	       "at_arena_rec layout");
-_Static_assert(offsetof(struct at_chunk_key, tgid) == 0 && sizeof(struct at_chunk_key) == 16,
-	       "at_chunk_key layout");
+/* The ABI layouts are checked beside their types, in bpf/arenatrace.h. */
 
 #define AT_MAX_LINKS 64
 #define AT_MAX_SITES_PER_FILE 256

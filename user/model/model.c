@@ -34,6 +34,40 @@ static const char *const drop_names[] = {
 };
 _Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 
+/* Kinds start at 1: slot 0 names an unknown kind. */
+static const char *const proc_kind_names[] = {
+	[0] = "?",
+	[AT_PROC_FORK] = "fork",
+	[AT_PROC_EXEC] = "exec",
+	[AT_PROC_EXIT] = "exit",
+};
+_Static_assert(AT_ARRAY_SIZE(proc_kind_names) == AT_PROC_NR, "a process event without a name");
+static const char *const arena_kind_names[] = {
+	[0] = "?",
+	[AT_AK_CHUNK_ALLOC] = "chunk_alloc",
+	[AT_AK_CHUNK_FREE] = "chunk_free",
+	[AT_AK_RESET] = "reset",
+	[AT_AK_BUMP_SLOW] = "bump_slow",
+	[AT_AK_BUMP_RESET] = "bump_reset",
+	[AT_AK_BUMP_DROP] = "bump_drop",
+	[AT_AK_OBSTACK_NEW] = "obstack_new",
+	[AT_AK_OBSTACK_FREE] = "obstack_free",
+	[AT_AK_INTERNAL] = "internal",
+	[AT_AK_CHUNK_FREED] = "chunk_freed",
+	[AT_AK_USDT] = "usdt",
+};
+_Static_assert(AT_ARRAY_SIZE(arena_kind_names) == AT_AK_NR, "an arena event without a name");
+
+const char *model_proc_kind_name(uint32_t k)
+{
+	return k < AT_PROC_NR ? proc_kind_names[k] : "?";
+}
+
+const char *model_arena_kind_name(uint32_t k)
+{
+	return k < AT_AK_NR ? arena_kind_names[k] : "?";
+}
+
 const char *model_drop_name(enum at_drop d)
 {
 	return d < AT_DROP_NR ? drop_names[d] : "?";
@@ -512,15 +546,15 @@ static int apply_mprotect(struct model *m, struct proc *p, const struct at_sys_r
 
 static int apply_syscall(struct model *m, const struct at_sys_rec *r)
 {
-	struct proc *p = model_find_proc(m, (int)r->pid);
-	uint64_t ts = r->ts_ns > m->start_ns ? r->ts_ns - m->start_ns : 0;
+	struct proc *p = model_find_proc(m, (int)r->hdr.pid);
+	uint64_t ts = r->hdr.ts_ns > m->start_ns ? r->hdr.ts_ns - m->start_ns : 0;
 	int err = 0;
 
 	if (!p) {
 		m->rep.drops.unattributed++;
 		return 0;
 	}
-	switch (r->sys) {
+	switch (r->hdr.kind) {
 	case AT_SYS_MMAP:
 		err = apply_mmap(m, p, r, ts);
 		break;
@@ -563,15 +597,15 @@ static void copy_seg(const struct imap_seg *s, void *arg)
 
 static int apply_proc(struct model *m, const struct at_proc_rec *r)
 {
-	struct proc *p = model_find_proc(m, (int)r->pid), *parent;
+	struct proc *p = model_find_proc(m, (int)r->hdr.pid), *parent;
 	char comm[17];
 
 	memcpy(comm, r->comm, 16);
 	comm[16] = '\0';
-	switch (r->kind) {
+	switch (r->hdr.kind) {
 	case AT_PROC_FORK:
 		parent = model_find_proc(m, (int)r->ppid);
-		if (p || !(p = new_proc(m, (int)r->pid)))
+		if (p || !(p = new_proc(m, (int)r->hdr.pid)))
 			return 0;
 		set_comm(p, comm);
 		p->r.ppid = (int)r->ppid;

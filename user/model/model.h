@@ -255,5 +255,7 @@ void model_reset_counters(struct model *m, uint64_t now_ns);
 const char *model_ret_name(enum at_ret r);
 const char *model_sys_name(enum at_sys s);
 const char *model_drop_name(enum at_drop d);
+const char *model_proc_kind_name(uint32_t kind);  /* enum at_proc_kind */
+const char *model_arena_kind_name(uint32_t kind); /* enum at_arena_kind */
 
 #endif

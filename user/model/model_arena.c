@@ -145,7 +145,7 @@ static void apply_bump(struct model *m, struct proc *p, const struct at_arena_re
 
 	if (!footer)
 		return; /* not a footer: the Bump's layout was not recognised */
-	if (r->kind == AT_AK_BUMP_SLOW) {
+	if (r->hdr.kind == AT_AK_BUMP_SLOW) {
 		if (!r->ret)
 			return; /* the allocation failed */
 		a = by_chunk(p, "bumpalo", 0, prev, NULL);
@@ -160,7 +160,7 @@ static void apply_bump(struct model *m, struct proc *p, const struct at_arena_re
 	a = by_chunk(p, "bumpalo", 0, footer, &k);
 	if (!a)
 		return; /* the empty Bump, or chunks from before the trace */
-	if (r->kind == AT_AK_BUMP_RESET) {
+	if (r->hdr.kind == AT_AK_BUMP_RESET) {
 		/* Every chunk but the current one goes (through free, when watched). */
 		bump_keep(a, k);
 		if (!a->info->watched)
@@ -205,7 +205,7 @@ static void apply_obstack(struct model *m, struct proc *p, const struct at_arena
 	struct marena *a = by_addr(p, "obstack", h);
 	size_t k = SIZE_MAX;
 
-	if (r->kind == AT_AK_OBSTACK_FREE) {
+	if (r->hdr.kind == AT_AK_OBSTACK_FREE) {
 		if (!a)
 			return;
 		if (!r->args[1]) { /* obstack_free(h, NULL): everything */
@@ -243,7 +243,7 @@ static void apply_custom(struct model *m, struct proc *p, const struct at_arena_
 	struct marena *a = by_addr(p, info->type, self);
 	size_t k;
 
-	switch (r->kind) {
+	switch (r->hdr.kind) {
 	case AT_AK_CHUNK_ALLOC:
 		if (!r->ret)
 			return;
@@ -285,28 +285,28 @@ static void apply_internal(struct proc *p, const struct at_arena_rec *r,
 	}
 	in->calls++;
 	in->bytes += arg_of(r, (uint32_t)info->size_arg);
-	in->zero_ret += r->kind == AT_AK_INTERNAL && !r->ret;
+	in->zero_ret += r->hdr.kind == AT_AK_INTERNAL && !r->ret;
 	in->total_ns += r->dur_ns;
 }
 
 void model_arena_apply(struct model *m, const struct at_arena_rec *r,
 		       const struct at_probe_info *info)
 {
-	struct proc *p = model_find_proc(m, (int)r->pid);
-	uint64_t t = r->ts_ns > m->start_ns ? r->ts_ns - m->start_ns : 0;
+	struct proc *p = model_find_proc(m, (int)r->hdr.pid);
+	uint64_t t = r->hdr.ts_ns > m->start_ns ? r->hdr.ts_ns - m->start_ns : 0;
 
 	m->rep.records++;
 	if (!p) {
 		m->rep.drops.unattributed++;
 		return;
 	}
-	if (r->kind == AT_AK_CHUNK_FREED) {
+	if (r->hdr.kind == AT_AK_CHUNK_FREED) {
 		apply_freed(p, r, t);
 		return;
 	}
 	if (!info)
 		return;
-	switch (r->kind) {
+	switch (r->hdr.kind) {
 	case AT_AK_BUMP_SLOW:
 	case AT_AK_BUMP_RESET:
 	case AT_AK_BUMP_DROP:

@@ -323,12 +323,6 @@ static int ndjson_report(struct out *o, const struct report *r, bool final)
 	return 0;
 }
 
-static const char *const proc_kinds[] = { "?", "fork", "exec", "exit" };
-static const char *const arena_kinds[] = {
-	"?", "chunk_alloc", "chunk_free", "reset", "bump_slow", "bump_reset", "bump_drop",
-	"obstack_new", "obstack_free", "internal", "chunk_freed", "usdt",
-};
-
 static struct json_object *u64_array(const __u64 *v, size_t n)
 {
 	struct json_object *a = json_object_new_array();
@@ -341,38 +335,40 @@ static struct json_object *u64_array(const __u64 *v, size_t n)
 /* Every record as it arrives: the raw facts, before the model interprets them. */
 static void ndjson_event(struct out *o, const void *rec, size_t len, uint64_t start_ns)
 {
+	const struct at_rec_hdr *h = rec;
 	const struct at_sys_rec *s = rec;
 	const struct at_proc_rec *p = rec;
 	const struct at_arena_rec *a = rec;
-	struct json_object *e = json_object_new_object();
-	uint64_t ts = s->ts_ns;
+	struct json_object *e;
 
+	if (len < sizeof(*h))
+		return;
+	e = json_object_new_object();
 	add(e, "type", json_str("event"));
-	add(e, "t_ms", json_u64(ts > start_ns ? (ts - start_ns) / 1000000 : 0));
-	add(e, "pid", json_u64(s->pid));
-	if (s->type == AT_REC_SYSCALL && len >= sizeof(*s)) {
+	add(e, "t_ms", json_u64(h->ts_ns > start_ns ? (h->ts_ns - start_ns) / 1000000 : 0));
+	add(e, "pid", json_u64(h->pid));
+	if (h->type == AT_REC_SYSCALL && len >= sizeof(*s)) {
 		char file[33];
 
 		memcpy(file, s->caller_file, 32);
 		file[32] = '\0';
-		add(e, "event", json_str(model_sys_name(s->sys)));
-		add(e, "tid", json_u64(s->tid));
+		add(e, "event", json_str(model_sys_name(h->kind)));
+		add(e, "tid", json_u64(h->tid));
 		add(e, "args", u64_array(s->args, 6));
 		add(e, "ret", json_object_new_int64(s->ret));
 		add(e, "caller_file", json_str(file));
 		add(e, "caller_off", json_u64(s->caller_off));
-	} else if (p->type == AT_REC_PROC && len >= sizeof(*p)) {
+	} else if (h->type == AT_REC_PROC && len >= sizeof(*p)) {
 		char comm[17];
 
 		memcpy(comm, p->comm, 16);
 		comm[16] = '\0';
-		add(e, "event", json_str(p->kind < 4 ? proc_kinds[p->kind] : "?"));
+		add(e, "event", json_str(model_proc_kind_name(h->kind)));
 		add(e, "ppid", json_u64(p->ppid));
 		add(e, "comm", json_str(comm));
-	} else if (a->type == AT_REC_ARENA && len >= sizeof(*a)) {
-		add(e, "event", json_str(a->kind < AT_ARRAY_SIZE(arena_kinds) ? arena_kinds[a->kind]
-									     : "?"));
-		add(e, "tid", json_u64(a->tid));
+	} else if (h->type == AT_REC_ARENA && len >= sizeof(*a)) {
+		add(e, "event", json_str(model_arena_kind_name(h->kind)));
+		add(e, "tid", json_u64(h->tid));
 		add(e, "args", u64_array(a->args, 6));
 		add(e, "ret", json_u64(a->ret));
 		add(e, "duration_ns", json_u64(a->dur_ns));

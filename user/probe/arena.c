@@ -152,7 +152,7 @@ static int add_point(struct found *f, uint64_t off, const struct at_probe_info *
 		return -ENOMEM;
 	f->specs[f->nspecs++] = (struct loader_probe_spec){
 		.off = off,
-		.cookie = ((uint64_t)id << 44) | cookie_rest,
+		.cookie = ((uint64_t)id << AT_ACOOKIE_PROBE_SHIFT) | cookie_rest,
 		.entry_only = entry_only,
 	};
 	return 0;
