@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "json.h"
+#include "model.h"
 #include "out.h"
 
 static const struct rep_return returns[] = {
@@ -30,6 +31,7 @@ static const struct rep_finding findings[] = {
 static struct rep_sample samples[2];
 static struct rep_proc procs[1];
 static struct report rep;
+static struct rep_drop drops[AT_REP_DROPS];
 static const int pids[] = { 1234 };
 static const struct out_meta meta = { .version = "0.1.0", .kernel = "6.18.0-test",
 				      .duration_s = 5, .pids = pids, .npids = 1,
@@ -74,7 +76,15 @@ static void build(void)
 				      .narenas = 1, .findings = findings, .nfindings = 1 };
 	rep = (struct report){ .start_ns = 1000, .now_ns = 5000001000, .records = 23,
 			       .procs = procs, .nprocs = 1 };
-	rep.drops.bpf[AT_DROP_RINGBUF_FULL] = 2;
+	/* The rows as the model lays them out; one reason lost data. */
+	for (int k = 0; k < AT_DROP_NR; k++)
+		drops[k] = (struct rep_drop){ model_drop_name(k), k == AT_DROP_RINGBUF_FULL ? 2 : 0 };
+	drops[AT_DROP_NR] = (struct rep_drop){ "model_procs_full", 0 };
+	drops[AT_DROP_NR + 1] = (struct rep_drop){ "segments_full", 0 };
+	drops[AT_DROP_NR + 2] = (struct rep_drop){ "unattributed", 0 };
+	drops[AT_DROP_NR + 3] = (struct rep_drop){ "arenas_full", 0 };
+	rep.drops = drops;
+	rep.ndrops = AT_REP_DROPS;
 }
 
 static char *render(enum out_format fmt, bool pretty)
@@ -146,6 +156,71 @@ static void test_json_golden_and_valid(void **state)
 	free(s);
 }
 
+static char *render_report(enum out_format fmt, const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out o;
+
+	out_init(&o, fmt, f, false, &meta);
+	assert_int_equal(out_report(&o, r, true), 0);
+	fclose(f);
+	return buf;
+}
+
+/* Every drop counter the kernel side defines, and the model's own, reaches every backend
+ * with its value: each row gets a distinct value, read back from the text, the JSON and the
+ * Prometheus output of one model report. */
+static void test_every_drop_in_every_backend(void **state)
+{
+	struct model_limits lim = { .max_procs = 1, .max_segs = 16 };
+	struct model *m = model__new(&lim, 0);
+	uint64_t bpf[AT_DROP_NR];
+	const struct report *r;
+	char *text, *json, *prom, want[128];
+	struct json_object *root, *jd, *v;
+
+	(void)state;
+	for (int k = 0; k < AT_DROP_NR; k++)
+		bpf[k] = 1000 + (uint64_t)k;
+	model_set_bpf_drops(m, bpf);
+	assert_int_equal(model_add_launched(m, 1), 0);
+	assert_int_equal(model_add_launched(m, 2), -ENOSPC); /* model_procs_full = 1 */
+	r = model_report(m, 1);
+	assert_int_equal(r->ndrops, AT_REP_DROPS);
+	text = render_report(OUT_TEXT, r);
+	json = render_report(OUT_JSON, r);
+	prom = render_report(OUT_PROM, r);
+	root = json_tokener_parse(json);
+	assert_non_null(root);
+	assert_true(json_object_object_get_ex(root, "drops", &jd));
+	for (int k = 0; k < AT_DROP_NR; k++) {
+		const char *name = model_drop_name(k);
+
+		assert_string_equal(r->drops[k].name, name);
+		snprintf(want, sizeof(want), " %s=%d", name, 1000 + k);
+		assert_non_null(strstr(text, want));
+		snprintf(want, sizeof(want), "arenatrace_drops_total{reason=\"%s\"} %d\n", name, 1000 + k);
+		assert_non_null(strstr(prom, want));
+		assert_true(json_object_object_get_ex(jd, name, &v));
+		assert_int_equal(json_object_get_uint64(v), 1000 + k);
+	}
+	for (size_t k = AT_DROP_NR; k < r->ndrops; k++) {
+		snprintf(want, sizeof(want), "arenatrace_drops_total{reason=\"%s\"} %llu\n",
+			 r->drops[k].name, (unsigned long long)r->drops[k].value);
+		assert_non_null(strstr(prom, want));
+		assert_true(json_object_object_get_ex(jd, r->drops[k].name, &v));
+		assert_int_equal(json_object_get_uint64(v), r->drops[k].value);
+	}
+	assert_non_null(strstr(text, " model_procs_full=1"));
+	json_object_put(root);
+	free(text);
+	free(json);
+	free(prom);
+	model__free(m);
+}
+
 static void test_json_error_object(void **state)
 {
 	char *buf = NULL;
@@ -186,6 +261,7 @@ int main(void)
 		cmocka_unit_test(test_text_golden),
 		cmocka_unit_test(test_json_golden_and_valid),
 		cmocka_unit_test(test_json_error_object),
+		cmocka_unit_test(test_every_drop_in_every_backend),
 		cmocka_unit_test(test_utf8_clean),
 	};
 

@@ -193,7 +193,7 @@ static struct proc *new_proc(struct model *m, int pid)
 	struct proc *p;
 
 	if (m->nprocs == m->lim.max_procs) {
-		m->rep.drops.procs_full++;
+		m->drops.procs_full++;
 		errno = ENOSPC;
 		return NULL;
 	}
@@ -551,7 +551,7 @@ static int apply_syscall(struct model *m, const struct at_sys_rec *r)
 	int err = 0;
 
 	if (!p) {
-		m->rep.drops.unattributed++;
+		m->drops.unattributed++;
 		return 0;
 	}
 	switch (r->hdr.kind) {
@@ -584,7 +584,7 @@ static int apply_syscall(struct model *m, const struct at_sys_rec *r)
 		break;
 	}
 	if (err == -ENOSPC)
-		m->rep.drops.segs_full++;
+		m->drops.segs_full++;
 	return err == -ENOSPC ? 0 : err;
 }
 
@@ -731,7 +731,7 @@ void model_sample(struct model *m, uint64_t now_ns)
 
 void model_set_bpf_drops(struct model *m, const uint64_t drops[AT_DROP_NR])
 {
-	memcpy(m->rep.drops.bpf, drops, sizeof(m->rep.drops.bpf));
+	memcpy(m->bpf_drops, drops, sizeof(m->bpf_drops));
 }
 
 void model_set_health(struct model *m, const struct rep_health *h)

@@ -175,13 +175,18 @@ struct rep_proc {
 	size_t nstacks;
 };
 
-struct rep_drops {
-	uint64_t bpf[AT_DROP_NR];
-	uint64_t procs_full;    /* processes not kept by the model */
-	uint64_t segs_full;     /* events not applied: interval map full */
-	uint64_t unattributed;  /* events whose process was unknown */
-	uint64_t arenas_full;   /* arena events not kept: max_arenas live arenas in a process */
+/* One reason data was lost, and how much (every backend renders every row). The rows are
+ * the kernel's drop reasons (enum at_drop, by model_drop_name) and then the model's own:
+ * model_procs_full (processes not kept), segments_full (events not applied: interval map
+ * full), unattributed (events whose process was unknown), arenas_full (arena events not
+ * kept: max_arenas live arenas in a process). */
+struct rep_drop {
+	const char *name;
+	uint64_t value;
 };
+
+#define AT_MODEL_DROPS 4
+#define AT_REP_DROPS (AT_DROP_NR + AT_MODEL_DROPS)
 
 /* arenatrace's own health, for the report (set by the caller before rendering). */
 struct rep_health {
@@ -199,7 +204,8 @@ struct report {
 	uint64_t records;
 	const struct rep_proc *procs;
 	size_t nprocs;
-	struct rep_drops drops;
+	const struct rep_drop *drops; /* AT_REP_DROPS rows */
+	size_t ndrops;
 	struct rep_health health;
 };
 

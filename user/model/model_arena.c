@@ -30,7 +30,7 @@ static struct marena *arena_new(struct model *m, struct proc *p, const struct at
 		while (k < p->narenas && !p->arenas[k].r.ended)
 			k++;
 		if (k == p->narenas) {
-			m->rep.drops.arenas_full++;
+			m->drops.arenas_full++;
 			return NULL;
 		}
 		free(p->arenas[k].chunks);
@@ -297,7 +297,7 @@ void model_arena_apply(struct model *m, const struct at_arena_rec *r,
 
 	m->rep.records++;
 	if (!p) {
-		m->rep.drops.unattributed++;
+		m->drops.unattributed++;
 		return;
 	}
 	if (r->hdr.kind == AT_AK_CHUNK_FREED) {

@@ -85,8 +85,16 @@ struct proc {
 	size_t nfindings, findings_cap;
 };
 
+/* The model's own losses (the report's rows after the kernel's). */
+struct model_drops {
+	uint64_t procs_full, segs_full, unattributed, arenas_full;
+};
+
 struct model {
 	struct model_limits lim;
+	uint64_t bpf_drops[AT_DROP_NR];
+	struct model_drops drops;
+	struct rep_drop drop_rows[AT_REP_DROPS];
 	uint64_t start_ns;
 	uint64_t window_ns;
 	struct proc **procs;

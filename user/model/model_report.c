@@ -52,6 +52,23 @@ static void flatten_allocs(struct model *m, struct proc *p)
 	p->r.nallocs = n;
 }
 
+static void drop_rows(struct model *m)
+{
+	const struct model_drops *d = &m->drops;
+	const struct rep_drop own[AT_MODEL_DROPS] = {
+		{ "model_procs_full", d->procs_full },
+		{ "segments_full", d->segs_full },
+		{ "unattributed", d->unattributed },
+		{ "arenas_full", d->arenas_full },
+	};
+
+	for (int k = 0; k < AT_DROP_NR; k++)
+		m->drop_rows[k] = (struct rep_drop){ model_drop_name(k), m->bpf_drops[k] };
+	memcpy(&m->drop_rows[AT_DROP_NR], own, sizeof(own));
+	m->rep.drops = m->drop_rows;
+	m->rep.ndrops = AT_REP_DROPS;
+}
+
 const struct report *model_report(struct model *m, uint64_t now_ns)
 {
 	struct rep_proc *procs = realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
@@ -84,6 +101,7 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
 	m->rep.nprocs = n;
+	drop_rows(m);
 	return &m->rep;
 }
 

@@ -286,12 +286,8 @@ static struct json_object *report_json(struct out *o, const struct report *r, bo
 	for (size_t i = 0; i < r->nprocs; i++)
 		json_object_array_add(procs, proc_json(&r->procs[i], r));
 	add(root, "processes", procs);
-	for (int k = 0; k < AT_DROP_NR; k++)
-		add(drops, model_drop_name(k), json_u64(r->drops.bpf[k]));
-	add(drops, "model_procs_full", json_u64(r->drops.procs_full));
-	add(drops, "segments_full", json_u64(r->drops.segs_full));
-	add(drops, "unattributed", json_u64(r->drops.unattributed));
-	add(drops, "arenas_full", json_u64(r->drops.arenas_full));
+	for (size_t k = 0; k < r->ndrops; k++)
+		add(drops, r->drops[k].name, json_u64(r->drops[k].value));
 	add(root, "drops", drops);
 	add(root, "records", json_u64(r->records));
 	return root;

@@ -186,15 +186,9 @@ static void health(FILE *f, const struct report *r)
 	family(f, "arenatrace_events_total", "counter", "ring-buffer records received");
 	fprintf(f, "arenatrace_events_total %llu\n", (unsigned long long)r->records);
 	family(f, "arenatrace_drops_total", "counter", "data lost, by reason (docs/json.md)");
-	for (int k = 0; k < AT_DROP_NR; k++)
-		fprintf(f, "arenatrace_drops_total{reason=\"%s\"} %llu\n", model_drop_name(k),
-			(unsigned long long)r->drops.bpf[k]);
-	fprintf(f, "arenatrace_drops_total{reason=\"model_procs_full\"} %llu\n",
-		(unsigned long long)r->drops.procs_full);
-	fprintf(f, "arenatrace_drops_total{reason=\"segments_full\"} %llu\n",
-		(unsigned long long)r->drops.segs_full);
-	fprintf(f, "arenatrace_drops_total{reason=\"arenas_full\"} %llu\n",
-		(unsigned long long)r->drops.arenas_full);
+	for (size_t k = 0; k < r->ndrops; k++)
+		fprintf(f, "arenatrace_drops_total{reason=\"%s\"} %llu\n", r->drops[k].name,
+			(unsigned long long)r->drops[k].value);
 	if (r->health.bpf_stats) {
 		family(f, "arenatrace_bpf_run_seconds_total", "counter",
 		       "time arenatrace's BPF programs ran, all CPUs");

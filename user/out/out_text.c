@@ -193,17 +193,11 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	for (size_t i = 0; i < r->nprocs; i++)
 		print_proc(f, &r->procs[i], r, o->meta->hist);
 	fprintf(f, "\ndrops:");
-	for (int k = 0; k < AT_DROP_NR; k++) {
-		if (r->drops.bpf[k]) {
-			fprintf(f, " %s=%llu", model_drop_name(k), (unsigned long long)r->drops.bpf[k]);
+	for (size_t k = 0; k < r->ndrops; k++) {
+		if (r->drops[k].value) {
+			fprintf(f, " %s=%llu", r->drops[k].name, (unsigned long long)r->drops[k].value);
 			any = true;
 		}
-	}
-	if (r->drops.procs_full || r->drops.segs_full) {
-		fprintf(f, " model_procs_full=%llu segments_full=%llu",
-			(unsigned long long)r->drops.procs_full,
-			(unsigned long long)r->drops.segs_full);
-		any = true;
 	}
 	fprintf(f, "%s\n", any ? "" : " none");
 	return 0;
