@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -43,7 +44,7 @@ static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, u
 				.caller_ino = 1, .args = { a0, a1, a2, a3 }, .ret = ret };
 
 	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file) - 1));
-	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);
+	assert_int_equal(model_apply(m, &r, sizeof(r), NULL), 0);
 }
 
 static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
@@ -51,7 +52,7 @@ static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
 	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid },
 				 .ppid = (__u32)ppid, .comm = "prog" };
 
-	assert_int_equal(model_apply(m, &r, sizeof(r)), 0);
+	assert_int_equal(model_apply(m, &r, sizeof(r), NULL), 0);
 }
 
 static const struct rep_alloc *find(const struct rep_proc *p, const char *name)
@@ -177,12 +178,56 @@ static void test_process_limit(void **state)
 	model__free(m);
 }
 
+static const struct rep_alloc *find_alloc(const struct rep_proc *p, const char *name)
+{
+	for (size_t i = 0; i < p->nallocs; i++)
+		if (!strcmp(p->allocs[i].name, name))
+			return &p->allocs[i];
+	return NULL;
+}
+
+/* An allocator internal's calls survive the owners' array growing under them: one
+ * internal-function record, then mmaps from 12 more libraries (a ninth owner moves the
+ * array), then the report. The report's internals pointed into the old array before
+ * (AddressSanitizer: heap-use-after-free); valgrind this binary to see it. */
+static void test_internals_after_owners_grow(void **state)
+{
+	struct model *m = new_model();
+	struct at_probe_info info = { .type = "glibc", .func = "sysmalloc",
+				      .kind = AT_AK_INTERNAL, .op = "grow", .size_arg = 1 };
+	struct at_arena_rec r = { .hdr = { .type = AT_REC_ARENA, .kind = AT_AK_INTERNAL,
+					   .pid = PID, .tid = PID, .ts_ns = 500 },
+				  .args = { 135168 }, .ret = 1, .dur_ns = 700 };
+	const struct rep_alloc *a;
+	const struct report *rep;
+	char lib[32];
+
+	(void)state;
+	assert_int_equal(model_apply(m, &r, sizeof(r), &info), 0);
+	for (int i = 0; i < 12; i++) {
+		snprintf(lib, sizeof(lib), "libgrow%d.so", i);
+		sys(m, AT_SYS_MMAP, lib, 0, 4 * KiB, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS, (int64_t)(0x7f0000000000ull + (uint64_t)i * 0x10000));
+	}
+	rep = model_report(m, 1000);
+	a = find_alloc(&rep->procs[0], "glibc");
+	assert_non_null(a);
+	assert_int_equal(a->ninternals, 1);
+	assert_string_equal(a->internals[0].func, "sysmalloc");
+	assert_int_equal(a->internals[0].calls, 1);
+	assert_int_equal(a->internals[0].bytes, 135168);
+	assert_int_equal(a->internals[0].total_ns, 700);
+	assert_non_null(find_alloc(&rep->procs[0], "libgrow11.so"));
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accounting),
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_process_limit),
+		cmocka_unit_test(test_internals_after_owners_grow),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -9,23 +9,12 @@
 #include <stdio.h>
 
 #include "common.h"
+#include "arena.h"
 #include "out.h"
 
 #define AT_MAX_PIDS 64
 #define AT_MAX_ARENA_SPECS 8
 #define AT_MAX_COMMS 64
-
-/* --arena NAME:alloc=SYMBOL[,size=N][,self=N][,free=SYMBOL[,ptr=N]][,reset=SYMBOL]
- * Arguments are numbered from 1; 0 means none. */
-struct at_arena_spec {
-	char name[32];
-	char alloc[128];
-	char free[128];
-	char reset[128];
-	int size_arg; /* argument of alloc holding the chunk size */
-	int self_arg; /* argument identifying the arena instance (alloc, free, reset) */
-	int ptr_arg;  /* argument of free holding the chunk */
-};
 
 /* Exit codes (documented in --help, README and the man page). */
 enum at_exit {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "arenatrace.skel.h"
+#include "abi.h"
 #include "attrib.h"
 #include "log.h"
 #include "procfs.h"
@@ -156,7 +157,7 @@ static int cgroup_filter(const char *path, __u64 *id, __u32 *level)
 	return 0;
 }
 
-struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ctx)
+struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void *ctx)
 {
 	struct loader *l = calloc(1, sizeof(*l));
 	int err;
@@ -187,8 +188,8 @@ struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ct
 				 o->level_heap && o->heap_live / 16 > 1024 ? (__u32)(o->heap_live / 16)
 									   : 1024);
 	l->ncpus = libbpf_num_possible_cpus();
-	l->skel->rodata->heap_floor = o->heap_floor != 0;
-	l->skel->rodata->heap_stacks = o->stacks > 0;
+	l->skel->rodata->heap_floor = o->heap_floor;
+	l->skel->rodata->heap_stacks = o->stacks;
 	l->skel->rodata->arena_watch = o->level_arena && o->level_heap;
 	l->skel->rodata->trace_all = o->all;
 	l->skel->rodata->comm_filter_on = o->ncomms > 0;
@@ -567,17 +568,6 @@ int loader_heap_snapshot(struct loader *l)
 	return got < 0 ? -errno : 0;
 }
 
-static void add_stats(struct at_heap_stats *sum, const struct at_heap_stats *s)
-{
-	sum->alloc_count += s->alloc_count;
-	sum->free_count += s->free_count;
-	sum->alloc_bytes += s->alloc_bytes;
-	sum->free_bytes += s->free_bytes;
-	sum->unmatched_free += s->unmatched_free;
-	for (int k = 0; k < AT_HIST_SLOTS; k++)
-		sum->hist[k] += s->hist[k];
-}
-
 int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
 		      struct at_heap_stats *sum)
 {
@@ -592,13 +582,13 @@ int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live
 				  sizeof(*per) * (size_t)l->ncpus, 0)) {
 		found = true;
 		for (int c = 0; c < l->ncpus; c++)
-			add_stats(sum, &per[c]);
+			at_heap_stats_add(sum, &per[c]);
 	}
 	free(per);
 	for (size_t i = 0; live_threads && i < l->nsnap; i++) {
 		if (l->snap[i].tgid != (__u32)pid || l->snap[i].alloc != alloc)
 			continue;
-		add_stats(sum, &l->snap[i].s);
+		at_heap_stats_add(sum, &l->snap[i].s);
 		found = true;
 	}
 	return found ? 0 : -ENOENT;

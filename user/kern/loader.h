@@ -9,14 +9,27 @@
 #define AT_LOADER_H
 
 #include "common.h"
-#include "cli.h"
 #include "arenatrace.h"
 
 struct loader;
 
+/* What the loader needs of the options: the levels to load, the kernel-side filters and the
+ * map capacities (-C). */
+struct loader_opts {
+	bool level_os, level_heap, level_arena;
+	bool all;	 /* -a: the programs trace every process the filters let through */
+	bool stacks;	 /* --stacks: record allocation stacks */
+	bool heap_floor; /* -C heap_floor=1 */
+	const char *cgroup;
+	const char (*comms)[16]; /* --comm */
+	size_t ncomms;
+	uint64_t ringbuf_bytes, max_procs, code_cache, heap_stats, heap_live, max_sites,
+		arena_chunks;
+};
+
 typedef int (*loader_event_fn)(void *ctx, void *data, size_t len);
 
-struct loader *loader__new(const struct at_opts *o, loader_event_fn fn, void *ctx);
+struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void *ctx);
 void loader__free(struct loader *l);
 
 int loader_attach_tracepoints(struct loader *l);

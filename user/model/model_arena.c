@@ -281,7 +281,6 @@ static void apply_internal(struct proc *p, const struct at_arena_rec *r,
 		in = &al->internals[al->r.ninternals++];
 		snprintf(in->func, sizeof(in->func), "%s", info->func);
 		in->op = info->op;
-		al->r.internals = al->internals;
 	}
 	in->calls++;
 	in->bytes += arg_of(r, (uint32_t)info->size_arg);
@@ -295,7 +294,6 @@ void model_arena_apply(struct model *m, const struct at_arena_rec *r,
 	struct proc *p = model_find_proc(m, (int)r->hdr.pid);
 	uint64_t t = r->hdr.ts_ns > m->start_ns ? r->hdr.ts_ns - m->start_ns : 0;
 
-	m->rep.records++;
 	if (!p) {
 		m->drops.unattributed++;
 		return;

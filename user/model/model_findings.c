@@ -13,35 +13,6 @@
 
 #define MIB(v) ((double)(v) / 1048576.0)
 
-void model_track_retention(struct model *m, int pid, uint64_t now_ns)
-{
-	for (size_t i = 0; i < m->nprocs; i++) {
-		struct proc *p = m->procs[i];
-
-		if (p->r.exited || (pid && p->r.pid != pid))
-			continue;
-		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
-			struct alloc *a = &p->allocs[k];
-			int64_t v;
-
-			model_heap_latency(a, now_ns - m->start_ns);
-			model_heap_figures(p, a);
-			if (!a->r.has_heap || !a->r.retained_known)
-				continue;
-			v = a->r.retained_bytes;
-			if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
-				continue;
-			if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
-				a->growth_start_ns = now_ns - m->start_ns;
-			if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
-				memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
-				a->ngrowth--;
-			}
-			a->growth[a->ngrowth++] = v;
-		}
-	}
-}
-
 static struct rep_finding *add(struct proc *p, const char *kind, const char *who,
 			       uint64_t bytes, uint64_t since_ns)
 {

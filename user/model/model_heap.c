@@ -4,10 +4,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "abi.h"
 #include "model.h"
 #include "model_priv.h"
 
-void model_heap_clear(struct model *m, int pid)
+/* Clears the heap counters of pid (of every live process when pid is 0). */
+static void heap_clear(struct model *m, int pid)
 {
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
@@ -33,13 +35,7 @@ void model_heap_add(struct model *m, int pid, const char *name, const char *basi
 	a = &p->allocs[id];
 	a->r.has_heap = true;
 	a->r.live_basis = basis;
-	a->heap.alloc_count += s->alloc_count;
-	a->heap.free_count += s->free_count;
-	a->heap.alloc_bytes += s->alloc_bytes;
-	a->heap.free_bytes += s->free_bytes;
-	a->heap.unmatched_free += s->unmatched_free;
-	for (int k = 0; k < AT_HIST_SLOTS; k++)
-		a->heap.hist[k] += s->hist[k];
+	at_heap_stats_add(&a->heap, s);
 }
 
 void model_heap_figures(struct proc *p, struct alloc *a)
@@ -78,62 +74,59 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 		memcpy(copy, stacks, n * sizeof(*copy));
 	free(p->stacks);
 	p->stacks = copy;
-	p->r.stacks = copy;
-	p->r.nstacks = n;
+	p->nstacks = n;
 	p->r.has_stacks = true;
 	return 0;
 }
 
-/* Appends to a queue of (time, bytes); beyond AT_LAT_QUEUE the two oldest entries merge
- * (the older time kept), so memory stays bounded and no byte is lost. */
-static void lat_push(struct lat_entry **q, size_t *n, size_t *cap, uint64_t t_ns, uint64_t bytes)
+/* Purge latency of one allocator at a sample: without heap counters no free is known, and
+ * the returns since the last sample are dropped rather than matched later. */
+static void heap_latency(struct alloc *a, uint64_t t_ns)
 {
-	if (*n == AT_LAT_QUEUE) {
-		(*q)[1].bytes += (*q)[0].bytes;
-		(*q)[1].t_ns = (*q)[0].t_ns;
-		memmove(*q, *q + 1, (*n - 1) * sizeof(**q));
-		(*n)--;
-	}
-	if (at_grow(q, *n, cap, sizeof(**q), 1))
-		return;
-	(*q)[(*n)++] = (struct lat_entry){ t_ns, bytes };
-}
-
-void model_note_return(struct alloc *a, uint64_t t_ns, uint64_t bytes)
-{
-	lat_push(&a->returned, &a->nreturned, &a->returned_cap, t_ns, bytes);
-}
-
-/* Bytes the application freed since the last sample join the queue, stamped now; then
- * every pending return takes bytes from the oldest frees (first in, first out). A return
- * earlier than the free it is matched with (both fell in one sample interval) has latency
- * 0. Returns beyond all bytes freed are unmatched. */
-void model_heap_latency(struct alloc *a, uint64_t t_ns)
-{
-	uint64_t freed = a->heap.free_bytes;
-
 	if (!a->r.has_heap) {
-		a->nreturned = 0;
+		lat_forget_returns(&a->lat);
 		return;
 	}
-	if (freed > a->freed_seen)
-		lat_push(&a->freed, &a->nfreed, &a->freed_cap, t_ns, freed - a->freed_seen);
-	a->freed_seen = freed;
-	for (size_t i = 0; i < a->nreturned; i++) {
-		struct lat_entry *r = &a->returned[i];
+	lat_match(&a->lat, t_ns, a->heap.free_bytes, a->r.purge_latency_hist,
+		  &a->r.purge_unmatched_bytes);
+}
 
-		while (r->bytes && a->nfreed) {
-			struct lat_entry *f = &a->freed[0];
-			uint64_t take = r->bytes < f->bytes ? r->bytes : f->bytes;
-			uint64_t lat_ns = r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0;
+/* After fresh heap counters: match the bytes freed since the last sample with the returns
+ * to the OS (purge latency), and remember each allocator's retained bytes when they
+ * changed (retention_growth looks at the last changes). */
+static void track_retention(struct model *m, int pid, uint64_t now_ns)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
 
-			a->r.purge_latency_hist[model_log2_slot(lat_ns / 1000, AT_LAT_SLOTS)] += take;
-			r->bytes -= take;
-			f->bytes -= take;
-			if (!f->bytes)
-				memmove(a->freed, a->freed + 1, --a->nfreed * sizeof(*f));
+		if (p->r.exited || (pid && p->r.pid != pid))
+			continue;
+		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
+			struct alloc *a = &p->allocs[k];
+			int64_t v;
+
+			heap_latency(a, now_ns - m->start_ns);
+			model_heap_figures(p, a);
+			if (!a->r.has_heap || !a->r.retained_known)
+				continue;
+			v = a->r.retained_bytes;
+			if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
+				continue;
+			if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
+				a->growth_start_ns = now_ns - m->start_ns;
+			if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
+				memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
+				a->ngrowth--;
+			}
+			a->growth[a->ngrowth++] = v;
 		}
-		a->r.purge_unmatched_bytes += r->bytes;
 	}
-	a->nreturned = 0;
+}
+
+void model_heap_refresh(struct model *m, int pid, uint64_t now_ns, model_heap_read_fn read,
+			void *arg)
+{
+	heap_clear(m, pid);
+	read(arg, m, pid);
+	track_retention(m, pid, now_ns);
 }

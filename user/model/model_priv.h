@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * The model's object layouts, shared by its own files only (model.c: processes, events,
- * samples, reports; model_heap.c: the heap level's figures). Nothing outside the model
- * includes this.
+ * The model's object layouts and its internal calls, shared by its own files only. The
+ * files form layers, and calls only go down (docs/design.md, "The model's layers"):
+ *   model.c          top: lifetime, process lifecycle, model_apply for every record
+ *   model_report.c   the report (every pointer of it is set there), the counter reset
+ *   model_findings.c findings, from the report's figures
+ *   model_arena.c    arena records and allocator internals
+ *   model_heap.c     heap counters, their refresh, live and retained
+ *   model_os.c       syscall records, the attach-time map, residency samples
+ *   model_core.c     processes, owners, the return log, enum names
+ *   model_latency.c  purge latency queues (a leaf)
+ * Nothing outside the model includes this.
  */
 #ifndef AT_MODEL_PRIV_H
 #define AT_MODEL_PRIV_H
@@ -29,14 +37,18 @@ struct lat_entry {
 	uint64_t bytes;
 };
 
-struct alloc {
-	struct rep_alloc r;
-	struct rep_internal internals[AT_MAX_INTERNALS];
-	/* Purge latency: bytes freed (stamped at the sample that saw them) and bytes returned
-	 * to the OS, waiting to be matched first in, first out at the next sample. */
+/* Purge latency: bytes freed (stamped at the sample that saw them) and bytes returned to
+ * the OS, waiting to be matched first in, first out at the next sample. */
+struct purge_lat {
 	struct lat_entry *freed, *returned;
 	size_t nfreed, nreturned, freed_cap, returned_cap;
 	uint64_t freed_seen; /* heap free_bytes at the last sample */
+};
+
+struct alloc {
+	struct rep_alloc r;
+	struct rep_internal internals[AT_MAX_INTERNALS];
+	struct purge_lat lat;
 	int64_t growth[16];	   /* retained bytes at its last changes, oldest first */
 	uint64_t growth_start_ns;  /* when the current run of rises began */
 	size_t ngrowth;
@@ -78,6 +90,7 @@ struct proc {
 	size_t tl_head, tl_n, tl_cap;
 	struct rep_sample *tl_flat;
 	struct rep_stack *stacks;
+	size_t nstacks;
 	struct marena *arenas;
 	size_t narenas, arenas_cap;
 	struct rep_arena *rep_arenas;
@@ -115,19 +128,50 @@ static inline uint32_t model_log2_slot(uint64_t v, uint32_t slots)
 	return r < slots ? r : slots - 1;
 }
 
+/* model_latency.c */
+void lat_note_return(struct purge_lat *l, uint64_t t_ns, uint64_t bytes);
+void lat_forget_returns(struct purge_lat *l);
+/* Matches the bytes freed since the last match (freed_total is cumulative) with the
+ * pending returns, into hist (bytes by log2 microseconds) and *unmatched. */
+void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
+	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched);
+void lat_release(struct purge_lat *l);
+
+/* model_core.c */
 struct proc *model_find_proc(const struct model *m, int pid);
+/* The owner called name, made on first use (AT_OWNER_UNKNOWN when no more fit); may move
+ * p->allocs. */
 int model_owner_id(struct proc *p, const char *name, bool is_allocator);
-/* A return to the OS, for the purge latency (model_findings.c matches it with frees). */
-void model_note_return(struct alloc *a, uint64_t t_ns, uint64_t bytes);
+struct proc *model_proc_new(struct model *m, int pid);
+void model_proc_free(struct proc *p); /* the core's part; the arenas go first */
 void model_alloc_free(struct alloc *a);
-/* Matches the frees seen since the last sample with the pending returns (purge latency). */
-void model_heap_latency(struct alloc *a, uint64_t t_ns);
-/* Live, retained and the window's counts of one allocator, for the report. */
+void model_reset_owners(struct proc *p);
+void model_reset_timeline(struct proc *p);
+void model_set_comm(struct proc *p, const char *comm);
+void model_open_pagemap(struct proc *p);
+/* Counts a return to the OS under a, logs it and queues it for the purge latency. */
+void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
+		      uint64_t addr, uint64_t bytes);
+
+/* model_os.c */
+struct proc_stat;
+/* The anonymous memory p has at attach, from /proc (kept apart as pre-existing). */
+int model_os_preload(struct proc *p, const struct proc_stat *st);
+int model_os_apply(struct model *m, const struct at_sys_rec *r);
+/* A forked child starts with its parent's map, as pre-existing memory. */
+void model_os_inherit(struct proc *child, const struct proc *parent);
+
+/* model_heap.c: live, retained and the window's counts of one allocator, for the report. */
 void model_heap_figures(struct proc *p, struct alloc *a);
+
+/* model_arena.c */
+void model_arena_apply(struct model *m, const struct at_arena_rec *r,
+		       const struct at_probe_info *info);
 /* The arenas of p for the report (live first), and their release. */
 void model_arena_report(struct proc *p);
 void model_arena_free(struct proc *p);
-/* The findings of p, from its report figures (after flattening). */
+
+/* model_findings.c: the findings of p, from its report figures (after flattening). */
 void model_findings(const struct model *m, struct proc *p, uint64_t now_ns);
 
 #endif

@@ -44,6 +44,7 @@ static void flatten_allocs(struct model *m, struct proc *p)
 		for (size_t i = 0; a->log_flat && i < a->log_n; i++)
 			a->log_flat[i] = a->log[(a->log_head + i) % max];
 		a->r.name = a->name;
+		a->r.internals = a->internals;
 		a->r.returns = a->log_flat;
 		a->r.nreturns = a->log_flat ? a->log_n : 0;
 		out[n++] = a->r;
@@ -94,6 +95,8 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 		p->r.timeline = p->tl_flat;
 		p->r.ntimeline = p->tl_flat ? p->tl_n : 0;
 		p->r.comm = p->comm;
+		p->r.stacks = p->stacks;
+		p->r.nstacks = p->nstacks;
 		procs[n++] = p->r;
 	}
 	m->rep.start_ns = m->start_ns;

@@ -10,7 +10,7 @@
 #include <stdio.h>
 
 #include "common.h"
-#include "model.h"
+#include "report.h"
 
 enum out_format {
 	OUT_TEXT = 0,

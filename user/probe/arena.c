@@ -9,10 +9,9 @@
 #include <unistd.h>
 
 #include "attrib.h"
-#include "heap.h"
+#include "x86.h"
 #include "log.h"
-#include "needed.h"
-#include "probeset.h"
+#include "pipeline.h"
 #include "procfs.h"
 #include "stacks.h"
 #include "syms.h"
@@ -61,23 +60,22 @@ static const struct internal usdt_internals[] = {
 
 struct arena {
 	struct loader *loader;
-	const struct at_opts *opts;
+	struct arena_opts opts;
 	struct at_probe_info *probes; /* id k is probes[k - 1] */
 	size_t nprobes, probes_cap;
-	struct probeset *procs;
-	size_t nprocs;
-	struct probeset global; /* -a: probes attached once per file, for every process */
-	struct fileset scanned;	/* -a: the files already probed */
+	struct probe_pipe pipe;
 };
 
-struct arena *arena__new(struct loader *l, const struct at_opts *o)
+static const struct probe_level arena_level;
+
+struct arena *arena__new(struct loader *l, const struct arena_opts *o)
 {
 	struct arena *a = calloc(1, sizeof(*a));
 
 	if (a) {
 		a->loader = l;
-		a->opts = o;
-		a->global.pid = -1;
+		a->opts = *o;
+		probe_pipe_init(&a->pipe, l, &arena_level, a, o->all);
 	}
 	return a;
 }
@@ -86,11 +84,7 @@ void arena__free(struct arena *a)
 {
 	if (!a)
 		return;
-	for (size_t i = 0; i < a->nprocs; i++)
-		probeset_release(&a->procs[i]);
-	probeset_release(&a->global);
-	fileset_free(&a->scanned);
-	free(a->procs);
+	probe_pipe_release(&a->pipe);
 	free(a->probes);
 	free(a);
 }
@@ -100,31 +94,10 @@ const struct at_probe_info *arena_probe_of(const struct arena *a, uint32_t id)
 	return id && id <= a->nprobes ? &a->probes[id - 1] : NULL;
 }
 
-static struct probeset *aproc_get(struct arena *a, int pid)
-{
-	struct probeset *n;
-
-	if (a->opts->all)
-		return &a->global;
-	for (size_t i = 0; i < a->nprocs; i++)
-		if (a->procs[i].pid == pid)
-			return &a->procs[i];
-	n = realloc(a->procs, (a->nprocs + 1) * sizeof(*n));
-	if (!n)
-		return NULL;
-	a->procs = n;
-	memset(&n[a->nprocs], 0, sizeof(*n));
-	n[a->nprocs].pid = pid;
-	return &n[a->nprocs++];
-}
-
 /* The probes found in one file, before they are attached. */
 struct found {
 	struct arena *a;
-	struct probeset *p;
-	struct file_id file;
-	struct loader_probe_spec *specs;
-	size_t nspecs, cap;
+	struct probe_file *pf;
 	/* bumpalo */
 	uint64_t bump_slow[16], bump_reset[16], bump_drop[16], bump_glue[16];
 	size_t nslow, nreset, ndrop, nglue;
@@ -145,17 +118,13 @@ static int add_point(struct found *f, uint64_t off, const struct at_probe_info *
 {
 	uint32_t id;
 
-	if (!probeset_first(f->p, f->file, off))
+	if (!probe_file_first(f->pf, off))
 		return 0;
 	id = new_probe(f->a, pr);
-	if (!id || at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
+	if (!id)
 		return -ENOMEM;
-	f->specs[f->nspecs++] = (struct loader_probe_spec){
-		.off = off,
-		.cookie = ((uint64_t)id << AT_ACOOKIE_PROBE_SHIFT) | cookie_rest,
-		.entry_only = entry_only,
-	};
-	return 0;
+	return probe_file_push(f->pf, off, ((uint64_t)id << AT_ACOOKIE_PROBE_SHIFT) | cookie_rest,
+			       entry_only);
 }
 
 /* A function by name, or by a name GCC gave its clone (sysmalloc.constprop.0). */
@@ -179,7 +148,7 @@ static int find_func(const struct syms *s, const char *name, uint64_t *off, uint
 static uint64_t place(int fd, uint64_t off, uint64_t size, int nargs, uint64_t *cookie)
 {
 	uint32_t regs;
-	uint64_t at = heap_probe_place(fd, off, size, nargs, false, &regs);
+	uint64_t at = x86_probe_place(fd, off, size, nargs, false, &regs);
 
 	if (at != off)
 		*cookie |= AT_ACOOKIE_REGS | AT_ACOOKIE_ARG_REGS(regs);
@@ -224,7 +193,7 @@ static void bump_symbol(void *arg, const char *name, uint64_t off)
 
 static int probe_bumpalo(struct found *f, const struct syms *s)
 {
-	bool watch = f->a->opts->level_heap;
+	bool watch = f->a->opts.watch;
 	struct at_probe_info pr = { .type = "bumpalo" };
 	const uint64_t *drops;
 	size_t ndrops;
@@ -253,7 +222,7 @@ static int probe_bumpalo(struct found *f, const struct syms *s)
 		err = add_point(f, drops[i], &pr, AT_ACOOKIE(0, AT_AK_BUMP_DROP, 0, 1, 0), true);
 	if (!pr.has_release && !watch)
 		at_note(0, "pid %d: bumpalo's reset and drop are inlined: its chunk releases need "
-			   "the heap level", f->p->pid);
+			   "the heap level", f->pf->owner->pid);
 	return err;
 }
 
@@ -286,7 +255,7 @@ static int probe_obstack(struct found *f, const struct syms *s)
 
 static int probe_custom(struct found *f, const struct syms *s, const struct at_arena_spec *sp)
 {
-	bool watch = f->a->opts->level_heap && !sp->free[0];
+	bool watch = f->a->opts.watch && !sp->free[0];
 	struct at_probe_info pr = { .type = sp->name,
 				  .has_reset = sp->reset[0] != 0,
 				  .has_release = sp->free[0] || sp->reset[0],
@@ -296,20 +265,20 @@ static int probe_custom(struct found *f, const struct syms *s, const struct at_a
 
 	if (syms_offset_of(s, sp->alloc, &off))
 		return 0;
-	snprintf(pr.func, sizeof(pr.func), "%s", sp->alloc);
+	snprintf(pr.func, sizeof(pr.func), "%.63s", sp->alloc);
 	pr.kind = AT_AK_CHUNK_ALLOC;
 	err = add_point(f, off, &pr,
 			AT_ACOOKIE(0, AT_AK_CHUNK_ALLOC, sp->size_arg, sp->self_arg, 0) |
 				(watch ? AT_ACOOKIE_WATCH : 0),
 			false);
 	if (!err && sp->free[0] && !syms_offset_of(s, sp->free, &off)) {
-		snprintf(pr.func, sizeof(pr.func), "%s", sp->free);
+		snprintf(pr.func, sizeof(pr.func), "%.63s", sp->free);
 		pr.kind = AT_AK_CHUNK_FREE;
 		err = add_point(f, off, &pr,
 				AT_ACOOKIE(0, AT_AK_CHUNK_FREE, 0, sp->self_arg, sp->ptr_arg), true);
 	}
 	if (!err && sp->reset[0] && !syms_offset_of(s, sp->reset, &off)) {
-		snprintf(pr.func, sizeof(pr.func), "%s", sp->reset);
+		snprintf(pr.func, sizeof(pr.func), "%.63s", sp->reset);
 		pr.kind = AT_AK_RESET;
 		/* At its return: what it kept is known once its releases are done. */
 		err = add_point(f, off, &pr, AT_ACOOKIE(0, AT_AK_RESET, 0, sp->self_arg, 0), false);
@@ -351,7 +320,7 @@ static int probe_usdt(struct found *f, const char *path)
 		int e;
 
 		/* A USDT probe is marked by its index counted down from the top offset. */
-		if (!probeset_first(f->p, f->file, UINT64_MAX - i))
+		if (!probe_file_first(f->pf, UINT64_MAX - i))
 			continue;
 		snprintf(pr.func, sizeof(pr.func), "%s", usdt_internals[i].func);
 		pr.op = usdt_internals[i].op;
@@ -359,107 +328,75 @@ static int probe_usdt(struct found *f, const char *path)
 		id = new_probe(f->a, &pr);
 		if (!id)
 			return -ENOMEM;
-		e = loader_usdt_attach(f->a->loader, f->p->pid, path, "libc", pr.func,
-				       AT_ACOOKIE(id, AT_AK_USDT, pr.size_arg, 0, 0), &f->p->links,
-				       &f->p->nlinks);
+		e = loader_usdt_attach(f->a->loader, f->pf->owner->pid, path, "libc", pr.func,
+				       AT_ACOOKIE(id, AT_AK_USDT, pr.size_arg, 0, 0),
+				       &f->pf->owner->links, &f->pf->owner->nlinks);
 		if (e && e != -ENOENT && e != -ESRCH)
 			err = e;
 	}
 	return err;
 }
 
-static int probe_file(struct arena *a, struct probeset *p, const char *path)
+/* Every kind of arena and allocator internal the file holds. */
+static int arena_scan(void *ctx, struct probe_file *pf)
 {
-	const char *slash = strrchr(path, '/'), *lib = attrib_library(slash ? slash + 1 : path);
+	struct arena *a = ctx;
+	const char *slash = strrchr(pf->path, '/');
+	const char *lib = attrib_library(slash ? slash + 1 : pf->path);
+	const struct syms *s = pf->syms;
 	struct found *f = calloc(1, sizeof(*f));
-	struct syms *s = NULL;
-	struct stat st;
-	int err = 0, fd;
+	int err;
 
 	if (!f)
 		return -ENOMEM;
-	if (stat(path, &st)) {
-		err = -errno;
-		goto out;
-	}
-	if (a->opts->all && !fileset_add(&a->scanned, file_id_of(&st)))
-		goto out; /* probed for every process already */
-	s = syms__new(path);
-	if (!s) {
-		err = errno == ENOEXEC ? 0 : -errno;
-		goto out;
-	}
-	*f = (struct found){ .a = a, .p = p, .file = file_id_of(&st) };
+	f->a = a;
+	f->pf = pf;
 	err = probe_bumpalo(f, s);
 	if (!err)
 		err = probe_obstack(f, s);
-	for (size_t i = 0; i < a->opts->narenas && !err; i++)
-		err = probe_custom(f, s, &a->opts->arenas[i]);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	for (size_t i = 0; i < a->opts.nspecs && !err; i++)
+		err = probe_custom(f, s, &a->opts.specs[i]);
 	if (!err && !syms_offset_of(s, "_rjem_je_pages_map", &(uint64_t){ 0 }))
-		err = probe_internals(f, s, fd, "jemalloc", "_rjem_je_", jemalloc_internals,
+		err = probe_internals(f, s, pf->fd, "jemalloc", "_rjem_je_", jemalloc_internals,
 				      AT_ARRAY_SIZE(jemalloc_internals));
 	else if (!err && !syms_offset_of(s, "je_pages_map", &(uint64_t){ 0 }))
-		err = probe_internals(f, s, fd, "jemalloc", "je_", jemalloc_internals,
+		err = probe_internals(f, s, pf->fd, "jemalloc", "je_", jemalloc_internals,
 				      AT_ARRAY_SIZE(jemalloc_internals));
 	if (!err && ((lib && !strcmp(lib, "glibc")) ||
 		     !find_func(s, "_int_malloc", &(uint64_t){ 0 }, NULL)))
-		err = probe_internals(f, s, fd, "glibc", "", glibc_internals,
+		err = probe_internals(f, s, pf->fd, "glibc", "", glibc_internals,
 				      AT_ARRAY_SIZE(glibc_internals));
-	if (fd >= 0)
-		close(fd);
 	if (!err && syms_has_usdt(s))
-		err = probe_usdt(f, path);
-	if (!err && f->nspecs) {
-		err = loader_uprobes_attach(a->loader, LOADER_ARENA, p->pid, path, f->specs,
-					    f->nspecs, &p->links, &p->nlinks);
-		if (err)
-			at_err("cannot attach the arena probes to '%s': %s", path, strerror(-err));
-		else
-			at_note(1, "pid %d: %zu arena probes in '%s'", p->pid, f->nspecs, path);
-	}
-out:
-	if (f)
-		free(f->specs);
+		err = probe_usdt(f, pf->path);
 	free(f);
-	syms__free(s);
 	return err;
 }
 
-/* The process whose files arena_attach_running or arena_attach_launch probes. */
-struct running {
-	struct arena *a;
-	struct probeset *p;
-};
-
-static int running_file(void *arg, const char *path)
+static void arena_attached(void *ctx, const struct probe_file *f)
 {
-	struct running *r = arg;
-
-	return probe_file(r->a, r->p, path);
+	(void)ctx;
+	at_note(1, "pid %d: %zu arena probes in '%s'", f->owner->pid, f->nspecs, f->path);
 }
+
+static const struct probe_level arena_level = {
+	.name = "arena",
+	.level = LOADER_ARENA,
+	.scan = arena_scan,
+	.attached = arena_attached,
+};
 
 int arena_attach_running(struct arena *a, int pid)
 {
-	struct running r = { .a = a, .p = aproc_get(a, pid) };
-
-	return r.p ? procfs_each_exec_file(pid, running_file, &r) : -ENOMEM;
+	return probe_pipe_running(&a->pipe, pid);
 }
 
 int arena_attach_launch(struct arena *a, int pid, const char *exe)
 {
-	struct running r = { .a = a, .p = aproc_get(a, pid) };
-
-	return r.p ? needed_launch_files(exe, running_file, &r) : -ENOMEM;
+	return probe_pipe_launch(&a->pipe, pid, exe);
 }
 
 void arena_forget(struct arena *a, int pid)
 {
-	for (size_t i = 0; i < a->nprocs && !a->opts->all; i++) {
-		if (a->procs[i].pid != pid)
-			continue;
-		probeset_release(&a->procs[i]);
-		a->procs[i].pid = -1;
-	}
+	probe_pipe_forget(&a->pipe, pid);
 	loader_arena_forget(a->loader, pid);
 }

@@ -14,13 +14,31 @@
 
 #include "common.h"
 #include "arenatrace.h"
-#include "cli.h"
 #include "loader.h"
-#include "model.h"
+#include "probe_info.h"
+
+/* --arena NAME:alloc=SYMBOL[,size=N][,self=N][,free=SYMBOL[,ptr=N]][,reset=SYMBOL]
+ * Arguments are numbered from 1; 0 means none. */
+struct at_arena_spec {
+	char name[32];
+	char alloc[128];
+	char free[128];
+	char reset[128];
+	int size_arg; /* argument of alloc holding the chunk size */
+	int self_arg; /* argument identifying the arena instance (alloc, free, reset) */
+	int ptr_arg;  /* argument of free holding the chunk */
+};
+
+struct arena_opts {
+	bool all;   /* -a: each file's probes attached once, for every process */
+	bool watch; /* the heap level runs: chunks are watched until the allocator's free */
+	const struct at_arena_spec *specs; /* --arena */
+	size_t nspecs;
+};
 
 struct arena;
 
-struct arena *arena__new(struct loader *l, const struct at_opts *o);
+struct arena *arena__new(struct loader *l, const struct arena_opts *o);
 void arena__free(struct arena *a);
 
 /* Probe every file pid maps now, or (launch) the files a command will map. */

@@ -7,7 +7,6 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "cli.h"
 #include "log.h"
 
 #ifndef CAP_PERFMON
@@ -28,15 +27,17 @@ int features_check_privileges(void)
 	struct __user_cap_data_struct d[2] = { 0 };
 
 	if (syscall(SYS_capget, &h, d)) {
-		at_err("cannot read capabilities: %s", strerror(errno));
-		return AT_EXIT_RUNTIME;
+		int err = -errno;
+
+		at_err("cannot read capabilities: %s", strerror(-err));
+		return err;
 	}
 	if (has_cap(d, CAP_SYS_ADMIN) ||
 	    (has_cap(d, CAP_BPF) && has_cap(d, CAP_PERFMON) && has_cap(d, CAP_SYS_PTRACE)))
 		return 0;
 	at_err("needs root, or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE (to load BPF programs, "
 	       "attach probes and read other processes' memory maps): run it with sudo");
-	return AT_EXIT_PRIV;
+	return -EPERM;
 }
 
 #define TRACEFS "/sys/kernel/tracing"
@@ -51,12 +52,12 @@ static int check_tracefs(void)
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
 		at_err("tracefs is not mounted and mounting it at " TRACEFS " failed (%s): "
 		       "run 'mount -t tracefs nodev " TRACEFS "'", strerror(errno));
-		return AT_EXIT_KERNEL;
+		return -EOPNOTSUPP;
 	}
 	if (access(TRACEFS "/events/syscalls", F_OK)) {
 		at_err("syscall tracepoints are missing under " TRACEFS
 		       "/events/syscalls: needs CONFIG_FTRACE_SYSCALLS=y");
-		return AT_EXIT_KERNEL;
+		return -EOPNOTSUPP;
 	}
 	at_note(1, "mounted tracefs at " TRACEFS);
 	return 0;
@@ -71,11 +72,11 @@ int features_check_kernel(void)
 	if (access("/sys/kernel/btf/vmlinux", R_OK)) {
 		at_err("kernel BTF is missing (/sys/kernel/btf/vmlinux): needs a kernel built with "
 		       "CONFIG_DEBUG_INFO_BTF=y (5.5 or later)");
-		return AT_EXIT_KERNEL;
+		return -EOPNOTSUPP;
 	}
 	if (access("/sys/bus/event_source/devices/uprobe/type", R_OK)) {
 		at_err("the uprobe PMU is missing: needs a kernel with CONFIG_UPROBE_EVENTS=y");
-		return AT_EXIT_KERNEL;
+		return -EOPNOTSUPP;
 	}
 	return 0;
 }

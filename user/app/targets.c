@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* The targets of a run: processes given with -p, every process with -a, or a command
+ * launched under trace, stopped before its exec until everything is in place. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "arena.h"
+#include "heap.h"
+#include "loader.h"
+#include "log.h"
+#include "model.h"
+#include "procfs.h"
+
+/* Uprobes of the heap and arena levels for a process now running, or (exe) for the files a
+ * process will map after its exec. */
+int targets_probe_running(struct at_ctx *c, int pid)
+{
+	int err = c->heap ? heap_attach_running(c->heap, pid) : 0;
+
+	if (!err && c->arena)
+		err = arena_attach_running(c->arena, pid);
+	return err;
+}
+
+int targets_probe_launch(struct at_ctx *c, int pid, const char *exe)
+{
+	int err = c->heap ? heap_attach_launch(c->heap, pid, exe) : 0;
+
+	if (!err && c->arena)
+		err = arena_attach_launch(c->arena, pid, exe);
+	return err;
+}
+
+int targets_check(int pid)
+{
+	struct proc_stat st;
+	char maps[64];
+
+	if (procfs_read_stat(pid, &st)) {
+		at_err("no process with pid %d", pid);
+		return AT_EXIT_TARGET;
+	}
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	if ((st.flags & AT_PF_KTHREAD) || access(maps, R_OK)) {
+		if (st.flags & AT_PF_KTHREAD)
+			at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid,
+			       st.comm);
+		else
+			at_err("cannot read /proc/%d/maps: %s", pid, strerror(errno));
+		return AT_EXIT_TARGET;
+	}
+	if (st.state == 'Z') {
+		at_err("pid %d (%s) has already exited (zombie)", pid, st.comm);
+		return AT_EXIT_TARGET;
+	}
+	return 0;
+}
+
+/* Fork CMD stopped before exec, so that it is traced from its first instruction. */
+static int launch(struct at_ctx *c)
+{
+	int go[2], ex[2];
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(ex, O_CLOEXEC))
+		return -errno;
+	c->child = fork();
+	if (c->child < 0)
+		return -errno;
+	if (c->child == 0) {
+		char b;
+		int e;
+
+		close(go[1]);
+		close(ex[0]);
+		if (read(go[0], &b, 1) != 1)
+			_exit(127); /* arenatrace gave up */
+		execvp(c->opts->cmd[0], c->opts->cmd);
+		e = errno;
+		if (write(ex[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(go[0]);
+	close(ex[1]);
+	c->go_fd = go[1];
+	c->exec_fd = ex[0];
+	return 0;
+}
+
+int targets_release_child(struct at_ctx *c)
+{
+	int e = 0;
+	ssize_t n;
+
+	if (write(c->go_fd, "g", 1) != 1)
+		return -errno;
+	close(c->go_fd);
+	c->go_fd = -1;
+	n = read(c->exec_fd, &e, sizeof(e));
+	close(c->exec_fd);
+	c->exec_fd = -1;
+	if (n == sizeof(e)) {
+		waitpid(c->child, NULL, 0);
+		at_err("cannot run '%s': %s", c->opts->cmd[0], strerror(e));
+		return AT_EXIT_TARGET;
+	}
+	return 0;
+}
+
+/* The file execvp will run, for probing a statically linked allocator before it runs. */
+static const char *resolve_command(const char *cmd, char *out)
+{
+	const char *path = getenv("PATH");
+	char *dirs, *dir, *save = NULL;
+
+	if (strchr(cmd, '/'))
+		return realpath(cmd, out) ? out : NULL;
+	dirs = strdup(path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		snprintf(out, PATH_MAX, "%s/%s", dir, cmd);
+		if (!access(out, X_OK))
+			break;
+	}
+	free(dirs);
+	return dir ? out : NULL;
+}
+
+/* -a: whether a process passes --comm and --cgroup. */
+static bool wanted(const struct at_opts *o, int pid, const char *comm)
+{
+	bool ok = !o->ncomms;
+
+	for (size_t i = 0; i < o->ncomms && !ok; i++)
+		ok = !strcmp(o->comms[i], comm);
+	return ok && procfs_in_cgroup(pid, o->cgroup);
+}
+
+/* Start tracing one process found running (-a); it may vanish meanwhile, which is fine. */
+static void adopt(struct at_ctx *c, int pid)
+{
+	struct proc_stat st;
+
+	if (procfs_read_stat(pid, &st) || (st.flags & AT_PF_KTHREAD) || st.state == 'Z' ||
+	    !wanted(c->opts, pid, st.comm))
+		return;
+	if (loader_trace_pid(c->loader, pid, true) || model_add_running(c->model, pid))
+		return;
+	loader_add_process(c->loader, pid);
+	targets_probe_running(c, pid);
+}
+
+/* -a: every process now running (new ones come through their exec record). */
+static int adopt_all(struct at_ctx *c)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	if (!d) {
+		at_err("cannot read /proc: %s", strerror(errno));
+		return AT_EXIT_RUNTIME;
+	}
+	/* The probes are attached per file for all processes: libc and the allocator
+	 * libraries now, so that new programs are covered from their first call. */
+	loader_add_process(c->loader, getpid());
+	targets_probe_launch(c, getpid(), NULL);
+	while ((e = readdir(d))) {
+		char *end;
+		long pid = strtol(e->d_name, &end, 10);
+
+		if (*end || pid <= 0 || pid == getpid())
+			continue;
+		adopt(c, (int)pid);
+	}
+	closedir(d);
+	return 0;
+}
+
+int targets_setup(struct at_ctx *c)
+{
+	const struct at_opts *o = c->opts;
+	char exe[PATH_MAX];
+	int err;
+
+	if (o->all)
+		return adopt_all(c);
+	for (size_t i = 0; i < o->npids; i++) {
+		err = loader_trace_pid(c->loader, o->pids[i], o->follow);
+		if (!err)
+			err = model_add_running(c->model, o->pids[i]);
+		if (!err)
+			err = loader_add_process(c->loader, o->pids[i]);
+		if (!err)
+			err = targets_probe_running(c, o->pids[i]);
+		if (err == -ENOENT || err == -ESRCH) {
+			at_err("pid %d exited while arenatrace attached", o->pids[i]);
+			return AT_EXIT_TARGET;
+		}
+		if (err) {
+			at_err("cannot trace pid %d: %s", o->pids[i], strerror(-err));
+			return AT_EXIT_RUNTIME;
+		}
+	}
+	if (!o->cmd)
+		return 0;
+	/* The command will map the same libc as arenatrace; another one is picked up at its
+	 * exec. */
+	err = loader_add_process(c->loader, getpid());
+	if (!err)
+		err = launch(c);
+	if (!err)
+		err = loader_trace_pid(c->loader, c->child, o->follow);
+	if (!err)
+		err = model_add_launched(c->model, c->child);
+	if (!err)
+		err = targets_probe_launch(c, c->child, resolve_command(o->cmd[0], exe));
+	if (err) {
+		at_err("cannot start '%s': %s", o->cmd[0], strerror(-err));
+		return AT_EXIT_RUNTIME;
+	}
+	return 0;
+}

@@ -1,0 +1,234 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The bottom of the model: processes and their owners (allocators and the non-allocator
+ * owners below AT_OWNER_FIRST), the return log, and the names of the ABI's enums. Calls
+ * nothing above it (docs/design.md, "The model's layers").
+ */
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "attrib.h"
+#include "imap.h"
+#include "model.h"
+#include "model_priv.h"
+
+static const char *const ret_names[] = {
+	"munmap", "madv_dontneed", "madv_free", "madv_remove", "brk_shrink", "mremap_shrink",
+	"decommit",
+};
+_Static_assert(AT_ARRAY_SIZE(ret_names) == AT_RET_NR, "a return kind without a name");
+static const char *const sys_names[] = {
+	"mmap", "munmap", "mremap", "brk", "madvise", "mprotect", "process_madvise",
+};
+_Static_assert(AT_ARRAY_SIZE(sys_names) == AT_SYS_NR, "a syscall without a name");
+
+static const char *const drop_names[] = {
+	[AT_DROP_RINGBUF_FULL] = "ringbuf_full",
+	[AT_DROP_PROCS_FULL] = "procs_full",
+	[AT_DROP_HEAP_STATS_FULL] = "heap_stats_full",
+	[AT_DROP_HEAP_LIVE_FULL] = "heap_live_full",
+	[AT_DROP_STACK_ID] = "stack_id",
+	[AT_DROP_ARENA_CHUNKS_FULL] = "arena_chunks_full",
+	[AT_DROP_ARENA_NEST] = "arena_nest",
+};
+_Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
+
+/* Kinds start at 1: slot 0 names an unknown kind. */
+static const char *const proc_kind_names[] = {
+	[0] = "?",
+	[AT_PROC_FORK] = "fork",
+	[AT_PROC_EXEC] = "exec",
+	[AT_PROC_EXIT] = "exit",
+};
+_Static_assert(AT_ARRAY_SIZE(proc_kind_names) == AT_PROC_NR, "a process event without a name");
+static const char *const arena_kind_names[] = {
+	[0] = "?",
+	[AT_AK_CHUNK_ALLOC] = "chunk_alloc",
+	[AT_AK_CHUNK_FREE] = "chunk_free",
+	[AT_AK_RESET] = "reset",
+	[AT_AK_BUMP_SLOW] = "bump_slow",
+	[AT_AK_BUMP_RESET] = "bump_reset",
+	[AT_AK_BUMP_DROP] = "bump_drop",
+	[AT_AK_OBSTACK_NEW] = "obstack_new",
+	[AT_AK_OBSTACK_FREE] = "obstack_free",
+	[AT_AK_INTERNAL] = "internal",
+	[AT_AK_CHUNK_FREED] = "chunk_freed",
+	[AT_AK_USDT] = "usdt",
+};
+_Static_assert(AT_ARRAY_SIZE(arena_kind_names) == AT_AK_NR, "an arena event without a name");
+
+const char *model_proc_kind_name(uint32_t k)
+{
+	return k < AT_PROC_NR ? proc_kind_names[k] : "?";
+}
+
+const char *model_arena_kind_name(uint32_t k)
+{
+	return k < AT_AK_NR ? arena_kind_names[k] : "?";
+}
+
+const char *model_drop_name(enum at_drop d)
+{
+	return d < AT_DROP_NR ? drop_names[d] : "?";
+}
+
+const char *model_ret_name(enum at_ret r)
+{
+	return r < AT_RET_NR ? ret_names[r] : "?";
+}
+
+const char *model_sys_name(enum at_sys s)
+{
+	return s < AT_SYS_NR ? sys_names[s] : "?";
+}
+
+struct proc *model_find_proc(const struct model *m, int pid)
+{
+	/* Newest first: a recycled pid belongs to the latest process that had it. */
+	for (size_t i = m->nprocs; i > 0; i--)
+		if (m->procs[i - 1]->r.pid == pid && !m->procs[i - 1]->r.exited)
+			return m->procs[i - 1];
+	return NULL;
+}
+
+int model_owner_id(struct proc *p, const char *name, bool is_allocator)
+{
+	struct alloc *a;
+
+	for (size_t i = 0; i < p->nallocs; i++)
+		if (!strcmp(p->allocs[i].name, name))
+			return (int)i;
+	if (p->nallocs == AT_MAX_OWNERS)
+		return AT_OWNER_UNKNOWN;
+	if (p->nallocs == p->allocs_cap) {
+		size_t cap = p->allocs_cap ? 2 * p->allocs_cap : 8;
+
+		a = realloc(p->allocs, cap * sizeof(*a));
+		if (!a)
+			return AT_OWNER_UNKNOWN;
+		p->allocs = a;
+		p->allocs_cap = cap;
+	}
+	a = &p->allocs[p->nallocs];
+	memset(a, 0, sizeof(*a));
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	a->r.is_allocator = is_allocator;
+	return (int)p->nallocs++;
+}
+
+void model_alloc_free(struct alloc *a)
+{
+	free(a->log);
+	free(a->log_flat);
+	lat_release(&a->lat);
+}
+
+void model_reset_owners(struct proc *p)
+{
+	for (size_t i = 0; i < p->nallocs; i++)
+		model_alloc_free(&p->allocs[i]);
+	p->nallocs = 0;
+	model_owner_id(p, "unknown", false);
+	model_owner_id(p, "stack", false);
+	model_owner_id(p, "ld.so", false);
+}
+
+void model_reset_timeline(struct proc *p)
+{
+	p->tl_head = p->tl_n = 0;
+	p->r.timeline_omitted = 0;
+}
+
+/* What the bottom layer owns of a process (the arena level frees its own first). */
+void model_proc_free(struct proc *p)
+{
+	if (!p)
+		return;
+	imap__free(p->im);
+	attrib__free(p->attrib);
+	for (size_t i = 0; i < p->nallocs; i++)
+		model_alloc_free(&p->allocs[i]);
+	free(p->allocs);
+	free(p->rep_allocs);
+	free(p->tl);
+	free(p->tl_flat);
+	free(p->stacks);
+	free(p->findings);
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
+	free(p);
+}
+
+struct proc *model_proc_new(struct model *m, int pid)
+{
+	struct proc *p;
+
+	if (m->nprocs == m->lim.max_procs) {
+		m->drops.procs_full++;
+		errno = ENOSPC;
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	p->pagemap_fd = -1;
+	p->r.pid = pid;
+	p->im = imap__new(m->lim.max_segs);
+	p->attrib = attrib__new(pid);
+	if (p->im && p->attrib)
+		model_reset_owners(p);
+	if (!p->im || !p->attrib || p->nallocs != AT_OWNER_FIRST) {
+		model_proc_free(p);
+		errno = ENOMEM;
+		return NULL;
+	}
+	m->procs[m->nprocs++] = p;
+	return p;
+}
+
+void model_set_comm(struct proc *p, const char *comm)
+{
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+}
+
+void model_open_pagemap(struct proc *p)
+{
+	char path[64];
+
+	if (p->pagemap_fd >= 0)
+		close(p->pagemap_fd);
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", p->r.pid);
+	p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
+}
+
+void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
+		       uint64_t addr, uint64_t bytes)
+{
+	size_t max = m->lim.return_log_max;
+
+	a->r.ret_bytes[kind] += bytes;
+	a->r.ret_count[kind]++;
+	a->r.ret_last_ns[kind] = t_ns;
+	lat_note_return(&a->lat, t_ns, bytes);
+	if (!max)
+		return;
+	if (!a->log) {
+		a->log = calloc(max, sizeof(*a->log));
+		if (!a->log)
+			return;
+	}
+	if (a->log_n == max) {
+		a->r.returns_omitted++;
+		a->log_head = (a->log_head + 1) % max;
+		a->log_n--;
+	}
+	a->log[(a->log_head + a->log_n) % max] =
+		(struct rep_return){ .t_ns = t_ns, .addr = addr, .bytes = bytes, .kind = kind };
+	a->log_n++;
+}
+
+/* Credit the bytes an event returned to each owner it touched, and the event itself (unless
+ * sys is AT_SYS_NR) once, under the owner that had most of the range. */

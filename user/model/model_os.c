@@ -1,0 +1,399 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * The os level's part of the model: each process's interval map of anonymous memory, built
+ * from /proc at attach and from the memory syscall records, the returns they make, and the
+ * residency samples. Above the model's core (docs/design.md, "The model's layers").
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "attrib.h"
+#include "imap.h"
+#include "model.h"
+#include "model_priv.h"
+#include "procfs.h"
+
+struct preload {
+	struct proc *p;
+	struct maps_entry prev;
+	bool have_prev;
+};
+
+/* Anonymous memory already there at attach. [heap] is glibc's brk heap; a 4 KiB PROT_NONE
+ * guard right below a writable region is a thread stack; a region at a 64 MiB boundary
+ * whose writable head and PROT_NONE tail span 64 MiB is a glibc thread heap. */
+static int preload_entry(const struct maps_entry *e, void *arg)
+{
+	struct preload *pl = arg;
+	struct proc *p = pl->p;
+	const char *path = e->path;
+	int owner = AT_OWNER_UNKNOWN;
+
+	if (e->inode || (path[0] && strcmp(path, "[heap]") && strncmp(path, "[anon:", 6))) {
+		pl->have_prev = false;
+		return 0;
+	}
+	if (!strcmp(path, "[heap]")) {
+		owner = model_owner_id(p, "glibc", true);
+		p->brk_cur = e->end;
+	} else if (pl->have_prev && pl->prev.end == e->start && !pl->prev.prot &&
+		   pl->prev.end - pl->prev.start == AT_PAGE_SIZE && (e->prot & PROT_WRITE)) {
+		owner = AT_OWNER_STACK;
+		imap_insert(p->im, pl->prev.start, pl->prev.end, AT_OWNER_STACK, 0, IMAP_F_PRE,
+			    NULL, NULL);
+	} else if (pl->have_prev && pl->prev.end == e->start && !e->prot && pl->prev.prot &&
+		   !(pl->prev.start & ((64ull << 20) - 1)) &&
+		   e->end - pl->prev.start == (64ull << 20)) {
+		owner = model_owner_id(p, "glibc", true);
+		imap_insert(p->im, pl->prev.start, pl->prev.end, (uint16_t)owner, pl->prev.prot,
+			    IMAP_F_PRE, NULL, NULL);
+	}
+	imap_insert(p->im, e->start, e->end, (uint16_t)owner, e->prot, IMAP_F_PRE, NULL, NULL);
+	pl->prev = *e;
+	pl->have_prev = true;
+	return 0;
+}
+
+int model_os_preload(struct proc *p, const struct proc_stat *st)
+{
+	struct preload pl = { .p = p };
+
+	/* With no [heap] yet, the break is still where it started. */
+	p->brk_cur = st->start_brk;
+	p->brk_known = st->start_brk != 0;
+	return procfs_read_maps(p->r.pid, preload_entry, &pl);
+}
+
+struct touch {
+	struct proc *p;
+	struct model *m;
+	enum at_ret kind;     /* AT_RET_NR: no return */
+	int new_prot;         /* mprotect / overlay target protection, -1 if none */
+	uint64_t ts;
+	uint64_t owner_bytes[AT_MAX_OWNERS];
+	uint16_t first_owner;
+	uint8_t first_prot;
+	bool any;
+};
+
+static void touch_piece(const struct imap_seg *s, void *arg)
+{
+	struct touch *t = arg;
+	uint64_t bytes = s->end - s->start;
+
+	if (!t->any) {
+		t->first_owner = s->owner;
+		t->first_prot = s->prot;
+		t->any = true;
+	}
+	if (t->kind == AT_RET_DECOMMIT && !(s->prot && t->new_prot == 0))
+		return;
+	t->owner_bytes[s->owner] += bytes;
+}
+
+static void settle(struct touch *t, enum at_sys sys, uint64_t addr)
+{
+	struct proc *p = t->p;
+	size_t best = AT_OWNER_UNKNOWN;
+	uint64_t best_bytes = 0;
+
+	for (size_t i = 0; i < p->nallocs; i++) {
+		if (!t->owner_bytes[i])
+			continue;
+		if (t->owner_bytes[i] > best_bytes) {
+			best_bytes = t->owner_bytes[i];
+			best = i;
+		}
+		if (t->kind < AT_RET_NR)
+			model_log_return(t->m, &p->allocs[i], t->kind, t->ts, addr, t->owner_bytes[i]);
+	}
+	if (t->any && sys < AT_SYS_NR)
+		p->allocs[best_bytes ? best : t->first_owner].r.events[sys]++;
+}
+
+static uint64_t page_up(uint64_t v)
+{
+	return (v + AT_PAGE_SIZE - 1) & ~(uint64_t)(AT_PAGE_SIZE - 1);
+}
+
+static int owner_for(struct proc *p, const struct at_sys_rec *r)
+{
+	char name[64];
+	bool is_alloc = true;
+
+	attrib_classify(p->attrib, r, name, sizeof(name), &is_alloc);
+	if (!strcmp(name, "ld.so"))
+		return AT_OWNER_LDSO;
+	return model_owner_id(p, name, is_alloc);
+}
+
+static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t start = (uint64_t)r->ret, len = page_up(r->args[1]);
+	uint64_t prot = r->args[2], flags = r->args[3];
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_NR, .ts = ts };
+	int owner, err;
+
+	if (!(flags & MAP_ANONYMOUS)) {
+		/* A file mapping is not allocator memory; over anonymous memory it replaces it. */
+		return imap_remove(p->im, start, start + len, NULL, NULL);
+	}
+	owner = (flags & MAP_STACK) ? AT_OWNER_STACK : owner_for(p, r);
+	if (prot == PROT_NONE) {
+		/* MAP_FIXED PROT_NONE over accessible memory decommits it. */
+		t.kind = AT_RET_DECOMMIT;
+		t.new_prot = 0;
+	}
+	err = imap_insert(p->im, start, start + len, (uint16_t)owner, (uint8_t)prot, 0, touch_piece,
+			  &t);
+	if (err)
+		return err;
+	if (t.kind < AT_RET_NR)
+		settle(&t, AT_SYS_NR, start); /* the mmap counts under its caller, below */
+	p->allocs[owner].r.events[AT_SYS_MMAP]++;
+	p->allocs[owner].r.mapped_total_bytes += len;
+	return 0;
+}
+
+static int apply_munmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t start = r->args[0], len = page_up(r->args[1]);
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_MUNMAP, .ts = ts };
+	int err = imap_remove(p->im, start, start + len, touch_piece, &t);
+
+	if (!err)
+		settle(&t, AT_SYS_MUNMAP, start);
+	return err;
+}
+
+static int apply_mremap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t old = r->args[0], old_len = page_up(r->args[1]), new_len = page_up(r->args[2]);
+	uint64_t flags = r->args[3], dst = (uint64_t)r->ret;
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_NR, .ts = ts };
+	int err;
+
+	imap_visit(p->im, old, old + old_len, touch_piece, &t);
+	if (!t.any || !old_len)
+		return 0; /* a file mapping, or a duplicate of a shared one */
+	if (!(flags & 4 /* MREMAP_DONTUNMAP */)) {
+		err = imap_remove(p->im, old, old + old_len, NULL, NULL);
+		if (err)
+			return err;
+	}
+	err = imap_insert(p->im, dst, dst + new_len, t.first_owner, t.first_prot, 0, NULL, NULL);
+	if (err)
+		return err;
+	p->allocs[t.first_owner].r.events[AT_SYS_MREMAP]++;
+	if (new_len < old_len)
+		model_log_return(m, &p->allocs[t.first_owner], AT_RET_MREMAP_SHRINK, ts, old + new_len,
+			   old_len - new_len);
+	else
+		p->allocs[t.first_owner].r.mapped_total_bytes += new_len - old_len;
+	return 0;
+}
+
+static int apply_brk(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t now = (uint64_t)r->ret;
+	int owner = owner_for(p, r);
+	int err = 0;
+
+	p->allocs[owner].r.events[AT_SYS_BRK]++;
+	if (!p->brk_known) {
+		p->brk_cur = now;
+		p->brk_known = true;
+		return 0;
+	}
+	if (now > p->brk_cur) {
+		uint64_t from = page_up(p->brk_cur), to = page_up(now);
+
+		err = imap_insert(p->im, from, to, (uint16_t)owner, PROT_READ | PROT_WRITE, 0, NULL,
+				  NULL);
+		if (!err)
+			p->allocs[owner].r.mapped_total_bytes += to - from;
+	} else if (now < p->brk_cur) {
+		struct touch t = { .p = p, .m = m, .kind = AT_RET_BRK_SHRINK, .ts = ts };
+
+		err = imap_remove(p->im, page_up(now), page_up(p->brk_cur), touch_piece, &t);
+		if (!err) {
+			for (size_t i = 0; i < p->nallocs; i++)
+				if (t.owner_bytes[i])
+					model_log_return(m, &p->allocs[i], AT_RET_BRK_SHRINK, ts,
+						   page_up(now), t.owner_bytes[i]);
+		}
+	}
+	if (!err)
+		p->brk_cur = now;
+	return err;
+}
+
+static int apply_madvise(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t start = r->args[0], len = page_up(r->args[1]);
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_NR, .ts = ts };
+	uint8_t set = 0, clear = 0;
+	int err;
+
+	switch ((int)r->args[2]) {
+	case MADV_DONTNEED:
+	case 24: /* MADV_DONTNEED_LOCKED */
+		t.kind = AT_RET_MADV_DONTNEED;
+		clear = IMAP_F_LAZY;
+		break;
+	case MADV_FREE:
+		t.kind = AT_RET_MADV_FREE;
+		set = IMAP_F_LAZY;
+		break;
+	case MADV_REMOVE:
+		t.kind = AT_RET_MADV_REMOVE;
+		clear = IMAP_F_LAZY;
+		break;
+	default:
+		break;
+	}
+	err = imap_update(p->im, start, start + len, -1, set, clear, touch_piece, &t);
+	if (!err)
+		settle(&t, AT_SYS_MADVISE, start);
+	return err;
+}
+
+static int apply_mprotect(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t start = r->args[0], len = page_up(r->args[1]);
+	int prot = (int)(r->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_DECOMMIT, .new_prot = prot, .ts = ts };
+	int err = imap_update(p->im, start, start + len, prot, 0, 0, touch_piece, &t);
+
+	/* Only accessible -> PROT_NONE pieces count as returned (touch_piece); a commit
+	 * credits the event alone. */
+	if (!err)
+		settle(&t, AT_SYS_MPROTECT, start);
+	return err;
+}
+
+int model_os_apply(struct model *m, const struct at_sys_rec *r)
+{
+	struct proc *p = model_find_proc(m, (int)r->hdr.pid);
+	uint64_t ts = r->hdr.ts_ns > m->start_ns ? r->hdr.ts_ns - m->start_ns : 0;
+	int err = 0;
+
+	if (!p) {
+		m->drops.unattributed++;
+		return 0;
+	}
+	switch (r->hdr.kind) {
+	case AT_SYS_MMAP:
+		err = apply_mmap(m, p, r, ts);
+		break;
+	case AT_SYS_MUNMAP:
+		err = apply_munmap(m, p, r, ts);
+		break;
+	case AT_SYS_MREMAP:
+		err = apply_mremap(m, p, r, ts);
+		break;
+	case AT_SYS_BRK:
+		err = apply_brk(m, p, r, ts);
+		break;
+	case AT_SYS_MADVISE:
+		err = apply_madvise(m, p, r, ts);
+		break;
+	case AT_SYS_MPROTECT:
+		err = apply_mprotect(m, p, r, ts);
+		break;
+	case AT_SYS_PROCESS_MADVISE: {
+		/* Advice on another process's memory (via a pidfd): counted, not applied. */
+		int owner = owner_for(p, r); /* before p->allocs is read: it may move it */
+
+		p->allocs[owner].r.events[AT_SYS_PROCESS_MADVISE]++;
+		break;
+	}
+	default:
+		break;
+	}
+	if (err == -ENOSPC)
+		m->drops.segs_full++;
+	return err == -ENOSPC ? 0 : err;
+}
+
+static void copy_seg(const struct imap_seg *s, void *arg)
+{
+	struct imap *dst = arg;
+
+	imap_insert(dst, s->start, s->end, s->owner, s->prot, s->flags | IMAP_F_PRE, NULL, NULL);
+}
+
+void model_os_inherit(struct proc *child, const struct proc *parent)
+{
+	imap_visit(parent->im, 0, UINT64_MAX, copy_seg, child->im);
+	child->brk_cur = parent->brk_cur;
+	child->brk_known = parent->brk_known;
+}
+
+struct residency {
+	struct proc *p;
+	uint64_t traced[AT_MAX_OWNERS];
+	uint64_t pre[AT_MAX_OWNERS];
+};
+
+void model_sample(struct model *m, uint64_t now_ns)
+{
+	for (size_t i = 0; i < m->nprocs; i++) {
+		struct proc *p = m->procs[i];
+		struct residency res = { .p = p };
+		struct rep_sample s = { .t_ns = now_ns - m->start_ns };
+		size_t n = imap_count(p->im), max = m->lim.timeline_max;
+
+		if (p->r.exited || p->pagemap_fd < 0)
+			continue;
+		if (procfs_read_smaps_rollup(p->r.pid, &p->r.rss_bytes, &p->r.lazyfree_bytes))
+			continue; /* gone: keep the last sample */
+		for (size_t k = 0; k < n; k++) {
+			const struct imap_seg *g = imap_at(p->im, k);
+			uint64_t b = 0;
+
+			/* PROT_NONE pages can be resident too (mprotect keeps them). */
+			if (!procfs_resident(p->pagemap_fd, g->start, g->end, &b)) {
+				if (g->flags & IMAP_F_PRE)
+					res.pre[g->owner] += b;
+				else
+					res.traced[g->owner] += b;
+			}
+			if (g->owner >= AT_OWNER_FIRST || g->owner == AT_OWNER_UNKNOWN)
+				s.mapped_bytes += g->end - g->start;
+		}
+		for (size_t k = 0; k < p->nallocs; k++) {
+			p->allocs[k].r.resident_bytes = res.traced[k];
+			p->allocs[k].r.pre_resident_bytes = res.pre[k];
+			if (k >= AT_OWNER_FIRST || k == AT_OWNER_UNKNOWN)
+				s.resident_bytes += res.traced[k] + res.pre[k];
+		}
+		s.rss_bytes = p->r.rss_bytes;
+		s.lazyfree_bytes = p->r.lazyfree_bytes;
+		if (!max)
+			continue;
+		if (p->tl_n == max) {
+			p->r.timeline_omitted++;
+			p->tl_head = (p->tl_head + 1) % max;
+			p->tl_n--;
+		} else if (p->tl_n == p->tl_cap) {
+			/* Not wrapped yet (the head moves only once full): it grows in place. */
+			size_t cap = p->tl_cap ? 2 * p->tl_cap : 16;
+			struct rep_sample *tl;
+
+			cap = cap < max ? cap : max;
+			tl = realloc(p->tl, cap * sizeof(*tl));
+			if (!tl) {
+				p->r.timeline_omitted++;
+				continue;
+			}
+			p->tl = tl;
+			p->tl_cap = cap;
+		}
+		p->tl[(p->tl_head + p->tl_n) % max] = s;
+		p->tl_n++;
+	}
+}
+

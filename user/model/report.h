@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * The report: what the model hands to the output backends, read-only, and the names of the
+ * enums they print. The backends (out/) include this and no other model header; the types
+ * hold figures and strings only, and every pointer in them is set by model_report.
+ */
+#ifndef AT_REPORT_H
+#define AT_REPORT_H
+
+#include "common.h"
+#include "arenatrace.h"
+
+/* How memory went back to the OS. */
+enum at_ret {
+	AT_RET_MUNMAP = 0,
+	AT_RET_MADV_DONTNEED = 1,
+	AT_RET_MADV_FREE = 2, /* lazy: resident until the kernel reclaims it */
+	AT_RET_MADV_REMOVE = 3,
+	AT_RET_BRK_SHRINK = 4,
+	AT_RET_MREMAP_SHRINK = 5,
+	AT_RET_DECOMMIT = 6, /* made PROT_NONE by mprotect or a MAP_FIXED overlay */
+	AT_RET_NR = 7,
+};
+
+
+struct rep_return {
+	uint64_t t_ns; /* since the start of the trace */
+	uint64_t addr;
+	uint64_t bytes;
+	uint32_t kind; /* enum at_ret */
+};
+
+#define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
+#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
+
+struct rep_alloc {
+	const char *name;
+	bool is_allocator; /* false for memory of unknown origin found at attach */
+	uint64_t mapped_bytes;   /* address space held now, traced since attach */
+	uint64_t reserved_bytes; /* of which PROT_NONE */
+	uint64_t resident_bytes; /* of the traced part, at the last sample */
+	uint64_t pre_mapped_bytes;   /* held since before attach */
+	uint64_t pre_resident_bytes;
+	uint64_t mapped_total_bytes; /* taken from the OS since attach, cumulative */
+	uint64_t ret_bytes[AT_RET_NR];
+	uint64_t ret_count[AT_RET_NR];
+	uint64_t ret_last_ns[AT_RET_NR]; /* 0: never */
+	uint64_t events[AT_SYS_NR];
+	const struct rep_return *returns; /* oldest first */
+	size_t nreturns;
+	uint64_t returns_omitted; /* older events beyond the return log */
+	/* Heap level (has_heap). Counts are of the report's window (the interval, or the
+	 * whole trace); live figures are since the process was first traced. */
+	bool has_heap;
+	const char *live_basis; /* "usable" or "requested" */
+	int64_t live_bytes;	/* alloc_bytes - free_bytes since traced; can be negative when
+				 * memory from before attach is freed */
+	int64_t live_objects;
+	uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
+	uint64_t unmatched_free; /* frees of blocks allocated before the trace */
+	bool retained_known;	 /* traced from the process's start: live is all of it */
+	int64_t retained_bytes;	 /* resident - live */
+	uint64_t hist[AT_HIST_SLOTS];
+	/* Arena level: internal functions probed. */
+	const struct rep_internal *internals;
+	size_t ninternals;
+	/* Heap level: bytes returned to the OS, by the time since the application freed them
+	 * (log2 microseconds; one sample interval of resolution), and returned bytes no free
+	 * could account for (memory freed before the trace, or not from the heap). */
+	uint64_t purge_latency_hist[AT_LAT_SLOTS];
+	uint64_t purge_unmatched_bytes;
+};
+
+/* An allocator internal function's calls (arena level). */
+struct rep_internal {
+	char func[64];
+	const char *op;
+	uint64_t calls;
+	uint64_t bytes;	   /* sum of the size argument, when the function has one */
+	uint64_t zero_ret; /* calls that returned 0 (systrim: nothing trimmed) */
+	uint64_t total_ns; /* time spent inside (uprobe-probed functions) */
+};
+
+
+/* One arena instance: a bumpalo Bump (followed by its chunk chain, so a moved Bump stays one
+ * arena), an obstack, or a custom arena's self argument. */
+struct rep_arena {
+	const char *type;
+	uint64_t addr;	    /* the Bump, struct obstack or self argument last seen */
+	bool ended;	    /* dropped, or every chunk freed */
+	uint64_t since_ns;  /* first chunk, since the start of the trace */
+	uint64_t ended_ns;
+	uint64_t chunks;    /* held now */
+	uint64_t chunks_acquired, chunks_freed;
+	uint64_t bytes;	    /* held now (bumpalo: as its allocated_bytes() counts them) */
+	uint64_t high_water_bytes;
+	uint64_t resets;
+	uint64_t kept_bytes;	 /* held across the last reset */
+	uint64_t kept_max_bytes; /* the most held across one reset */
+	const char *release;	 /* how releases are seen: "probe", "free" (heap level), "unseen" */
+	uint64_t lifetime_hist[AT_LIFE_SLOTS]; /* freed chunks, by lifetime */
+};
+
+struct rep_sample {
+	uint64_t t_ns;
+	uint64_t rss_bytes;
+	uint64_t lazyfree_bytes;
+	uint64_t mapped_bytes;   /* all allocators, traced and pre-existing */
+	uint64_t resident_bytes;
+};
+
+/* A finding: retention explained in plain words (docs/design.md lists the kinds). */
+struct rep_finding {
+	const char *kind;
+	char allocator[64]; /* the allocator or arena concerned */
+	uint64_t bytes;
+	uint64_t since_ns;  /* since the start of the trace */
+	char evidence[320];
+	char advice[320];
+};
+
+/* --stacks: one of a process's top allocation stacks, by outstanding bytes. */
+struct rep_stack {
+	int64_t bytes;
+	int64_t blocks;
+	size_t nframes;
+	char frames[AT_STACK_DEPTH][192];
+};
+
+struct rep_proc {
+	int pid;
+	int ppid;
+	const char *comm;
+	bool exited;
+	bool attached_running; /* -p: memory existed before attach */
+	uint64_t rss_bytes;
+	uint64_t lazyfree_bytes;
+	const struct rep_alloc *allocs;
+	size_t nallocs;
+	const struct rep_sample *timeline;
+	size_t ntimeline;
+	uint64_t timeline_omitted;
+	const struct rep_finding *findings;
+	size_t nfindings;
+	const struct rep_arena *arenas; /* live ones first */
+	size_t narenas;
+	uint64_t arenas_omitted; /* ended arenas dropped beyond max_arenas */
+	bool has_stacks; /* --stacks: captured at the last report while the process lived */
+	const struct rep_stack *stacks;
+	size_t nstacks;
+};
+
+/* One reason data was lost, and how much (every backend renders every row). The rows are
+ * the kernel's drop reasons (enum at_drop, by model_drop_name) and then the model's own:
+ * model_procs_full (processes not kept), segments_full (events not applied: interval map
+ * full), unattributed (events whose process was unknown), arenas_full (arena events not
+ * kept: max_arenas live arenas in a process). */
+struct rep_drop {
+	const char *name;
+	uint64_t value;
+};
+
+#define AT_MODEL_DROPS 4
+#define AT_REP_DROPS (AT_DROP_NR + AT_MODEL_DROPS)
+
+/* arenatrace's own health, for the report (set by the caller before rendering). */
+struct rep_health {
+	uint64_t bpf_run_ns;	/* time the BPF programs ran (kernel.bpf_stats_enabled) */
+	uint64_t bpf_run_count;
+	bool bpf_stats;		/* the two above are known */
+	uint64_t cpu_ns;	/* arenatrace's own user and system CPU time */
+	uint64_t rss_bytes;	/* arenatrace's own RSS */
+};
+
+struct report {
+	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
+	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
+	uint64_t now_ns;
+	uint64_t records;
+	const struct rep_proc *procs;
+	size_t nprocs;
+	const struct rep_drop *drops; /* AT_REP_DROPS rows */
+	size_t ndrops;
+	struct rep_health health;
+};
+
+const char *model_ret_name(enum at_ret r);
+const char *model_sys_name(enum at_sys s);
+const char *model_drop_name(enum at_drop d);
+const char *model_proc_kind_name(uint32_t kind);  /* enum at_proc_kind */
+const char *model_arena_kind_name(uint32_t kind); /* enum at_arena_kind */
+
+#endif
