@@ -7,7 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "heap.h"
+#include "x86.h"
 
 #define OFF 0x1000
 
@@ -19,7 +19,7 @@ static void test_glibc_free(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 3);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 3);
 }
 
 static void test_entry_already_emulated(void **state)
@@ -30,7 +30,7 @@ static void test_entry_already_emulated(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 static void test_jemalloc_free(void **state)
@@ -47,9 +47,9 @@ static void test_jemalloc_free(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 48);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 48);
 	/* The same code for a function whose third argument is read: rdx is overwritten at +3. */
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 3, &regs), OFF);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 3, &regs), OFF);
 }
 
 static void test_own_register_preferred(void **state)
@@ -60,7 +60,7 @@ static void test_own_register_preferred(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 6);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 6);
 	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX));
 }
 
@@ -74,7 +74,7 @@ static void test_argument_followed(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 21);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF + 21);
 	assert_int_equal(regs & 0xf000, AT_REG_RSI << 12);
 }
 
@@ -86,7 +86,7 @@ static void test_argument_overwritten(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, AT_REG_RSI, AT_REG_RDX));
 }
 
@@ -98,7 +98,7 @@ static void test_memory_write_stops(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 static void test_branch_into_window(void **state)
@@ -109,7 +109,7 @@ static void test_branch_into_window(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
+	assert_int_equal(x86_probe_offset(c, sizeof(c), OFF, 1, &regs), OFF);
 }
 
 /* glibc 2.36's free: test %rdi,%rdi; je (free(NULL)); push %rbp; lea -0x10(%rdi),%rsi;
@@ -126,7 +126,7 @@ static void test_size_word_glibc_free(void **state)
 	uint32_t regs;
 
 	(void)state;
-	assert_int_equal(heap_size_word_offset(glibc_free, sizeof(glibc_free), OFF, &regs),
+	assert_int_equal(x86_size_word_offset(glibc_free, sizeof(glibc_free), OFF, &regs),
 			 OFF + 35);
 	assert_int_equal(regs, AT_ARG_REGS(AT_REG_RDI, 0 /* rax */, AT_REG_RDX) |
 				       AT_COOKIE_SIZE_WORD);
@@ -141,23 +141,23 @@ static void test_size_word_not_there(void **state)
 	/* The word loaded through another register than the pointer's: -0x8(%rsi). */
 	memcpy(c, glibc_free, sizeof(c));
 	c[28] = 0x46;
-	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 	/* A je that follows no test of the pointer: the path past it is not every free's. */
 	memcpy(c, glibc_free, sizeof(c));
 	c[2] = 0xf6; /* test %rsi,%rsi */
-	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 	/* The pointer overwritten before the load: lea -0x10(%rdi),%rdi. */
 	memcpy(c, glibc_free, sizeof(c));
 	c[12] = 0x7f;
-	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 	/* A branch back into the way there (jne to +19). */
 	memcpy(c, glibc_free, sizeof(c));
 	c[36] = (unsigned char)(19 - 37);
-	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 	/* The size word overwritten before the next emulated instruction: mov %fs:(%rbx),%eax. */
 	memcpy(c, glibc_free, sizeof(c));
 	c[32] = 0x03;
-	assert_int_equal(heap_size_word_offset(c, sizeof(c), OFF, &regs), 0);
+	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 }
 
 int main(void)
