@@ -156,6 +156,7 @@ HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 workloads: $(WORKLOADS) $(HEAP_VARIANTS)
 
 check: $(UNIT_BINS)
+	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
 test: check all workloads
