@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # arenatrace: one top-level Makefile. The source tree is never written to; everything goes to
-# $(OUTPUT). Missing Debian packages are installed by scripts/install-deps.sh first.
+# $(OUTPUT). Each target first installs the Debian packages of the sets it needs
+# (scripts/install-deps.sh: build, unit, test, demo, bench, format).
 
 OUTPUT ?= $(abspath .output)
 PREFIX ?= /usr/local
@@ -49,27 +50,36 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
-DEPS_STAMP := $(OUTPUT)/.deps-ok
+# Debian packages by set (scripts/install-deps.sh); stamp(set) is made once a set is installed.
+stamp = $(OUTPUT)/.deps-$(1)
+DEP_STAMPS := $(foreach s,build unit test demo bench format,$(call stamp,$(s)))
+DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
+# A workload links with its allocator's -dev package, which is in the set of the target that
+# asks for it: make demo (demo), make bench (bench), otherwise test.
+WORKLOAD_SETS := $(or $(filter demo bench test,$(MAKECMDGOALS)),test)
+WORKLOAD_STAMPS := $(foreach s,$(WORKLOAD_SETS),$(call stamp,$(s)))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test demo bench install clean format vmlinux workloads FORCE
+.PHONY: all deps check test demo bench install clean format vmlinux workloads
 
-all: $(OUTPUT)/arenatrace
+# Each goal names its sets, besides the rules that need them: under .SECONDARY a missing
+# stamp is an intermediate file, which make creates only for a target it remakes anyway.
+all: $(OUTPUT)/arenatrace | $(call stamp,build)
 
+# Every set.
 deps:
 	$(Q)sh scripts/install-deps.sh
 
-# Checked on every build (a dpkg query, a fraction of a second): whatever is missing, even
-# after a first successful build, is installed again.
-$(DEPS_STAMP): FORCE
+# Checked on every build: a set is queried again (one dpkg query, a fraction of a second)
+# whenever dpkg's database has changed since its stamp, so that whatever was removed, even
+# after a first successful build, is installed again; otherwise the check costs a stat.
+$(DEP_STAMPS): $(OUTPUT)/.deps-%: scripts/install-deps.sh $(DPKG_STATUS)
 	$(Q)mkdir -p $(@D)
-	$(Q)sh scripts/install-deps.sh
+	$(Q)sh scripts/install-deps.sh $*
 	$(Q)touch $@
 
-FORCE:
-
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(DEPS_STAMP)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(call stamp,build)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -82,7 +92,7 @@ $(OUTPUT)/arenatrace.skel.h: $(OUTPUT)/arenatrace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name arenatrace_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c | $(DEPS_STAMP)
+$(OUTPUT)/user/%.o: user/%.c | $(call stamp,build)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
@@ -94,13 +104,13 @@ $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS)
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(call stamp,unit)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(USER_OBJS) $(USER_LIBS) -lcmocka
 
 # Workloads are built at -O0 so that malloc/free pairs are not optimised away.
-$(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
@@ -109,28 +119,28 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAM
 # One source, one build per allocator.
 HEAP_VARIANTS := $(OUTPUT)/workloads/je_heap_calls $(OUTPUT)/workloads/je_heap_calls_static \
 	$(OUTPUT)/workloads/mi_heap_calls
-$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
-$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc
 
-$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $<
-$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/cxx_new $(OUTPUT)/workloads/je_cxx_new
-$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
@@ -141,30 +151,36 @@ HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_benc
 RUST_SRCS := $(wildcard tests/workloads/rust_bump/src/*.rs) tests/workloads/rust_bump/Cargo.toml
 RUST_ENV := CARGO_HOME=$(OUTPUT)/cargo-home CARGO_TARGET_DIR=$(OUTPUT)/cargo-target \
 	JEMALLOC_OVERRIDE=/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a PATH=/usr/bin:/bin
-$(OUTPUT)/workloads/rust_bump: $(RUST_SRCS) | $(DEPS_STAMP)
+$(OUTPUT)/workloads/rust_bump: $(RUST_SRCS)
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --release
 	$(Q)cp $(OUTPUT)/cargo-target/release/rust_bump $@
-$(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS) | $(DEPS_STAMP)
+$(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --profile rel-lto
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
 HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
-workloads: $(WORKLOADS) $(HEAP_VARIANTS)
+# Whichever rule builds a workload, the packages of its set come first.
+$(WORKLOADS) $(HEAP_VARIANTS): | $(WORKLOAD_STAMPS)
+workloads: $(WORKLOADS) $(HEAP_VARIANTS) | $(WORKLOAD_STAMPS)
+# What demo.sh and bench.py run.
+DEMO_WORKLOADS := $(OUTPUT)/workloads/demo
+BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_bench_malloc \
+	mi_bench_malloc)
 
-check: $(UNIT_BINS)
+check: $(UNIT_BINS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
-test: check all workloads
+test: check all workloads | $(call stamp,test)
 	$(Q)sh tests/run-e2e.sh $(OUTPUT)
 
-demo: all workloads
+demo: all $(DEMO_WORKLOADS) | $(call stamp,demo)
 	$(Q)sh scripts/demo.sh $(OUTPUT)
 
-bench: all workloads
+bench: all $(BENCH_WORKLOADS) | $(call stamp,bench)
 	$(Q)sh scripts/bench.sh $(OUTPUT)
 
 # The systemd unit goes where systemd looks for local units: /etc/systemd/system for
@@ -180,10 +196,10 @@ install: all
 clean:
 	rm -rf $(OUTPUT)
 
-format:
+format: | $(call stamp,format)
 	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c
 
-vmlinux:
+vmlinux: | $(call stamp,build)
 	$(Q)mkdir -p $(VMLINUX_DIR)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
