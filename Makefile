@@ -50,6 +50,8 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
+FORMAT_SRCS := $(wildcard user/*/*.[ch] bpf/*.[ch] tests/unit/*.c)
+CLANG_FORMAT ?= clang-format
 # Debian packages by set (scripts/install-deps.sh); stamp(set) is made once a set is installed.
 stamp = $(OUTPUT)/.deps-$(1)
 DEP_STAMPS := $(foreach s,build unit test demo bench format,$(call stamp,$(s)))
@@ -61,7 +63,7 @@ WORKLOAD_STAMPS := $(foreach s,$(WORKLOAD_SETS),$(call stamp,$(s)))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test demo bench install clean format vmlinux workloads
+.PHONY: all deps check test demo bench install clean format format-check vmlinux workloads
 
 # Each goal names its sets, besides the rules that need them: under .SECONDARY a missing
 # stamp is an intermediate file, which make creates only for a target it remakes anyway.
@@ -196,8 +198,16 @@ install: all
 clean:
 	rm -rf $(OUTPUT)
 
+# .clang-format; format-check lists the files that format would change and fails if any.
 format: | $(call stamp,format)
-	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c
+	$(Q)$(CLANG_FORMAT) --style=file -i $(FORMAT_SRCS)
+
+format-check: | $(call stamp,format)
+	$(Q)bad=; for f in $(FORMAT_SRCS); do \
+		$(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; \
+	done; \
+	[ -z "$$bad" ] || { echo "format-check: not formatted (make format rewrites them):" >&2; \
+		printf '  %s\n' $$bad >&2; exit 1; }
 
 vmlinux: | $(call stamp,build)
 	$(Q)mkdir -p $(VMLINUX_DIR)
