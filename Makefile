@@ -109,7 +109,8 @@ $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(call stamp,unit)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(USER_OBJS) $(USER_LIBS) -lcmocka
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(USER_OBJS) $(USER_LIBS) \
+		-lcmocka
 
 # Workloads are built at -O0 so that malloc/free pairs are not optimised away.
 $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h
@@ -213,4 +214,4 @@ vmlinux: | $(call stamp,build)
 	$(Q)mkdir -p $(VMLINUX_DIR)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
--include $(wildcard $(OUTPUT)/user/*/*.d)
+-include $(wildcard $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)
