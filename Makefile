@@ -11,9 +11,12 @@ CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PKG_CONFIG ?= pkg-config
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
-	-e 's/s390x/s390/' -e 's/riscv64/riscv/')
-VMLINUX_DIR := vmlinux/$(shell uname -m)
+# x86_64 only: probes are placed by decoding x86 instructions, and registers are x86's.
+MACHINE := $(shell uname -m)
+ifneq ($(MACHINE),x86_64)
+$(error arenatrace builds on x86_64 only, not on $(MACHINE))
+endif
+VMLINUX_DIR := vmlinux/x86_64
 VMLINUX_H ?= $(VMLINUX_DIR)/vmlinux.h
 
 ifeq ($(V),1)
@@ -36,7 +39,7 @@ USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquo
 USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
 	$(CLANG_SYS_INCLUDES)
 
 # maps.bpf.o, which defines the shared maps, must be linked first: libbpf 1.1's linker
