@@ -30,6 +30,7 @@ set_pkgs()
 	esac
 }
 
+# shellcheck disable=SC2086
 [ $# -gt 0 ] || set -- $ALL_SETS
 want=""
 for s in "$@"; do
