@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # arenatrace: one top-level Makefile. The source tree is never written to; everything goes to
-# $(OUTPUT). Missing Debian packages are installed by scripts/install-deps.sh first.
+# $(OUTPUT). Each target first installs the Debian packages of the sets it needs
+# (scripts/install-deps.sh: build, unit, test, demo, bench, format).
 
 OUTPUT ?= $(abspath .output)
 PREFIX ?= /usr/local
@@ -10,9 +11,12 @@ CLANG ?= clang
 BPFTOOL ?= $(shell command -v bpftool 2>/dev/null || echo /usr/sbin/bpftool)
 PKG_CONFIG ?= pkg-config
 
-ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' -e 's/ppc64le/powerpc/' \
-	-e 's/s390x/s390/' -e 's/riscv64/riscv/')
-VMLINUX_DIR := vmlinux/$(shell uname -m)
+# x86_64 only: probes are placed by decoding x86 instructions, and registers are x86's.
+MACHINE := $(shell uname -m)
+ifneq ($(MACHINE),x86_64)
+$(error arenatrace builds on x86_64 only, not on $(MACHINE))
+endif
+VMLINUX_DIR := vmlinux/x86_64
 VMLINUX_H ?= $(VMLINUX_DIR)/vmlinux.h
 
 ifeq ($(V),1)
@@ -35,7 +39,7 @@ USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquo
 USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
-BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_$(ARCH) -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
+BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
 	$(CLANG_SYS_INCLUDES)
 
 # maps.bpf.o, which defines the shared maps, must be linked first: libbpf 1.1's linker
@@ -49,27 +53,38 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
-DEPS_STAMP := $(OUTPUT)/.deps-ok
+FORMAT_SRCS := $(wildcard user/*/*.[ch] bpf/*.[ch] tests/unit/*.c)
+CLANG_FORMAT ?= clang-format
+# Debian packages by set (scripts/install-deps.sh); stamp(set) is made once a set is installed.
+stamp = $(OUTPUT)/.deps-$(1)
+DEP_STAMPS := $(foreach s,build unit test demo bench format,$(call stamp,$(s)))
+DPKG_STATUS := $(wildcard /var/lib/dpkg/status)
+# A workload links with its allocator's -dev package, which is in the set of the target that
+# asks for it: make demo (demo), make bench (bench), otherwise test.
+WORKLOAD_SETS := $(or $(filter demo bench test,$(MAKECMDGOALS)),test)
+WORKLOAD_STAMPS := $(foreach s,$(WORKLOAD_SETS),$(call stamp,$(s)))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test demo bench install clean format vmlinux workloads FORCE
+.PHONY: all deps check test demo bench install clean format format-check vmlinux workloads
 
-all: $(OUTPUT)/arenatrace
+# Each goal names its sets, besides the rules that need them: under .SECONDARY a missing
+# stamp is an intermediate file, which make creates only for a target it remakes anyway.
+all: $(OUTPUT)/arenatrace | $(call stamp,build)
 
+# Every set.
 deps:
 	$(Q)sh scripts/install-deps.sh
 
-# Checked on every build (a dpkg query, a fraction of a second): whatever is missing, even
-# after a first successful build, is installed again.
-$(DEPS_STAMP): FORCE
+# Checked on every build: a set is queried again (one dpkg query, a fraction of a second)
+# whenever dpkg's database has changed since its stamp, so that whatever was removed, even
+# after a first successful build, is installed again; otherwise the check costs a stat.
+$(DEP_STAMPS): $(OUTPUT)/.deps-%: scripts/install-deps.sh $(DPKG_STATUS)
 	$(Q)mkdir -p $(@D)
-	$(Q)sh scripts/install-deps.sh
+	$(Q)sh scripts/install-deps.sh $*
 	$(Q)touch $@
 
-FORCE:
-
-$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(DEPS_STAMP)
+$(OUTPUT)/bpf/%.bpf.o: bpf/%.bpf.c $(BPF_HDRS) $(VMLINUX_H) | $(call stamp,build)
 	$(call msg,BPF,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
@@ -82,7 +97,7 @@ $(OUTPUT)/arenatrace.skel.h: $(OUTPUT)/arenatrace.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name arenatrace_bpf > $@
 
-$(OUTPUT)/user/%.o: user/%.c | $(DEPS_STAMP)
+$(OUTPUT)/user/%.o: user/%.c | $(call stamp,build)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
@@ -94,13 +109,14 @@ $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS)
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS) | $(call stamp,unit)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(USER_OBJS) $(USER_LIBS) -lcmocka
+	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -MF $@.d -MT $@ -o $@ $< $(USER_OBJS) $(USER_LIBS) \
+		-lcmocka
 
 # Workloads are built at -O0 so that malloc/free pairs are not optimised away.
-$(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
@@ -109,28 +125,28 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h | $(DEPS_STAM
 # One source, one build per allocator.
 HEAP_VARIANTS := $(OUTPUT)/workloads/je_heap_calls $(OUTPUT)/workloads/je_heap_calls_static \
 	$(OUTPUT)/workloads/mi_heap_calls
-$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
-$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc
 
-$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $<
-$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_cxx_new: tests/workloads/cxx_new.cc tests/workloads/truth.h
 	$(call msg,CXX,$@)
 	$(Q)$(CXX) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/cxx_new $(OUTPUT)/workloads/je_cxx_new
-$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/je_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -ljemalloc
-$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
@@ -141,31 +157,37 @@ HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_benc
 RUST_SRCS := $(wildcard tests/workloads/rust_bump/src/*.rs) tests/workloads/rust_bump/Cargo.toml
 RUST_ENV := CARGO_HOME=$(OUTPUT)/cargo-home CARGO_TARGET_DIR=$(OUTPUT)/cargo-target \
 	JEMALLOC_OVERRIDE=/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a PATH=/usr/bin:/bin
-$(OUTPUT)/workloads/rust_bump: $(RUST_SRCS) | $(DEPS_STAMP)
+$(OUTPUT)/workloads/rust_bump: $(RUST_SRCS)
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --release
 	$(Q)cp $(OUTPUT)/cargo-target/release/rust_bump $@
-$(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS) | $(DEPS_STAMP)
+$(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 	$(call msg,CARGO,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --profile rel-lto
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
 HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
-workloads: $(WORKLOADS) $(HEAP_VARIANTS)
+# Whichever rule builds a workload, the packages of its set come first.
+$(WORKLOADS) $(HEAP_VARIANTS): | $(WORKLOAD_STAMPS)
+workloads: $(WORKLOADS) $(HEAP_VARIANTS) | $(WORKLOAD_STAMPS)
+# What demo.sh and bench.py run.
+DEMO_WORKLOADS := $(OUTPUT)/workloads/demo
+BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_bench_malloc \
+	mi_bench_malloc)
 
-check: $(UNIT_BINS)
+check: $(UNIT_BINS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
-test: check all workloads
+test: check all workloads | $(call stamp,test)
 	$(Q)sh tests/run-e2e.sh $(OUTPUT)
 
-demo: all workloads
+demo: all $(DEMO_WORKLOADS) | $(call stamp,demo)
 	$(Q)sh scripts/demo.sh $(OUTPUT)
 
-bench: all workloads
+bench: all $(BENCH_WORKLOADS) | $(call stamp,bench)
 	$(Q)sh scripts/bench.sh $(OUTPUT)
 
 # The systemd unit goes where systemd looks for local units: /etc/systemd/system for
@@ -181,11 +203,19 @@ install: all
 clean:
 	rm -rf $(OUTPUT)
 
-format:
-	clang-format -i user/*/*.c user/*/*.h bpf/*.c bpf/*.h tests/unit/*.c
+# .clang-format; format-check lists the files that format would change and fails if any.
+format: | $(call stamp,format)
+	$(Q)$(CLANG_FORMAT) --style=file -i $(FORMAT_SRCS)
 
-vmlinux:
+format-check: | $(call stamp,format)
+	$(Q)bad=; for f in $(FORMAT_SRCS); do \
+		$(CLANG_FORMAT) --style=file "$$f" | cmp -s - "$$f" || bad="$$bad $$f"; \
+	done; \
+	[ -z "$$bad" ] || { echo "format-check: not formatted (make format rewrites them):" >&2; \
+		printf '  %s\n' $$bad >&2; exit 1; }
+
+vmlinux: | $(call stamp,build)
 	$(Q)mkdir -p $(VMLINUX_DIR)
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $(VMLINUX_DIR)/vmlinux.h
 
--include $(wildcard $(OUTPUT)/user/*/*.d)
+-include $(wildcard $(OUTPUT)/user/*/*.d $(OUTPUT)/tests/*.d)

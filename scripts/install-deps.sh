@@ -1,20 +1,59 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0-only
-# Installs the Debian 12 packages that arenatrace's build, tests, demo and benchmark need.
-# Idempotent: packages already installed are left alone, and apt is not touched when nothing
-# is missing. Everything comes from Debian's own archive.
+# Installs the Debian 12 packages of the named sets (all sets without arguments):
+#   build   what `make all` compiles and links with
+#   unit    `make check` beyond build: the unit-test framework, and python3 for the layer check
+#   test    `make test` beyond build and unit: the workloads' allocators and compilers, and
+#           the end-to-end suite's oracles and tools (strace, libc6-dbg, prometheus, systemd)
+#   demo    `make demo` beyond build: the demo workload's jemalloc
+#   bench   `make bench` beyond build: the benchmark's workloads, python3, bpftrace (floors)
+#   format  `make format` and `make format-check`
+# Idempotent: one dpkg query; apt is not touched when nothing is missing. Everything comes
+# from Debian's own archive.
 set -eu
 
-PKGS="make gcc g++ clang llvm pkg-config libbpf-dev bpftool libelf-dev libdw-dev zlib1g-dev
-libjson-c-dev libcmocka-dev libiberty-dev libjemalloc-dev libjemalloc2 libmimalloc-dev libc6-dbg strace
-python3 python3-pytest procps bpftrace cargo rustc librust-bumpalo-dev librust-jemalloc-sys-dev
-systemtap-sdt-dev libmicrohttpd-dev prometheus systemd"
+ALL_SETS="build unit test demo bench format"
 
+set_pkgs()
+{
+	case "$1" in
+	build) echo "make gcc libc6-dev clang pkg-config bpftool libbpf-dev libelf-dev libdw-dev
+		zlib1g-dev libjson-c-dev libiberty-dev libmicrohttpd-dev" ;;
+	unit) echo "libcmocka-dev python3" ;;
+	test) echo "g++ libjemalloc-dev libmimalloc-dev systemtap-sdt-dev cargo rustc
+		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
+		python3 python3-pytest prometheus systemd" ;;
+	demo) echo "libjemalloc-dev" ;;
+	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace" ;;
+	format) echo "clang-format" ;;
+	*) return 1 ;;
+	esac
+}
+
+# shellcheck disable=SC2086
+[ $# -gt 0 ] || set -- $ALL_SETS
+want=""
+for s in "$@"; do
+	if ! pkgs=$(set_pkgs "$s"); then
+		echo "install-deps: unknown set '$s' (sets: $ALL_SETS)" >&2
+		exit 2
+	fi
+	for p in $pkgs; do
+		case " $want " in
+		*" $p "*) ;;
+		*) want="$want $p" ;;
+		esac
+	done
+done
+
+# Packages dpkg has never heard of are not listed (and make it exit 1): they are missing too.
+# shellcheck disable=SC2086
+installed=" $(dpkg-query -W -f='${db:Status-Status} ${Package}\n' $want 2>/dev/null |
+	sed -n 's/^installed //p' | tr '\n' ' ')"
 missing=""
-for p in $PKGS; do
-	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-	case "$st" in
-	*" installed") ;;
+for p in $want; do
+	case "$installed" in
+	*" $p "*) ;;
 	*) missing="$missing $p" ;;
 	esac
 done
@@ -23,10 +62,10 @@ if [ -z "$missing" ]; then
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing Debian packages:$missing; run 'sudo $0' or 'sudo make deps'" >&2
+	echo "install-deps: missing Debian packages:$missing; run 'sudo sh $0 $*' or 'sudo make deps'" >&2
 	exit 1
 fi
-echo "install-deps: installing$missing" >&2
+echo "install-deps ($*): installing$missing" >&2
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
