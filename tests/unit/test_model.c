@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 #include "model.h"
 
@@ -36,15 +37,21 @@ static uint64_t drop_of(const struct report *r, const char *name)
 	return 0;
 }
 
-static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, uint64_t a1,
-		uint64_t a2, uint64_t a3, int64_t ret)
+static void sys_pid(struct model *m, int pid, enum at_sys s, const char *file, uint64_t a0,
+		    uint64_t a1, uint64_t a2, uint64_t a3, int64_t ret)
 {
-	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL, .kind = s, .pid = PID,
-					 .tid = PID, .ts_ns = 1000 },
+	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL, .kind = s, .pid = (__u32)pid,
+					 .tid = (__u32)pid, .ts_ns = 1000 },
 				.caller_ino = 1, .args = { a0, a1, a2, a3 }, .ret = ret };
 
 	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file) - 1));
 	assert_int_equal(model_apply(m, &r, sizeof(r), NULL), 0);
+}
+
+static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, uint64_t a1,
+		uint64_t a2, uint64_t a3, int64_t ret)
+{
+	sys_pid(m, PID, s, file, a0, a1, a2, a3, ret);
 }
 
 static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
@@ -221,6 +228,65 @@ static void test_internals_after_owners_grow(void **state)
 	model__free(m);
 }
 
+static uint64_t pre_bytes(const struct rep_proc *p, const char *name, enum at_evidence ev)
+{
+	const struct rep_alloc *a = find_alloc(p, name);
+
+	return a ? a->pre_evidence_bytes[ev] : 0;
+}
+
+/* Attach truth in the model: this process attached as a running one, with two read-only
+ * mappings of unknown origin (a PROT_NONE gap apart, so the kernel keeps them apart). A
+ * munmap by jemalloc of part of the first makes jemalloc the owner of all of it (caller
+ * evidence) and its return jemalloc's; glibc's books claim part of the second (books
+ * evidence), and a weaker claim (inferred) cannot take it back. */
+static void test_attach_evidence(void **state)
+{
+	struct model_limits lim = { .max_procs = 4, .max_segs = 4096, .return_log_max = 4 };
+	struct model *m = model__new(&lim, 0);
+	uint64_t b, base, a_end, b_start;
+	struct rep_books books = { .known = true, .live_bytes = 4096, .free_bytes = 8192,
+				   .retained_bytes = 4096, .mapped_bytes = 64 * KiB };
+	struct model_range ranges[] = { { 0, 0, AT_EV_BOOKS } };
+	struct model_range weak[] = { { 0, 0, AT_EV_INFERRED } };
+	const struct rep_proc *p;
+	const struct rep_alloc *je;
+	void *res;
+
+	(void)state;
+	res = mmap(NULL, 192 * KiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(res != MAP_FAILED);
+	base = (uint64_t)(uintptr_t)res;
+	a_end = base + 64 * KiB;
+	b_start = base + 128 * KiB;
+	assert_true(mmap(res, 64 * KiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
+		    res);
+	assert_true(mmap((void *)(uintptr_t)b_start, 64 * KiB, PROT_READ,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == (void *)(uintptr_t)b_start);
+	assert_int_equal(model_add_running(m, getpid()), 0);
+	assert_int_equal(pre_bytes(&model_report(m, 1)->procs[0], "jemalloc", AT_EV_CALLER), 0);
+
+	sys_pid(m, getpid(), AT_SYS_MUNMAP, "libjemalloc.so.2", base + 16 * KiB, 16 * KiB, 0, 0, 0);
+	ranges[0].start = b_start + 8 * KiB;
+	ranges[0].end = b_start + 40 * KiB;
+	assert_int_equal(model_set_books(m, getpid(), "glibc", &books, ranges, 1), 0);
+	weak[0] = (struct model_range){ b_start, b_start + 64 * KiB, AT_EV_INFERRED };
+	assert_int_equal(model_set_books(m, getpid(), "mimalloc", &books, weak, 1), 0);
+	p = &model_report(m, 2)->procs[0];
+	/* 64 KiB claimed whole, 16 KiB of it unmapped since. */
+	b = pre_bytes(p, "jemalloc", AT_EV_CALLER);
+	assert_int_equal(b, 48 * KiB);
+	je = find_alloc(p, "jemalloc");
+	assert_int_equal(je->ret_bytes[AT_RET_MUNMAP], 16 * KiB);
+	assert_int_equal(je->events[AT_SYS_MUNMAP], 1);
+	assert_int_equal(pre_bytes(p, "glibc", AT_EV_BOOKS), 32 * KiB);
+	assert_int_equal(find_alloc(p, "glibc")->books.live_bytes, 4096);
+	assert_int_equal(pre_bytes(p, "mimalloc", AT_EV_INFERRED), 32 * KiB); /* the rest */
+	(void)a_end;
+	munmap(res, 192 * KiB);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +294,7 @@ int main(void)
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_process_limit),
 		cmocka_unit_test(test_internals_after_owners_grow),
+		cmocka_unit_test(test_attach_evidence),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

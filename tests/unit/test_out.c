@@ -55,6 +55,18 @@ static void build(void)
 	allocs[0].events[AT_SYS_BRK] = 12;
 	allocs[0].internals = internals;
 	allocs[0].ninternals = 1;
+	/* Of the pre-existing 132 KiB, 128 KiB decided by the books, 4 KiB by a syscall. */
+	allocs[0].pre_evidence_bytes[AT_EV_BOOKS] = 131072;
+	allocs[0].pre_evidence_bytes[AT_EV_CALLER] = 4096;
+	allocs[0].books = (struct rep_books){ .known = true, .t_ns = 4000000000,
+					      .live_bytes = 5 << 20, .free_bytes = 3 << 20,
+					      .retained_bytes = 1 << 20, .mapped_bytes = 70 << 20,
+					      .nfigures = 2, .partial = true,
+					      .reason = "tcache not reached: counted in use" };
+	allocs[0].books.figures[0].name = "top";
+	allocs[0].books.figures[0].bytes = 2 << 20;
+	allocs[0].books.figures[1].name = "fastbins";
+	allocs[0].books.figures[1].bytes = 4096;
 	arenas[0] = (struct rep_arena){ .type = "bumpalo", .addr = 0x1000, .since_ns = 200000000,
 					.chunks = 1, .chunks_acquired = 13, .chunks_freed = 12,
 					.bytes = 33554416, .high_water_bytes = 58720112, .resets = 4,

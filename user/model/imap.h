@@ -15,6 +15,11 @@
 
 #define IMAP_F_PRE 0x1u  /* existed before arenatrace attached */
 #define IMAP_F_LAZY 0x2u /* MADV_FREE'd since its last mapping */
+/* Bits 2-4: what decided the owner of pre-existing memory (the model's enum at_evidence). */
+#define IMAP_F_EV_SHIFT 2
+#define IMAP_F_EV_MASK (0x7u << IMAP_F_EV_SHIFT)
+#define IMAP_F_EV(ev) ((uint8_t)((ev) << IMAP_F_EV_SHIFT))
+#define IMAP_EV_OF(flags) (((flags)&IMAP_F_EV_MASK) >> IMAP_F_EV_SHIFT)
 
 struct imap_seg {
 	uint64_t start;

@@ -60,6 +60,17 @@ void model_heap_refresh(struct model *m, int pid, uint64_t now_ns, model_heap_re
 void model_heap_add(struct model *m, int pid, const char *name, const char *basis,
 		    const struct at_heap_stats *s);
 
+/* Attach truth: an allocator's own books, read from pid's memory (books/, by the app). The
+ * ranges it owns, with their evidence, decide the owner of memory from before attach
+ * where weaker evidence decided it (unknown < inferred < caller, pointer < header, books);
+ * memory mapped since attach keeps its traced caller. b's figures go to the report. */
+struct model_range {
+	uint64_t start, end;
+	enum at_evidence evidence;
+};
+int model_set_books(struct model *m, int pid, const char *allocator, const struct rep_books *b,
+		    const struct model_range *ranges, size_t n);
+
 /* --stacks: the top stacks of pid (copied). */
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);
 

@@ -75,6 +75,18 @@ const char *model_drop_name(enum at_drop d)
 	return d < AT_DROP_NR ? drop_names[d] : "?";
 }
 
+static const char *const evidence_names[] = {
+	[AT_EV_TRACED] = "traced", [AT_EV_HEADER] = "header",	[AT_EV_BOOKS] = "books",
+	[AT_EV_CALLER] = "caller", [AT_EV_POINTER] = "pointer", [AT_EV_INFERRED] = "inferred",
+};
+_Static_assert(AT_ARRAY_SIZE(evidence_names) == AT_EV_NR, "an evidence without a name");
+_Static_assert(AT_EV_NR <= (IMAP_F_EV_MASK >> IMAP_F_EV_SHIFT) + 1, "evidence fits its bits");
+
+const char *model_evidence_name(enum at_evidence e)
+{
+	return e < AT_EV_NR ? evidence_names[e] : "?";
+}
+
 const char *model_ret_name(enum at_ret r)
 {
 	return r < AT_RET_NR ? ret_names[r] : "?";

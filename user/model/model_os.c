@@ -21,15 +21,18 @@ struct preload {
 	bool have_prev;
 };
 
-/* Anonymous memory already there at attach. [heap] is glibc's brk heap; a 4 KiB PROT_NONE
- * guard right below a writable region is a thread stack; a region at a 64 MiB boundary
- * whose writable head and PROT_NONE tail span 64 MiB is a glibc thread heap. */
+/* Anonymous memory already there at attach, by layout alone (evidence "inferred"; the
+ * allocators' books, read later, decide with better evidence). [heap] is glibc's brk heap;
+ * a 4 KiB PROT_NONE guard right below a writable region is a thread stack; a region at a
+ * 64 MiB boundary whose writable head and PROT_NONE tail span 64 MiB is a glibc thread
+ * heap. */
 static int preload_entry(const struct maps_entry *e, void *arg)
 {
 	struct preload *pl = arg;
 	struct proc *p = pl->p;
 	const char *path = e->path;
 	int owner = AT_OWNER_UNKNOWN;
+	uint8_t pre = IMAP_F_PRE | IMAP_F_EV(AT_EV_INFERRED);
 
 	if (e->inode || (path[0] && strcmp(path, "[heap]") && strncmp(path, "[anon:", 6))) {
 		pl->have_prev = false;
@@ -48,9 +51,10 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 		   e->end - pl->prev.start == (64ull << 20)) {
 		owner = model_owner_id(p, "glibc", true);
 		imap_insert(p->im, pl->prev.start, pl->prev.end, (uint16_t)owner, pl->prev.prot,
-			    IMAP_F_PRE, NULL, NULL);
+			    pre, NULL, NULL);
 	}
-	imap_insert(p->im, e->start, e->end, (uint16_t)owner, e->prot, IMAP_F_PRE, NULL, NULL);
+	imap_insert(p->im, e->start, e->end, (uint16_t)owner, e->prot,
+		    owner == AT_OWNER_UNKNOWN ? IMAP_F_PRE : pre, NULL, NULL);
 	pl->prev = *e;
 	pl->have_prev = true;
 	return 0;
@@ -274,6 +278,98 @@ static int apply_mprotect(struct model *m, struct proc *p, const struct at_sys_r
 	return err;
 }
 
+/* How strongly a kind of evidence decides an owner: a claim replaces only a weaker one. */
+static int strength(const struct imap_seg *s)
+{
+	if (s->owner == AT_OWNER_UNKNOWN)
+		return 0;
+	switch (IMAP_EV_OF(s->flags)) {
+	case AT_EV_INFERRED:
+		return 1;
+	case AT_EV_CALLER:
+	case AT_EV_POINTER:
+		return 2;
+	default:
+		return 3; /* header, books */
+	}
+}
+
+static int strength_of(enum at_evidence ev)
+{
+	return ev == AT_EV_INFERRED ? 1 : ev == AT_EV_CALLER || ev == AT_EV_POINTER ? 2 : 3;
+}
+
+/* Pieces of memory from before attach that a claim may take. */
+struct claimable {
+	struct {
+		uint64_t start, end;
+	} piece[32];
+	size_t n;
+	int below; /* strength the owner's evidence must be below */
+	bool whole; /* the whole segment, not the piece */
+	const struct imap *im;
+};
+
+static void collect_claimable(const struct imap_seg *s, void *arg)
+{
+	struct claimable *c = arg;
+	const struct imap_seg *g = c->whole ? imap_find(c->im, s->start) : s;
+
+	if (!(s->flags & IMAP_F_PRE) || s->owner == AT_OWNER_STACK || s->owner == AT_OWNER_LDSO ||
+	    strength(s) >= c->below || c->n == AT_ARRAY_SIZE(c->piece) || !g)
+		return;
+	c->piece[c->n].start = g->start;
+	c->piece[c->n++].end = g->end;
+}
+
+/* Gives the pre-existing memory of [start, end) whose owner is decided by weaker evidence
+ * to owner, with ev (whole: each whole mapping touched). Memory mapped since attach keeps
+ * its traced caller. Returns the bytes claimed. */
+static uint64_t claim(struct proc *p, int owner, uint64_t start, uint64_t end,
+		      enum at_evidence ev, bool whole)
+{
+	struct claimable c = { .below = strength_of(ev), .whole = whole, .im = p->im };
+	uint64_t bytes = 0;
+
+	imap_visit(p->im, start, end, collect_claimable, &c);
+	for (size_t i = 0; i < c.n; i++) {
+		const struct imap_seg *g = imap_find(p->im, c.piece[i].start);
+		struct imap_seg was;
+
+		if (!g || !(g->flags & IMAP_F_PRE) || strength(g) >= c.below)
+			continue;
+		was = *g; /* the piece lies in one segment: it was clipped to one */
+		if (!imap_insert(p->im, c.piece[i].start, c.piece[i].end, (uint16_t)owner, was.prot,
+				 (uint8_t)((was.flags & ~IMAP_F_EV_MASK) | IMAP_F_EV(ev)), NULL, NULL))
+			bytes += c.piece[i].end - c.piece[i].start;
+	}
+	return bytes;
+}
+
+int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev)
+{
+	return claim(p, owner, start, end, ev, false) ? 0 : -ENOENT;
+}
+
+/* Evidence during the trace: a memory syscall whose unwound caller is X (an allocator, the
+ * application or a library), on memory that existed before attach and whose owner was not
+ * known or only inferred, makes X the owner of each whole mapping it touches, from then on;
+ * the syscall, a return included, then counts under X. */
+static void claim_by_caller(struct proc *p, const struct at_sys_rec *r, uint64_t start,
+			    uint64_t len)
+{
+	struct claimable c = { .below = strength_of(AT_EV_CALLER), .im = p->im };
+	int owner;
+
+	/* Most syscalls touch memory traced since attach: no attribution needed. */
+	imap_visit(p->im, start, start + len, collect_claimable, &c);
+	if (!c.n)
+		return;
+	owner = owner_for(p, r);
+	if (owner >= AT_OWNER_FIRST)
+		claim(p, owner, start, start + len, AT_EV_CALLER, true);
+}
+
 int model_os_apply(struct model *m, const struct at_sys_rec *r)
 {
 	struct proc *p = model_find_proc(m, (int)r->hdr.pid);
@@ -283,6 +379,16 @@ int model_os_apply(struct model *m, const struct at_sys_rec *r)
 	if (!p) {
 		m->drops.unattributed++;
 		return 0;
+	}
+	switch (r->hdr.kind) {
+	case AT_SYS_MUNMAP:
+	case AT_SYS_MREMAP:
+	case AT_SYS_MADVISE:
+	case AT_SYS_MPROTECT:
+		claim_by_caller(p, r, r->args[0], page_up(r->args[1]));
+		break;
+	default:
+		break;
 	}
 	switch (r->hdr.kind) {
 	case AT_SYS_MMAP:

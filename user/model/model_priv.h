@@ -5,6 +5,7 @@
  *   model.c          top: lifetime, process lifecycle, model_apply for every record
  *   model_report.c   the report (every pointer of it is set there), the counter reset
  *   model_findings.c findings, from the report's figures
+ *   model_books.c    the allocators' own books: owners of pre-existing memory, figures
  *   model_arena.c    arena records and allocator internals
  *   model_heap.c     heap counters, their refresh, live and retained
  *   model_os.c       syscall records, the attach-time map, residency samples
@@ -158,6 +159,10 @@ struct proc_stat;
 /* The anonymous memory p has at attach, from /proc (kept apart as pre-existing). */
 int model_os_preload(struct proc *p, const struct proc_stat *st);
 int model_os_apply(struct model *m, const struct at_sys_rec *r);
+/* Gives the pre-existing memory of [start, end) to owner with evidence ev, where the owner
+ * was decided by weaker evidence (unknown < inferred < caller, pointer < header, books);
+ * -ENOENT when nothing was claimed. */
+int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev);
 /* A forked child starts with its parent's map, as pre-existing memory. */
 void model_os_inherit(struct proc *child, const struct proc *parent);
 

@@ -23,6 +23,7 @@ static void flatten_allocs(struct model *m, struct proc *p)
 		if (k == AT_OWNER_STACK || k == AT_OWNER_LDSO)
 			continue;
 		a->r.mapped_bytes = a->r.reserved_bytes = a->r.pre_mapped_bytes = 0;
+		memset(a->r.pre_evidence_bytes, 0, sizeof(a->r.pre_evidence_bytes));
 		for (size_t s = 0; s < imap_count(p->im); s++) {
 			const struct imap_seg *g = imap_at(p->im, s);
 
@@ -30,6 +31,7 @@ static void flatten_allocs(struct model *m, struct proc *p)
 				continue;
 			if (g->flags & IMAP_F_PRE) {
 				a->r.pre_mapped_bytes += g->end - g->start;
+				a->r.pre_evidence_bytes[IMAP_EV_OF(g->flags)] += g->end - g->start;
 			} else {
 				a->r.mapped_bytes += g->end - g->start;
 				if (!g->prot)

@@ -30,6 +30,37 @@ struct rep_return {
 	uint32_t kind; /* enum at_ret */
 };
 
+/* What decided the owner of memory (docs/design.md, "Attach: who owns what was there"). */
+enum at_evidence {
+	AT_EV_TRACED = 0,   /* mapped while traced: the unwound caller of the syscall */
+	AT_EV_HEADER = 1,   /* a header the allocator keeps at the range's start validated */
+	AT_EV_BOOKS = 2,    /* reached from the allocator's own metadata */
+	AT_EV_CALLER = 3,   /* the owner made a syscall on it during the trace */
+	AT_EV_POINTER = 4,  /* the owner handed out or freed a pointer into it (heap level) */
+	AT_EV_INFERRED = 5, /* by elimination or layout ([heap] is the brk heap: glibc's) */
+	AT_EV_NR = 6,
+};
+
+#define AT_BOOKS_FIGURES 16
+
+/* An allocator's own books, read from the process (no probe): what it hands out, what it
+ * keeps free, and its own counters, at the last sample. */
+struct rep_books {
+	bool known;
+	uint64_t t_ns;		/* when read, since the start of the trace */
+	uint64_t live_bytes;	/* in use by the application */
+	uint64_t free_bytes;	/* free inside what it holds from the OS */
+	uint64_t retained_bytes; /* of free_bytes, resident: what it keeps */
+	uint64_t mapped_bytes;
+	struct {
+		const char *name;
+		uint64_t bytes;
+	} figures[AT_BOOKS_FIGURES];
+	size_t nfigures;
+	bool partial; /* some part could not be read: reason says which */
+	char reason[128];
+};
+
 #define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
 #define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
 
@@ -41,6 +72,8 @@ struct rep_alloc {
 	uint64_t resident_bytes; /* of the traced part, at the last sample */
 	uint64_t pre_mapped_bytes;   /* held since before attach */
 	uint64_t pre_resident_bytes;
+	uint64_t pre_evidence_bytes[AT_EV_NR]; /* pre_mapped_bytes, by what decided the owner */
+	struct rep_books books;
 	uint64_t mapped_total_bytes; /* taken from the OS since attach, cumulative */
 	uint64_t ret_bytes[AT_RET_NR];
 	uint64_t ret_count[AT_RET_NR];
@@ -185,6 +218,7 @@ struct report {
 };
 
 const char *model_ret_name(enum at_ret r);
+const char *model_evidence_name(enum at_evidence e);
 const char *model_sys_name(enum at_sys s);
 const char *model_drop_name(enum at_drop d);
 const char *model_proc_kind_name(uint32_t kind);  /* enum at_proc_kind */

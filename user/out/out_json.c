@@ -110,6 +110,40 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 	add(o, "purge_unmatched_bytes", json_u64(a->purge_unmatched_bytes));
 }
 
+/* The bytes of this allocator's memory by what decided its owner: traced since attach, and
+ * the pre-existing part by its evidence. */
+static struct json_object *evidence_json(const struct rep_alloc *a)
+{
+	struct json_object *o = json_object_new_object();
+
+	for (int e = 0; e < AT_EV_NR; e++)
+		add(o, model_evidence_name(e),
+		    json_u64(e == AT_EV_TRACED ? a->mapped_bytes + a->pre_evidence_bytes[e]
+					       : a->pre_evidence_bytes[e]));
+	return o;
+}
+
+static struct json_object *books_json(const struct rep_books *b)
+{
+	struct json_object *o, *fig;
+
+	if (!b->known)
+		return NULL;
+	o = json_object_new_object();
+	fig = json_object_new_object();
+	add(o, "t_ms", json_u64(b->t_ns / 1000000));
+	add(o, "live_bytes", json_u64(b->live_bytes));
+	add(o, "free_bytes", json_u64(b->free_bytes));
+	add(o, "retained_bytes", json_u64(b->retained_bytes));
+	add(o, "mapped_bytes", json_u64(b->mapped_bytes));
+	for (size_t i = 0; i < b->nfigures; i++)
+		add(fig, b->figures[i].name, json_u64(b->figures[i].bytes));
+	add(o, "figures", fig);
+	add(o, "partial", json_object_new_boolean(b->partial));
+	add(o, "reason", b->partial ? json_str(b->reason) : NULL);
+	return o;
+}
+
 static struct json_object *alloc_json(const struct rep_alloc *a, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *ret = json_object_new_object();
@@ -126,6 +160,8 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	add(pre, "mapped_bytes", json_u64(a->pre_mapped_bytes));
 	add(pre, "resident_bytes", json_u64(a->pre_resident_bytes));
 	add(o, "preexisting", pre);
+	add(o, "owner_evidence_bytes", evidence_json(a));
+	add(o, "books", books_json(&a->books));
 	for (int k = 0; k < AT_RET_NR; k++) {
 		snprintf(key, sizeof(key), "%s_bytes", model_ret_name(k));
 		add(ret, key, json_u64(a->ret_bytes[k]));

@@ -103,12 +103,18 @@ static size_t build(const struct report *r, const struct rep_proc **procs, size_
 			}
 			t->mapped += (double)(a->mapped_bytes + a->pre_mapped_bytes);
 			t->resident += (double)(a->resident_bytes + a->pre_resident_bytes);
-			if (a->has_heap) {
+			/* The allocator's own books first: they know the blocks from before
+			 * attach; else the heap level's counters. */
+			if (a->books.known || a->has_heap) {
 				t->has_heap = true;
-				t->live += (double)a->live_bytes;
+				t->live += a->books.known ? (double)a->books.live_bytes
+							  : (double)a->live_bytes;
 			}
-			t->retained_known = (i < top ? true : t->retained_known) && a->retained_known;
-			if (a->retained_known)
+			t->retained_known = (i < top ? true : t->retained_known) &&
+					    (a->books.known || a->retained_known);
+			if (a->books.known)
+				t->retained += (double)a->books.retained_bytes;
+			else if (a->retained_known)
 				t->retained += (double)a->retained_bytes;
 			for (int k2 = 0; k2 < AT_RET_NR; k2++)
 				t->returned[k2] += (double)a->ret_bytes[k2];
@@ -226,7 +232,7 @@ static int prom_report(struct out *o, const struct report *r, bool final)
 		fprintf(f, "arenatrace_resident_bytes{" LABELS "} %.0f\n", LABEL_ARGS(&s[i]),
 			s[i].resident);
 	family(f, "arenatrace_live_bytes", "gauge",
-	       "bytes the application holds (heap level; since the process was traced)");
+	       "bytes the application holds (the allocator's books, else the heap level)");
 	for (size_t i = 0; i < n; i++)
 		if (s[i].has_heap)
 			fprintf(f, "arenatrace_live_bytes{" LABELS "} %.0f\n", LABEL_ARGS(&s[i]),

@@ -95,6 +95,38 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 	}
 }
 
+/* The allocator's own books (read from the process, no probe) and what decided the owner
+ * of its memory from before attach. */
+static void print_books(FILE *f, const struct rep_alloc *a)
+{
+	char b1[32], b2[32], b3[32], b4[32];
+	const struct rep_books *b = &a->books;
+	bool any = false;
+
+	if (b->known) {
+		fprintf(f, "    books: live %s, free %s of which resident %s (retained), mapped %s\n",
+			out_bytes(b->live_bytes, b1, sizeof(b1)), out_bytes(b->free_bytes, b2, sizeof(b2)),
+			out_bytes(b->retained_bytes, b3, sizeof(b3)),
+			out_bytes(b->mapped_bytes, b4, sizeof(b4)));
+		for (size_t i = 0; i < b->nfigures; i++)
+			fprintf(f, "%s %s %s", i ? "," : "          ", b->figures[i].name,
+				out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
+		if (b->nfigures)
+			fputc('\n', f);
+		if (b->partial)
+			fprintf(f, "           partial: %s\n", b->reason);
+	}
+	for (int e = AT_EV_TRACED + 1; e < AT_EV_NR; e++) {
+		if (!a->pre_evidence_bytes[e])
+			continue;
+		fprintf(f, "%s %s %s", any ? "," : "    pre-existing owned by evidence:",
+			model_evidence_name(e), out_bytes(a->pre_evidence_bytes[e], b1, sizeof(b1)));
+		any = true;
+	}
+	if (any)
+		fputc('\n', f);
+}
+
 static void print_internals(FILE *f, const struct rep_alloc *a)
 {
 	char b[32];
@@ -164,6 +196,7 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 			out_bytes(a->resident_bytes, b3, sizeof(b3)),
 			out_bytes(a->pre_mapped_bytes, b4, sizeof(b4)),
 			out_bytes(a->pre_resident_bytes, b5, sizeof(b5)));
+		print_books(f, a);
 		print_heap(f, p, a, r, hist);
 		print_internals(f, a);
 		print_returns(f, a);
