@@ -87,6 +87,55 @@ static inline struct at_arena_rec th_arena_rec(int pid, uint64_t ts_ns, enum at_
 				      .tid = (__u32)pid, .ts_ns = ts_ns };
 }
 
+/* A bumpalo record: the Bump (self), and its current chunk (data, its footer, the footer of
+ * the chunk before). */
+static inline void th_bump(struct model *m, int pid, uint64_t t, enum at_arena_kind kind,
+			   const struct at_probe_info *info, uint64_t self, uint64_t data,
+			   uint64_t footer, uint64_t prev)
+{
+	struct at_arena_rec r = th_arena_rec(pid, t, kind);
+
+	r.args[0] = self;
+	r.ret = kind == AT_AK_BUMP_SLOW ? footer - 64 : 0; /* the new allocation */
+	r.words[0] = footer;
+	r.words[1] = data;
+	r.words[2] = footer - data; /* layout size */
+	r.words[3] = 16;	    /* layout align */
+	r.words[4] = prev;
+	r.words[5] = footer - 64;
+	model_arena_apply(m, &r, info);
+}
+
+/* An obstack record: h, the object freed (obstack_free; 0 frees everything), and the
+ * current chunk after the call (its header address, limit, and prev). */
+static inline void th_obstack(struct model *m, int pid, uint64_t t, enum at_arena_kind kind,
+			      const struct at_probe_info *info, uint64_t h, uint64_t obj,
+			      uint64_t chunk, uint64_t limit, uint64_t prev)
+{
+	struct at_arena_rec r = th_arena_rec(pid, t, kind);
+
+	r.args[0] = h;
+	r.args[1] = obj;
+	r.ret = kind == AT_AK_OBSTACK_NEW ? 1 : 0;
+	r.words[0] = 4064;	 /* chunk_size */
+	r.words[1] = chunk;
+	r.words[2] = chunk + 16; /* object_base */
+	r.words[3] = chunk + 16; /* next_free */
+	r.words[4] = limit;	 /* chunk_limit */
+	r.words[5] = limit;
+	r.words[6] = prev;
+	model_arena_apply(m, &r, info);
+}
+
+/* The heap level saw the allocator's free of a watched chunk (its data pointer). */
+static inline void th_chunk_freed(struct model *m, int pid, uint64_t t, uint64_t data)
+{
+	struct at_arena_rec r = th_arena_rec(pid, t, AT_AK_CHUNK_FREED);
+
+	r.args[0] = data;
+	model_arena_apply(m, &r, NULL);
+}
+
 /* The heap counters of one allocator (cumulative, as BPF keeps them). */
 static inline struct at_heap_stats th_heap(uint64_t alloc_bytes, uint64_t free_bytes)
 {

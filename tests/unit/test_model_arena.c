@@ -71,32 +71,16 @@ static const struct at_probe_info bump_lto = {
 #define EMPTY 0x555500001000ull /* bumpalo's EMPTY_CHUNK footer: never a chunk */
 #define DATA(i) (0x100000000ull * (i))
 
-/* A bumpalo record: the Bump, and its current chunk (data, footer, prev footer). */
 static void bump(struct model *m, uint64_t t, enum at_arena_kind kind,
 		 const struct at_probe_info *info, uint64_t self, uint64_t data, uint64_t footer,
 		 uint64_t prev)
 {
-	struct at_arena_rec r = th_arena_rec(PID, t, kind);
-
-	r.args[0] = self;
-	r.ret = kind == AT_AK_BUMP_SLOW ? footer - 64 : 0; /* the new allocation */
-	r.words[0] = footer;
-	r.words[1] = data;
-	r.words[2] = footer - data; /* layout size */
-	r.words[3] = 16;
-	r.words[4] = prev;
-	r.words[5] = footer - 64;
-	r.words[7] = 0;
-	model_arena_apply(m, &r, info);
+	th_bump(m, PID, t, kind, info, self, data, footer, prev);
 }
 
-/* The heap level saw the allocator's free of a watched chunk (its data pointer). */
 static void chunk_freed(struct model *m, uint64_t t, uint64_t data)
 {
-	struct at_arena_rec r = th_arena_rec(PID, t, AT_AK_CHUNK_FREED);
-
-	r.args[0] = data;
-	model_arena_apply(m, &r, NULL);
+	th_chunk_freed(m, PID, t, data);
 }
 
 static void assert_arena(const struct rep_arena *a, uint64_t chunks, uint64_t acquired,
@@ -307,24 +291,10 @@ static const struct at_probe_info obstack_probe = {
 #define OBSTACK 0x601000ull
 #define CHUNK(i) (0x1000000ull * (i))
 
-/* An obstack record: h, the object freed (obstack_free), and the current chunk after the
- * call (its header address, limit, and prev). */
 static void obstack(struct model *m, uint64_t t, enum at_arena_kind kind, uint64_t h,
 		    uint64_t obj, uint64_t chunk, uint64_t limit, uint64_t prev)
 {
-	struct at_arena_rec r = th_arena_rec(PID, t, kind);
-
-	r.args[0] = h;
-	r.args[1] = obj;
-	r.ret = kind == AT_AK_OBSTACK_NEW ? 1 : 0;
-	r.words[0] = 4064; /* chunk_size */
-	r.words[1] = chunk;
-	r.words[2] = chunk + 16; /* object_base */
-	r.words[3] = chunk + 16; /* next_free */
-	r.words[4] = limit;	 /* chunk_limit */
-	r.words[5] = limit;
-	r.words[6] = prev;
-	model_arena_apply(m, &r, &obstack_probe);
+	th_obstack(m, PID, t, kind, &obstack_probe, h, obj, chunk, limit, prev);
 }
 
 static void test_obstack(void **state)
