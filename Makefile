@@ -94,7 +94,7 @@ $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
-$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS)
+$(OUTPUT)/tests/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(USER_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $< $(USER_OBJS) $(USER_LIBS) -lcmocka
