@@ -367,6 +367,28 @@ static void test_idle_purge(void **state)
 	assert_non_null(th_finding(p, "idle_purge", "mimalloc"));
 }
 
+/* Interval mode (-i): counters restart at each report, so an interval in which the idle
+ * application freed nothing has free_bytes 0, and idle_purge, which asks for bytes freed,
+ * is no longer raised for the very process it describes (idle, 3 MiB retained, nothing
+ * returned for 11 s). */
+static void test_idle_purge_interval_mode(void **state)
+{
+	struct fx *f = *state;
+	const struct fig fig = { "jemalloc", 3 * MiB, 2 * MiB, 0 };
+	const struct rep_proc *p;
+
+	(void)map(f, 1 * MS, JE, 4 * MiB, 4 * MiB);
+	sample(f, 1 * SEC, &fig, 1);
+	assert_non_null(th_finding(report(f->m, f->pid, 11 * SEC), "idle_purge", "jemalloc"));
+	model_reset_counters(f->m, 11 * SEC); /* the interval report at 11 s */
+	sample(f, 12 * SEC, &fig, 1);	      /* idle: the same counters */
+	p = report(f->m, f->pid, 12 * SEC);
+	assert_int_equal(th_alloc(p, "jemalloc")->retained_bytes, 3 * MiB);
+	KNOWN_BUG("model_findings.c idle_purge(): needs bytes freed in the report's window, so "
+		  "interval mode stops raising it once the process is idle");
+	assert_non_null(th_finding(p, "idle_purge", "jemalloc"));
+}
+
 /* ---- glibc_untrimmable ---- */
 
 /* glibc retaining at least the minimum (not below it, not with retained unknown), with its
@@ -543,6 +565,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lazyfree_in_rss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lazyfree_nobody_traced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_purge, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_purge_interval_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glibc_untrimmable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several_allocators_retain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_growth, setup, teardown),

@@ -108,8 +108,9 @@ static void test_syscall_names(void **state)
 		struct at_sys_rec r = th_sys_rec(7, START + 2 * SEC, k, "x", 0, 0, 0, 0, 0);
 
 		snprintf(want, sizeof(want),
-			 "{\"type\":\"event\",\"t_ms\":2000,\"pid\":7,\"event\":\"%s\",\"tid\":7,"
-			 "\"args\":[0,0,0,0,0,0],\"ret\":0,\"caller_file\":\"x\",\"caller_off\":0}\n",
+			 "{\"type\":\"event\",\"t_ms\":2000,\"pid\":7,\"event\":\"%s\","
+			 "\"tid\":7,\"args\":[0,0,0,0,0,0],\"ret\":0,\"caller_file\":\"x\","
+			 "\"caller_off\":0}\n",
 			 k < AT_ARRAY_SIZE(names) ? names[k] : "?");
 		assert_event(&r, sizeof(r), want);
 	}
@@ -126,8 +127,8 @@ static void test_proc_event(void **state)
 	for (uint32_t k = 0; k < AT_ARRAY_SIZE(kinds); k++) {
 		r.kind = k;
 		snprintf(want, sizeof(want),
-			 "{\"type\":\"event\",\"t_ms\":1000,\"pid\":44,\"event\":\"%s\",\"ppid\":42,"
-			 "\"comm\":\"worker\"}\n",
+			 "{\"type\":\"event\",\"t_ms\":1000,\"pid\":44,\"event\":\"%s\","
+			 "\"ppid\":42,\"comm\":\"worker\"}\n",
 			 kinds[k]);
 		assert_event(&r, sizeof(r), want);
 	}

@@ -357,8 +357,8 @@ static void test_allocator_label_escaped(void **state)
 	(void)state;
 	KNOWN_BUG("out_prom.c: the allocator label value is not escaped");
 	s = render(&r, 20);
-	assert_contains(s, "arenatrace_mapped_bytes{pid=\"1\",comm=\"c\",allocator=\"lib\\\"x.so\"} "
-			   "4096\n");
+	assert_contains(s, "arenatrace_mapped_bytes{pid=\"1\",comm=\"c\","
+			   "allocator=\"lib\\\"x.so\"} 4096\n");
 	free(s);
 }
 
