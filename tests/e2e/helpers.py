@@ -129,7 +129,10 @@ class Run:
             child_env = os.environ.copy()
         else:
             child_env = dict(os.environ, **env)
-        at = [ARENATRACE, "-j", "-o", self.out_path, "-C", "sample_ms=100", *args]
+        # The workloads check the heap level's figures too: every level is traced unless
+        # the test names its own (the default, without heap, has tests of its own).
+        levels = [] if "--level" in args else ["--level", "os,arena,heap"]
+        at = [ARENATRACE, "-j", "-o", self.out_path, "-C", "sample_ms=100", *levels, *args]
         err = open(self.err_path, "w")
         if mode == "launch":
             self.tracer = subprocess.Popen(at + ["--"] + cmd, stderr=err, env=child_env)

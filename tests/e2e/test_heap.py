@@ -132,7 +132,8 @@ def test_follows_exec_through_a_shell(tmp_path):
     out, err = tmp_path / "out.json", tmp_path / "err"
     env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth), AT_HOLD=str(hold))
     with open(err, "w") as e:
-        tracer = subprocess.Popen([ARENATRACE, "-v", "-j", "-o", str(out), "--", "sh", "-c",
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-j", "-o", str(out), "--level", "all",
+                                   "--", "sh", "-c",
                                    workload("je_two_allocs") + "; true"], stderr=e, env=env)
     try:
         wait_attached(str(err), tracer, timeout=60, text="jemalloc heap probes")
@@ -158,6 +159,7 @@ def test_exited_process_leaves_no_map_entries(tmp_path):
     with open(err, "w") as e:
         # heap_live=1024: a table of 256 buckets (tag >> 36 is the tgid), dumped below.
         tracer = subprocess.Popen([ARENATRACE, "-v", "-o", "/dev/null", "-C", "heap_live=1024",
+                                   "--level", "all",
                                    "--", "sh", "-c", workload("je_two_allocs") + "; sleep 30"],
                                   stderr=e, env=env)
     try:

@@ -23,26 +23,50 @@
 /* A pid above pid_max: /proc has nothing for it, as for a process that has exited. */
 #define FAKE_PID 4000001
 
-/* Known bugs: their tests fail today, so they are skipped unless AT_KNOWN_BUGS=1 asks for
- * them (make check stays green; the test is the bug's reproduction). */
-#define KNOWN_BUG(what)                                                                   \
-	do {                                                                              \
-		if (!getenv("AT_KNOWN_BUGS")) {                                           \
-			print_message("[ KNOWN BUG] %s (AT_KNOWN_BUGS=1 runs it)\n", what); \
-			skip();                                                           \
-		}                                                                         \
-	} while (0)
-
 static inline void th_apply(struct model *m, const void *rec, size_t len)
 {
-	assert_int_equal(model_apply(m, rec, len), 0);
+	assert_int_equal(model_apply(m, rec, len, NULL), 0);
+}
+
+/* An arena record, with what its probe is. */
+static inline void th_arena(struct model *m, const struct at_arena_rec *r,
+			    const struct at_probe_info *info)
+{
+	assert_int_equal(model_apply(m, r, sizeof(*r), info), 0);
+}
+
+/* One allocator's heap counters, for th_heap_refresh. */
+struct th_heap_fig {
+	const char *name;
+	struct at_heap_stats s;
+};
+
+struct th_heap_src {
+	const struct th_heap_fig *figs;
+	size_t n;
+};
+
+static inline void th_heap_read(void *arg, struct model *m, int pid)
+{
+	const struct th_heap_src *src = arg;
+
+	for (size_t i = 0; i < src->n; i++)
+		model_heap_add(m, pid, src->figs[i].name, "usable", &src->figs[i].s);
+}
+
+/* A heap refresh at t, as the tracer makes one: these counters for pid. */
+static inline void th_heap_refresh(struct model *m, int pid, uint64_t t,
+				   const struct th_heap_fig *figs, size_t n)
+{
+	model_heap_refresh(m, pid, t, th_heap_read, &(struct th_heap_src){ figs, n });
 }
 
 static inline void th_proc(struct model *m, enum at_proc_kind kind, int pid, int ppid,
 			   uint64_t ts_ns)
 {
-	struct at_proc_rec r = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid,
-				 .ppid = (__u32)ppid, .ts_ns = ts_ns, .comm = "prog" };
+	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid,
+					  .tid = (__u32)pid, .ts_ns = ts_ns },
+				 .ppid = (__u32)ppid, .comm = "prog" };
 
 	th_apply(m, &r, sizeof(r));
 }
@@ -63,8 +87,9 @@ static inline struct at_sys_rec th_sys_rec(int pid, uint64_t ts_ns, enum at_sys 
 					   const char *file, uint64_t a0, uint64_t a1,
 					   uint64_t a2, uint64_t a3, int64_t ret)
 {
-	struct at_sys_rec r = { .type = AT_REC_SYSCALL, .sys = sys, .pid = (__u32)pid,
-				.tid = (__u32)pid, .ts_ns = ts_ns, .caller_ino = 1,
+	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL, .kind = sys, .pid = (__u32)pid,
+					 .tid = (__u32)pid, .ts_ns = ts_ns },
+				.caller_ino = 1,
 				.args = { a0, a1, a2, a3 }, .ret = ret };
 
 	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file)));
@@ -83,8 +108,8 @@ static inline void th_sys(struct model *m, int pid, uint64_t ts_ns, enum at_sys 
 /* An arena record with nothing but its header; callers fill args, ret and words. */
 static inline struct at_arena_rec th_arena_rec(int pid, uint64_t ts_ns, enum at_arena_kind kind)
 {
-	return (struct at_arena_rec){ .type = AT_REC_ARENA, .kind = kind, .pid = (__u32)pid,
-				      .tid = (__u32)pid, .ts_ns = ts_ns };
+	return (struct at_arena_rec){ .hdr = { .type = AT_REC_ARENA, .kind = kind,
+					       .pid = (__u32)pid, .tid = (__u32)pid, .ts_ns = ts_ns } };
 }
 
 /* A bumpalo record: the Bump (self), and its current chunk (data, its footer, the footer of
@@ -103,7 +128,7 @@ static inline void th_bump(struct model *m, int pid, uint64_t t, enum at_arena_k
 	r.words[3] = 16;	    /* layout align */
 	r.words[4] = prev;
 	r.words[5] = footer - 64;
-	model_arena_apply(m, &r, info);
+	th_arena(m, &r, info);
 }
 
 /* An obstack record: h, the object freed (obstack_free; 0 frees everything), and the
@@ -124,7 +149,7 @@ static inline void th_obstack(struct model *m, int pid, uint64_t t, enum at_aren
 	r.words[4] = limit;	 /* chunk_limit */
 	r.words[5] = limit;
 	r.words[6] = prev;
-	model_arena_apply(m, &r, info);
+	th_arena(m, &r, info);
 }
 
 /* The heap level saw the allocator's free of a watched chunk (its data pointer). */
@@ -133,7 +158,7 @@ static inline void th_chunk_freed(struct model *m, int pid, uint64_t t, uint64_t
 	struct at_arena_rec r = th_arena_rec(pid, t, AT_AK_CHUNK_FREED);
 
 	r.args[0] = data;
-	model_arena_apply(m, &r, NULL);
+	th_arena(m, &r, NULL);
 }
 
 /* The heap counters of one allocator (cumulative, as BPF keeps them). */
@@ -143,6 +168,16 @@ static inline struct at_heap_stats th_heap(uint64_t alloc_bytes, uint64_t free_b
 				       .free_count = free_bytes ? 1 : 0,
 				       .alloc_bytes = alloc_bytes,
 				       .free_bytes = free_bytes };
+}
+
+/* The report's drop row of that name (fails the test if there is none). */
+static inline uint64_t th_drop(const struct report *r, const char *name)
+{
+	for (size_t k = 0; k < r->ndrops; k++)
+		if (!strcmp(r->drops[k].name, name))
+			return r->drops[k].value;
+	fail_msg("no drop row '%s'", name);
+	return 0;
 }
 
 static inline const struct rep_proc *th_rep_proc(const struct report *r, int pid)

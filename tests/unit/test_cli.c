@@ -30,6 +30,31 @@ static void test_pids_interval_count(void **state)
 	assert_null(o.cmd);
 }
 
+/* Production defaults: os and arena levels and the books, no trap per malloc; "all" adds
+ * the heap level; --no-books turns the books off. */
+static void test_levels(void **state)
+{
+	char *plain[] = { "arenatrace", "-p", "10", NULL };
+	char *all[] = { "arenatrace", "--level", "all", "--no-books", "-p", "10", NULL };
+	char *heap[] = { "arenatrace", "--level", "heap", "-p", "10", NULL };
+	char *bad[] = { "arenatrace", "--level", "os,everything", "-p", "10", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 3, plain), 0);
+	assert_true(o.level_os && o.level_arena && o.books);
+	assert_false(o.level_heap);
+	assert_int_equal(parse(&o, err, 6, all), 0);
+	assert_true(o.level_os && o.level_arena && o.level_heap);
+	assert_false(o.books);
+	assert_int_equal(parse(&o, err, 5, heap), 0);
+	assert_true(o.level_heap && o.books);
+	assert_false(o.level_os || o.level_arena);
+	assert_int_equal(parse(&o, err, 5, bad), -EINVAL);
+	assert_non_null(strstr(err, "unknown level 'everything'"));
+}
+
 static void test_command_keeps_its_options(void **state)
 {
 	char *argv[] = { "arenatrace", "-d", "2.5", "-C", "sample_ms=50", "--", "ls", "-l", NULL };
@@ -94,6 +119,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
+		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_arena_spec),

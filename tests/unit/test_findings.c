@@ -134,15 +134,15 @@ struct fig {
 /* A sample at t as the tracer takes it: residency, then every allocator's counters. */
 static void sample(struct fx *f, uint64_t t, const struct fig *figs, size_t n)
 {
-	model_sample(f->m, t);
-	model_heap_clear(f->m, f->pid);
-	for (size_t i = 0; i < n; i++) {
-		struct at_heap_stats s = th_heap(figs[i].alloc, figs[i].freed);
+	struct th_heap_fig h[8];
 
-		s.unmatched_free = figs[i].unmatched;
-		model_heap_add(f->m, f->pid, figs[i].name, "usable", &s);
+	assert_true(n <= AT_ARRAY_SIZE(h));
+	model_sample(f->m, t);
+	for (size_t i = 0; i < n; i++) {
+		h[i] = (struct th_heap_fig){ figs[i].name, th_heap(figs[i].alloc, figs[i].freed) };
+		h[i].s.unmatched_free = figs[i].unmatched;
 	}
-	model_track_retention(f->m, f->pid, t);
+	th_heap_refresh(f->m, f->pid, t, h, n);
 }
 
 static const struct rep_proc *report(struct model *m, int pid, uint64_t now)
@@ -290,8 +290,6 @@ static void test_lazyfree_nobody_traced(void **state)
 	const struct rep_proc *p;
 	const struct rep_finding *fd;
 
-	KNOWN_BUG("model_findings.c lazyfree(): names the first allocator when none made a "
-		  "MADV_FREE call (expected 'unknown')");
 	madv_free_now(je, 2 * MiB);
 	sample(f, 300 * MS, NULL, 0);
 	p = report(f->m, f->pid, 300 * MS);
@@ -384,8 +382,6 @@ static void test_idle_purge_interval_mode(void **state)
 	sample(f, 12 * SEC, &fig, 1);	      /* idle: the same counters */
 	p = report(f->m, f->pid, 12 * SEC);
 	assert_int_equal(th_alloc(p, "jemalloc")->retained_bytes, 3 * MiB);
-	KNOWN_BUG("model_findings.c idle_purge(): needs bytes freed in the report's window, so "
-		  "interval mode stops raising it once the process is idle");
 	assert_non_null(th_finding(p, "idle_purge", "jemalloc"));
 }
 
@@ -553,8 +549,6 @@ static void test_retention_growth_not_after_exit(void **state)
 	p = report(f->m, f->pid, 7 * SEC);
 	assert_true(p->exited);
 	assert_false(th_alloc(p, "jemalloc")->retained_known);
-	KNOWN_BUG("model_findings.c growth(): retention_growth raised for an exited process "
-		  "(retained unknown)");
 	assert_null(th_finding(p, "retention_growth", NULL));
 }
 

@@ -33,11 +33,9 @@ static struct model *new_model(void)
  * matching. */
 static void sample(struct model *m, uint64_t t, const char *alloc, uint64_t freed)
 {
-	struct at_heap_stats s = th_heap(64 * MiB, freed);
+	struct th_heap_fig h = { alloc, th_heap(64 * MiB, freed) };
 
-	model_heap_clear(m, PID);
-	model_heap_add(m, PID, alloc, "usable", &s);
-	model_track_retention(m, PID, t);
+	th_heap_refresh(m, PID, t, &h, 1);
 }
 
 static void madv(struct model *m, uint64_t t, uint64_t addr, uint64_t len, int advice)
@@ -180,20 +178,14 @@ static void test_return_kinds_and_allocators(void **state)
 
 	g = th_heap(8 * MiB, 2 * MiB);
 	j = th_heap(8 * MiB, 1 * MiB);
-	model_heap_clear(m, PID);
-	model_heap_add(m, PID, "glibc", "usable", &g);
-	model_heap_add(m, PID, "jemalloc", "usable", &j);
-	model_track_retention(m, PID, t1);
+	th_heap_refresh(m, PID, t1, (struct th_heap_fig[]){ { "glibc", g }, { "jemalloc", j } }, 2);
 
 	th_sys(m, PID, brk_t, AT_SYS_BRK, "libc.so.6", BRK + 3 * MiB, 0, 0, 0, BRK + 3 * MiB);
 	th_sys(m, PID, dec_t, AT_SYS_MPROTECT, JE, BASE + 6 * MiB, 128 * KiB, PROT_NONE, 0, 0);
 	th_sys(m, PID, mrem_t, AT_SYS_MREMAP, JE, BASE + 4 * MiB, 1 * MiB, 512 * KiB, 0,
 	       BASE + 4 * MiB);
 	th_sys(m, PID, mrem_t, AT_SYS_MUNMAP, "prog", BASE + 64 * MiB, 1 * MiB, 0, 0, 0);
-	model_heap_clear(m, PID);
-	model_heap_add(m, PID, "glibc", "usable", &g);
-	model_heap_add(m, PID, "jemalloc", "usable", &j);
-	model_track_retention(m, PID, t2);
+	th_heap_refresh(m, PID, t2, (struct th_heap_fig[]){ { "glibc", g }, { "jemalloc", j } }, 2);
 
 	want_g[lat_slot(brk_t - t1)] += 1 * MiB;
 	want_j[0] += 64 * KiB;

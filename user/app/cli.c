@@ -14,6 +14,7 @@ enum {
 	OPT_DRY_RUN,
 	OPT_CONFIG_HELP,
 	OPT_NO_FOLLOW,
+	OPT_NO_BOOKS,
 	OPT_LEVEL,
 	OPT_HIST,
 	OPT_STACKS,
@@ -49,7 +50,8 @@ static const struct opt_desc opts[] = {
 	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
 	  "do not trace processes forked by the targets" },
 	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
-	  "levels to trace, comma-separated (default os,arena,heap):\n"
+	  "levels to trace, comma-separated, or all (default os,arena; "
+	  "the allocators' own books are read at every level unless --no-books):\n"
 	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF "
 	  "program per syscall, no trap in the process: always cheap\n"
 	  "arena: uprobes on rare functions (arena chunks and resets: "
@@ -57,6 +59,9 @@ static const struct opt_desc opts[] = {
 	  "chunk, cheap\n"
 	  "heap: malloc/free families; a uprobe trap per call (0.5 to "
 	  "1 us each here), counted in the kernel: live, retained bytes" },
+	{ { "no-books", no_argument, NULL, OPT_NO_BOOKS }, 0, NULL, NULL,
+	  "do not read the allocators' own books from the processes' memory "
+	  "(docs/attach.md); live and retained then need the heap level" },
 	{ { "arena", required_argument, NULL, OPT_ARENA }, 0, "SPEC", NULL,
 	  "trace a custom arena (repeatable, arena level):\n"
 	  "NAME:alloc=SYM[,size=N][,self=N]\n"
@@ -160,9 +165,11 @@ void cli_defaults(struct at_opts *o)
 	o->code_cache = AT_DEF_CODE_CACHE;
 	o->heap_stats = AT_DEF_HEAP_STATS;
 	o->heap_live = AT_DEF_HEAP_LIVE;
+	/* Production defaults: no trap per malloc. The books give live and retained. */
 	o->level_os = true;
-	o->level_heap = true;
+	o->level_heap = false;
 	o->level_arena = true;
+	o->books = true;
 	o->arena_chunks = AT_DEF_ARENA_CHUNKS;
 	o->max_arenas = 256;
 	o->finding_min_bytes = 1u << 20;
@@ -239,8 +246,11 @@ static int parse_levels(struct at_opts *o, const char *list, char *err, size_t l
 			o->level_heap = true;
 		else if (!strcmp(tok, "arena"))
 			o->level_arena = true;
+		else if (!strcmp(tok, "all"))
+			o->level_os = o->level_arena = o->level_heap = true;
 		else
-			return fail(err, len, "unknown level '%s'%s: use os, arena and heap", tok, "");
+			return fail(err, len, "unknown level '%s'%s: use os, arena, heap or all", tok,
+				    "");
 	}
 	if (!o->level_os && !o->level_heap && !o->level_arena)
 		return fail(err, len, "--level needs at least one level%s%s", "", "");
@@ -409,6 +419,9 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_DRY_RUN:
 			o->dry_run = true;
 			break;
+		case OPT_NO_BOOKS:
+			o->books = false;
+			break;
 		case OPT_NO_FOLLOW:
 			o->follow = false;
 			break;
@@ -511,9 +524,6 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		return fail(err, len, "--comm, --cgroup and --min-rss filter -a%s%s", "", "");
 	if (o->ndjson && o->interval_s <= 0)
 		o->interval_s = 10; /* a snapshot every 10 s */
-	/* A fleet does not pay a trap per malloc unless asked to. */
-	if (o->all && !o->levels_given)
-		o->level_heap = false;
 	if (!o->help && !o->version && !o->config_help && !o->dry_run && !o->npids && !o->all)
 		return fail(err, len, "nothing to trace: give -a, -p PID or -- CMD%s%s", "", "");
 	return 0;
@@ -558,10 +568,13 @@ void cli_help(FILE *f)
 		   "Shows, per process and per memory allocator, the address space taken from\n"
 		   "the OS, how much of it is resident, and every time memory went back to the\n"
 		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
-		   "With the heap level (default), also the bytes the application really holds\n"
-		   "(live) and what each allocator keeps unused (retained = resident - live).\n"
+		   "The allocators' own books, read from the process without a probe (glibc,\n"
+		   "jemalloc, mimalloc), give what the application really holds (live) and what\n"
+		   "each allocator keeps unused (retained), memory from before attach included.\n"
 		   "With the arena level (default), arenas' chunks (bumpalo, obstack, custom),\n"
-		   "allocator internals, and findings that explain retention in plain words.\n");
+		   "allocator internals, and findings that explain retention in plain words.\n"
+		   "With the heap level (--level all), exact per-call counts, size histograms\n"
+		   "and allocation stacks, at a trap per malloc and free.\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[48];

@@ -55,6 +55,7 @@ struct at_opts {
 	bool level_arena;
 	struct at_arena_spec arenas[AT_MAX_ARENA_SPECS];
 	size_t narenas;
+	bool books; /* read the allocators' own books (default; --no-books) */
 	bool hist;
 	long stacks; /* --stacks: how many top stacks to show, 0 = off */
 	/* -C key=value */

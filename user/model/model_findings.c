@@ -62,9 +62,12 @@ static void lazyfree(struct proc *p, uint64_t min)
 
 	if (p->r.exited || p->r.lazyfree_bytes < min || !p->r.lazyfree_bytes)
 		return;
+	/* The allocator that gave back the most with MADV_FREE; none made a traced one: the
+	 * pages were advised before attach ("unknown"). */
 	for (size_t i = 0; i < p->r.nallocs; i++)
-		if (!who || p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] >
-				    who->ret_bytes[AT_RET_MADV_FREE])
+		if (p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] &&
+		    (!who || p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] >
+				     who->ret_bytes[AT_RET_MADV_FREE]))
 			who = &p->r.allocs[i];
 	f = add(p, "lazyfree_in_rss", who ? who->name : "unknown", p->r.lazyfree_bytes,
 		who ? who->ret_last_ns[AT_RET_MADV_FREE] : 0);
@@ -90,13 +93,16 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 
 	if (p->r.exited || now < idle)
 		return;
-	for (size_t i = 0; i < p->r.nallocs; i++) {
-		const struct rep_alloc *a = &p->r.allocs[i];
+	for (size_t i = AT_OWNER_FIRST; i < p->nallocs; i++) {
+		const struct rep_alloc *a = &p->allocs[i].r;
+		/* Freed since traced, not in the report's window: an interval of an idle
+		 * process frees nothing, and that is the process this finding is about. */
+		uint64_t freed = p->allocs[i].heap.free_bytes;
 		uint64_t last = 0;
 		struct rep_finding *f;
 
 		if (!a->has_heap || !a->retained_known || !strcmp(a->name, "glibc") ||
-		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0 || !a->free_bytes)
+		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0 || !freed)
 			continue;
 		for (int k = 0; k < AT_RET_NR; k++)
 			if (a->ret_last_ns[k] > last)
@@ -111,7 +117,7 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 			 "%.1f MiB, live %.1f MiB); %.1f MiB freed, nothing returned to the OS for "
 			 "%.1f s",
 			 a->name, MIB(a->retained_bytes), MIB(a->resident_bytes + a->pre_resident_bytes),
-			 MIB(a->live_bytes), MIB(a->free_bytes), (double)(now - last) / 1e9);
+			 MIB(a->live_bytes), MIB(freed), (double)(now - last) / 1e9);
 		snprintf(f->advice, sizeof(f->advice), "%s",
 			 !strcmp(a->name, "jemalloc")
 				 ? "jemalloc purges on decay (dirty_decay_ms, muzzy_decay_ms) only "
@@ -181,12 +187,15 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 {
 	size_t need = m->lim.growth_samples;
 
+	/* Like the other heap kinds: only while retained is known (alive, traced whole). */
+	if (p->r.exited)
+		return;
 	for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
 		const struct alloc *a = &p->allocs[k];
 		char list[200] = "";
 		struct rep_finding *f;
 		size_t first;
-		bool rising = a->ngrowth > need;
+		bool rising = a->ngrowth > need && a->r.retained_known;
 
 		for (size_t i = a->ngrowth - (rising ? need : 0); rising && i < a->ngrowth; i++)
 			rising = a->growth[i] > a->growth[i - 1];

@@ -335,7 +335,19 @@ static int json_report(struct out *o, const struct report *r, bool final)
 	return 0;
 }
 
-static void json_error(struct out *o, const char *msg);
+static struct json_object *error_json(const char *msg)
+{
+	struct json_object *root = json_object_new_object();
+
+	add(root, "schema_version", json_object_new_int(AT_SCHEMA_VERSION));
+	add(root, "error", json_str(msg));
+	return root;
+}
+
+static void json_error(struct out *o, const char *msg)
+{
+	emit(o, error_json(msg));
+}
 
 /* NDJSON: one compact object a line, whatever --pretty says. */
 static void emit_line(struct out *o, struct json_object *root)
@@ -411,20 +423,16 @@ static void ndjson_event(struct out *o, const void *rec, size_t len, uint64_t st
 	emit_line(o, e);
 }
 
+static void ndjson_error(struct out *o, const char *msg)
+{
+	emit_line(o, error_json(msg));
+}
+
 const struct out_ops out_ndjson_ops = {
 	.report = ndjson_report,
-	.error = json_error,
+	.error = ndjson_error,
 	.event = ndjson_event,
 };
-
-static void json_error(struct out *o, const char *msg)
-{
-	struct json_object *root = json_object_new_object();
-
-	add(root, "schema_version", json_object_new_int(AT_SCHEMA_VERSION));
-	add(root, "error", json_str(msg));
-	emit(o, root);
-}
 
 const struct out_ops out_json_ops = {
 	.report = json_report,

@@ -17,7 +17,8 @@
 struct series {
 	char pid[16];
 	char comm[64];
-	const char *alloc;
+	const char *name; /* the allocator, as the report names it */
+	char alloc[96];	  /* the same, escaped for a label value */
 	double mapped, resident, live, retained, pre_resident;
 	bool has_heap, retained_known;
 	double returned[AT_RET_NR];
@@ -85,17 +86,19 @@ static size_t build(const struct report *r, const struct rep_proc **procs, size_
 				memset(t, 0, sizeof(*t));
 				snprintf(t->pid, sizeof(t->pid), "%d", p->pid);
 				label_value(p->comm, t->comm, sizeof(t->comm));
-				t->alloc = a->name;
+				t->name = a->name;
+				label_value(a->name, t->alloc, sizeof(t->alloc));
 			} else {
 				for (size_t j = 0; j < nother && !t; j++)
-					if (!strcmp(other[j].alloc, a->name))
+					if (!strcmp(other[j].name, a->name))
 						t = &other[j];
 				if (!t && nother < MAX_NAMES) {
 					t = &other[nother++];
 					memset(t, 0, sizeof(*t));
 					snprintf(t->pid, sizeof(t->pid), "other");
 					snprintf(t->comm, sizeof(t->comm), "other");
-					t->alloc = a->name;
+					t->name = a->name;
+					label_value(a->name, t->alloc, sizeof(t->alloc));
 					t->retained_known = true;
 				}
 				if (!t)
