@@ -153,9 +153,17 @@ $(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS) | $(DEPS_STAMP)
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
 HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
-workloads: $(WORKLOADS) $(HEAP_VARIANTS)
+# test_books_mimalloc runs mi_books (linked with -lmimalloc) and the same source built
+# without it, run under LD_PRELOAD=libmimalloc.so.2.
+BOOKS_WORKLOADS := $(OUTPUT)/workloads/mi_books $(OUTPUT)/workloads/books_mi_preload
+$(OUTPUT)/workloads/books_mi_preload: tests/workloads/mi_books.c | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DMI_BOOKS_PRELOAD -pthread -o $@ $<
 
-check: $(UNIT_BINS)
+workloads: $(WORKLOADS) $(HEAP_VARIANTS) $(BOOKS_WORKLOADS)
+
+check: $(UNIT_BINS) $(BOOKS_WORKLOADS)
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
 test: check all workloads
