@@ -357,8 +357,14 @@ static int try_candidate(struct rd *r, uint64_t addr, uint64_t region_end, uint6
 	unsigned char h[BOOKS_MI_HEADER_BYTES];
 	struct books_mi_segment s;
 	const char *why = NULL;
-	int err = rd_read(r, addr, h, sizeof(h));
+	int err;
 
+	/* Looked up before reading, so that absent headers cost no read budget. */
+	if (!tmem_resident(r->t, addr)) {
+		r->st->not_resident++;
+		return 0;
+	}
+	err = rd_read(r, addr, h, sizeof(h));
 	if (err == -ENOSPC)
 		return err;
 	if (err) {
