@@ -569,51 +569,72 @@ static struct books_mi_page *page_at(struct rd *r, uint64_t addr)
 
 /* ---- heaps ------------------------------------------------------------------------ */
 
-static int by_addr(const void *a, const void *b)
+struct heap_ref {
+	uint64_t addr, tid;
+};
+
+static int by_ref(const void *a, const void *b)
 {
-	const struct heap_ent *x = a, *y = b;
+	const struct heap_ref *x = a, *y = b;
 
 	if (x->addr != y->addr)
 		return x->addr < y->addr ? -1 : 1;
 	return x->tid < y->tid ? -1 : x->tid > y->tid;
 }
 
-/* The heaps the pages of live threads point at (xheap), each once. */
-static int gather_heaps(struct rd *r)
+/* The (heap, thread) pairs the pages of live threads name (xheap), each once. */
+static int heap_refs(struct rd *r, struct heap_ref **out, size_t *nout)
 {
-	size_t n = 0;
+	struct heap_ref *v = NULL;
+	size_t n = 0, cap = 0;
 
+	*out = NULL;
+	*nout = 0;
 	for (size_t i = 0; i < r->npages; i++) {
 		const struct books_mi_page *p = &r->pages[i];
 		uint64_t tid = r->segs[p->seg].s.thread_id;
 
 		if (!p->heap || !tid || r->segs[p->seg].refused)
 			continue;
-		if (n && r->heaps[n - 1].addr == p->heap && r->heaps[n - 1].tid == tid)
+		if (n && v[n - 1].addr == p->heap && v[n - 1].tid == tid)
 			continue;
-		if (at_grow(&r->heaps, n, &r->heaps_cap, sizeof(*r->heaps), 1))
+		if (at_grow(&v, n, &cap, sizeof(*v), 1)) {
+			free(v);
 			return -ENOMEM;
-		r->heaps[n++] = (struct heap_ent){ .addr = p->heap, .tid = tid };
+		}
+		v[n++] = (struct heap_ref){ .addr = p->heap, .tid = tid };
 	}
 	if (n)
-		qsort(r->heaps, n, sizeof(*r->heaps), by_addr);
-	r->nheaps = 0;
-	for (size_t i = 0; i < n; i++) {
-		struct heap_ent *h = &r->heaps[r->nheaps];
+		qsort(v, n, sizeof(*v), by_ref);
+	*out = v;
+	*nout = n;
+	return 0;
+}
 
-		if (r->nheaps && h[-1].addr == r->heaps[i].addr) {
-			/* Pages of two threads naming one heap: it belongs to neither for sure. */
-			h[-1].bad |= h[-1].tid != r->heaps[i].tid;
+/* One entry per heap; a heap named by pages of two threads belongs to neither for sure. */
+static int gather_heaps(struct rd *r)
+{
+	struct heap_ref *v;
+	size_t n;
+	int err = heap_refs(r, &v, &n);
+
+	for (size_t i = 0; !err && i < n; i++) {
+		if (r->nheaps && r->heaps[r->nheaps - 1].addr == v[i].addr) {
+			r->heaps[r->nheaps - 1].bad |= r->heaps[r->nheaps - 1].tid != v[i].tid;
 			continue;
 		}
 		if (r->nheaps >= MAX_HEAPS) {
 			books_partial(r->b, "more than %u heaps", MAX_HEAPS);
 			break;
 		}
-		*h = r->heaps[i];
-		r->nheaps++;
+		if (at_grow(&r->heaps, r->nheaps, &r->heaps_cap, sizeof(*r->heaps), 1)) {
+			err = -ENOMEM;
+			break;
+		}
+		r->heaps[r->nheaps++] = (struct heap_ent){ .addr = v[i].addr, .tid = v[i].tid };
 	}
-	return 0;
+	free(v);
+	return err;
 }
 
 /* A heap is kept when it says it belongs to the thread owning the pages that name it. */
