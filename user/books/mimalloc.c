@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-#include "mimalloc.h"
+#include "mimalloc_priv.h"
 
 #include <elf.h>
 #include <stdio.h>
@@ -8,131 +8,10 @@
 #include "procfs.h"
 #include "tmem.h"
 
-/*
- * Layout of mimalloc 2.0.9 as Debian builds it (CMAKE_BUILD_TYPE=RelWithDebInfo: NDEBUG,
- * so MI_DEBUG 0, MI_SECURE 0, no MI_ENCODE_FREELIST, no MI_PADDING), x86_64. Offsets are
- * from include/mimalloc-types.h of 2.0.9 and were checked against the running library.
- */
-#define SEG_MEM_IS_PINNED 8
-#define SEG_MEM_IS_LARGE 9
-#define SEG_MEM_IS_COMMITTED 10
-#define SEG_MEM_ALIGNMENT 16
-#define SEG_MEM_ALIGN_OFFSET 24
-#define SEG_ALLOW_DECOMMIT 32
-#define SEG_DECOMMIT_MASK 48 /* mi_commit_mask_t: 8 words, one bit per 64 KiB */
-#define SEG_COMMIT_MASK 112
-#define SEG_ABANDONED_NEXT 176
-#define SEG_NEXT 184
-#define SEG_ABANDONED 192
-#define SEG_USED 208
-#define SEG_COOKIE 216
-#define SEG_SEGMENT_SLICES 224
-#define SEG_INFO_SLICES 232
-#define SEG_KIND 240
-#define SEG_SLICE_ENTRIES 248
-#define SEG_THREAD_ID 256
-#define SEG_SLICES 264
-
-#define PG_SLICE_COUNT 0
-#define PG_SLICE_OFFSET 4
-#define PG_BITS 8 /* is_reset:1, is_committed:1, is_zero_init:1 */
-#define PG_CAPACITY 10
-#define PG_RESERVED 12
-#define PG_USED 24
-#define PG_XBLOCK_SIZE 28
-#define PG_XTHREAD_FREE 40
-#define PG_XHEAP 48
-#define PG_NEXT 56
-
-#define HEAP_TLD 0
-#define HEAP_PAGES 1040 /* mi_page_queue_t[MI_BIN_FULL + 1]: first, last, block_size */
-#define HEAP_QUEUES 75
-#define HEAP_DELAYED_FREE 2840
-#define HEAP_THREAD_ID 2848
-#define HEAP_COOKIE 2864
-#define HEAP_BYTES 2872
-
-#define MI_SLICES_PER_SEGMENT 512u
-/* sizeof(mi_segment_t) is 41304 bytes: one 64 KiB slice (two with MI_SECURE's guard page). */
-#define MI_INFO_SLICES 1u
-#define MI_HUGE_BLOCK_SIZE (2ull << 30) /* xblock_size's "see the page size" value */
-#define MI_SMALL_START_OFFSET 384	/* 3 * MI_MAX_ALIGN_GUARANTEE, blocks of 8..1024 */
-#define MI_HUGE_MAX_SLICES (1u << 24)	/* 1 TiB: the reader's bound, not mimalloc's */
-#define USER_ADDR_END (1ull << 47)
-
-/* Bounds of one read. Each one hit marks the books partial. */
-#define MAX_CANDIDATES (1u << 18)  /* aligned addresses: 8 TiB of anonymous mappings */
-#define MAX_SEGMENTS (1u << 14)	   /* 512 GiB of segments */
-#define MAX_PAGES (1u << 21)
-#define MAX_HEAPS 1024u
-#define MAX_LIST_STEPS (1u << 22)  /* blocks followed on free lists, all lists together */
-#define MAX_READ_BYTES (64u << 20) /* through tmem, whatever the caller's budget */
-#define MAX_RESIDENT_BYTES (64ull << 30)
-
 /* Debian libmimalloc2.0 2.0.9+ds-2 amd64 (libmimalloc.so.2.0). */
 static const uint8_t known_build_id[20] = { 0xd0, 0x7f, 0x4e, 0x7d, 0xc9, 0xa0, 0x39,
 					    0xfc, 0xbe, 0x77, 0x47, 0xf4, 0x16, 0x47,
 					    0x6b, 0xd6, 0x5c, 0xb4, 0x8e, 0x8b };
-
-struct seg_ent {
-	struct books_mi_segment s;
-	size_t first_page, npages;
-	bool refused, books;
-};
-
-struct heap_ent {
-	uint64_t addr, tid, cookie, delayed;
-	bool bad;
-	unsigned char raw[HEAP_BYTES];
-};
-
-struct rd {
-	struct tmem *t;
-	struct books *b;
-	struct books_mi_stats *st;
-	const struct maps_entry *maps;
-	size_t nmaps;
-	struct seg_ent *segs;
-	size_t nsegs, segs_cap;
-	struct books_mi_page *pages;
-	size_t npages, pages_cap;
-	struct heap_ent *heaps;
-	size_t nheaps, heaps_cap;
-	uint64_t read0, list_steps, resident_bytes;
-	uint64_t key;
-	bool key_known;
-	uint64_t tcb_ok[16], tcb_bad[16];
-	unsigned ntcb_ok, ntcb_bad;
-};
-
-static uint64_t ld64(const void *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
-	return v;
-}
-
-static uint32_t ld32(const void *p, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
-	return v;
-}
-
-static uint16_t ld16(const void *p, size_t off)
-{
-	uint16_t v;
-
-	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
-	return v;
-}
-
-static bool user_ptr(uint64_t p)
-{
-	return p >= AT_PAGE_SIZE && p < USER_ADDR_END && !(p & 7);
-}
 
 static bool seg_ptr(uint64_t p)
 {
@@ -302,15 +181,14 @@ int books_mi_parse_slice(const void *sl, const struct books_mi_segment *seg, uin
 
 /* ---- reading ---------------------------------------------------------------------- */
 
-static int rd_read(struct rd *r, uint64_t addr, void *buf, size_t len)
+int bmi_read(struct bmi_rd *r, uint64_t addr, void *buf, size_t len)
 {
 	if (tmem_bytes_read(r->t) - r->read0 + len > MAX_READ_BYTES)
 		return -ENOSPC;
 	return tmem_read(r->t, addr, buf, len);
 }
 
-/* A read that failed for the budget ends the walk; other failures are the caller's. */
-static bool rd_spent(struct rd *r, int err)
+bool bmi_spent(struct bmi_rd *r, int err)
 {
 	if (err != -ENOSPC)
 		return false;
@@ -320,7 +198,7 @@ static bool rd_spent(struct rd *r, int err)
 
 /* The thread pointer of a live glibc thread points at its TCB, whose first and third words
  * (tcb, self) point back at it. A TCB that cannot be read leaves the id unverified. */
-static bool tcb_plausible(struct rd *r, uint64_t tid)
+static bool tcb_plausible(struct bmi_rd *r, uint64_t tid)
 {
 	uint64_t w[3];
 
@@ -332,7 +210,7 @@ static bool tcb_plausible(struct rd *r, uint64_t tid)
 	for (unsigned i = 0; i < r->ntcb_bad; i++)
 		if (r->tcb_bad[i] == tid)
 			return false;
-	if (rd_read(r, tid, w, sizeof(w)) || (w[0] == tid && w[2] == tid)) {
+	if (bmi_read(r, tid, w, sizeof(w)) || (w[0] == tid && w[2] == tid)) {
 		if (r->ntcb_ok < AT_ARRAY_SIZE(r->tcb_ok))
 			r->tcb_ok[r->ntcb_ok++] = tid;
 		return true;
@@ -342,8 +220,7 @@ static bool tcb_plausible(struct rd *r, uint64_t tid)
 	return false;
 }
 
-/* Counts a candidate refused (keeping the first reason); returns 0, "no segment here". */
-static int refuse(struct rd *r, const char *why)
+int bmi_refuse(struct bmi_rd *r, const char *why)
 {
 	r->st->refused++;
 	if (!r->st->first_refusal[0])
@@ -352,7 +229,7 @@ static int refuse(struct rd *r, const char *why)
 }
 
 /* 1: a segment of size *size validated at addr; 0: none there; negative: stop. */
-static int try_candidate(struct rd *r, uint64_t addr, uint64_t region_end, uint64_t *size)
+static int try_candidate(struct bmi_rd *r, uint64_t addr, uint64_t region_end, uint64_t *size)
 {
 	unsigned char h[BOOKS_MI_HEADER_BYTES];
 	struct books_mi_segment s;
@@ -364,7 +241,7 @@ static int try_candidate(struct rd *r, uint64_t addr, uint64_t region_end, uint6
 		r->st->not_resident++;
 		return 0;
 	}
-	err = rd_read(r, addr, h, sizeof(h));
+	err = bmi_read(r, addr, h, sizeof(h));
 	if (err == -ENOSPC)
 		return err;
 	if (err) {
@@ -372,11 +249,11 @@ static int try_candidate(struct rd *r, uint64_t addr, uint64_t region_end, uint6
 		return 0;
 	}
 	if (books_mi_parse_segment(h, addr, &s, &why))
-		return refuse(r, why);
+		return bmi_refuse(r, why);
 	if (s.size > region_end - addr)
-		return refuse(r, "segment extends past its mapping");
+		return bmi_refuse(r, "segment extends past its mapping");
 	if (!tcb_plausible(r, s.thread_id))
-		return refuse(r, "thread id is not a thread's TCB");
+		return bmi_refuse(r, "thread id is not a thread's TCB");
 	if (r->nsegs >= MAX_SEGMENTS) {
 		books_partial(r->b, "more than %u segments", MAX_SEGMENTS);
 		return -E2BIG;
@@ -394,7 +271,7 @@ static bool anon(const struct maps_entry *e)
 }
 
 /* The aligned addresses of one run of adjacent anonymous mappings [maps[i], maps[j]). */
-static int scan_region(struct rd *r, size_t i, size_t j)
+static int scan_region(struct bmi_rd *r, size_t i, size_t j)
 {
 	uint64_t end = r->maps[j - 1].end, seg = BOOKS_MI_SEGMENT_BYTES;
 	uint64_t a = (r->maps[i].start + seg - 1) & ~(seg - 1), size;
@@ -422,7 +299,7 @@ static int scan_region(struct rd *r, size_t i, size_t j)
 	return 0;
 }
 
-static int scan(struct rd *r)
+static int scan(struct bmi_rd *r)
 {
 	size_t i = 0, j;
 	int err;
@@ -448,7 +325,7 @@ static int scan(struct rd *r)
 
 /* Blocks on a page's thread-free list: freed by other threads, still counted in used until
  * the owner collects them. The list cannot be longer than used, which bounds a loop. */
-static int walk_thread_free(struct rd *r, struct books_mi_page *pg)
+static int walk_thread_free(struct bmi_rd *r, struct books_mi_page *pg)
 {
 	uint64_t b = pg->thread_free, end = pg->blocks + (uint64_t)pg->capacity * pg->block_size;
 	uint32_t n = 0;
@@ -464,8 +341,8 @@ static int walk_thread_free(struct rd *r, struct books_mi_page *pg)
 			books_partial(r->b, "more than %u free-list blocks", MAX_LIST_STEPS);
 			return -E2BIG;
 		}
-		err = rd_read(r, b, &b, sizeof(b));
-		if (rd_spent(r, err))
+		err = bmi_read(r, b, &b, sizeof(b));
+		if (bmi_spent(r, err))
 			return err;
 		if (err) {
 			books_partial(r->b, "thread-free block of page %#llx not resident",
@@ -480,7 +357,7 @@ static int walk_thread_free(struct rd *r, struct books_mi_page *pg)
 
 /* -EINVAL (with *why) when the slices are not the span chain of a segment, -EAGAIN when an
  * entry could not be read; other errors stop the read. */
-static int walk_slices(struct rd *r, size_t si, const char **why)
+static int walk_slices(struct bmi_rd *r, size_t si, const char **why)
 {
 	const struct books_mi_segment *s = &r->segs[si].s;
 	unsigned char sl[BOOKS_MI_SLICE_BYTES];
@@ -490,7 +367,7 @@ static int walk_slices(struct rd *r, size_t si, const char **why)
 	int err, got;
 
 	while (idx < s->slice_entries) {
-		err = rd_read(r, s->addr + SEG_SLICES + (uint64_t)idx * BOOKS_MI_SLICE_BYTES, sl,
+		err = bmi_read(r, s->addr + SEG_SLICES + (uint64_t)idx * BOOKS_MI_SLICE_BYTES, sl,
 			      sizeof(sl));
 		if (err == -ENOSPC)
 			return err;
@@ -521,7 +398,7 @@ static int walk_slices(struct rd *r, size_t si, const char **why)
 	return 0;
 }
 
-static int walk_segment(struct rd *r, size_t si)
+static int walk_segment(struct bmi_rd *r, size_t si)
 {
 	struct seg_ent *se = &r->segs[si];
 	const char *why = "";
@@ -537,7 +414,7 @@ static int walk_segment(struct rd *r, size_t si)
 	se->npages = r->npages - se->first_page;
 	if (err == -EINVAL || err == -EAGAIN) {
 		se->refused = true;
-		refuse(r, why);
+		bmi_refuse(r, why);
 		books_partial(r->b, "segment %#llx: %s", (unsigned long long)se->s.addr, why);
 		r->npages = se->first_page;
 		se->npages = 0;
@@ -549,7 +426,7 @@ static int walk_segment(struct rd *r, size_t si)
 }
 
 /* The page whose slices hold addr, among segments still accepted. */
-static struct books_mi_page *page_at(struct rd *r, uint64_t addr)
+struct books_mi_page *bmi_page_at(struct bmi_rd *r, uint64_t addr)
 {
 	size_t lo = 0, hi = r->npages;
 
@@ -567,258 +444,13 @@ static struct books_mi_page *page_at(struct rd *r, uint64_t addr)
 	return NULL;
 }
 
-/* ---- heaps ------------------------------------------------------------------------ */
-
-struct heap_ref {
-	uint64_t addr, tid;
-};
-
-static int by_ref(const void *a, const void *b)
-{
-	const struct heap_ref *x = a, *y = b;
-
-	if (x->addr != y->addr)
-		return x->addr < y->addr ? -1 : 1;
-	return x->tid < y->tid ? -1 : x->tid > y->tid;
-}
-
-/* The (heap, thread) pairs the pages of live threads name (xheap), each once. */
-static int heap_refs(struct rd *r, struct heap_ref **out, size_t *nout)
-{
-	struct heap_ref *v = NULL;
-	size_t n = 0, cap = 0;
-
-	*out = NULL;
-	*nout = 0;
-	for (size_t i = 0; i < r->npages; i++) {
-		const struct books_mi_page *p = &r->pages[i];
-		uint64_t tid = r->segs[p->seg].s.thread_id;
-
-		if (!p->heap || !tid || r->segs[p->seg].refused)
-			continue;
-		if (n && v[n - 1].addr == p->heap && v[n - 1].tid == tid)
-			continue;
-		if (at_grow(&v, n, &cap, sizeof(*v), 1)) {
-			free(v);
-			return -ENOMEM;
-		}
-		v[n++] = (struct heap_ref){ .addr = p->heap, .tid = tid };
-	}
-	if (n)
-		qsort(v, n, sizeof(*v), by_ref);
-	*out = v;
-	*nout = n;
-	return 0;
-}
-
-/* One entry per heap; a heap named by pages of two threads belongs to neither for sure. */
-static int gather_heaps(struct rd *r)
-{
-	struct heap_ref *v;
-	size_t n;
-	int err = heap_refs(r, &v, &n);
-
-	for (size_t i = 0; !err && i < n; i++) {
-		if (r->nheaps && r->heaps[r->nheaps - 1].addr == v[i].addr) {
-			r->heaps[r->nheaps - 1].bad |= r->heaps[r->nheaps - 1].tid != v[i].tid;
-			continue;
-		}
-		if (r->nheaps >= MAX_HEAPS) {
-			books_partial(r->b, "more than %u heaps", MAX_HEAPS);
-			break;
-		}
-		if (at_grow(&r->heaps, r->nheaps, &r->heaps_cap, sizeof(*r->heaps), 1)) {
-			err = -ENOMEM;
-			break;
-		}
-		r->heaps[r->nheaps++] = (struct heap_ent){ .addr = v[i].addr, .tid = v[i].tid };
-	}
-	free(v);
-	return err;
-}
-
-/* A heap is kept when it says it belongs to the thread owning the pages that name it. */
-static int read_heaps(struct rd *r)
-{
-	for (size_t i = 0; i < r->nheaps; i++) {
-		struct heap_ent *h = &r->heaps[i];
-		int err = h->bad ? 0 : rd_read(r, h->addr, h->raw, sizeof(h->raw));
-
-		if (rd_spent(r, err))
-			return err;
-		if (h->bad || err || ld64(h->raw, HEAP_THREAD_ID) != h->tid ||
-		    !user_ptr(ld64(h->raw, HEAP_TLD))) {
-			h->bad = true;
-			continue;
-		}
-		h->cookie = ld64(h->raw, HEAP_COOKIE);
-		h->delayed = ld64(h->raw, HEAP_DELAYED_FREE);
-		r->st->heaps++;
-	}
-	return 0;
-}
-
-static int by_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* The most common segment key, if two segments or more share it. */
-static int majority_key(struct rd *r, uint64_t *key)
-{
-	uint64_t *k = malloc((r->nsegs ? r->nsegs : 1) * sizeof(*k));
-	size_t n = 0, best = 0;
-
-	if (!k)
-		return -ENOMEM;
-	for (size_t i = 0; i < r->nsegs; i++)
-		if (!r->segs[i].refused)
-			k[n++] = r->segs[i].s.cookie_key;
-	qsort(k, n, sizeof(*k), by_u64);
-	for (size_t i = 0, j; i < n; i = j) {
-		for (j = i; j < n && k[j] == k[i]; j++)
-			;
-		if (j - i > best) {
-			best = j - i;
-			*key = k[i];
-		}
-	}
-	free(k);
-	return best >= 2 ? 0 : -ENOENT;
-}
-
-/*
- * Every segment's cookie is its address xor _mi_heap_main.cookie, a random key. The main
- * heap is the heap whose own cookie is that key; else two segments agreeing on it will do.
- * A segment with another key is not mimalloc's (or not this process's).
- */
-static int resolve_key(struct rd *r)
-{
-	size_t live = 0;
-	int err;
-
-	for (size_t i = 0; i < r->nheaps && !r->key_known; i++) {
-		if (r->heaps[i].bad)
-			continue;
-		for (size_t j = 0; j < r->nsegs && !r->key_known; j++)
-			if (!r->segs[j].refused && r->segs[j].s.cookie_key == r->heaps[i].cookie) {
-				r->key = r->heaps[i].cookie;
-				r->key_known = true;
-			}
-	}
-	if (!r->key_known) {
-		err = majority_key(r, &r->key);
-		if (err == -ENOMEM)
-			return err;
-		r->key_known = !err;
-	}
-	for (size_t i = 0; i < r->nsegs; i++)
-		live += !r->segs[i].refused;
-	for (size_t i = 0; i < r->nsegs && (r->key_known || live > 1); i++) {
-		struct seg_ent *se = &r->segs[i];
-
-		if (se->refused || (r->key_known && se->s.cookie_key == r->key))
-			continue;
-		se->refused = true;
-		refuse(r, "cookie does not match the process's key");
-		books_partial(r->b, "segment %#llx: cookie does not match the process's key",
-			      (unsigned long long)se->s.addr);
-	}
-	r->st->key_known = r->key_known;
-	return 0;
-}
-
-/* A heap's delayed-free list: blocks other threads freed in its full pages. Each block
- * must be one of the heap's pages' blocks, and no page gets more than its used count. */
-static int walk_delayed(struct rd *r, struct heap_ent *h)
-{
-	uint64_t b = h->delayed;
-	int err;
-
-	while (b) {
-		struct books_mi_page *p = page_at(r, b);
-
-		if (!p || p->heap != h->addr || b < p->blocks || (b - p->blocks) % p->block_size ||
-		    (b - p->blocks) / p->block_size >= p->capacity ||
-		    p->thread_frees + p->delayed_frees >= p->used) {
-			books_partial(r->b, "delayed-free list of heap %#llx inconsistent",
-				      (unsigned long long)h->addr);
-			return 0;
-		}
-		if (r->list_steps++ >= MAX_LIST_STEPS) {
-			books_partial(r->b, "more than %u free-list blocks", MAX_LIST_STEPS);
-			return -E2BIG;
-		}
-		err = rd_read(r, b, &b, sizeof(b));
-		if (rd_spent(r, err))
-			return err;
-		if (err) {
-			books_partial(r->b, "delayed-free block of heap %#llx not resident",
-				      (unsigned long long)h->addr);
-			return 0;
-		}
-		p->delayed_frees++;
-	}
-	return 0;
-}
-
-/* The page whose mi_page_t is at head (pages are sorted by head as well as by start). */
-static struct books_mi_page *page_by_head(struct rd *r, uint64_t head)
-{
-	size_t lo = 0, hi = r->npages;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (r->pages[mid].head < head)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < r->npages && r->pages[lo].head == head && !r->segs[r->pages[lo].seg].refused)
-		return &r->pages[lo];
-	return NULL;
-}
-
-/* Pages reached from a heap's page queues (mimalloc's own lists) make their segments
- * BOOKS evidence. The queues, all together, cannot hold more pages than were found. */
-static void walk_queues(struct rd *r, const struct heap_ent *h)
-{
-	uint64_t steps = 0, stray = 0;
-
-	for (int q = 0; q < HEAP_QUEUES; q++) {
-		uint64_t pa = ld64(h->raw, HEAP_PAGES + 24 * q);
-
-		while (pa) {
-			struct books_mi_page *p = page_by_head(r, pa);
-
-			if (steps++ > r->npages) {
-				books_partial(r->b, "page queues of heap %#llx loop",
-					      (unsigned long long)h->addr);
-				return;
-			}
-			if (!p || p->heap != h->addr) {
-				stray++;
-				break;
-			}
-			r->segs[p->seg].books = true;
-			pa = p->next;
-		}
-	}
-	if (stray)
-		books_partial(r->b, "heap %#llx lists pages outside the segments read",
-			      (unsigned long long)h->addr);
-}
-
 /* ---- totals ----------------------------------------------------------------------- */
 
 struct sums {
 	uint64_t pages, metadata, huge, abandoned, cached, thread_free, delayed_free;
 };
 
-static uint64_t resident(struct rd *r, uint64_t start, uint64_t end)
+static uint64_t resident(struct bmi_rd *r, uint64_t start, uint64_t end)
 {
 	uint64_t bytes = 0;
 
@@ -828,7 +460,7 @@ static uint64_t resident(struct rd *r, uint64_t start, uint64_t end)
 
 /* Free bytes of the segment in RAM: its free spans' resident bytes, and of each page in
  * use its resident bytes beyond its live ones (live blocks are taken to be resident). */
-static void seg_residency(struct rd *r, const struct seg_ent *se)
+static void seg_residency(struct bmi_rd *r, const struct seg_ent *se)
 {
 	const struct books_mi_segment *s = &se->s;
 	uint64_t info_end = s->addr + (uint64_t)s->info_slices * BOOKS_MI_SLICE_SIZE;
@@ -853,7 +485,7 @@ static void seg_residency(struct rd *r, const struct seg_ent *se)
 	r->b->free_resident_bytes += (spans > in_pages ? spans - in_pages : 0) + excess;
 }
 
-static void seg_totals(struct rd *r, const struct seg_ent *se, struct sums *sum)
+static void seg_totals(struct bmi_rd *r, const struct seg_ent *se, struct sums *sum)
 {
 	const struct books_mi_segment *s = &se->s;
 	uint64_t live = 0;
@@ -889,7 +521,7 @@ static enum books_mimalloc_kind seg_kind(const struct books_mi_segment *s)
 	return BOOKS_MI_SEGMENT;
 }
 
-static int totals(struct rd *r)
+static int totals(struct bmi_rd *r)
 {
 	struct sums sum = { 0 };
 	uint64_t committed = 0;
@@ -929,25 +561,25 @@ static int totals(struct rd *r)
 /* ---- build-id --------------------------------------------------------------------- */
 
 /* The GNU build-id of the ELF file mapped at base, read from the target's memory. */
-static int read_build_id(struct rd *r, uint64_t base, uint8_t *id, size_t *len)
+static int read_build_id(struct bmi_rd *r, uint64_t base, uint8_t *id, size_t *len)
 {
 	unsigned char notes[512];
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph;
 
-	if (rd_read(r, base, &eh, sizeof(eh)) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+	if (bmi_read(r, base, &eh, sizeof(eh)) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
 	    eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph) || eh.e_phnum > 64)
 		return -ENOENT;
 	for (unsigned i = 0; i < eh.e_phnum; i++) {
 		size_t n, off = 0;
 
-		if (rd_read(r, base + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)))
+		if (bmi_read(r, base + eh.e_phoff + i * sizeof(ph), &ph, sizeof(ph)))
 			return -ENOENT;
 		if (ph.p_type != PT_NOTE)
 			continue;
 		/* A shared object's notes sit in its first page-aligned segment: vaddr = offset. */
 		n = ph.p_filesz < sizeof(notes) ? ph.p_filesz : sizeof(notes);
-		if (ph.p_offset != ph.p_vaddr || rd_read(r, base + ph.p_vaddr, notes, n))
+		if (ph.p_offset != ph.p_vaddr || bmi_read(r, base + ph.p_vaddr, notes, n))
 			continue;
 		while (off + 12 <= n) {
 			uint32_t namesz = ld32(notes, off), descsz = ld32(notes, off + 4);
@@ -969,7 +601,7 @@ static int read_build_id(struct rd *r, uint64_t base, uint8_t *id, size_t *len)
 }
 
 /* 0: go on (a known build, or none to check); 1: a libmimalloc whose layout is unknown. */
-static int check_build(struct rd *r)
+static int check_build(struct bmi_rd *r)
 {
 	for (size_t i = 0; i < r->nmaps; i++) {
 		const struct maps_entry *e = &r->maps[i];
@@ -997,7 +629,7 @@ static int check_build(struct rd *r)
 
 /* ---- entry points ----------------------------------------------------------------- */
 
-static int walk_all(struct rd *r)
+static int walk_all(struct bmi_rd *r)
 {
 	int err = scan(r);
 
@@ -1007,17 +639,7 @@ static int walk_all(struct rd *r)
 		err = walk_segment(r, i);
 	if (err == -ENOMEM)
 		return err;
-	err = gather_heaps(r);
-	if (!err)
-		err = read_heaps(r);
-	if (!err || err == -ENOSPC)
-		err = resolve_key(r);
-	for (size_t i = 0; i < r->nheaps && !err; i++)
-		if (!r->heaps[i].bad)
-			err = walk_delayed(r, &r->heaps[i]);
-	for (size_t i = 0; i < r->nheaps; i++)
-		if (!r->heaps[i].bad)
-			walk_queues(r, &r->heaps[i]);
+	err = bmi_heaps(r);
 	if (err == -ENOMEM)
 		return err;
 	return totals(r);
@@ -1027,7 +649,7 @@ int books_mimalloc_read_maps(struct tmem *t, const struct maps_entry *maps, size
 			     struct books *out, struct books_mi_stats *st)
 {
 	struct books_mi_stats own;
-	struct rd r = {
+	struct bmi_rd r = {
 		.t = t, .b = out, .st = st ? st : &own, .maps = maps, .nmaps = nmaps,
 		.read0 = tmem_bytes_read(t),
 	};
