@@ -9,8 +9,8 @@
  * is what mimalloc itself sees: mi_heap_visit_blocks over the main heap (which also holds
  * libc's blocks), summing mi_usable_size. Then a second thread allocates blocks and exits
  * with them live (its segment is abandoned), and a third frees some of the main thread's
- * blocks, which mimalloc leaves uncollected (page thread-free lists, the heap's delayed-free
- * list for full pages). After that the main thread allocates nothing: it writes one line on
+ * blocks, which mimalloc leaves uncollected (the heap's delayed-free list, pages'
+ * thread-free lists). After that the main thread allocates nothing: it writes one line on
  * stdout and waits in pause() for the test to read it and kill it.
  *
  * Line: live_bytes live_blocks cross_freed mi_commit mi_rss nsegs seg...
@@ -169,8 +169,10 @@ static void allocate(void)
 	for (size_t i = 0; i < AT_N(sizes); i++)
 		big[i] = keep(sizes[i]);
 	free(keep(50000));
-	/* Cross-thread frees to come: blocks in the full pages (index 1 is live), in a page
-	 * with room, a large and a huge block. */
+	/* Cross-thread frees to come, in five pages: two full ones, the last page of the
+	 * class (twice), a large and a huge block. The first free to a page goes to the heap's
+	 * delayed-free list (a fresh or full page's flag says so), the next to the page's own
+	 * thread-free list. */
 	to_free[nto_free++] = small[1];
 	to_free[nto_free++] = small[64 + 1];
 	to_free[nto_free++] = small[NSMALL - 1];
