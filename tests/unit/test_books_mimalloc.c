@@ -652,6 +652,30 @@ static void check_child(const char *name, bool preload)
 	waitpid(pid, NULL, 0);
 }
 
+/* This process (glibc malloc, with 96 MiB of touched anonymous memory): nothing is
+ * mimalloc's. */
+static void test_not_mimalloc(void **state)
+{
+	struct tmem *t = tmem__open(getpid());
+	void *big[3];
+	struct books b;
+
+	(void)state;
+	assert_non_null(t);
+	for (int i = 0; i < 3; i++) {
+		big[i] = malloc(32u << 20);
+		assert_non_null(big[i]);
+		memset(big[i], 1, 32u << 20);
+	}
+	assert_int_equal(books_mimalloc_read(t, getpid(), &b), 0);
+	assert_int_equal(b.nranges, 0);
+	assert_int_equal(b.live_bytes, 0);
+	books_release(&b);
+	for (int i = 0; i < 3; i++)
+		free(big[i]);
+	tmem__free(t);
+}
+
 static void test_linked(void **state)
 {
 	(void)state;
@@ -677,6 +701,7 @@ int main(void)
 		cmocka_unit_test(test_build_id),
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_fuzz),
+		cmocka_unit_test(test_not_mimalloc),
 		cmocka_unit_test(test_linked),
 		cmocka_unit_test(test_preload),
 	};
