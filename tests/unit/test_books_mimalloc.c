@@ -512,6 +512,20 @@ static int workload_path(const char *name, char *path, size_t len)
 	return access(path, X_OK);
 }
 
+/* The running child, killed by the teardown even when an assertion failed. */
+static pid_t child = -1;
+
+static int kill_child(void **state)
+{
+	(void)state;
+	if (child > 0) {
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+	}
+	child = -1;
+	return 0;
+}
+
 /* Starts the workload and reads its line of truth (it then waits in pause()). */
 static pid_t spawn(const char *name, bool preload, struct truth *tr)
 {
@@ -533,6 +547,7 @@ static pid_t spawn(const char *name, bool preload, struct truth *tr)
 		execl(path, path, (char *)NULL);
 		_exit(127);
 	}
+	child = pid;
 	close(fds[1]);
 	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
 	while (got < sizeof(line) - 1 && !memchr(line, '\n', got)) {
@@ -648,8 +663,6 @@ static void check_child(const char *name, bool preload)
 	books_release(&plain);
 	free(m.v);
 	tmem__free(t);
-	kill(pid, SIGKILL);
-	waitpid(pid, NULL, 0);
 }
 
 /* This process (glibc malloc, with 96 MiB of touched anonymous memory): nothing is
@@ -702,8 +715,8 @@ int main(void)
 		cmocka_unit_test(test_bounds),
 		cmocka_unit_test(test_fuzz),
 		cmocka_unit_test(test_not_mimalloc),
-		cmocka_unit_test(test_linked),
-		cmocka_unit_test(test_preload),
+		cmocka_unit_test_teardown(test_linked, kill_child),
+		cmocka_unit_test_teardown(test_preload, kill_child),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
