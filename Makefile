@@ -169,15 +169,23 @@ $(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
 HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
+# The books' unit tests read real processes: workloads that allocate with each allocator.
+BOOKS_WORKLOADS := $(OUTPUT)/workloads/mi_books $(OUTPUT)/workloads/books_mi_preload
+# The same source as mi_books, without -lmimalloc: run under LD_PRELOAD=libmimalloc.so.2.
+$(OUTPUT)/workloads/books_mi_preload: tests/workloads/mi_books.c | $(WORKLOAD_STAMPS)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DMI_BOOKS_PRELOAD -pthread -o $@ $<
+
 # Whichever rule builds a workload, the packages of its set come first.
 $(WORKLOADS) $(HEAP_VARIANTS): | $(WORKLOAD_STAMPS)
-workloads: $(WORKLOADS) $(HEAP_VARIANTS) | $(WORKLOAD_STAMPS)
+workloads: $(WORKLOADS) $(HEAP_VARIANTS) $(BOOKS_WORKLOADS) | $(WORKLOAD_STAMPS)
 # What demo.sh and bench.py run.
 DEMO_WORKLOADS := $(OUTPUT)/workloads/demo
 BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_bench_malloc \
 	mi_bench_malloc)
 
-check: $(UNIT_BINS) | $(call stamp,build) $(call stamp,unit)
+check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 

@@ -31,6 +31,10 @@ static void test_self(void **state)
 	assert_int_equal(v, 0x1122334455667788ull);
 
 	assert_false(tmem_resident(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE)));
+	assert_int_equal(tmem_resident_bytes(t, (uint64_t)(uintptr_t)m,
+					     (uint64_t)(uintptr_t)(m + 2 * AT_PAGE_SIZE), &v),
+			 0);
+	assert_int_equal(v, AT_PAGE_SIZE);
 	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 8), &v, 16), -EFAULT);
 	assert_int_equal(mincore(m, 2 * AT_PAGE_SIZE, vec), 0);
 	assert_true(vec[0] & 1);
@@ -52,6 +56,7 @@ static void test_buffer(void **state)
 {
 	const char data[] = "0123456789abcdef";
 	struct tmem *t = tmem__from_buf(0x1000, data, 16);
+	uint64_t v;
 	char got[8];
 
 	(void)state;
@@ -63,6 +68,10 @@ static void test_buffer(void **state)
 	assert_int_equal(tmem_read(t, UINT64_MAX - 2, got, 8), -EFAULT);
 	assert_true(tmem_resident(t, 0x100f));
 	assert_false(tmem_resident(t, 0x1010));
+	assert_int_equal(tmem_resident_bytes(t, 0x1008, 0x2000, &v), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(tmem_resident_bytes(t, 0x2000, 0x1000, &v), 0);
+	assert_int_equal(v, 0);
 	tmem__free(t);
 	tmem__free(NULL);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "tmem.h"
+#include "procfs.h"
 
 #include <fcntl.h>
 #include <stdio.h>
@@ -93,6 +94,22 @@ bool tmem_resident(struct tmem *t, uint64_t addr)
 		t->pm_valid = true;
 	}
 	return t->pm_word & PM_PRESENT;
+}
+
+int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *bytes)
+{
+	uint64_t lo, hi;
+
+	*bytes = 0;
+	if (end <= start)
+		return 0;
+	if (!t->buf)
+		return procfs_resident(t->pagemap_fd, start, end, bytes);
+	lo = start > t->base ? start : t->base;
+	hi = end < t->base + t->len ? end : t->base + t->len;
+	if (hi > lo)
+		*bytes = hi - lo;
+	return 0;
 }
 
 int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
