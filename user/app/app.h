@@ -49,6 +49,10 @@ int targets_release_child(struct at_ctx *c);
 int targets_probe_running(struct at_ctx *c, int pid);
 int targets_probe_launch(struct at_ctx *c, int pid, const char *exe);
 
+/* attach.c: the allocators' own books of pid, read now (t: CLOCK_MONOTONIC) into the
+ * model. */
+void attach_read_books(struct at_ctx *c, int pid, uint64_t t);
+
 /* trace.c */
 /* The one record dispatcher: every ring buffer record, of any type (loader_event_fn). */
 int trace_on_record(void *arg, void *data, size_t len);

@@ -236,8 +236,22 @@ void trace_publish(struct at_ctx *c, uint64_t t)
 /* Residency from /proc and the heap counters of live threads, read together. A periodic
  * sample (not the one before a report) also refreshes --prometheus and, with -a, forgets
  * the processes that have exited. */
+struct books_pass {
+	struct at_ctx *c;
+	uint64_t t;
+};
+
+static void read_books(void *arg, int pid)
+{
+	struct books_pass *b = arg;
+
+	attach_read_books(b->c, pid, b->t);
+}
+
 static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 {
+	if (c->opts->books)
+		model_for_each_alive(c->model, read_books, &(struct books_pass){ c, t });
 	model_sample(c->model, t);
 	if (c->heap)
 		model_heap_refresh(c->model, 0, t, read_heap, &(struct heap_source){ c->heap, true });

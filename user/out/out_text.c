@@ -108,9 +108,18 @@ static void print_books(FILE *f, const struct rep_alloc *a)
 			out_bytes(b->live_bytes, b1, sizeof(b1)), out_bytes(b->free_bytes, b2, sizeof(b2)),
 			out_bytes(b->retained_bytes, b3, sizeof(b3)),
 			out_bytes(b->mapped_bytes, b4, sizeof(b4)));
-		for (size_t i = 0; i < b->nfigures; i++)
-			fprintf(f, "%s %s %s", i ? "," : "          ", b->figures[i].name,
-				out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
+		for (size_t i = 0, col = 0; i < b->nfigures; i++) {
+			char item[96];
+			int n = snprintf(item, sizeof(item), "%s %s", b->figures[i].name,
+					 out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
+
+			/* Lines of at most 80 columns, under the first figure. */
+			if (col && col + 2 + (size_t)n > 80) {
+				fputs(",\n", f);
+				col = 0;
+			}
+			col += (size_t)fprintf(f, "%s%s", col ? ", " : "           ", item);
+		}
 		if (b->nfigures)
 			fputc('\n', f);
 		if (b->partial)
