@@ -19,10 +19,12 @@ struct preload {
 	struct proc *p;
 	struct maps_entry prev;
 	bool have_prev;
+	uint64_t file_end; /* the end of the mapping before, when it maps a file */
 };
 
 /* Anonymous memory already there at attach, by layout alone (evidence "inferred"; the
- * allocators' books, read later, decide with better evidence). [heap] is glibc's brk heap;
+ * allocators' books, read later, decide with better evidence). A writable mapping right
+ * after a file's is that file's .bss; [heap] is glibc's brk heap;
  * a 4 KiB PROT_NONE guard right below a writable region is a thread stack; a region at a
  * 64 MiB boundary whose writable head and PROT_NONE tail span 64 MiB is a glibc thread
  * heap. */
@@ -36,9 +38,14 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 
 	if (e->inode || (path[0] && strcmp(path, "[heap]") && strncmp(path, "[anon:", 6))) {
 		pl->have_prev = false;
+		pl->file_end = e->inode ? e->end : 0;
 		return 0;
 	}
-	if (!strcmp(path, "[heap]")) {
+	if (!path[0] && e->start == pl->file_end && (e->prot & PROT_WRITE)) {
+		/* Right after a file's last mapping: its .bss past the file's pages, the
+		 * loader's doing, nobody's allocator memory. */
+		owner = AT_OWNER_LDSO;
+	} else if (!strcmp(path, "[heap]")) {
 		owner = model_owner_id(p, "glibc", true);
 		p->brk_cur = e->end;
 	} else if (pl->have_prev && pl->prev.end == e->start && !pl->prev.prot &&
@@ -55,6 +62,7 @@ static int preload_entry(const struct maps_entry *e, void *arg)
 	}
 	imap_insert(p->im, e->start, e->end, (uint16_t)owner, e->prot,
 		    owner == AT_OWNER_UNKNOWN ? IMAP_F_PRE : pre, NULL, NULL);
+	pl->file_end = 0;
 	pl->prev = *e;
 	pl->have_prev = true;
 	return 0;

@@ -1,0 +1,70 @@
+# SPDX-License-Identifier: GPL-2.0-only
+"""Attach truth: `arenatrace -p PID` on a process whose heap was built before arenatrace
+started, at the default levels (no trap per malloc). The allocators' own books, read from
+the process, must give what the process itself knows: its live bytes exactly, and an owner
+for the memory that was there before attach."""
+import os
+import subprocess
+
+from helpers import ARENATRACE, allocator, load, process, workload
+
+
+def attach(tmp_path, pid, *args):
+    """One default `-p` run of a second, JSON out: the report and arenatrace's stderr."""
+    out = tmp_path / "out.json"
+    r = subprocess.run([ARENATRACE, "-j", "-o", str(out), "-d", "1", *args, "-p", str(pid)],
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    return load(str(out)), r.stderr
+
+
+def start(name, env=None):
+    """A workload that builds its heap, prints its truth on one line and waits."""
+    p = subprocess.Popen([workload(name)], stdout=subprocess.PIPE, text=True,
+                         env=dict(os.environ, **(env or {})))
+    line = p.stdout.readline().split()
+    assert line, f"{name} printed no truth (exit {p.poll()})"
+    return p, [int(w, 16) if i >= 6 else int(w) for i, w in enumerate(line)]
+
+
+def stop(p):
+    p.kill()
+    p.wait(timeout=30)
+
+
+def owned_share(proc):
+    """Of the resident memory from before attach, the share that has an owner."""
+    owned = sum(a["preexisting"]["resident_bytes"] for a in proc["allocators"])
+    unknown = (proc.get("unattributed") or {}).get("resident_bytes", 0)
+    return owned / max(owned + unknown, 1)
+
+
+def check_mimalloc(tmp_path, name, env=None):
+    p, t = start(name, env)
+    try:
+        report, _ = attach(tmp_path, p.pid)
+    finally:
+        stop(p)
+    proc = process(report, name[:15])
+    mi = allocator(proc, "mimalloc")
+    assert mi is not None, [a["name"] for a in proc["allocators"]]
+    books = mi["books"]
+    # Exactly what mimalloc's own block visit counted in the process (t[0], bytes).
+    assert books["live_bytes"] == t[0], (books, t)
+    assert not books["partial"], books["reason"]
+    # Every segment the books found (all from before attach) is mimalloc's in the model,
+    # by its header or by the books; the workload's blocks live in at least t[5] of them.
+    by = mi["owner_evidence_bytes"]
+    assert by["header"] + by["books"] == books["mapped_bytes"] >= t[5] * (4 << 20), by
+    assert mi["preexisting"]["mapped_bytes"] == books["mapped_bytes"]
+    assert owned_share(proc) >= 0.95, proc.get("unattributed")
+    # The default levels trap no malloc: the heap level's figures are absent.
+    assert mi["live_objects"] is None and report["options"]["levels"] == "os,arena"
+
+
+def test_mimalloc_linked(tmp_path):
+    check_mimalloc(tmp_path, "mi_books")
+
+
+def test_mimalloc_preloaded(tmp_path):
+    check_mimalloc(tmp_path, "books_mi_preload", {"LD_PRELOAD": "libmimalloc.so.2"})
