@@ -105,7 +105,7 @@ int unwind_sites(const char *path, struct unwind_site *out, size_t max)
 		err = -errno;
 		goto out;
 	}
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	cfi = elf ? dwarf_getcfi_elf(elf) : NULL;
 	if (!cfi) {
 		err = -ENODATA; /* no .eh_frame */

@@ -87,7 +87,7 @@ static void needed_closure(const char *path, struct needed *nd)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	while (elf && (scn = elf_nextscn(elf, scn))) {
 		Elf_Data *data;
 		GElf_Dyn dyn;
