@@ -628,7 +628,8 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 		all[nall].ips[0] = (uint64_t)(uint32_t)next.stack_id;
 		nall++;
 	}
-	qsort(all, nall, sizeof(*all), cmp_stack);
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_stack);
 	if (nall > n)
 		nall = n;
 	for (size_t i = 0; i < nall; i++) {

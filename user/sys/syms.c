@@ -231,7 +231,8 @@ static struct syms *load(const char *path)
 		return NULL;
 	err = load_file(s, path, true);
 	if (!err) {
-		qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
+		if (s->n) /* a file without symbols has no array to sort (NULL) */
+			qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
 		s->by_name = malloc((s->n ? s->n : 1) * sizeof(*s->by_name));
 		err = s->by_name ? 0 : -ENOMEM;
 	}
@@ -243,7 +244,8 @@ static struct syms *load(const char *path)
 	for (size_t i = 0; i < s->n; i++)
 		s->by_name[i] = (uint32_t)i;
 	sort_ctx = s;
-	qsort(s->by_name, s->n, sizeof(*s->by_name), cmp_name);
+	if (s->n)
+		qsort(s->by_name, s->n, sizeof(*s->by_name), cmp_name);
 	return s;
 }
 
