@@ -89,6 +89,37 @@ static void test_errors(void **state)
 	assert_non_null(strstr(err, "max_procs=0"));
 }
 
+/* Edges (issue 12): NaN durations and intervals, a size suffix that would wrap, PIDs in
+ * octal or hex notation, the same PID twice. */
+static void test_edges(void **state)
+{
+	char *nan_d[] = { "arenatrace", "-d", "nan", "-p", "1", NULL };
+	char *nan_i[] = { "arenatrace", "-i", "NaN", "-p", "1", NULL };
+	char *nan_pos[] = { "arenatrace", "-p", "1", "nan", NULL };
+	char *wrap[] = { "arenatrace", "-a", "--min-rss", "17179869184G", NULL };
+	char *big[] = { "arenatrace", "-a", "--min-rss", "16G", NULL };
+	char *hex[] = { "arenatrace", "-p", "0x10", NULL };
+	char *oct[] = { "arenatrace", "-p", "010", NULL };
+	char *twice[] = { "arenatrace", "-p", "12", "-p", "12", "-p", "13", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 5, nan_d), -EINVAL);
+	assert_int_equal(parse(&o, err, 5, nan_i), -EINVAL);
+	assert_int_equal(parse(&o, err, 4, nan_pos), -EINVAL);
+	assert_int_equal(parse(&o, err, 4, wrap), -EINVAL);
+	assert_non_null(strstr(err, "17179869184G"));
+	assert_int_equal(parse(&o, err, 4, big), 0);
+	assert_int_equal(o.min_rss, 16ull << 30);
+	assert_int_equal(parse(&o, err, 3, hex), -EINVAL);
+	assert_int_equal(parse(&o, err, 3, oct), 0);
+	assert_int_equal(o.pids[0], 10);
+	assert_int_equal(parse(&o, err, 7, twice), 0);
+	assert_int_equal(o.npids, 2);
+	assert_int_equal(o.pids[1], 13);
+}
+
 static void test_arena_spec(void **state)
 {
 	struct at_arena_spec a;
@@ -120,6 +151,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_arena_spec),

@@ -195,7 +195,8 @@ static int parse_seconds(const char *s, double *v)
 
 	errno = 0;
 	*v = strtod(s, &end);
-	return (errno || end == s || *end || *v <= 0 || *v > 1e7) ? -EINVAL : 0;
+	/* Written so that NaN fails too. */
+	return (errno || end == s || *end || !(*v > 0 && *v <= 1e7)) ? -EINVAL : 0;
 }
 
 static int parse_u64(const char *s, uint64_t *v)
@@ -265,16 +266,29 @@ static int parse_bytes(const char *s, uint64_t *v)
 	if (*s == '-')
 		return -EINVAL;
 	errno = 0;
+	unsigned shift = 0;
+
 	*v = strtoull(s, &end, 10);
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': *v <<= 10; end++; break;
-	case 'M': case 'm': *v <<= 20; end++; break;
-	case 'G': case 'g': *v <<= 30; end++; break;
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
 	default: break;
 	}
-	return *end ? -EINVAL : 0;
+	if (*end || *v > UINT64_MAX >> shift) /* a suffix must not wrap the count */
+		return -EINVAL;
+	*v <<= shift;
+	return 0;
+}
+
+static bool has_pid(const struct at_opts *o, int pid)
+{
+	for (size_t i = 0; i < o->npids; i++)
+		if (o->pids[i] == pid)
+			return true;
+	return false;
 }
 
 static int arg_number(const char *v, int *out)
@@ -377,8 +391,12 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (parse_u64(optarg, &v) || v == 0 || v > 4194304)
+			/* Decimal only, as /proc names them: 010 is ten, 0x10 is no PID. */
+			if (optarg[strspn(optarg, "0123456789")] || parse_bytes(optarg, &v) || v == 0 ||
+			    v > 4194304)
 				return fail(err, len, "invalid PID '%s'%s", optarg, "");
+			if (has_pid(o, (int)v))
+				break; /* the same process given twice is traced once */
 			if (o->npids == AT_MAX_PIDS)
 				return fail(err, len, "too many -p options (at most %s)%s", "64", "");
 			o->pids[o->npids++] = (int)v;
