@@ -42,24 +42,33 @@ int targets_check(int pid)
 {
 	struct proc_stat st;
 	char maps[64];
+	int fd;
 
 	if (procfs_read_stat(pid, &st)) {
 		at_err("no process with pid %d", pid);
 		return AT_EXIT_TARGET;
 	}
-	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
-	if ((st.flags & AT_PF_KTHREAD) || access(maps, R_OK)) {
-		if (st.flags & AT_PF_KTHREAD)
-			at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid,
-			       st.comm);
-		else
-			at_err("cannot read /proc/%d/maps: %s", pid, strerror(errno));
+	if (st.flags & AT_PF_KTHREAD) {
+		at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid, st.comm);
 		return AT_EXIT_TARGET;
 	}
 	if (st.state == 'Z') {
 		at_err("pid %d (%s) has already exited (zombie)", pid, st.comm);
 		return AT_EXIT_TARGET;
 	}
+	/* Opened, not access(): the kernel checks ptrace access at open, and root can be
+	 * refused too (another user namespace's init, a process that is not dumpable). */
+	snprintf(maps, sizeof(maps), "/proc/%d/maps", pid);
+	fd = open(maps, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		at_err("cannot read the memory map of pid %d (%s): %s%s", pid, st.comm,
+		       strerror(errno),
+		       errno == EACCES || errno == EPERM
+			       ? " (ptrace access refused: another user namespace, or not dumpable)"
+			       : "");
+		return AT_EXIT_TARGET;
+	}
+	close(fd);
 	return 0;
 }
 
