@@ -192,3 +192,38 @@ def test_help_and_version():
     assert r.returncode == 0 and "ringbuf_bytes" in r.stdout
     r = run_at("-V")
     assert r.returncode == 0 and r.stdout.startswith("arenatrace ")
+
+
+def test_output_file_kept_on_error(tmp_path):
+    # -o never destroys an existing file before the trace has something to write: not on
+    # a bad target, not on --dry-run; a file this run created and left empty is removed.
+    keep = tmp_path / "keep"
+    keep.write_text("precious\n")
+    r = run_at("-o", str(keep), "-p", "999999")
+    assert r.returncode == EXIT_TARGET, r.stderr
+    r = run_at("-j", "-o", str(keep), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert keep.read_text() == "precious\n"
+    fresh = tmp_path / "fresh"
+    assert run_at("-o", str(fresh), "-p", "999999").returncode == EXIT_TARGET
+    assert not fresh.exists()
+    # In JSON mode a file of its own gets the error object.
+    assert run_at("-j", "-o", str(fresh), "-p", "999999").returncode == EXIT_TARGET
+    assert json.loads(fresh.read_text())["error"]
+
+
+def test_output_planted_symlink_not_followed(tmp_path):
+    # A link another user planted in a directory anyone can write (/tmp-like) is not
+    # followed: the file it names stays as it was.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    link = shared / "out.json"
+    link.symlink_to(victim)
+    os.lchown(link, 65534, 65534)
+    r = run_at("-j", "-o", str(link), "-p", str(os.getpid()), "-d", "0.2")
+    assert r.returncode == EXIT_USAGE
+    assert "not followed" in one_line(r.stderr)
+    assert victim.read_text() == "root's file\n"

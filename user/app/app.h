@@ -15,6 +15,8 @@
 #include "cli.h"
 #include "out.h"
 
+struct output;
+
 struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
@@ -30,6 +32,7 @@ struct at_ctx {
 	pid_t child;
 	int go_fd;   /* the child execs when this is closed */
 	int exec_fd; /* the child reports a failed exec here */
+	struct output *output; /* -o, or stdout (main.c) */
 };
 
 /* Set by SIGINT and SIGTERM: the trace loop ends and reports. */

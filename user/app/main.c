@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Parse, run, exit code: options -> checks -> loader, levels and model -> targets -> the
  * trace (trace.c) -> the exit code. */
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -37,19 +38,66 @@ static void on_signal(int sig)
 
 
 
-static FILE *open_output(const struct at_opts *o)
-{
-	FILE *f = stdout;
+/* -o FILE. A symbolic link is followed only when another user cannot have planted it: its
+ * owner is us or root, or its directory is writable by its owner alone. An existing file is
+ * not truncated until the trace has started (output_start), so that an error never
+ * destroys it. */
+struct output {
+	FILE *f;
+	bool fresh;   /* ours to write: stdout, created by us, or truncated at the start */
+	bool created; /* created by this run (removed again if nothing was written) */
+};
 
+static bool link_planted(const char *path, const struct stat *ls)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat ds;
+
+	if (ls->st_uid == geteuid() || ls->st_uid == 0)
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	return stat(dir, &ds) || (ds.st_mode & (S_IWGRP | S_IWOTH)) || ds.st_uid != ls->st_uid;
+}
+
+static int open_output(const struct at_opts *o, struct output *out)
+{
+	struct stat ls;
+	int fd;
+
+	*out = (struct output){ .f = stdout, .fresh = true };
 	if (o->output) {
-		f = fopen(o->output, "we");
-		if (!f) {
+		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) && link_planted(o->output, &ls)) {
+			at_err("'%s' is a symbolic link of uid %u in a directory others can write: "
+			       "not followed", o->output, (unsigned)ls.st_uid);
+			return -EPERM;
+		}
+		fd = open(o->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		out->created = out->fresh = fd >= 0;
+		if (fd < 0 && errno == EEXIST)
+			fd = open(o->output, O_WRONLY | O_CLOEXEC);
+		out->f = fd >= 0 ? fdopen(fd, "w") : NULL;
+		if (!out->f) {
 			at_err("cannot open '%s': %s", o->output, strerror(errno));
-			return NULL;
+			if (fd >= 0)
+				close(fd);
+			return -errno;
 		}
 	}
-	setvbuf(f, NULL, _IOLBF, 0);
-	return f;
+	setvbuf(out->f, NULL, _IOLBF, 0);
+	return 0;
+}
+
+/* The trace has started: the output is ours to replace. */
+static void output_start(struct output *out)
+{
+	struct stat st;
+
+	if (out->fresh)
+		return;
+	if (!fstat(fileno(out->f), &st) && S_ISREG(st.st_mode) && ftruncate(fileno(out->f), 0))
+		at_err("cannot truncate the output: %s", strerror(errno));
+	out->fresh = true;
 }
 
 /* --cgroup names a cgroup v2 directory that exists (else one line, and a bad target). */
@@ -152,6 +200,7 @@ static int run(struct at_ctx *c)
 			return rc;
 	}
 	trace_publish(c, app_now_ns()); /* scrapes get figures from the start */
+	output_start(c->output);
 	at_note(0, "tracing%s; Ctrl-C to stop", o->cmd ? " the command" : "");
 	return trace_loop(c);
 }
@@ -162,7 +211,7 @@ int main(int argc, char **argv)
 	struct at_opts o;
 	struct utsname un;
 	char err[256], levels[32];
-	FILE *f;
+	struct output out;
 	int rc;
 
 	cli_defaults(&o);
@@ -180,9 +229,9 @@ int main(int argc, char **argv)
 		return AT_EXIT_OK;
 	}
 	at_log_level = o.verbose;
-	f = open_output(&o);
-	if (!f)
+	if (open_output(&o, &out))
 		return AT_EXIT_USAGE;
+	c.output = &out;
 	uname(&un);
 	snprintf(levels, sizeof(levels), "%s%s%s", o.level_os ? ",os" : "",
 		 o.level_arena ? ",arena" : "", o.level_heap ? ",heap" : "");
@@ -193,13 +242,14 @@ int main(int argc, char **argv)
 				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
 				    .npids = o.npids, .follow_forks = o.follow, .hist = o.hist,
 				    .levels = levels, .prom_top = (size_t)o.prom_top };
-	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, f, o.pretty, &c.meta);
+	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, out.f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = run(&c);
-	if (rc && rc != AT_EXIT_VANISHED)
+	/* Into a file of ours only: an existing one stays as it was. */
+	if (rc && rc != AT_EXIT_VANISHED && out.fresh)
 		out_error(&c.out, "arenatrace failed; see the message on stderr");
 	if (c.go_fd >= 0)
 		close(c.go_fd); /* a child still waiting gives up without running CMD */
@@ -214,7 +264,12 @@ int main(int argc, char **argv)
 	loader__free(c.loader);
 	model__free(c.model);
 	syms_cache_clear();
-	if (f != stdout)
-		fclose(f);
+	if (out.f != stdout) {
+		bool empty = !ftell(out.f);
+
+		fclose(out.f);
+		if (out.created && empty)
+			unlink(o.output); /* made by this run, and nothing to show */
+	}
 	return rc;
 }
