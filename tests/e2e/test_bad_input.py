@@ -227,3 +227,19 @@ def test_output_planted_symlink_not_followed(tmp_path):
     assert r.returncode == EXIT_USAGE
     assert "not followed" in one_line(r.stderr)
     assert victim.read_text() == "root's file\n"
+
+
+def test_closed_output_ends_the_trace():
+    # `arenatrace -p PID -i 0.2 | head -1`: once head is gone, the next write fails and the
+    # trace ends by itself, with no error line (it used to run on until killed).
+    target = subprocess.Popen(["sleep", "60"])
+    try:
+        r = subprocess.run(f"{ARENATRACE} -p {target.pid} -i 0.2 | head -1", shell=True,
+                           capture_output=True, text=True, timeout=60,
+                           executable="/bin/bash")
+        assert r.returncode == 0
+        assert r.stdout.startswith("arenatrace interval")
+        assert "cannot write" not in r.stderr
+    finally:
+        target.kill()
+        target.wait()

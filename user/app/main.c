@@ -194,6 +194,9 @@ static int run(struct at_ctx *c)
 	rc = targets_setup(c);
 	if (rc)
 		return rc;
+	/* Ctrl-C during the set-up: the command never runs, nothing is traced. */
+	if (at_stop_flag)
+		return AT_EXIT_OK;
 	if (o->cmd) {
 		rc = targets_release_child(c);
 		if (rc)

@@ -29,6 +29,19 @@ uint64_t app_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* An output that cannot be written ends the trace: whoever read it is gone (| head -1:
+ * quietly), or the disk is full (said once). */
+static void output_check(struct at_ctx *c)
+{
+	int e = errno;
+
+	if (!ferror(c->out.f) || at_stop_flag)
+		return;
+	if (e != EPIPE)
+		at_err("cannot write the output: %s", strerror(e ? e : EIO));
+	at_stop_flag = 1;
+}
+
 static void heap_to_model(void *arg, int pid, const char *name, const char *basis,
 			  const struct at_heap_stats *s)
 {
@@ -121,8 +134,11 @@ int trace_on_record(void *arg, void *data, size_t len)
 	if (len < sizeof(*h))
 		return 0;
 	proc = h->type == AT_REC_PROC && len >= sizeof(struct at_proc_rec);
-	if (out_wants_events(&c->out))
+	if (out_wants_events(&c->out)) {
+		errno = 0;
 		out_event(&c->out, data, len, c->start_ns);
+		output_check(c);
+	}
 	if (h->type == AT_REC_ARENA && c->arena && len >= sizeof(struct at_arena_rec))
 		probe = arena_probe_of(c->arena,
 				       AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
@@ -272,8 +288,11 @@ static void report(struct at_ctx *c, bool final)
 	if (c->stacks)
 		heap_for_each_pid(c->heap, capture_stacks, c);
 	r = current_report(c, t);
+	errno = 0;
 	if (r)
 		out_report(&c->out, r, final);
+	fflush(c->out.f);
+	output_check(c);
 }
 
 static bool targets_vanished(const struct at_ctx *c)
