@@ -95,6 +95,43 @@ bool tmem_resident(struct tmem *t, uint64_t addr)
 	return t->pm_word & PM_PRESENT;
 }
 
+/* The part of page pg (an address) that [start, end) covers. */
+static uint64_t page_overlap(uint64_t pg, uint64_t start, uint64_t end)
+{
+	uint64_t lo = pg > start ? pg : start, hi = pg + AT_PAGE_SIZE < end ? pg + AT_PAGE_SIZE : end;
+
+	return hi > lo ? hi - lo : 0;
+}
+
+int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *bytes)
+{
+	uint64_t buf[512], pg = start & ~(uint64_t)(AT_PAGE_SIZE - 1), sum = 0;
+
+	*bytes = 0;
+	if (end <= start)
+		return end < start ? -EINVAL : 0;
+	if (t->buf) {
+		uint64_t lo = start > t->base ? start : t->base;
+		uint64_t hi = end < t->base + t->len ? end : t->base + t->len;
+
+		*bytes = hi > lo ? hi - lo : 0;
+		return 0;
+	}
+	while (pg < end) {
+		uint64_t npages = (end - pg + AT_PAGE_SIZE - 1) / AT_PAGE_SIZE;
+		size_t want = npages > AT_ARRAY_SIZE(buf) ? AT_ARRAY_SIZE(buf) : (size_t)npages;
+		ssize_t got = pread(t->pagemap_fd, buf, want * 8, (off_t)(pg / AT_PAGE_SIZE * 8));
+
+		if (got <= 0)
+			return got < 0 ? -errno : -EFAULT;
+		for (ssize_t i = 0; i < got / 8; i++, pg += AT_PAGE_SIZE)
+			if (buf[i] & PM_PRESENT)
+				sum += page_overlap(pg, start, end);
+	}
+	*bytes = sum;
+	return 0;
+}
+
 int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
 {
 	uint64_t end = addr + len;

@@ -26,6 +26,9 @@ int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len);
 int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v);
 /* Whether the page at addr is present in RAM (a read of it would not fault it in). */
 bool tmem_resident(struct tmem *t, uint64_t addr);
+/* Bytes of [start, end) on pages present in RAM, counted exactly at both ends: pagemap is
+ * read in batches, so a long range costs one read per 512 pages, not one per page. */
+int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *bytes);
 
 /* Bytes the reads may still take (0: unlimited, the default), and the bytes read so far. */
 void tmem_set_budget(struct tmem *t, uint64_t bytes);
