@@ -4,8 +4,9 @@
  * offset (tpoff) from each thread's thread pointer, which is the address of the thread's
  * struct pthread. /proc does not show thread pointers, but a struct pthread shows itself:
  * its first word (tcb) and third (self) are its own address and its tid is at 0x2d0. glibc
- * puts it at the top of the thread stacks it maps (above a PROT_NONE guard), and ld.so puts
- * the main thread's in a small early mapping, so only those places are searched.
+ * puts it at the top of the thread stacks it maps (above a PROT_NONE guard), ld.so puts the
+ * main thread's in a small early mapping, and a static executable at the start of its brk
+ * heap (_dl_early_allocate), so only those places are searched.
  */
 #include "glibc_priv.h"
 
@@ -21,6 +22,8 @@
 #define SMALL_MAP (64u << 10)
 /* The top of a thread stack that is searched: struct pthread is 2368 bytes. */
 #define STACK_TOP (2u * AT_PAGE_SIZE)
+/* The start of [heap] that is searched (a static executable's TLS block and TCB). */
+#define HEAP_HEAD (4u * AT_PAGE_SIZE)
 #define MAX_PAGES 16384u
 
 struct tcb {
@@ -109,6 +112,9 @@ static void find_tcbs(struct tmem *t, const struct gl_maps *maps, struct tcbs *s
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct gl_map *m = &maps->v[i];
 
+		if (m->kind == GM_HEAP)
+			search(t, s, m->start, m->end - m->start < HEAP_HEAD ? m->end
+								       : m->start + HEAP_HEAD);
 		if (m->kind != GM_ANON || !(m->prot & PROT_WRITE))
 			continue;
 		if (m->end - m->start <= SMALL_MAP)
