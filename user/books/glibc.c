@@ -178,7 +178,12 @@ static int check_symbol(struct gl_ctx *c, uint64_t addr, const char **why)
 
 	*why = "unreadable";
 	for (int i = 0; i < ARENA_TRIES && err; i++) {
-		if (read_mstate(c->t, addr, &m))
+		err = read_mstate(c->t, addr, &m);
+		if (err == -ENOSPC) {
+			*why = "read budget spent";
+			return err;
+		}
+		if (err)
 			continue;
 		err = glibc_mstate_check(&m, addr, &c->anon, why);
 		if (!err)
@@ -251,10 +256,11 @@ static int locate(struct gl_ctx *c, char *why, size_t len)
 	if (c->elf.main_arena) {
 		g->main_arena = g->bias + c->elf.main_arena;
 		g->by_symbol = true;
-		if (check_symbol(c, g->main_arena, &w)) {
+		err = check_symbol(c, g->main_arena, &w);
+		if (err) {
 			snprintf(why, len, "main_arena at %#llx does not validate: %s",
 				 (unsigned long long)g->main_arena, w);
-			return -EBADMSG;
+			return err == -ENOSPC ? err : -EBADMSG;
 		}
 		g->mp = c->elf.mp ? g->bias + c->elf.mp : 0;
 		locate_tcache(c);
@@ -409,27 +415,46 @@ static int arena_ranges(struct gl_ctx *c, bool is_main, const struct glibc_mem *
 	return err;
 }
 
-/* Reads, checks and walks one arena; *next is where its ring goes on. */
-static int read_arena(struct gl_ctx *c, uint64_t addr, bool is_main, uint64_t *next)
+/* Reads and checks one arena's malloc_state and memory; a race may tear a read, so a few
+ * are tried. */
+static int load_arena(struct gl_ctx *c, uint64_t addr, bool is_main, struct glibc_mstate *m,
+		      struct glibc_mem *mem, struct glibc_mem *heaps)
 {
-	struct glibc_mem mem = { 0 }, heaps = { 0 };
-	struct glibc_arena_figs f;
-	struct glibc_mstate m;
 	const char *why = "unreadable";
 	int err = -EBADMSG;
 
 	for (int i = 0; i < ARENA_TRIES && err; i++) {
-		err = read_mstate(c->t, addr, &m);
+		err = read_mstate(c->t, addr, m);
 		if (!err)
-			err = arena_memory(c, addr, is_main, &m, &mem, &heaps, &why);
+			err = arena_memory(c, addr, is_main, m, mem, heaps, &why);
 		if (!err)
-			err = glibc_mstate_check(&m, addr, &mem, &why);
+			err = glibc_mstate_check(m, addr, mem, &why);
 	}
-	if (err) {
+	if (err)
 		glibc_walk_fail(&c->w, "arena %#llx: %s", (unsigned long long)addr, why);
-		goto out;
+	return err;
+}
+
+/* Reads, checks and walks one arena; *next is where its ring goes on. A list that changed
+ * under the walk fails it: the arena is read and walked again from its state (a few times),
+ * unless a cap stopped the walk. */
+static int read_arena(struct gl_ctx *c, uint64_t addr, bool is_main, uint64_t *next)
+{
+	struct glibc_mem mem = { 0 }, heaps = { 0 };
+	struct glibc_walk before = c->w;
+	struct glibc_arena_figs f;
+	struct glibc_mstate m;
+	int err = 0;
+
+	for (int i = 0; i < ARENA_TRIES; i++) {
+		c->w = before;
+		err = load_arena(c, addr, is_main, &m, &mem, &heaps);
+		if (err)
+			goto out;
+		glibc_walk_arena(&c->w, addr, &m, &mem, &f);
+		if (c->w.nfail == before.nfail || !c->w.chunks_left)
+			break;
 	}
-	glibc_walk_arena(&c->w, addr, &m, &mem, &f);
 	c->system_mem += f.system_mem;
 	c->top += f.top;
 	c->bins += f.bins;

@@ -120,6 +120,7 @@ struct glibc_walk {
 	uint64_t resident;    /* bytes of free chunks (and tops) on resident pages */
 	uint64_t measured;    /* free bytes whose residency was checked */
 	uint64_t unmeasured;  /* free bytes beyond the page cap (residency estimated) */
+	uint32_t nfail;	      /* failures so far (the first one's reason is kept) */
 	bool partial;
 	char why[128];
 };

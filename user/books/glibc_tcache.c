@@ -133,6 +133,25 @@ static bool seen_before(uint64_t *seen, size_t *n, uint64_t addr)
 	return false;
 }
 
+/* The thread runs on while its tcache is walked: a walk that failed is tried again from the
+ * tcache pointer, a few times. */
+static int walk_retrying(struct glibc_walk *w, uint64_t slot, uint64_t *tc,
+			 const struct glibc_tcache_params *p, const struct glibc_mem *mem,
+			 uint64_t *b, uint64_t *c, const char **why)
+{
+	int err = glibc_walk_tcache(w, *tc, p, mem, b, c, why);
+
+	for (int i = 1; i < 3 && err && w->chunks_left; i++) {
+		if (tmem_read_u64(w->t, slot, tc))
+			break;
+		*b = *c = 0;
+		if (!*tc)
+			return 0;
+		err = glibc_walk_tcache(w, *tc, p, mem, b, c, why);
+	}
+	return err;
+}
+
 int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps,
 		       int64_t tpoff, const struct glibc_tcache_params *p,
 		       const struct glibc_mem *mem, uint64_t *bytes, uint64_t *chunks,
@@ -159,7 +178,8 @@ int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps
 		}
 		/* A thread that never allocated, or whose tcache is shut down, has none. */
 		if (tc && !seen_before(seen, &nseen, tc)) {
-			if (glibc_walk_tcache(w, tc, p, mem, &b, &c, &why)) {
+			if (walk_retrying(w, s.v[i].addr + (uint64_t)tpoff, &tc, p, mem, &b, &c,
+					  &why)) {
 				bad++;
 				continue;
 			}

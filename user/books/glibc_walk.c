@@ -290,6 +290,7 @@ void glibc_walk_fail(struct glibc_walk *w, const char *fmt, ...)
 {
 	va_list ap;
 
+	w->nfail++;
 	if (w->partial)
 		return;
 	w->partial = true;
