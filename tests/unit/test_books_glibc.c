@@ -436,7 +436,9 @@ static void test_fab_outside(void **state)
 
 static void test_fab_absurd_sizes(void **state)
 {
-	static const uint64_t sizes[] = { 0, 8, 88, 96, 1ull << 60, UINT64_MAX, 80 | GL_IS_MMAPPED };
+	static const uint64_t sizes[] = {
+		0, 8, 88, 96, 1ull << 60, UINT64_MAX, 80 | GL_IS_MMAPPED,
+	};
 	struct fab_run r;
 
 	(void)state;
@@ -704,8 +706,9 @@ static void test_fuzz(void **state)
 
 		fab_books();
 		for (int k = 0, n = 1 + rand_r(&seed) % 12; k < n; k++) {
-			uint64_t at = rand_r(&seed) % 2 ? FAB_BASE + (rand_r(&seed) % 275) * 8
-							: FAB_HEAP + (rand_r(&seed) % 0x1ff0) / 8 * 8;
+			uint64_t at = rand_r(&seed) % 2
+					      ? FAB_BASE + (rand_r(&seed) % 275) * 8
+					      : FAB_HEAP + (rand_r(&seed) % 0x1ff0) / 8 * 8;
 
 			put(at, fuzz_word(&seed));
 		}

@@ -99,7 +99,9 @@ static void *racer(void *arg)
 
 	for (;;) {
 		int i = rand_r(&seed) % 64, kind = rand_r(&seed) % 64;
-		size_t sz = kind == 0 ? (33u << 20) : kind < 4 ? (200u << 10) : rand_r(&seed) % 3000;
+		size_t sz = kind == 0  ? (33u << 20) /* above any mmap threshold */
+			    : kind < 4 ? (200u << 10)
+				       : rand_r(&seed) % 3000;
 
 		free(slots[i]);
 		slots[i] = malloc(sz + 1);

@@ -69,9 +69,12 @@ static int on_map(const struct maps_entry *e, void *arg)
 		if (!m->libc[0] && is_libc_name(e->path)) {
 			snprintf(m->libc, sizeof(m->libc), "%s", e->path);
 			m->libc_base = e->start;
+			m->libc_end = e->end;
 		}
-		if (m->exe[0] && !m->exe_base && !strcmp(e->path, m->exe))
+		if (m->exe[0] && !m->exe_base && !strcmp(e->path, m->exe)) {
 			m->exe_base = e->start;
+			m->exe_end = e->end;
+		}
 	}
 	if (at_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 1))
 		return -ENOMEM;
@@ -196,16 +199,24 @@ static int locate_file(struct gl_ctx *c, char *why, size_t len)
 {
 	const char *file = c->maps.libc[0] ? c->maps.libc : c->maps.exe;
 	uint64_t base = c->maps.libc[0] ? c->maps.libc_base : c->maps.exe_base;
+	uint64_t end = c->maps.libc[0] ? c->maps.libc_end : c->maps.exe_end;
 	struct glibc_where *g = &c->where;
 	char path[PATH_MAX];
 	int err;
 
-	if (!file[0]) {
+	if (!file[0] || !base) {
 		snprintf(why, len, "no libc mapped");
 		return -ENOENT;
 	}
-	snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, file);
+	/* The file the process mapped, even when an upgrade has replaced the path since (a
+	 * service up for weeks): its map_files link, else the path in its mount namespace. */
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", c->pid,
+		 (unsigned long long)base, (unsigned long long)end);
 	err = glibc_elf_read(path, !c->o.no_symbols, &c->elf);
+	if (err) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, file);
+		err = glibc_elf_read(path, !c->o.no_symbols, &c->elf);
+	}
 	if (err) {
 		snprintf(why, len, "cannot read '%s': %s", file, strerror(-err));
 		return err == -ENOEXEC ? -ENOENT : err;
@@ -268,7 +279,8 @@ static int locate(struct gl_ctx *c, char *why, size_t len)
 	}
 	err = glibc_scan_main_arena(c->t, g->rw_start, g->rw_end, &c->anon, &g->main_arena, &w);
 	if (err) {
-		snprintf(why, len, "%s%s", g->is_static ? "no glibc malloc in the executable: " : "",
+		snprintf(why, len, "%s%s",
+			 g->is_static ? "no glibc malloc in the executable: " : "",
 			 w ? w : strerror(-err));
 		return err == -ENOSPC || err == -ENOMEM ? err : g->is_static ? -ENOENT : -EBADMSG;
 	}
@@ -509,8 +521,9 @@ static int find_heap_headers(struct gl_ctx *c)
 		const struct gl_map *m = &c->maps.v[i];
 		uint64_t hi[6];
 
-		if (m->kind != GM_ANON || !(m->prot & PROT_WRITE) || (m->start & (c->heap_max - 1)) ||
-		    is_claimed(c, m->start) || tmem_read(c->t, m->start, hi, sizeof(hi)) ||
+		if (m->kind != GM_ANON || !(m->prot & PROT_WRITE) ||
+		    (m->start & (c->heap_max - 1)) || is_claimed(c, m->start) ||
+		    tmem_read(c->t, m->start, hi, sizeof(hi)) ||
 		    !glibc_heap_info_ok(hi, m->start, c->heap_max))
 			continue;
 		err = add_range(c, m->start, anon_extent(c, m->start, m->start + c->heap_max),
@@ -530,8 +543,8 @@ static int find_mmapped(struct gl_ctx *c)
 		const struct gl_map *m = &c->maps.v[i];
 		uint64_t pos = m->start, h[2], len;
 
-		if (m->kind != GM_ANON || (m->prot & (PROT_READ | PROT_WRITE)) !=
-						  (PROT_READ | PROT_WRITE) || is_claimed(c, m->start))
+		if (m->kind != GM_ANON || !(m->prot & PROT_READ) || !(m->prot & PROT_WRITE) ||
+		    is_claimed(c, m->start))
 			continue;
 		while (pos < m->end && !err) {
 			if (headers++ == MAX_MMAPPED) {

@@ -27,6 +27,7 @@ struct gl_maps {
 	size_t n, cap;
 	char libc[256], exe[256];     /* paths as maps names them ("" when absent) */
 	uint64_t libc_base, exe_base; /* where each file's offset 0 is mapped */
+	uint64_t libc_end, exe_end;   /* and where that mapping ends */
 	bool truncated;
 };
 

@@ -360,7 +360,8 @@ static void walk_bin(struct glibc_walk *w, uint64_t arena, const struct glibc_ms
 		if (!take_chunk(w))
 			return;
 		if (!chunk_in(mem, p, GL_MINSIZE) || tmem_read(w->t, p, c, sizeof(c))) {
-			glibc_walk_fail(w, "bin %u: chunk %#llx unreadable", i, (unsigned long long)p);
+			glibc_walk_fail(w, "bin %u: chunk %#llx unreadable", i,
+					(unsigned long long)p);
 			return;
 		}
 		sz = c[1] & ~GL_SIZE_BITS;

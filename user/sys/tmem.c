@@ -98,7 +98,8 @@ bool tmem_resident(struct tmem *t, uint64_t addr)
 /* The part of page pg (an address) that [start, end) covers. */
 static uint64_t page_overlap(uint64_t pg, uint64_t start, uint64_t end)
 {
-	uint64_t lo = pg > start ? pg : start, hi = pg + AT_PAGE_SIZE < end ? pg + AT_PAGE_SIZE : end;
+	uint64_t lo = pg > start ? pg : start;
+	uint64_t hi = pg + AT_PAGE_SIZE < end ? pg + AT_PAGE_SIZE : end;
 
 	return hi > lo ? hi - lo : 0;
 }
