@@ -281,7 +281,7 @@ static int locate(struct gl_ctx *c, char *why, size_t len)
 	if (err) {
 		snprintf(why, len, "%s%s",
 			 g->is_static ? "no glibc malloc in the executable: " : "",
-			 w ? w : strerror(-err));
+			 w ? w : err == -ENOSPC ? "read budget spent" : strerror(-err));
 		return err == -ENOSPC || err == -ENOMEM ? err : g->is_static ? -ENOENT : -EBADMSG;
 	}
 	return 0;
@@ -613,7 +613,11 @@ static void figures(struct gl_ctx *c)
 		books_set_figure(b, "tcache_chunks", c->tcache_chunks);
 		books_set_figure(b, "tcache_threads", c->tcache_threads);
 	}
-	if (c->w.partial)
+	/* Spending the budget shows as unreadable memory: say why first. */
+	if (tmem_refused(c->t))
+		books_partial(b, "read budget of %llu bytes spent: %s",
+			      (unsigned long long)c->o.max_read_bytes, c->w.why);
+	else if (c->w.partial)
 		books_partial(b, "%s", c->w.why);
 }
 
@@ -651,9 +655,6 @@ int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o,
 		books_partial(out, "%s", strerror(-err));
 		goto out;
 	}
-	if (tmem_bytes_read(t) >= c.o.max_read_bytes)
-		glibc_walk_fail(&c.w, "read budget of %llu bytes spent",
-				(unsigned long long)c.o.max_read_bytes);
 	figures(&c);
 	books_sort_ranges(out);
 out:

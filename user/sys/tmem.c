@@ -13,7 +13,7 @@ struct tmem {
 	uint64_t base;		/* buffer: its address and bytes */
 	unsigned char *buf;
 	size_t len;
-	uint64_t budget, used;
+	uint64_t budget, used, refused;
 	/* The last pagemap word read, for walks that stay on one page. */
 	uint64_t pm_page, pm_word;
 	bool pm_valid;
@@ -141,8 +141,10 @@ int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
 		return 0;
 	if (end < addr)
 		return -EFAULT;
-	if (t->budget && t->used + len > t->budget)
+	if (t->budget && t->used + len > t->budget) {
+		t->refused++;
 		return -ENOSPC;
+	}
 	t->used += len;
 	if (t->buf) {
 		if (addr < t->base || end > t->base + t->len)
@@ -165,10 +167,15 @@ int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v)
 void tmem_set_budget(struct tmem *t, uint64_t bytes)
 {
 	t->budget = bytes;
-	t->used = 0;
+	t->used = t->refused = 0;
 }
 
 uint64_t tmem_bytes_read(const struct tmem *t)
 {
 	return t->used;
+}
+
+uint64_t tmem_refused(const struct tmem *t)
+{
+	return t->refused;
 }

@@ -33,5 +33,7 @@ int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *
 /* Bytes the reads may still take (0: unlimited, the default), and the bytes read so far. */
 void tmem_set_budget(struct tmem *t, uint64_t bytes);
 uint64_t tmem_bytes_read(const struct tmem *t);
+/* Reads refused by the budget since it was set. */
+uint64_t tmem_refused(const struct tmem *t);
 
 #endif
