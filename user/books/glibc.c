@@ -61,7 +61,8 @@ static int on_map(const struct maps_entry *e, void *arg)
 		m->truncated = true;
 		return 1;
 	}
-	if (!e->path[0] && !e->shared)
+	/* Private memory without a file; "[anon:NAME]" is such memory named by prctl. */
+	if ((!e->path[0] || !strncmp(e->path, "[anon:", 6)) && !e->shared)
 		g.kind = GM_ANON;
 	else if (!strcmp(e->path, "[heap]"))
 		g.kind = GM_HEAP;

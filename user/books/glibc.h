@@ -52,7 +52,9 @@ struct glibc_where {
  * Reads pid's glibc books through t (tmem__open(pid)) into out (cleared first). 0 when
  * anything was read (out->partial says what was not); a negative errno with out->reason
  * when nothing was: -ENOENT (no glibc malloc in the process), -ENOTSUP (a glibc whose
- * layouts are not known), -EBADMSG (no single malloc_state validates).
+ * layouts are not known), -EBADMSG (no single malloc_state validates), -ENOSPC (the read
+ * budget did not cover main_arena), -ENOMEM. Sets t's budget to o->max_read_bytes and
+ * restarts its count. o may be NULL (defaults).
  */
 int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o,
 		     struct books *out);
