@@ -373,8 +373,10 @@ static void read_mp(struct gl_ctx *c)
 
 /* ---- arenas ---- */
 
-/* The main arena's memory: the brk heap and wherever its top is (after brk failed, glibc
- * goes on in mmapped memory and marks the arena noncontiguous). */
+/* The main arena's memory: the brk heap and, once brk failed and glibc went on in mmapped
+ * memory (marking the arena noncontiguous), the anonymous mapping holding its top. A
+ * contiguous arena's top elsewhere is refused: believing it would give that mapping to the
+ * main arena. */
 static int main_memory(struct gl_ctx *c, const struct glibc_mstate *m, struct glibc_mem *mem)
 {
 	const struct gl_map *top = gl_maps_find(&c->maps, m->top);
@@ -383,7 +385,8 @@ static int main_memory(struct gl_ctx *c, const struct glibc_mstate *m, struct gl
 		if (c->maps.v[i].kind == GM_HEAP &&
 		    glibc_mem_add(mem, c->maps.v[i].start, c->maps.v[i].end))
 			return -ENOMEM;
-	if (top && top->kind != GM_OTHER && glibc_mem_add(mem, top->start, top->end))
+	if (top && top->kind == GM_ANON && (m->flags & GL_NONCONTIGUOUS_BIT) &&
+	    glibc_mem_add(mem, top->start, top->end))
 		return -ENOMEM;
 	glibc_mem_sort(mem);
 	return 0;
