@@ -151,6 +151,17 @@ $(OUTPUT)/workloads/mi_bench_malloc: tests/workloads/bench_malloc.c tests/worklo
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -o $@ $< -lmimalloc
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_bench_malloc
 
+# glibc's books read from outside (tests/unit/test_books_glibc.c runs both builds): glibc in
+# libc.so.6, and glibc linked into a static executable.
+$(OUTPUT)/workloads/glibc_books: tests/workloads/glibc_books.h
+$(OUTPUT)/workloads/glibc_books_static: tests/workloads/glibc_books.c tests/workloads/glibc_books.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -static -pthread -o $@ $<
+HEAP_VARIANTS += $(OUTPUT)/workloads/glibc_books_static
+$(OUTPUT)/tests/test_books_glibc: $(OUTPUT)/workloads/glibc_books \
+	$(OUTPUT)/workloads/glibc_books_static
+
 # Rust: bumpalo over Debian's jemalloc (libjemalloc_pic.a, so jemalloc-sys builds nothing),
 # with Debian's cargo and crates only (tests/workloads/rust_bump/.cargo/config.toml), in a
 # normal release profile and with fat LTO.

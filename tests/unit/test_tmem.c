@@ -45,6 +45,7 @@ static void test_self(void **state)
 	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)m, got, 16), 0);
 	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)m, got, 16), -ENOSPC);
 	assert_int_equal(tmem_bytes_read(t), 16);
+	assert_int_equal(tmem_refused(t), 1);
 	munmap(m, 2 * AT_PAGE_SIZE);
 	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)m, got, 5), -ENOSPC);
 	tmem_set_budget(t, 0);

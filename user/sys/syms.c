@@ -177,6 +177,24 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 	return found < 0 ? found : 0;
 }
 
+int syms_debug_file(const char *path, char *out, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -ENOENT;
+	Elf *elf;
+
+	if (fd < 0)
+		return -errno;
+	if (elf_version(EV_CURRENT) != EV_NONE) {
+		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		if (elf && elf_kind(elf) == ELF_K_ELF && !debug_path(elf, out, len))
+			err = access(out, R_OK) ? -ENOENT : 0;
+		if (elf)
+			elf_end(elf);
+	}
+	close(fd);
+	return err;
+}
+
 static const struct syms *sort_ctx;
 
 static int cmp_name(const void *a, const void *b)

@@ -16,6 +16,10 @@ struct syms;
 
 struct syms *syms__new(const char *path);
 void syms__free(struct syms *s);
+/* The separate debug file of the ELF file at path (named by its build-id under
+ * /usr/lib/debug/.build-id), when installed: 0, or -ENOENT. For readers of data symbols,
+ * which struct syms does not keep. */
+int syms_debug_file(const char *path, char *out, size_t len);
 /* Destroys the cached files no one holds (at exit: the cache keeps up to 32 idle ones). */
 void syms_cache_clear(void);
 

@@ -14,7 +14,7 @@ struct tmem {
 	uint64_t base;		/* buffer: its address and bytes */
 	unsigned char *buf;
 	size_t len;
-	uint64_t budget, used;
+	uint64_t budget, used, refused;
 	/* The last pagemap word read, for walks that stay on one page. */
 	uint64_t pm_page, pm_word;
 	bool pm_valid;
@@ -96,19 +96,41 @@ bool tmem_resident(struct tmem *t, uint64_t addr)
 	return t->pm_word & PM_PRESENT;
 }
 
+/* The part of page pg (an address) that [start, end) covers. */
+static uint64_t page_overlap(uint64_t pg, uint64_t start, uint64_t end)
+{
+	uint64_t lo = pg > start ? pg : start;
+	uint64_t hi = pg + AT_PAGE_SIZE < end ? pg + AT_PAGE_SIZE : end;
+
+	return hi > lo ? hi - lo : 0;
+}
+
 int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *bytes)
 {
-	uint64_t lo, hi;
+	uint64_t buf[512], pg = start & ~(uint64_t)(AT_PAGE_SIZE - 1), sum = 0;
 
 	*bytes = 0;
 	if (end <= start)
+		return 0; /* an empty or reversed range holds nothing */
+	if (t->buf) {
+		uint64_t lo = start > t->base ? start : t->base;
+		uint64_t hi = end < t->base + t->len ? end : t->base + t->len;
+
+		*bytes = hi > lo ? hi - lo : 0;
 		return 0;
-	if (!t->buf)
-		return procfs_resident(t->pagemap_fd, start, end, bytes);
-	lo = start > t->base ? start : t->base;
-	hi = end < t->base + t->len ? end : t->base + t->len;
-	if (hi > lo)
-		*bytes = hi - lo;
+	}
+	while (pg < end) {
+		uint64_t npages = (end - pg + AT_PAGE_SIZE - 1) / AT_PAGE_SIZE;
+		size_t want = npages > AT_ARRAY_SIZE(buf) ? AT_ARRAY_SIZE(buf) : (size_t)npages;
+		ssize_t got = pread(t->pagemap_fd, buf, want * 8, (off_t)(pg / AT_PAGE_SIZE * 8));
+
+		if (got <= 0)
+			return got < 0 ? -errno : -EFAULT;
+		for (ssize_t i = 0; i < got / 8; i++, pg += AT_PAGE_SIZE)
+			if (buf[i] & PM_PRESENT)
+				sum += page_overlap(pg, start, end);
+	}
+	*bytes = sum;
 	return 0;
 }
 
@@ -120,8 +142,10 @@ int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
 		return 0;
 	if (end < addr)
 		return -EFAULT;
-	if (t->budget && t->used + len > t->budget)
+	if (t->budget && t->used + len > t->budget) {
+		t->refused++;
 		return -ENOSPC;
+	}
 	t->used += len;
 	if (t->buf) {
 		if (addr < t->base || end > t->base + t->len)
@@ -144,10 +168,15 @@ int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v)
 void tmem_set_budget(struct tmem *t, uint64_t bytes)
 {
 	t->budget = bytes;
-	t->used = 0;
+	t->used = t->refused = 0;
 }
 
 uint64_t tmem_bytes_read(const struct tmem *t)
 {
 	return t->used;
+}
+
+uint64_t tmem_refused(const struct tmem *t)
+{
+	return t->refused;
 }

@@ -26,12 +26,14 @@ int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len);
 int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v);
 /* Whether the page at addr is present in RAM (a read of it would not fault it in). */
 bool tmem_resident(struct tmem *t, uint64_t addr);
-/* Bytes of [start, end) present in RAM (whole pages; a buffer's bytes count as present).
- * Reads only pagemap, so it does not count against the budget. */
+/* Bytes of [start, end) on pages present in RAM, counted exactly at both ends: pagemap is
+ * read in batches, so a long range costs one read per 512 pages, not one per page. */
 int tmem_resident_bytes(struct tmem *t, uint64_t start, uint64_t end, uint64_t *bytes);
 
 /* Bytes the reads may still take (0: unlimited, the default), and the bytes read so far. */
 void tmem_set_budget(struct tmem *t, uint64_t bytes);
 uint64_t tmem_bytes_read(const struct tmem *t);
+/* Reads refused by the budget since it was set. */
+uint64_t tmem_refused(const struct tmem *t);
 
 #endif

@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/* What the libc file says: its writable segment and TLS, its version banner, and the data
+ * symbols (main_arena, mp_, tcache_key, the TLS variable tcache) that libc6-dbg names. */
+#include "glibc_priv.h"
+
+#include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "syms.h"
+
+#ifndef R_X86_64_TPOFF64
+#define R_X86_64_TPOFF64 18
+#endif
+
+static void read_segments(Elf *elf, struct glibc_elf *e)
+{
+	size_t n;
+
+	if (elf_getphdrnum(elf, &n))
+		return;
+	for (size_t i = 0; i < n; i++) {
+		GElf_Phdr ph;
+
+		if (!gelf_getphdr(elf, (int)i, &ph))
+			continue;
+		if (ph.p_type == PT_LOAD && !ph.p_offset)
+			e->first_vaddr = ph.p_vaddr & ~(uint64_t)(AT_PAGE_SIZE - 1);
+		if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W) && !e->rw_memsz) {
+			e->rw_vaddr = ph.p_vaddr;
+			e->rw_memsz = ph.p_memsz;
+		}
+		if (ph.p_type == PT_TLS) {
+			e->tls_memsz = ph.p_memsz;
+			e->tls_align = ph.p_align ? ph.p_align : 1;
+		}
+	}
+}
+
+/* "... stable release version 2.36." in libc.so.6 (__libc_print_version's banner); a static
+ * executable does not link it in. */
+static int read_version(Elf *elf)
+{
+	static const char key[] = "release version 2.";
+	size_t len = 0;
+	const char *raw = elf_rawfile(elf, &len), *p;
+
+	p = raw ? memmem(raw, len, key, sizeof(key) - 1) : NULL;
+	if (!p || p + sizeof(key) + 2 > raw + len)
+		return -1;
+	p += sizeof(key) - 1;
+	if (p[0] < '0' || p[0] > '9')
+		return -1;
+	return p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : p[0] - '0';
+}
+
+static void take_sym(struct glibc_elf *e, const char *name, const GElf_Sym *s)
+{
+	int type = GELF_ST_TYPE(s->st_info);
+
+	if (type == STT_OBJECT && !strcmp(name, "main_arena"))
+		e->main_arena = s->st_value;
+	else if (type == STT_OBJECT && !strcmp(name, "mp_"))
+		e->mp = s->st_value;
+	else if (type == STT_OBJECT && !strcmp(name, "tcache_key"))
+		e->tcache_key = s->st_value;
+	else if (type == STT_TLS && !strcmp(name, "tcache") && s->st_size == 8) {
+		e->tcache_tls = s->st_value;
+		e->has_tcache_tls = true;
+	}
+}
+
+static void read_symbols(Elf *elf, struct glibc_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Sym s;
+			const char *name;
+
+			if (!gelf_getsym(data, (int)i, &s) || s.st_shndx == SHN_UNDEF)
+				continue;
+			name = elf_strptr(elf, sh.sh_link, s.st_name);
+			if (name)
+				take_sym(e, name, &s);
+		}
+	}
+}
+
+/* libc.so reaches its own initial-exec TLS through GOT slots that ld.so fills with
+ * R_X86_64_TPOFF64 (no symbol, addend = the variable's offset in libc's TLS block). */
+static void read_tpoff_slot(Elf *elf, struct glibc_elf *e)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+
+	while ((scn = elf_nextscn(elf, scn)) && !e->tcache_got) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_RELA || !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
+			GElf_Rela r;
+
+			if (!gelf_getrela(data, (int)i, &r))
+				continue;
+			if (GELF_R_TYPE(r.r_info) == R_X86_64_TPOFF64 && !GELF_R_SYM(r.r_info) &&
+			    (uint64_t)r.r_addend == e->tcache_tls) {
+				e->tcache_got = r.r_offset;
+				break;
+			}
+		}
+	}
+}
+
+static int open_elf(const char *path, int *fd, Elf **elf)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return -errno;
+	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
+		if (*elf)
+			elf_end(*elf);
+		close(*fd);
+		return -ENOEXEC;
+	}
+	return 0;
+}
+
+int glibc_elf_read(const char *path, bool symbols, struct glibc_elf *e)
+{
+	char dbg[PATH_MAX];
+	GElf_Ehdr eh;
+	Elf *elf, *delf;
+	int fd, dfd, err;
+
+	memset(e, 0, sizeof(*e));
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	err = open_elf(path, &fd, &elf);
+	if (err)
+		return err;
+	if (gelf_getehdr(elf, &eh))
+		e->is_exec = eh.e_type == ET_EXEC;
+	read_segments(elf, e);
+	e->version = read_version(elf);
+	if (symbols) {
+		read_symbols(elf, e);
+		if (!e->main_arena && !syms_debug_file(path, dbg, sizeof(dbg)) &&
+		    !open_elf(dbg, &dfd, &delf)) {
+			read_symbols(delf, e);
+			elf_end(delf);
+			close(dfd);
+		}
+		if (e->has_tcache_tls)
+			read_tpoff_slot(elf, e);
+	}
+	elf_end(elf);
+	close(fd);
+	return e->rw_memsz ? 0 : -ENOEXEC;
+}
