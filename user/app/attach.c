@@ -10,6 +10,7 @@
 
 #include "app.h"
 #include "books.h"
+#include "glibc.h"
 #include "log.h"
 #include "mimalloc.h"
 #include "model.h"
@@ -24,7 +25,13 @@ struct reader {
 	int (*read)(struct tmem *t, int pid, struct books *out);
 };
 
+static int read_glibc(struct tmem *t, int pid, struct books *out)
+{
+	return books_glibc_read(t, pid, NULL, out);
+}
+
 static const struct reader readers[] = {
+	{ "glibc", read_glibc },
 	{ "mimalloc", books_mimalloc_read },
 };
 
@@ -55,6 +62,7 @@ static void to_model(struct at_ctx *c, int pid, const char *name, const struct b
 	for (size_t i = 0; i < b->nfigures && i < AT_BOOKS_FIGURES; i++) {
 		rb.figures[i].name = b->figures[i].name;
 		rb.figures[i].bytes = b->figures[i].bytes;
+		rb.figures[i].count = b->figures[i].count;
 		rb.nfigures++;
 	}
 	snprintf(rb.reason, sizeof(rb.reason), "%s", b->reason);

@@ -34,16 +34,28 @@ void books_sort_ranges(struct books *b)
 		qsort(b->ranges, b->nranges, sizeof(*b->ranges), by_start);
 }
 
-void books_set_figure(struct books *b, const char *name, uint64_t bytes)
+static void set_figure(struct books *b, const char *name, uint64_t v, bool count)
 {
 	for (size_t i = 0; i < b->nfigures; i++) {
 		if (!strcmp(b->figures[i].name, name)) {
-			b->figures[i].bytes = bytes;
+			b->figures[i].bytes = v;
+			b->figures[i].count = count;
 			return;
 		}
 	}
 	if (b->nfigures < BOOKS_MAX_FIGURES)
-		b->figures[b->nfigures++] = (struct books_figure){ .name = name, .bytes = bytes };
+		b->figures[b->nfigures++] =
+			(struct books_figure){ .name = name, .bytes = v, .count = count };
+}
+
+void books_set_figure(struct books *b, const char *name, uint64_t bytes)
+{
+	set_figure(b, name, bytes, false);
+}
+
+void books_set_count(struct books *b, const char *name, uint64_t n)
+{
+	set_figure(b, name, n, true);
 }
 
 void books_partial(struct books *b, const char *fmt, ...)

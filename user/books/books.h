@@ -31,7 +31,8 @@ struct books_range {
 /* One named figure of the allocator's own (jemalloc's "dirty", glibc's "fastbins"...). */
 struct books_figure {
 	const char *name; /* static string */
-	uint64_t bytes;
+	uint64_t bytes;	  /* or a count, when count is set */
+	bool count;
 };
 
 #define BOOKS_MAX_FIGURES 16
@@ -58,6 +59,8 @@ int books_add_range(struct books *b, uint64_t start, uint64_t end, enum books_ev
 void books_sort_ranges(struct books *b);
 /* Sets a named figure (name: a static string); ignored beyond BOOKS_MAX_FIGURES. */
 void books_set_figure(struct books *b, const char *name, uint64_t bytes);
+/* The same for a figure that counts things (arenas, chunks), not bytes. */
+void books_set_count(struct books *b, const char *name, uint64_t n);
 /* Marks the books partial with a reason (the first reason is kept). */
 void books_partial(struct books *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -605,17 +605,17 @@ static void figures(struct gl_ctx *c)
 	for (size_t i = 0; i < b->nranges; i++)
 		b->mapped_bytes += b->ranges[i].end - b->ranges[i].start;
 	books_set_figure(b, "system_mem", c->system_mem);
-	books_set_figure(b, "arenas", c->arenas);
+	books_set_count(b, "arenas", c->arenas);
 	books_set_figure(b, "top", c->top);
 	books_set_figure(b, "bins", c->bins);
 	books_set_figure(b, "fastbins", c->fastbins);
 	books_set_figure(b, "mmapped", mmapped);
-	books_set_figure(b, "mmapped_chunks", c->has_mp ? c->n_mmaps : c->mmapped_chunks);
+	books_set_count(b, "mmapped_chunks", c->has_mp ? c->n_mmaps : c->mmapped_chunks);
 	books_set_figure(b, "mmapped_located", c->mmapped_found);
 	if (c->tcache_read) {
 		books_set_figure(b, "tcache", c->tcache);
-		books_set_figure(b, "tcache_chunks", c->tcache_chunks);
-		books_set_figure(b, "tcache_threads", c->tcache_threads);
+		books_set_count(b, "tcache_chunks", c->tcache_chunks);
+		books_set_count(b, "tcache_threads", c->tcache_threads);
 	}
 	/* Spending the budget shows as unreadable memory: say why first. */
 	if (tmem_refused(c->t))

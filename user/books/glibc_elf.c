@@ -130,7 +130,7 @@ static int open_elf(const char *path, int *fd, Elf **elf)
 	*fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (*fd < 0)
 		return -errno;
-	*elf = elf_begin(*fd, ELF_C_READ_MMAP, NULL);
+	*elf = elf_begin(*fd, ELF_C_READ, NULL);
 	if (!*elf || elf_kind(*elf) != ELF_K_ELF) {
 		if (*elf)
 			elf_end(*elf);

@@ -54,7 +54,8 @@ struct rep_books {
 	uint64_t mapped_bytes;
 	struct {
 		const char *name;
-		uint64_t bytes;
+		uint64_t bytes; /* or a count (arenas, chunks) when count is set */
+		bool count;
 	} figures[AT_BOOKS_FIGURES];
 	size_t nfigures;
 	bool partial; /* some part could not be read: reason says which */

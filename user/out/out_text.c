@@ -110,8 +110,11 @@ static void print_books(FILE *f, const struct rep_alloc *a)
 			out_bytes(b->mapped_bytes, b4, sizeof(b4)));
 		for (size_t i = 0, col = 0; i < b->nfigures; i++) {
 			char item[96];
-			int n = snprintf(item, sizeof(item), "%s %s", b->figures[i].name,
-					 out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
+			int n = b->figures[i].count
+					? snprintf(item, sizeof(item), "%s %llu", b->figures[i].name,
+						   (unsigned long long)b->figures[i].bytes)
+					: snprintf(item, sizeof(item), "%s %s", b->figures[i].name,
+						   out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
 
 			/* Lines of at most 80 columns, under the first figure. */
 			if (col && col + 2 + (size_t)n > 80) {

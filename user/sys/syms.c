@@ -185,7 +185,7 @@ int syms_debug_file(const char *path, char *out, size_t len)
 	if (fd < 0)
 		return -errno;
 	if (elf_version(EV_CURRENT) != EV_NONE) {
-		elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+		elf = elf_begin(fd, ELF_C_READ, NULL);
 		if (elf && elf_kind(elf) == ELF_K_ELF && !debug_path(elf, out, len))
 			err = access(out, R_OK) ? -ENOENT : 0;
 		if (elf)
