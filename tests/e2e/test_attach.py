@@ -4,6 +4,7 @@ started, at the default levels (no trap per malloc). The allocators' own books, 
 the process, must give what the process itself knows: its live bytes exactly, and an owner
 for the memory that was there before attach."""
 import os
+import struct
 import subprocess
 
 from helpers import ARENATRACE, allocator, load, process, workload
@@ -68,3 +69,41 @@ def test_mimalloc_linked(tmp_path):
 
 def test_mimalloc_preloaded(tmp_path):
     check_mimalloc(tmp_path, "books_mi_preload", {"LD_PRELOAD": "libmimalloc.so.2"})
+
+
+def test_glibc_threads(tmp_path):
+    # glibc_books: 8 threads, each in an arena of its own, hold blocks, an mmapped chunk,
+    # free chunks in bins, fastbins and tcaches; mallinfo2() is its truth (12 words on a
+    # pipe, tests/workloads/glibc_books.h). With libc6-dbg the tcaches are reached: what
+    # mallinfo2 counts in use minus what the workload freed into tcaches is live.
+    rd, wr = os.pipe()
+    p = subprocess.Popen([workload("glibc_books"), str(wr)], pass_fds=(wr,))
+    os.close(wr)
+    try:
+        raw = b""
+        while len(raw) < 12 * 8:
+            chunk = os.read(rd, 12 * 8 - len(raw))
+            assert chunk, "glibc_books wrote no report"
+            raw += chunk
+        (arena, _ordblks, _smblks, _hblks, hblkhd, uordblks, fordblks, _fsmblks, _keepcost,
+         tc_bytes, _tc_chunks, threads) = struct.unpack("<12Q", raw[:96])
+        report, _ = attach(tmp_path, p.pid)
+    finally:
+        os.close(rd)
+        stop(p)
+    proc = process(report, "glibc_books")
+    g = allocator(proc, "glibc")
+    books = g["books"]
+    assert not books["partial"], books["reason"]
+    figures = books["figures"]
+    assert figures["system_mem"] == arena
+    assert figures["arenas"] == threads
+    assert figures["mmapped"] == hblkhd
+    assert figures["tcache"] == tc_bytes
+    assert books["live_bytes"] == uordblks + hblkhd - tc_bytes
+    assert books["free_bytes"] == fordblks + tc_bytes
+    assert 0 < books["retained_bytes"] <= books["free_bytes"]
+    # Every thread heap and the main heap are glibc's by its books or headers.
+    by = g["owner_evidence_bytes"]
+    assert by["books"] + by["header"] >= arena + hblkhd, by
+    assert owned_share(proc) >= 0.95, proc.get("unattributed")
