@@ -62,6 +62,11 @@ static __always_inline struct at_code *code_at(struct task_struct *task, __u32 t
 	return bpf_map_lookup_elem(&code_cache, &key);
 }
 
+/* Bumped by user space each time it adds unwind sites: a code address looked up before its
+ * file's sites were known (a syscall made while arenatrace attaches) is looked up again,
+ * instead of staying "not a wrapper" in the cache for the rest of the trace. */
+__u32 sites_gen = 0;
+
 /* Start at the user PC and step out of known wrapper frames: the first address that is not
  * an unwind site is the caller. */
 static __always_inline void find_caller(struct task_struct *task, struct pt_regs *regs,
@@ -128,7 +133,9 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, enum a
 	rec->args[4] = regs->r8;
 	rec->args[5] = regs->r9;
 	rec->ret = ret;
-	find_caller(task, regs, tgid, tr->gen, rec);
+	/* The process's generation and the sites' share the cache key's 32 bits: both only
+	 * need to differ from the values the cached entries were made with. */
+	find_caller(task, regs, tgid, tr->gen + (*(volatile __u32 *)&sites_gen << 24), rec);
 	/* New code may now sit where old code was: forget this process's cached lookups. */
 	if ((sys == AT_SYS_MMAP || sys == AT_SYS_MPROTECT) && (rec->args[2] & 4 /* PROT_EXEC */))
 		__sync_fetch_and_add(&tr->gen, 1);

@@ -107,3 +107,24 @@ def test_glibc_threads(tmp_path):
     by = g["owner_evidence_bytes"]
     assert by["books"] + by["header"] >= arena + hblkhd, by
     assert owned_share(proc) >= 0.95, proc.get("unattributed")
+
+
+def test_hostile_target(tmp_path):
+    # A target that rewrites its free lists with garbage (self-loops, cycles, sizes and
+    # pointers into nowhere) and maps and unmaps fake headers while it is read, sampled
+    # every 50 ms for 3 s: arenatrace ends normally with a report, the target lives on, and
+    # no garbage region is named an allocator's by its header.
+    p = subprocess.Popen([workload("hostile_heap")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(p.stdout.readline())
+        out = tmp_path / "out.json"
+        r = subprocess.run([ARENATRACE, "-j", "-o", str(out), "-d", "3", "-C", "sample_ms=50",
+                            "-p", str(p.pid)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        assert p.poll() is None
+        proc = process(load(str(out)), "hostile_heap")
+        assert allocator(proc, "mimalloc") is None and allocator(proc, "jemalloc") is None
+        g = allocator(proc, "glibc")
+        assert g is not None and g["books"] is not None
+    finally:
+        stop(p)

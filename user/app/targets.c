@@ -159,9 +159,10 @@ static void adopt(struct at_ctx *c, int pid)
 	if (procfs_read_stat(pid, &st) || (st.flags & AT_PF_KTHREAD) || st.state == 'Z' ||
 	    !wanted(c->opts, pid, st.comm))
 		return;
+	/* Unwind sites before tracing: a syscall made in between is attributed as well. */
+	loader_add_process(c->loader, pid);
 	if (loader_trace_pid(c->loader, pid, true) || model_add_running(c->model, pid))
 		return;
-	loader_add_process(c->loader, pid);
 	targets_probe_running(c, pid);
 }
 
@@ -200,11 +201,14 @@ int targets_setup(struct at_ctx *c)
 	if (o->all)
 		return adopt_all(c);
 	for (size_t i = 0; i < o->npids; i++) {
-		err = loader_trace_pid(c->loader, o->pids[i], o->follow);
+		/* The wrappers' unwind sites go in before the process is traced, so that a
+		 * syscall it makes while arenatrace attaches finds its caller like any other
+		 * (issue 12: attribution must not depend on the attach window). */
+		err = loader_add_process(c->loader, o->pids[i]);
+		if (!err)
+			err = loader_trace_pid(c->loader, o->pids[i], o->follow);
 		if (!err)
 			err = model_add_running(c->model, o->pids[i]);
-		if (!err)
-			err = loader_add_process(c->loader, o->pids[i]);
 		if (!err)
 			err = targets_probe_running(c, o->pids[i]);
 		if (err == -ENOENT || err == -ESRCH) {

@@ -348,6 +348,8 @@ int loader_add_file(struct loader *l, const char *path)
 		}
 	}
 	l->files[l->nfiles++] = (struct attached_file){ st.st_dev, st.st_ino };
+	if (n)
+		__atomic_add_fetch(&l->skel->bss->sites_gen, 1, __ATOMIC_SEQ_CST);
 	at_note(1, "%d unwind sites in the memory wrappers of '%s'", n, path);
 	return 0;
 }
