@@ -94,6 +94,9 @@ $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(USER_LIBS)
 
+# test_books_jemalloc reads the books of these workloads.
+$(OUTPUT)/tests/test_books_jemalloc: $(OUTPUT)/workloads/je_books $(OUTPUT)/workloads/je_books_static
+
 $(OUTPUT)/tests/test_%: tests/unit/test_%.c $(USER_OBJS)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
@@ -116,6 +119,13 @@ $(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/wor
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
+# je_books linked with Debian's libjemalloc_pic.a: jemalloc's globals are in the executable's
+# .symtab (books/jemalloc.c reads them by name there).
+$(OUTPUT)/workloads/je_books_static: tests/workloads/je_books.c tests/workloads/truth.h | $(DEPS_STAMP)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
+		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
+HEAP_VARIANTS += $(OUTPUT)/workloads/je_books_static
 $(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h | $(DEPS_STAMP)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc

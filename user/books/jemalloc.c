@@ -323,9 +323,16 @@ static const char *read_arena(struct je_read *r, uint64_t a, uint32_t ind, struc
 		return bad;
 	ar->base = u64_at(tail, JE_A_BASE - JE_A_TAIL_START);
 	bad = read_arena_counts(r, ar);
-	if (!bad)
-		bad = read_tcaches(r, ar);
-	return bad;
+	if (bad)
+		return bad;
+	/* The caches are the arena's least part: without them its figures still stand. */
+	bad = read_tcaches(r, ar);
+	if (bad) {
+		books_partial(r->c.out, "jemalloc: arena %u: %s: cached blocks not counted", ind,
+			      bad);
+		ar->tcache = 0;
+	}
+	return NULL;
 }
 
 static void add_arena(struct je_sum *s, const struct je_arena *ar)

@@ -439,7 +439,7 @@ static bool is_libjemalloc(const char *path)
 {
 	const char *base = strrchr(path, '/');
 
-	return strstr(base ? base + 1 : path, "jemalloc") != NULL;
+	return !strncmp(base ? base + 1 : path, "libjemalloc", 11);
 }
 
 /* One mapped file: 0 (w filled), -ENOENT (no jemalloc in it) or -EPROTO (why says why). */
