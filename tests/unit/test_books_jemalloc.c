@@ -365,7 +365,9 @@ static void test_no_jemalloc(void **state)
 #define F_DESC 0x32000
 #define F_CBINS 0x32100
 #define F_STACK 0x33000
-#define F_SIZE 0x34000
+#define F_LEAFPAGE 0x34000 /* the leaf page of FAKE_BASE's 2 MiB */
+#define F_EDATA 0x38000
+#define F_SIZE 0x40000
 
 static void put64(unsigned char *img, uint64_t off, uint64_t v)
 {
@@ -445,8 +447,8 @@ static void fake_image(unsigned char *img, struct books_je_where *w)
 	put16(img, F_CBINS + JE_CB_SIZE + JE_CB_LOW_BITS_EMPTY, 0x3020);
 }
 
-static int read_fake(const unsigned char *img, const struct books_je_where *w, struct books *b,
-		     uint64_t budget)
+static int read_fake_maps(const unsigned char *img, const struct books_je_where *w,
+			  struct books *b, uint64_t budget, const struct maps_entry *maps, size_t n)
 {
 	struct tmem *t = tmem__from_buf(FAKE_BASE, img, F_SIZE);
 	int err;
@@ -454,9 +456,96 @@ static int read_fake(const unsigned char *img, const struct books_je_where *w, s
 	assert_non_null(t);
 	tmem_set_budget(t, budget);
 	memset(b, 0, sizeof(*b));
-	err = books_jemalloc_read_at(t, w, NULL, 0, b, NULL, 0, NULL);
+	err = books_jemalloc_read_at(t, w, maps, n, b, NULL, 0, NULL);
 	tmem__free(t);
 	return err;
+}
+
+static int read_fake(const unsigned char *img, const struct books_je_where *w, struct books *b,
+		     uint64_t budget)
+{
+	return read_fake_maps(img, w, b, budget, NULL, 0);
+}
+
+/*
+ * The radix tree of the made-up image: one anonymous run holding the image, the root slot
+ * of its GiB naming a leaf placed so that the leaf page for the image's first 2 MiB is
+ * F_LEAFPAGE (element k: page FAKE_BASE + k * 4 KiB).
+ */
+static const struct maps_entry fake_maps[] = {
+	{ .start = FAKE_BASE - 0x4c000, .end = FAKE_BASE + 0x200000 },
+};
+
+static void fake_rtree(unsigned char *img, const struct books_je_where *w)
+{
+	put64(img, F_EMAP + JE_RT_ROOT, FAKE_BASE + F_LEAFPAGE - 128 * JE_PAGE);
+	(void)w;
+}
+
+/* An active extent of two pages at FAKE_BASE + 0x20000, named by its two boundary pages. */
+static void fake_extent(unsigned char *img)
+{
+	const uint64_t edata = FAKE_BASE + F_EDATA;
+
+	put64(img, F_EDATA + JE_E_BITS, (uint64_t)JE_ST_ACTIVE << 17);
+	put64(img, F_EDATA + JE_E_ADDR, FAKE_BASE + 0x20000 + 0x40);
+	put64(img, F_EDATA + JE_E_SIZE, 2 * JE_PAGE);
+	put64(img, F_LEAFPAGE + 0x20 * 8, edata | 2);
+	put64(img, F_LEAFPAGE + 0x21 * 8, edata);
+}
+
+static void test_fake_rtree(void **state)
+{
+	unsigned char *img = malloc(F_SIZE);
+	uint64_t seed = 0x1234567887654321ull;
+	struct books_je_where w;
+	struct books b;
+
+	(void)state;
+	fake_image(img, &w);
+	fake_rtree(img, &w);
+	fake_extent(img);
+	assert_int_equal(read_fake_maps(img, &w, &b, 0, fake_maps, 1), 0);
+	assert_false(b.partial);
+	assert_int_equal(b.nranges, 2);
+	assert_int_equal(b.ranges[0].start, FAKE_BASE + 0x20000);
+	assert_int_equal(b.ranges[0].end, FAKE_BASE + 0x22000);
+	assert_int_equal(b.ranges[0].kind, BOOKS_JE_ACTIVE);
+	assert_int_equal(b.ranges[1].kind, BOOKS_JE_BASE);
+	books_release(&b);
+
+	/* A state that disagrees with the leaf, an extent reaching outside the run. */
+	put64(img, F_EDATA + JE_E_BITS, (uint64_t)JE_ST_DIRTY << 17);
+	assert_int_equal(read_fake_maps(img, &w, &b, 0, fake_maps, 1), 0);
+	assert_true(b.partial);
+	assert_int_equal(b.nranges, 1);
+	books_release(&b);
+	fake_extent(img);
+	put64(img, F_EDATA + JE_E_SIZE, 1ull << 40);
+	assert_int_equal(read_fake_maps(img, &w, &b, 0, fake_maps, 1), 0);
+	assert_true(b.partial);
+	assert_int_equal(b.nranges, 1);
+	books_release(&b);
+
+	/* Garbage leaves: bounded, partial, nothing claimed outside the run. */
+	for (int round = 0; round < 200; round++) {
+		fake_image(img, &w);
+		fake_rtree(img, &w);
+		for (int k = 0; k < 512; k++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			put64(img, F_LEAFPAGE + k * 8, round % 2 ? seed : (FAKE_BASE + F_EDATA) | (seed & 0xe));
+		}
+		put64(img, F_EDATA + JE_E_ADDR, seed & 0xffffffffffull);
+		put64(img, F_EDATA + JE_E_SIZE, seed >> 20);
+		assert_int_equal(read_fake_maps(img, &w, &b, 1 << 20, fake_maps, 1), 0);
+		for (size_t i = 0; i < b.nranges; i++)
+			assert_true(b.ranges[i].start >= fake_maps[0].start &&
+				    b.ranges[i].end <= fake_maps[0].end);
+		books_release(&b);
+	}
+	free(img);
 }
 
 static void test_fake_reads(void **state)
@@ -581,6 +670,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_unknown_build_refused, kill_live),
 		cmocka_unit_test(test_no_jemalloc),
 		cmocka_unit_test(test_fake_reads),
+		cmocka_unit_test(test_fake_rtree),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_fuzz),
 	};

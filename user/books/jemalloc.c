@@ -437,6 +437,16 @@ static int read_start(struct je_read *r, uint64_t *ptrs, struct je_arena *a0)
 	return 0;
 }
 
+/* Each base once, however many arenas (a hostile image) name it. */
+static void add_base(struct je_ctx *c, uint64_t base)
+{
+	for (size_t i = 0; i < c->nbases; i++)
+		if (c->bases[i] == base)
+			return;
+	if (c->nbases < AT_ARRAY_SIZE(c->bases))
+		c->bases[c->nbases++] = base;
+}
+
 static int read_arenas(struct je_read *r, const uint64_t *ptrs, struct je_sum *sum,
 		       struct books_je_arena *arenas, size_t cap, size_t *narenas)
 {
@@ -454,8 +464,7 @@ static int read_arenas(struct je_read *r, const uint64_t *ptrs, struct je_sum *s
 			continue;
 		}
 		add_arena(sum, &ar);
-		if (r->c.nbases < AT_ARRAY_SIZE(r->c.bases))
-			r->c.bases[r->c.nbases++] = ar.base;
+		add_base(&r->c, ar.base);
 		if (arenas && *narenas < cap)
 			export_arena(&ar, &arenas[(*narenas)++]);
 	}

@@ -95,8 +95,10 @@ enum { JE_ST_ACTIVE = 0, JE_ST_DIRTY = 1, JE_ST_MUZZY = 2, JE_ST_RETAINED = 3 };
 
 /* Walk bounds: what happens at each is a partial read with its reason. */
 #define JE_MAX_BASE_BLOCKS 4096	     /* per base: blocks grow geometrically */
+#define JE_MAX_ALL_BASE_BLOCKS 65536 /* over every base */
 #define JE_MAX_TCACHES 65536	     /* per arena: one per thread that used it */
-#define JE_MAX_EXTENTS (1u << 22)    /* extents seen in the radix tree, in all */
+#define JE_MAX_EXTENTS (1u << 20)    /* extents seen in the radix tree, in all */
+#define JE_MAX_BAD_EXTENTS 4096	     /* leaf elements that did not validate, in all */
 #define JE_MAX_RTREE_BYTES (64ull << 20) /* leaf bytes read, in all */
 
 /* jemalloc's size classes for LG_QUANTUM 4, LG_PAGE 12 (sz_index2size_tab). */
@@ -111,8 +113,9 @@ struct je_ctx {
 	bool have_maps;
 	struct books *out;
 	uint32_t narenas;
-	uint64_t bases[JE_ARENA_LIMIT];
+	uint64_t bases[JE_ARENA_LIMIT]; /* distinct */
 	size_t nbases;
+	size_t nblocks; /* base blocks walked, over every base */
 };
 
 int je_read_ranges(struct je_ctx *c);

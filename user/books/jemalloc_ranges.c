@@ -107,8 +107,9 @@ static int read_base_blocks(struct je_ctx *c, uint64_t base)
 		return 0;
 	}
 	for (; block; block = hdr[1]) {
-		if (++n > JE_MAX_BASE_BLOCKS) {
-			books_partial(c->out, "jemalloc: more than %d base blocks", JE_MAX_BASE_BLOCKS);
+		if (++n > JE_MAX_BASE_BLOCKS || ++c->nblocks > JE_MAX_ALL_BASE_BLOCKS ||
+		    block == last) {
+			books_partial(c->out, "jemalloc: base block list too long or looping");
 			return 0;
 		}
 		if (block % JE_PAGE || je_read_mem(c, block, hdr, sizeof(hdr)) || !hdr[0] ||
@@ -134,7 +135,7 @@ struct rt_walk {
 	uint64_t root_key, leaf;    /* the GiB whose leaf is cached, its address (0: none) */
 	uint64_t page_key;	    /* the 2 MiB whose leaf page is cached, +1 (0: none) */
 	uint64_t elms[JE_PAGE / 8];
-	uint64_t bytes, extents;
+	uint64_t bytes, extents, bad;
 	bool stop;
 };
 
@@ -224,8 +225,11 @@ static void rt_run(struct rt_walk *rw, uint64_t start, uint64_t end)
 		}
 		elm = rw->elms[(p / JE_PAGE) % (JE_PAGE / 8)];
 		next = elm ? rt_extent(rw, p, elm, end) : 0;
-		if (elm && !next)
+		if (elm && !next) {
 			books_partial(rw->c->out, "jemalloc: an extent does not validate");
+			if (++rw->bad > JE_MAX_BAD_EXTENTS)
+				return;
+		}
 		if (next && ++rw->extents > JE_MAX_EXTENTS) {
 			books_partial(rw->c->out, "jemalloc: more than %u extents", JE_MAX_EXTENTS);
 			return;
@@ -247,7 +251,7 @@ int je_read_ranges(struct je_ctx *c)
 	if (!rw)
 		return -ENOMEM;
 	rw->c = c;
-	for (size_t i = 0; i < c->nanon && !rw->stop; i++)
+	for (size_t i = 0; i < c->nanon && !rw->stop && rw->bad <= JE_MAX_BAD_EXTENTS; i++)
 		rt_run(rw, c->anon[i][0], c->anon[i][1]);
 	free(rw);
 out:
