@@ -157,7 +157,8 @@ static void range_bytes(int pid, const struct books *b, uint64_t bytes[6], uint6
 	for (size_t i = 0; i < b->nranges; i++) {
 		uint64_t r = 0;
 
-		assert_true(b->ranges[i].kind >= BOOKS_JE_BASE && b->ranges[i].kind <= BOOKS_JE_RETAINED);
+		assert_true(b->ranges[i].kind >= BOOKS_JE_BASE &&
+			    b->ranges[i].kind <= BOOKS_JE_RETAINED);
 		assert_int_equal(b->ranges[i].evidence, BOOKS_EV_BOOKS);
 		if (i)
 			assert_true(b->ranges[i].start >= b->ranges[i - 1].end);
@@ -476,10 +477,9 @@ static const struct maps_entry fake_maps[] = {
 	{ .start = FAKE_BASE - 0x4c000, .end = FAKE_BASE + 0x200000 },
 };
 
-static void fake_rtree(unsigned char *img, const struct books_je_where *w)
+static void fake_rtree(unsigned char *img)
 {
 	put64(img, F_EMAP + JE_RT_ROOT, FAKE_BASE + F_LEAFPAGE - 128 * JE_PAGE);
-	(void)w;
 }
 
 /* An active extent of two pages at FAKE_BASE + 0x20000, named by its two boundary pages. */
@@ -503,7 +503,7 @@ static void test_fake_rtree(void **state)
 
 	(void)state;
 	fake_image(img, &w);
-	fake_rtree(img, &w);
+	fake_rtree(img);
 	fake_extent(img);
 	assert_int_equal(read_fake_maps(img, &w, &b, 0, fake_maps, 1), 0);
 	assert_false(b.partial);
@@ -530,12 +530,13 @@ static void test_fake_rtree(void **state)
 	/* Garbage leaves: bounded, partial, nothing claimed outside the run. */
 	for (int round = 0; round < 200; round++) {
 		fake_image(img, &w);
-		fake_rtree(img, &w);
+		fake_rtree(img);
 		for (int k = 0; k < 512; k++) {
 			seed ^= seed << 13;
 			seed ^= seed >> 7;
 			seed ^= seed << 17;
-			put64(img, F_LEAFPAGE + k * 8, round % 2 ? seed : (FAKE_BASE + F_EDATA) | (seed & 0xe));
+			put64(img, F_LEAFPAGE + k * 8,
+			      round % 2 ? seed : (FAKE_BASE + F_EDATA) | (seed & 0xe));
 		}
 		put64(img, F_EDATA + JE_E_ADDR, seed & 0xffffffffffull);
 		put64(img, F_EDATA + JE_E_SIZE, seed >> 20);
@@ -650,8 +651,9 @@ static void test_fuzz(void **state)
 			seed ^= seed << 17;
 			off = F_ARENA + seed % (F_SIZE - F_ARENA - 8);
 			if (round % 3 == 0) /* aim at the fields read */
-				off = (seed >> 32) % 2 ? F_ARENA + JE_A_TAIL_START + (seed % JE_A_TAIL_LEN) :
-							 F_DESC + seed % 0x40;
+				off = (seed >> 32) % 2 ?
+					      F_ARENA + JE_A_TAIL_START + seed % JE_A_TAIL_LEN :
+					      F_DESC + seed % 0x40;
 			put64(img, off, seed);
 		}
 		err = read_fake(img, &w, &b, 1 << 20);

@@ -61,14 +61,16 @@ static void test_anon(void **state)
 	assert_non_null(t);
 	assert_ptr_not_equal(m, MAP_FAILED);
 	memset(m, 0xab, AT_PAGE_SIZE);
-	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 16), got, 32), 0);
+	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 16), got, 32),
+			 0);
 	for (int i = 0; i < 32; i++)
 		assert_int_equal(got[i], i < 16 ? 0xab : 0);
 	assert_int_equal(mincore(m, 2 * AT_PAGE_SIZE, vec), 0);
 	assert_false(vec[1] & 1);
 	tmem_set_budget(t, 40);
 	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE), got, 32), 0);
-	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE), got, 32), -ENOSPC);
+	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE), got, 32),
+			 -ENOSPC);
 	munmap(m, 2 * AT_PAGE_SIZE);
 	tmem__free(t);
 }

@@ -195,7 +195,8 @@ static const char *read_large(struct je_read *r, struct je_arena *ar)
 		if (!live)
 			continue;
 		/* Never more live extents of a class than the address space holds. */
-		if (nmalloc < ndalloc || live > (1ull << JE_VADDR_BITS) / je_index2size(JE_NBINS + i))
+		if (nmalloc < ndalloc ||
+		    live > (1ull << JE_VADDR_BITS) / je_index2size(JE_NBINS + i))
 			bad = "large stats";
 		else
 			ar->large += live * je_index2size(JE_NBINS + i);
@@ -459,8 +460,8 @@ static int read_arenas(struct je_read *r, const uint64_t *ptrs, struct je_sum *s
 			continue; /* never created, or destroyed */
 		bad = read_arena(r, ptrs[i], i, &ar);
 		if (bad) {
-			books_partial(r->c.out, "jemalloc: arena %u does not validate (%s): left out",
-				      i, bad);
+			books_partial(r->c.out,
+				      "jemalloc: arena %u does not validate (%s): left out", i, bad);
 			continue;
 		}
 		add_arena(sum, &ar);

@@ -113,7 +113,8 @@ static int read_base_blocks(struct je_ctx *c, uint64_t base)
 			return 0;
 		}
 		if (block % JE_PAGE || je_read_mem(c, block, hdr, sizeof(hdr)) || !hdr[0] ||
-		    hdr[0] % JE_PAGE || block + hdr[0] < block || !je_in_anon(c, block, block + hdr[0])) {
+		    hdr[0] % JE_PAGE || block + hdr[0] < block ||
+		    !je_in_anon(c, block, block + hdr[0])) {
 			books_partial(c->out, "jemalloc: base block 0x%llx does not validate",
 				      (unsigned long long)block);
 			return 0;
