@@ -132,6 +132,13 @@ $(OUTPUT)/workloads/je_heap_calls_static: tests/workloads/heap_calls.c tests/wor
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_JEMALLOC -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
+# je_books linked with Debian's libjemalloc_pic.a: jemalloc's globals are in the executable's
+# .symtab (books/jemalloc.c reads them by name there).
+$(OUTPUT)/workloads/je_books_static: tests/workloads/je_books.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
+		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
+HEAP_VARIANTS += $(OUTPUT)/workloads/je_books_static
 $(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc
@@ -154,13 +161,11 @@ HEAP_VARIANTS += $(OUTPUT)/workloads/je_bench_malloc $(OUTPUT)/workloads/mi_benc
 # glibc's books read from outside (tests/unit/test_books_glibc.c runs both builds): glibc in
 # libc.so.6, and glibc linked into a static executable.
 $(OUTPUT)/workloads/glibc_books: tests/workloads/glibc_books.h
-$(OUTPUT)/workloads/glibc_books_static: tests/workloads/glibc_books.c tests/workloads/glibc_books.h | $(DEPS_STAMP)
+$(OUTPUT)/workloads/glibc_books_static: tests/workloads/glibc_books.c tests/workloads/glibc_books.h
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -static -pthread -o $@ $<
 HEAP_VARIANTS += $(OUTPUT)/workloads/glibc_books_static
-$(OUTPUT)/tests/test_books_glibc: $(OUTPUT)/workloads/glibc_books \
-	$(OUTPUT)/workloads/glibc_books_static
 
 # Rust: bumpalo over Debian's jemalloc (libjemalloc_pic.a, so jemalloc-sys builds nothing),
 # with Debian's cargo and crates only (tests/workloads/rust_bump/.cargo/config.toml), in a
@@ -181,7 +186,8 @@ $(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
 # The books' unit tests read real processes: workloads that allocate with each allocator.
-BOOKS_WORKLOADS := $(OUTPUT)/workloads/mi_books $(OUTPUT)/workloads/books_mi_preload
+BOOKS_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,mi_books books_mi_preload glibc_books \
+	glibc_books_static je_books je_books_static)
 # The same source as mi_books, without -lmimalloc: run under LD_PRELOAD=libmimalloc.so.2.
 $(OUTPUT)/workloads/books_mi_preload: tests/workloads/mi_books.c | $(WORKLOAD_STAMPS)
 	$(call msg,CC,$@)

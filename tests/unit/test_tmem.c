@@ -53,6 +53,33 @@ static void test_self(void **state)
 	tmem__free(t);
 }
 
+/* Anonymous memory: the untouched page reads as zeros and stays untouched; the touched one
+ * reads back. */
+static void test_anon(void **state)
+{
+	struct tmem *t = tmem__open(getpid());
+	unsigned char *m = mmap(NULL, 2 * AT_PAGE_SIZE, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	unsigned char got[32], vec[2];
+
+	(void)state;
+	assert_non_null(t);
+	assert_ptr_not_equal(m, MAP_FAILED);
+	memset(m, 0xab, AT_PAGE_SIZE);
+	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 16), got, 32),
+			 0);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(got[i], i < 16 ? 0xab : 0);
+	assert_int_equal(mincore(m, 2 * AT_PAGE_SIZE, vec), 0);
+	assert_false(vec[1] & 1);
+	tmem_set_budget(t, 40);
+	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE), got, 32), 0);
+	assert_int_equal(tmem_read_anon(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE), got, 32),
+			 -ENOSPC);
+	munmap(m, 2 * AT_PAGE_SIZE);
+	tmem__free(t);
+}
+
 static void test_buffer(void **state)
 {
 	const char data[] = "0123456789abcdef";
@@ -81,6 +108,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_self),
+		cmocka_unit_test(test_anon),
 		cmocka_unit_test(test_buffer),
 	};
 

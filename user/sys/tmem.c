@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #define PM_PRESENT (1ull << 63)
+#define PM_SWAPPED (1ull << 62)
 
 struct tmem {
 	int mem_fd, pagemap_fd; /* -1 for a buffer */
@@ -81,19 +82,25 @@ void tmem__free(struct tmem *t)
 	free(t);
 }
 
-bool tmem_resident(struct tmem *t, uint64_t addr)
+/* The pagemap word of the page at addr, or 0 when it cannot be read. */
+static uint64_t pm_word(struct tmem *t, uint64_t addr)
 {
 	uint64_t page = addr / AT_PAGE_SIZE;
 
-	if (t->buf)
-		return addr >= t->base && addr - t->base < t->len;
 	if (!t->pm_valid || t->pm_page != page) {
 		if (pread(t->pagemap_fd, &t->pm_word, 8, (off_t)(page * 8)) != 8)
-			return false;
+			return 0;
 		t->pm_page = page;
 		t->pm_valid = true;
 	}
-	return t->pm_word & PM_PRESENT;
+	return t->pm_word;
+}
+
+bool tmem_resident(struct tmem *t, uint64_t addr)
+{
+	if (t->buf)
+		return addr >= t->base && addr - t->base < t->len;
+	return pm_word(t, addr) & PM_PRESENT;
 }
 
 /* The part of page pg (an address) that [start, end) covers. */
@@ -158,6 +165,38 @@ int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len)
 			return -EFAULT;
 	/* The target may unmap the range meanwhile: a short read or an error is -EFAULT. */
 	return pread(t->mem_fd, buf, len, (off_t)addr) == (ssize_t)len ? 0 : -EFAULT;
+}
+
+int tmem_read_anon(struct tmem *t, uint64_t addr, void *buf, size_t len)
+{
+	unsigned char *out = buf;
+	uint64_t end = addr + len;
+
+	if (t->buf || !len)
+		return tmem_read(t, addr, buf, len);
+	if (end < addr)
+		return -EFAULT;
+	while (addr < end) {
+		uint64_t next = (addr & ~(uint64_t)(AT_PAGE_SIZE - 1)) + AT_PAGE_SIZE;
+		size_t n = (size_t)((next < end ? next : end) - addr);
+		uint64_t w = pm_word(t, addr);
+		int err;
+
+		if (!(w & (PM_PRESENT | PM_SWAPPED))) {
+			/* A pagemap that cannot be read is not a page that was never touched. */
+			if (!t->pm_valid || t->pm_page != addr / AT_PAGE_SIZE)
+				return -EIO;
+			if (t->budget && t->used + n > t->budget)
+				return -ENOSPC;
+			t->used += n;
+			memset(out, 0, n);
+		} else if ((err = tmem_read(t, addr, out, n))) {
+			return err;
+		}
+		out += n;
+		addr += n;
+	}
+	return 0;
 }
 
 int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v)

@@ -22,6 +22,11 @@ void tmem__free(struct tmem *t);
 
 /* Reads len bytes at addr into buf, all or nothing. */
 int tmem_read(struct tmem *t, uint64_t addr, void *buf, size_t len);
+/* Reads len bytes at addr of private anonymous memory, where a page that is neither present
+ * nor swapped out was never written (or was purged) and reads as zeros without being
+ * touched; a swapped-out page is -EFAULT. Only for memory known to be anonymous: a file
+ * page that is not present holds the file's bytes, not zeros. */
+int tmem_read_anon(struct tmem *t, uint64_t addr, void *buf, size_t len);
 /* Reads one 64-bit word. */
 int tmem_read_u64(struct tmem *t, uint64_t addr, uint64_t *v);
 /* Whether the page at addr is present in RAM (a read of it would not fault it in). */
