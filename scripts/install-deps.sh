@@ -22,7 +22,7 @@ set_pkgs()
 	unit) echo "libcmocka-dev python3" ;;
 	test) echo "g++ libjemalloc-dev libmimalloc-dev systemtap-sdt-dev cargo rustc
 		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
-		python3 python3-pytest prometheus systemd" ;;
+		python3 python3-pytest prometheus systemd redis-server redis-tools" ;;
 	demo) echo "libjemalloc-dev" ;;
 	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace" ;;
 	format) echo "clang-format" ;;

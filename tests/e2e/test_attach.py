@@ -4,10 +4,12 @@ started, at the default levels (no trap per malloc). The allocators' own books, 
 the process, must give what the process itself knows: its live bytes exactly, and an owner
 for the memory that was there before attach."""
 import os
+import socket
 import struct
 import subprocess
+import time
 
-from helpers import ARENATRACE, allocator, load, process, workload
+from helpers import ARENATRACE, allocator, load, process, until, workload
 
 
 def attach(tmp_path, pid, *args):
@@ -128,3 +130,71 @@ def test_hostile_target(tmp_path):
         assert g is not None and g["books"] is not None
     finally:
         stop(p)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_memory(port):
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "memory"], capture_output=True,
+                         text=True, check=True, timeout=30).stdout
+    return {k: int(v) for k, v in (l.split(":", 1) for l in out.splitlines() if ":" in l)
+            if v.strip().isdigit()}
+
+
+def redis_cli(port, *args):
+    return subprocess.run(["redis-cli", "-p", str(port), *args], capture_output=True,
+                          text=True, check=True, timeout=120).stdout.strip()
+
+
+def test_redis_filled_then_attached(tmp_path):
+    # Debian's redis-server (jemalloc, stripped libjemalloc.so.2) filled with 100,000 keys
+    # of 1,000 bytes, then attached at the default levels. Its INFO memory is jemalloc's own
+    # view (mallctl stats after an epoch): allocated, active and resident must match what
+    # the books read, within what redis itself allocates between the two readings. Then
+    # FLUSHALL ASYNC and MEMORY PURGE during the trace: every byte returned is jemalloc's.
+    port = free_port()
+    srv = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                            "--save", "", "--appendonly", "no", "--enable-debug-command",
+                            "local", "--dir", str(tmp_path)], stdout=subprocess.DEVNULL)
+    try:
+        until(lambda: subprocess.run(["redis-cli", "-p", str(port), "PING"],
+                                     capture_output=True, text=True).stdout.strip() == "PONG")
+        redis_cli(port, "DEBUG", "POPULATE", "100000", "key", "1000")
+        before = redis_memory(port)
+        report, _ = attach(tmp_path, srv.pid)
+        after = redis_memory(port)
+        je = allocator(process(report, "redis-server"), "jemalloc")
+        books = je["books"]
+        assert books is not None and not books["partial"], books
+        fig = books["figures"]
+        for key, name in (("allocator_allocated", "allocated"), ("allocator_active", "active"),
+                          ("allocator_resident", "resident")):
+            lo, hi = sorted((before[key], after[key]))
+            assert lo - (64 << 10) <= fig[name] <= hi + (64 << 10), (name, fig[name], lo, hi)
+        assert books["live_bytes"] == fig["allocated"] - fig["tcache"]
+        assert owned_share(process(report, "redis-server")) >= 0.95
+
+        # Returns during the trace: jemalloc's, never unknown's.
+        out = tmp_path / "purge.json"
+        tracer = subprocess.Popen([ARENATRACE, "-j", "-o", str(out), "-d", "4", "-C",
+                                   "sample_ms=200", "-p", str(srv.pid)],
+                                  stderr=subprocess.PIPE, text=True)
+        time.sleep(1.5)
+        redis_cli(port, "FLUSHALL", "ASYNC")
+        until(lambda: redis_memory(port)["allocator_allocated"] < 20 << 20)
+        redis_cli(port, "MEMORY", "PURGE")
+        assert tracer.wait(timeout=60) == 0, tracer.stderr.read()
+        proc = process(load(str(out)), "redis-server")
+        je = allocator(proc, "jemalloc")
+        returned = je["returned"]["madv_dontneed_bytes"] + je["returned"]["munmap_bytes"]
+        assert returned >= 80 << 20, je["returned"]
+        unknown = [a for a in proc["allocators"] if a["name"] == "unknown"]
+        assert not unknown or not any(unknown[0]["returned"].values())
+        assert je["books"]["live_bytes"] < 20 << 20
+    finally:
+        srv.kill()
+        srv.wait(timeout=30)

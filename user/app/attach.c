@@ -11,6 +11,7 @@
 #include "app.h"
 #include "books.h"
 #include "glibc.h"
+#include "jemalloc.h"
 #include "log.h"
 #include "mimalloc.h"
 #include "model.h"
@@ -32,6 +33,7 @@ static int read_glibc(struct tmem *t, int pid, struct books *out)
 
 static const struct reader readers[] = {
 	{ "glibc", read_glibc },
+	{ "jemalloc", books_jemalloc_read },
 	{ "mimalloc", books_mimalloc_read },
 };
 

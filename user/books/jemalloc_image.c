@@ -428,7 +428,7 @@ static int where_from_debug(struct je_file *f, uint64_t bias, struct books_je_wh
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT;
-	elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	elf = elf_begin(fd, ELF_C_READ, NULL);
 	err = elf ? where_from_syms(f, elf, bias, w) : -EIO;
 	elf_end(elf);
 	close(fd);
@@ -521,7 +521,7 @@ static int locate_in(int pid, const struct maps_vec *m, struct books_je_where *w
 		f.fd = open_mapped(pid, &m->v[i]);
 		if (f.fd < 0)
 			continue;
-		f.elf = elf_begin(f.fd, ELF_C_READ_MMAP, NULL);
+		f.elf = elf_begin(f.fd, ELF_C_READ, NULL);
 		if (f.elf)
 			ret = try_file(&f, &m->v[i], w, why, why_len);
 		elf_end(f.elf);
