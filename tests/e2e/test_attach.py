@@ -198,3 +198,27 @@ def test_redis_filled_then_attached(tmp_path):
     finally:
         srv.kill()
         srv.wait(timeout=30)
+
+
+def test_rust_on_static_jemalloc(tmp_path):
+    # A Rust release binary on jemalloc linked statically (jemalloc-sys over Debian's
+    # libjemalloc_pic.a): once it has written its truth it holds, at rest; its own
+    # mallctl figures (stats.allocated, mapped, retained) are what the books must read.
+    truth, hold = tmp_path / "truth.json", tmp_path / "hold"
+    p = subprocess.Popen([workload("rust_bump")],
+                         env=dict(os.environ, AT_TRUTH=str(truth), AT_HOLD=str(hold)))
+    try:
+        until(lambda: truth.exists())
+        t = load(str(truth))
+        report, _ = attach(tmp_path, p.pid)
+    finally:
+        hold.touch()
+        p.wait(timeout=60)
+    je = allocator(process(report, "rust_bump"), "jemalloc")
+    fig = je["books"]["figures"]
+    assert (fig["mapped"], fig["retained"]) == (t["je_mapped"], t["je_retained"])
+    # stats.allocated moves by what the program allocates formatting and writing its truth
+    # after reading it (its thread cache fills for those sizes); the C workloads' unit tests
+    # (test_books_jemalloc) hold it exact.
+    assert abs(fig["allocated"] - t["je_allocated"]) <= 64 << 10
+    assert je["owner_evidence_bytes"]["books"] == je["books"]["mapped_bytes"]
