@@ -216,6 +216,19 @@ void model_open_pagemap(struct proc *p)
 	p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
+void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint64_t now_ns)
+{
+	if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
+		return;
+	if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
+		a->growth_start_ns = now_ns - m->start_ns;
+	if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
+		memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
+		a->ngrowth--;
+	}
+	a->growth[a->ngrowth++] = v;
+}
+
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		       uint64_t addr, uint64_t bytes)
 {

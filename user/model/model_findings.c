@@ -55,6 +55,23 @@ static void arena_resets(struct proc *p, uint64_t min)
 	}
 }
 
+/* What an allocator keeps free in RAM and what the application holds: from its own books
+ * when they were read (blocks from before attach included), else from the heap level when
+ * its retained is known. False when neither knows. */
+static bool kept_of(const struct rep_alloc *a, uint64_t *kept, uint64_t *live)
+{
+	if (a->books.known) {
+		*kept = a->books.retained_bytes;
+		*live = a->books.live_bytes;
+		return true;
+	}
+	if (!a->has_heap || !a->retained_known || a->retained_bytes <= 0)
+		return false;
+	*kept = (uint64_t)a->retained_bytes;
+	*live = a->live_bytes > 0 ? (uint64_t)a->live_bytes : 0;
+	return true;
+}
+
 static void lazyfree(struct proc *p, uint64_t min)
 {
 	const struct rep_alloc *who = NULL;
@@ -98,26 +115,31 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 		/* Freed since traced, not in the report's window: an interval of an idle
 		 * process frees nothing, and that is the process this finding is about. */
 		uint64_t freed = p->allocs[i].heap.free_bytes;
-		uint64_t last = 0;
+		uint64_t last = 0, kept, live;
 		struct rep_finding *f;
 
-		if (!a->has_heap || !a->retained_known || !strcmp(a->name, "glibc") ||
-		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0 || !freed)
+		/* With the books, what is kept free is known to have been freed; the heap level
+		 * alone needs to have seen frees. */
+		if (!kept_of(a, &kept, &live) || !strcmp(a->name, "glibc") || kept < min ||
+		    !kept || (!a->books.known && !freed))
 			continue;
 		for (int k = 0; k < AT_RET_NR; k++)
 			if (a->ret_last_ns[k] > last)
 				last = a->ret_last_ns[k];
 		if (now - last < idle)
 			continue;
-		f = add(p, "idle_purge", a->name, (uint64_t)a->retained_bytes, last);
+		f = add(p, "idle_purge", a->name, kept, last);
 		if (!f)
 			return;
+		char freed_s[48] = "its own books";
+
+		if (!a->books.known)
+			snprintf(freed_s, sizeof(freed_s), "%.1f MiB freed", MIB(freed));
 		snprintf(f->evidence, sizeof(f->evidence),
 			 "%s keeps %.1f MiB resident that the application does not use (resident "
-			 "%.1f MiB, live %.1f MiB); %.1f MiB freed, nothing returned to the OS for "
-			 "%.1f s",
-			 a->name, MIB(a->retained_bytes), MIB(a->resident_bytes + a->pre_resident_bytes),
-			 MIB(a->live_bytes), MIB(freed), (double)(now - last) / 1e9);
+			 "%.1f MiB, live %.1f MiB); %s, nothing returned to the OS for %.1f s",
+			 a->name, MIB(kept), MIB(a->resident_bytes + a->pre_resident_bytes), MIB(live),
+			 freed_s, (double)(now - last) / 1e9);
 		snprintf(f->advice, sizeof(f->advice), "%s",
 			 !strcmp(a->name, "jemalloc")
 				 ? "jemalloc purges on decay (dirty_decay_ms, muzzy_decay_ms) only "
@@ -134,17 +156,18 @@ static void glibc_untrimmable(struct proc *p, uint64_t min)
 		const struct rep_alloc *a = &p->r.allocs[i];
 		struct rep_finding *f;
 
-		if (!a->has_heap || !a->retained_known || strcmp(a->name, "glibc") ||
-		    a->retained_bytes < (int64_t)min || a->retained_bytes <= 0)
+		uint64_t kept, live;
+
+		if (strcmp(a->name, "glibc") || !kept_of(a, &kept, &live) || kept < min || !kept)
 			continue;
-		f = add(p, "glibc_untrimmable", a->name, (uint64_t)a->retained_bytes, 0);
+		f = add(p, "glibc_untrimmable", a->name, kept, 0);
 		if (!f)
 			return;
 		snprintf(f->evidence, sizeof(f->evidence),
 			 "%.1f MiB free inside glibc's heaps but resident (resident %.1f MiB, live "
 			 "%.1f MiB); %llu brk shrinks, %.1f MiB trimmed",
-			 MIB(a->retained_bytes), MIB(a->resident_bytes + a->pre_resident_bytes),
-			 MIB(a->live_bytes), (unsigned long long)a->ret_count[AT_RET_BRK_SHRINK],
+			 MIB(kept), MIB(a->resident_bytes + a->pre_resident_bytes), MIB(live),
+			 (unsigned long long)a->ret_count[AT_RET_BRK_SHRINK],
 			 MIB(a->ret_bytes[AT_RET_BRK_SHRINK]));
 		snprintf(f->advice, sizeof(f->advice),
 			 "free() trims only the top of a heap, above M_TRIM_THRESHOLD, and a live "
@@ -164,15 +187,15 @@ static void several_allocators(struct proc *p, uint64_t min)
 	for (size_t i = 0; i < p->r.nallocs; i++) {
 		const struct rep_alloc *a = &p->r.allocs[i];
 		size_t l = strlen(list), k = strlen(names);
+		uint64_t kept, live;
 
-		if (!a->has_heap || !a->retained_known || a->retained_bytes < (int64_t)min ||
-		    a->retained_bytes <= 0)
+		if (!kept_of(a, &kept, &live) || kept < min || !kept)
 			continue;
 		n++;
-		total += (uint64_t)a->retained_bytes;
+		total += kept;
 		snprintf(names + k, sizeof(names) - k, "%s%s", k ? "+" : "", a->name);
 		snprintf(list + l, sizeof(list) - l, "%s%s %.1f MiB", l ? ", " : "", a->name,
-			 MIB(a->retained_bytes));
+			 MIB(kept));
 	}
 	if (n < 2 || !(f = add(p, "several_allocators_retain", names, total, 0)))
 		return;
@@ -195,7 +218,7 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 		char list[200] = "";
 		struct rep_finding *f;
 		size_t first;
-		bool rising = a->ngrowth > need && a->r.retained_known;
+		bool rising = a->ngrowth > need && (a->r.retained_known || a->r.books.known);
 
 		for (size_t i = a->ngrowth - (rising ? need : 0); rising && i < a->ngrowth; i++)
 			rising = a->growth[i] > a->growth[i - 1];
@@ -217,7 +240,8 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 		snprintf(f->evidence, sizeof(f->evidence),
 			 "%s's retained memory grew at each of its last %zu changes: %s MiB (live "
 			 "now %.1f MiB)",
-			 a->name, need, list, MIB(a->r.live_bytes));
+			 a->name, need, list,
+			 MIB(a->r.books.known ? (int64_t)a->r.books.live_bytes : a->r.live_bytes));
 		snprintf(f->advice, sizeof(f->advice),
 			 "memory freed by one batch is not reused by the next (fragmentation, or "
 			 "blocks kept between batches pin their pages): compare --stacks across "

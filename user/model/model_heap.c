@@ -103,22 +103,12 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 			continue;
 		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
 			struct alloc *a = &p->allocs[k];
-			int64_t v;
 
 			heap_latency(a, now_ns - m->start_ns);
 			model_heap_figures(p, a);
-			if (!a->r.has_heap || !a->r.retained_known)
-				continue;
-			v = a->r.retained_bytes;
-			if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
-				continue;
-			if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
-				a->growth_start_ns = now_ns - m->start_ns;
-			if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
-				memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
-				a->ngrowth--;
-			}
-			a->growth[a->ngrowth++] = v;
+			/* The books, when read, keep the history (model_set_books). */
+			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)
+				model_note_retained(m, a, a->r.retained_bytes, now_ns);
 		}
 	}
 }

@@ -150,6 +150,9 @@ void model_reset_owners(struct proc *p);
 void model_reset_timeline(struct proc *p);
 void model_set_comm(struct proc *p, const char *comm);
 void model_open_pagemap(struct proc *p);
+/* A's retained bytes at now_ns (CLOCK_MONOTONIC), kept when they changed: the last
+ * changes are what retention_growth looks at. */
+void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint64_t now_ns);
 /* Counts a return to the OS under a, logs it and queues it for the purge latency. */
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		      uint64_t addr, uint64_t bytes);
