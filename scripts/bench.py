@@ -12,14 +12,23 @@ fleet (-a, the default os and arena levels, the whole host): the same workloads 
 while arenatrace -a runs, against untraced runs; arenatrace's own CPU time over the traced
 run as a share of one core, and its RSS.
 
+attach (-p at the default levels, os and arena plus the allocators' books): on processes
+whose heap was built before attach, the share of their anonymous resident memory that gets
+an owner, each allocator's resident and live figures against its own (mallinfo2, jemalloc's
+INFO memory in redis, mimalloc's own block count), redis-benchmark's throughput and
+arenatrace's CPU while attached, and the time and memory of reading a 4 GiB heap's books.
+
 heap level, per allocator, per malloc+free pair: arenatrace --level heap; the floor, the
 same probe points with programs that return at once (-C heap_floor=1); and the memleak way
 (bcc's memleak, written in bpftrace: uprobe and uretprobe on malloc's entry, uprobe on
 free's entry, a hash map of pointers)."""
+import json
 import os
 import shutil
+import socket
 import signal
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
@@ -171,6 +180,168 @@ def fleet_bench():
     print("targets: under 1% slowdown, under 2% of one core, under 64 MiB")
 
 
+def attach_json(pid, *args):
+    """One default -p run of 2 s: the report's process, and arenatrace's stderr (-vv)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        r = subprocess.run([AT, "-vv", "-j", "-o", out.name, "-d", "2", *args, "-p", str(pid)],
+                           capture_output=True, text=True, check=True)
+        rep = json.load(open(out.name))
+    return [p for p in rep["processes"] if p["pid"] == pid][0], r.stderr
+
+
+def owned_share(proc):
+    owned = sum(a["preexisting"]["resident_bytes"] for a in proc["allocators"])
+    unknown = (proc.get("unattributed") or {}).get("resident_bytes", 0)
+    return owned / max(owned + unknown, 1)
+
+
+def alloc_of(proc, name):
+    return [a for a in proc["allocators"] if a["name"] == name][0]
+
+
+def free_port():
+    with socket.socket() as sk:
+        sk.bind(("127.0.0.1", 0))
+        return sk.getsockname()[1]
+
+
+def redis_info(port):
+    out = subprocess.run(["redis-cli", "-p", str(port), "INFO", "memory"], capture_output=True,
+                         text=True, check=True).stdout
+    return {k: int(v) for k, v in (l.split(":", 1) for l in out.splitlines() if ":" in l)
+            if v.strip().isdigit()}
+
+
+def start_redis(tmp):
+    port = free_port()
+    srv = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save",
+                            "", "--appendonly", "no", "--enable-debug-command", "local",
+                            "--dir", tmp], stdout=subprocess.DEVNULL)
+    while subprocess.run(["redis-cli", "-p", str(port), "PING"], capture_output=True,
+                         text=True).stdout.strip() != "PONG":
+        time.sleep(0.1)
+    return srv, port
+
+
+def redis_sets_per_s(port):
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", "200000",
+                          "-q", "-P", "1", "-c", "20"], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out.split("SET:")[1].split()[0])
+
+
+def attach_accuracy(tmp):
+    print(f"{'allocator (workload)':28} {'owned':>7} {'resident':>10} {'its own':>10} "
+          f"{'live':>12} {'its own':>12}")
+    # glibc: 8 thread arenas, tcaches, an mmapped chunk (tests/workloads/glibc_books.c).
+    rd, wr = os.pipe()
+    p = subprocess.Popen([os.path.join(OUTPUT, "workloads", "glibc_books"), str(wr)],
+                         pass_fds=(wr,))
+    os.close(wr)
+    raw = b""
+    while len(raw) < 96:
+        raw += os.read(rd, 96 - len(raw))
+    w = struct.unpack("<12Q", raw)
+    proc, _ = attach_json(p.pid)
+    p.kill()
+    p.wait()
+    g = alloc_of(proc, "glibc")
+    print(f"{'glibc (glibc_books)':28} {100 * owned_share(proc):6.1f}% "
+          f"{g['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {(w[0] + w[4]) / 2**20:8.1f}Mi "
+          f"{g['books']['live_bytes'] / 2**20:10.2f}Mi {(w[5] + w[4]) / 2**20:10.2f}Mi")
+    # jemalloc: redis-server with 100,000 keys of 1,000 bytes.
+    srv, port = start_redis(tmp)
+    subprocess.run(["redis-cli", "-p", str(port), "DEBUG", "POPULATE", "100000", "key", "1000"],
+                   capture_output=True, check=True)
+    info = redis_info(port)
+    proc, _ = attach_json(srv.pid)
+    srv.kill()
+    srv.wait()
+    je = alloc_of(proc, "jemalloc")
+    print(f"{'jemalloc (redis-server)':28} {100 * owned_share(proc):6.1f}% "
+          f"{je['preexisting']['resident_bytes'] / 2**20:8.1f}Mi "
+          f"{info['allocator_resident'] / 2**20:8.1f}Mi "
+          f"{je['books']['figures']['allocated'] / 2**20:10.2f}Mi "
+          f"{info['allocator_allocated'] / 2**20:10.2f}Mi")
+    # mimalloc: tests/workloads/mi_books.c (its own count of live bytes; commit).
+    p = subprocess.Popen([os.path.join(OUTPUT, "workloads", "mi_books")], stdout=subprocess.PIPE,
+                         text=True)
+    t = p.stdout.readline().split()
+    proc, _ = attach_json(p.pid)
+    p.kill()
+    p.wait()
+    mi = alloc_of(proc, "mimalloc")
+    print(f"{'mimalloc (mi_books)':28} {100 * owned_share(proc):6.1f}% "
+          f"{mi['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {int(t[4]) / 2**20:8.1f}Mi "
+          f"{mi['books']['live_bytes'] / 2**20:10.2f}Mi {int(t[0]) / 2**20:10.2f}Mi")
+    print("its own: glibc arena+hblkhd and uordblks+hblkhd (mallinfo2; live leaves the tcaches "
+          "out); jemalloc allocator_resident and allocator_allocated; mimalloc its process RSS "
+          "and its own live count")
+    print("targets: owned at least 95%, resident within 5%, live within 2%")
+
+
+def attach_cost(tmp):
+    srv, port = start_redis(tmp)
+    subprocess.run(["redis-cli", "-p", str(port), "DEBUG", "POPULATE", "100000", "key", "1000"],
+                   capture_output=True, check=True)
+    base, traced, cpu = [], [], []
+    for _ in range(ROUNDS):
+        base.append(redis_sets_per_s(port))
+        at = subprocess.Popen([AT, "-o", "/dev/null", "-p", str(srv.pid)],
+                              stderr=subprocess.DEVNULL)
+        time.sleep(1.5)
+        c0, t0 = proc_cpu_s(at.pid), time.monotonic()
+        traced.append(redis_sets_per_s(port))
+        cpu.append((proc_cpu_s(at.pid) - c0) / (time.monotonic() - t0))
+        at.send_signal(signal.SIGINT)
+        at.wait()
+    at = subprocess.Popen([AT, "-o", "/dev/null", "-p", str(srv.pid)], stderr=subprocess.DEVNULL)
+    time.sleep(2)
+    c0, t0 = proc_cpu_s(at.pid), time.monotonic()
+    time.sleep(10)
+    idle = (proc_cpu_s(at.pid) - c0) / (time.monotonic() - t0)
+    at.send_signal(signal.SIGINT)
+    at.wait()
+    srv.kill()
+    srv.wait()
+    med = statistics.median
+    print(f"redis-benchmark SET (20 clients): untraced {med(base):.0f}/s, under -p "
+          f"{med(traced):.0f}/s, ratio {med([t / b for t, b in zip(traced, base)]):.3f} "
+          f"(min {min(t / b for t, b in zip(traced, base)):.3f}); arenatrace "
+          f"{100 * med(cpu):.2f}% of a core under load, {100 * idle:.2f}% idle (1 sample/s)")
+    wl = [os.path.join(OUTPUT, "workloads", "bench_malloc"), "3000000"]
+    ratios = []
+    for _ in range(ROUNDS):
+        b = run(wl)
+        ratios.append(run([AT, "-o", "/dev/null", "--"] + wl) / b)
+    print(f"malloc/free pairs (glibc) at the default levels: ratio {med(ratios):.3f} "
+          f"(min {min(ratios):.3f}, max {max(ratios):.3f})")
+    print("targets: throughput at least 0.98 of untraced, under 2% of a core")
+
+
+def attach_bench():
+    tmp = tempfile.mkdtemp()
+    print("\nattach: -p at the default levels (os, arena, books)")
+    attach_accuracy(tmp)
+    attach_cost(tmp)
+    # The tracer's own peak RSS reading the 4 GiB heap's books.
+    p = subprocess.Popen([os.path.join(OUTPUT, "workloads", "bench_bigheap"), "4096"],
+                         stdout=subprocess.PIPE, text=True)
+    p.stdout.readline()
+    at = subprocess.Popen([AT, "-vv", "-o", "/dev/null", "-d", "3", "-p", str(p.pid)],
+                          stderr=subprocess.PIPE, text=True)
+    time.sleep(2.5)
+    rss = proc_rss(at.pid)
+    err = at.communicate()[1]
+    p.kill()
+    p.wait()
+    ms = [float(l.split("books read in ")[1].split()[0]) for l in err.splitlines()
+          if "books read in" in l]
+    print(f"a 4 GiB glibc heap (65,536 blocks, 32,768 free chunks): books read in "
+          f"{statistics.median(ms):.0f} ms (median of {len(ms)}), arenatrace peak RSS "
+          f"{rss / 2**20:.1f} MiB; targets under 200 ms and 64 MiB")
+
+
 def main():
     have_bt = shutil.which("bpftrace") is not None
     print(f"arenatrace benchmark, os level: {ROUNDS} rounds, medians of per-round ratios")
@@ -199,3 +370,5 @@ if __name__ == "__main__":
         heap_bench()
     if os.environ.get("BENCH_ONLY") in (None, "", "fleet"):
         fleet_bench()
+    if os.environ.get("BENCH_ONLY") in (None, "", "attach"):
+        attach_bench()

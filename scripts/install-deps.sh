@@ -24,7 +24,7 @@ set_pkgs()
 		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
 		python3 python3-pytest prometheus systemd redis-server redis-tools" ;;
 	demo) echo "libjemalloc-dev" ;;
-	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace" ;;
+	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace redis-server redis-tools" ;;
 	format) echo "clang-format" ;;
 	*) return 1 ;;
 	esac

@@ -33,6 +33,7 @@ struct at_ctx {
 	int go_fd;   /* the child execs when this is closed */
 	int exec_fd; /* the child reports a failed exec here */
 	struct output *output; /* -o, or stdout (main.c) */
+	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
 };
 
 /* Set by SIGINT and SIGTERM: the trace loop ends and reports. */

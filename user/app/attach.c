@@ -79,6 +79,7 @@ static void to_model(struct at_ctx *c, int pid, const char *name, const struct b
 void attach_read_books(struct at_ctx *c, int pid, uint64_t t)
 {
 	struct tmem *mem = tmem__open(pid);
+	uint64_t t0 = app_now_ns();
 
 	if (!mem)
 		return; /* gone, or not readable: its books stay as last read */
@@ -86,8 +87,12 @@ void attach_read_books(struct at_ctx *c, int pid, uint64_t t)
 		struct books b = { 0 };
 		int err;
 
+		uint64_t r0 = app_now_ns();
+
 		tmem_set_budget(mem, ATTACH_READ_BUDGET);
 		err = readers[i].read(mem, pid, &b);
+		at_note(3, "pid %d: %s books: %.3f ms", pid, readers[i].name,
+			(double)(app_now_ns() - r0) / 1e6);
 		if (err)
 			at_note(2, "pid %d: %s books not read: %s", pid, readers[i].name,
 				strerror(-err));
@@ -96,4 +101,6 @@ void attach_read_books(struct at_ctx *c, int pid, uint64_t t)
 		books_release(&b);
 	}
 	tmem__free(mem);
+	/* make bench reads this (-vv): what one reading of a process's books costs. */
+	at_note(2, "pid %d: books read in %.3f ms", pid, (double)(app_now_ns() - t0) / 1e6);
 }

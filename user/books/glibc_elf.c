@@ -9,6 +9,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "syms.h"
@@ -140,7 +141,59 @@ static int open_elf(const char *path, int *fd, Elf **elf)
 	return 0;
 }
 
+/* What a file held, by its identity: reading a libc and its debug file's symbols takes
+ * tens of milliseconds, and every sample of every process asks again for the same few files.
+ * An upgraded file has another inode or mtime. */
+struct elf_cache_entry {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	bool symbols;
+	struct glibc_elf e;
+};
+
+static struct elf_cache_entry elf_cache[8];
+static size_t elf_cache_next;
+
+static struct elf_cache_entry *cached(const struct stat *st, bool symbols)
+{
+	for (size_t i = 0; i < AT_ARRAY_SIZE(elf_cache); i++) {
+		struct elf_cache_entry *c = &elf_cache[i];
+
+		if (c->ino == st->st_ino && c->dev == st->st_dev && c->size == st->st_size &&
+		    c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
+		    c->symbols == symbols && c->ino)
+			return c;
+	}
+	return NULL;
+}
+
+static int elf_read(const char *path, bool symbols, struct glibc_elf *e);
+
 int glibc_elf_read(const char *path, bool symbols, struct glibc_elf *e)
+{
+	struct elf_cache_entry *c;
+	struct stat st;
+	int err;
+
+	if (stat(path, &st))
+		return -errno;
+	c = cached(&st, symbols);
+	if (c) {
+		*e = c->e;
+		return 0;
+	}
+	err = elf_read(path, symbols, e);
+	if (!err) {
+		c = &elf_cache[elf_cache_next++ % AT_ARRAY_SIZE(elf_cache)];
+		*c = (struct elf_cache_entry){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, symbols,
+					       *e };
+	}
+	return err;
+}
+
+static int elf_read(const char *path, bool symbols, struct glibc_elf *e)
 {
 	char dbg[PATH_MAX];
 	GElf_Ehdr eh;
