@@ -206,7 +206,8 @@ check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
-test: check all workloads | $(call stamp,test)
+# CI runs this: the tree must be formatted as .clang-format says (make format).
+test: format-check check all workloads | $(call stamp,test)
 	$(Q)sh tests/run-e2e.sh $(OUTPUT)
 
 demo: all $(DEMO_WORKLOADS) | $(call stamp,demo)

@@ -15,15 +15,15 @@
 #define AT_DEF_CODE_CACHE 16384
 #define AT_DEF_RINGBUF_BYTES (4u << 20)
 #define AT_DEF_MAX_SITES 4096
-#define AT_DEF_HEAP_STATS 16384     /* (process, allocator) pairs with heap counters */
+#define AT_DEF_HEAP_STATS 16384	    /* (process, allocator) pairs with heap counters */
 #define AT_DEF_HEAP_LIVE (1u << 20) /* live blocks of allocators without a size header */
-#define AT_HIST_SLOTS 48            /* log2 buckets of requested sizes */
-#define AT_MAX_HEAP_IDS 64          /* allocator instances (ids 1..64) in one run */
-#define AT_DEF_STACKS 16384         /* distinct allocation stacks kept (--stacks) */
-#define AT_STACK_DEPTH 32           /* frames kept per stack */
+#define AT_HIST_SLOTS 48	    /* log2 buckets of requested sizes */
+#define AT_MAX_HEAP_IDS 64	    /* allocator instances (ids 1..64) in one run */
+#define AT_DEF_STACKS 16384	    /* distinct allocation stacks kept (--stacks) */
+#define AT_STACK_DEPTH 32	    /* frames kept per stack */
 #define AT_DEF_ARENA_CHUNKS 65536   /* arena chunks watched for their free at the heap level */
-#define AT_ARENA_NEST 4             /* nested arena calls followed per thread */
-#define AT_MAX_COMM_FILTERS 64      /* -a --comm names */
+#define AT_ARENA_NEST 4		    /* nested arena calls followed per thread */
+#define AT_MAX_COMM_FILTERS 64	    /* -a --comm names */
 /* Frames unwound through wrappers (syscall in __brk <- sbrk <- caller is two). */
 #define AT_MAX_UNWIND 3
 
@@ -83,13 +83,13 @@ AT_LAYOUT(sizeof(struct at_site_key) == 16 && sizeof(struct at_site) == 8, "site
 
 /* Why data was lost; index into the stats counters. */
 enum at_drop {
-	AT_DROP_RINGBUF_FULL = 0,    /* ring buffer reservation failed: event lost */
-	AT_DROP_PROCS_FULL = 1,      /* traced-process map full: child not followed */
-	AT_DROP_HEAP_STATS_FULL = 2, /* heap counter map full: a call not counted */
-	AT_DROP_HEAP_LIVE_FULL = 3,  /* live-pointer map full: its free will not find the size */
-	AT_DROP_STACK_ID = 4,	     /* --stacks: the stack could not be recorded (map full) */
+	AT_DROP_RINGBUF_FULL = 0,      /* ring buffer reservation failed: event lost */
+	AT_DROP_PROCS_FULL = 1,	       /* traced-process map full: child not followed */
+	AT_DROP_HEAP_STATS_FULL = 2,   /* heap counter map full: a call not counted */
+	AT_DROP_HEAP_LIVE_FULL = 3,    /* live-pointer map full: its free will not find the size */
+	AT_DROP_STACK_ID = 4,	       /* --stacks: the stack could not be recorded (map full) */
 	AT_DROP_ARENA_CHUNKS_FULL = 5, /* chunk-watch map full: that chunk's free is not seen */
-	AT_DROP_ARENA_NEST = 6,	     /* arena calls nested too deep: a return not recorded */
+	AT_DROP_ARENA_NEST = 6,	       /* arena calls nested too deep: a return not recorded */
 	AT_DROP_NR = 7,
 };
 
@@ -124,7 +124,7 @@ struct at_sys_rec {
 	 * processes that have already exited can still be attributed). ino 0: anonymous code
 	 * or no mapping. */
 	__u64 caller_ino;
-	__u64 caller_off; /* file offset of the caller address */
+	__u64 caller_off;     /* file offset of the caller address */
 	char caller_file[32]; /* basename of the mapped file */
 };
 AT_LAYOUT(sizeof(struct at_sys_rec) == 152, "at_sys_rec layout");
@@ -191,7 +191,8 @@ enum at_heap_size_mode {
 #define AT_REG_RSI 6
 #define AT_REG_RDX 2
 #define AT_ARG_REGS(r1, r2, r3) (((r1) << 12) | ((r2) << 16) | ((r3) << 20))
-#define AT_COOKIE(alloc, mode, role, regs) (((__u64)(alloc) << 32) | (regs) | ((mode) << 8) | (role))
+#define AT_COOKIE(alloc, mode, role, regs)                                                         \
+	(((__u64)(alloc) << 32) | (regs) | ((mode) << 8) | (role))
 #define AT_COOKIE_ROLE(c) ((__u32)(c)&0xff)
 #define AT_COOKIE_MODE(c) ((__u32)((c) >> 8) & 0xf)
 #define AT_COOKIE_ARG_REGS(c) ((__u32)((c) >> 12) & 0xfff) /* 4 bits per argument */
@@ -317,12 +318,12 @@ enum at_arena_kind {
 };
 
 #define AT_ACOOKIE_PROBE_SHIFT 44
-#define AT_ACOOKIE(probe, kind, size_arg, self_arg, ptr_arg)                               \
-	(((__u64)(probe) << AT_ACOOKIE_PROBE_SHIFT) | ((ptr_arg) << 16) | ((self_arg) << 12) | ((size_arg) << 8) |   \
-	 (kind))
+#define AT_ACOOKIE(probe, kind, size_arg, self_arg, ptr_arg)                                       \
+	(((__u64)(probe) << AT_ACOOKIE_PROBE_SHIFT) | ((ptr_arg) << 16) | ((self_arg) << 12) |     \
+	 ((size_arg) << 8) | (kind))
 #define AT_ACOOKIE_REGS (1u << 21)
 #define AT_ACOOKIE_ARG_REGS(regs) ((__u64)((regs) >> 12) << 32) /* from AT_ARG_REGS */
-#define AT_ACOOKIE_ARG_REGS_OF(c) ((__u32)((c) >> 32) & 0xfff) /* 4 bits per argument */
+#define AT_ACOOKIE_ARG_REGS_OF(c) ((__u32)((c) >> 32) & 0xfff)	/* 4 bits per argument */
 #define AT_ACOOKIE_WATCH (1u << 20) /* watch the chunk until the allocator's free */
 #define AT_ACOOKIE_KIND(c) ((__u32)(c)&0xff)
 #define AT_ACOOKIE_SIZE_ARG(c) ((__u32)((c) >> 8) & 0xf)

@@ -138,8 +138,10 @@ static __always_inline struct at_traced *traced_lookup(__u32 tgid)
  * the verifier refuses a ctx read at a computed offset. */
 static __always_inline void regs3(struct pt_regs *ctx, __u32 regs, __u64 out[3])
 {
-	__u64 r[16] = { ctx->ax, ctx->cx, ctx->dx, ctx->bx, ctx->sp, ctx->bp, ctx->si, ctx->di,
-			ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15 };
+	__u64 r[16] = {
+		ctx->ax, ctx->cx, ctx->dx,  ctx->bx,  ctx->sp,	ctx->bp,  ctx->si,  ctx->di,
+		ctx->r8, ctx->r9, ctx->r10, ctx->r11, ctx->r12, ctx->r13, ctx->r14, ctx->r15
+	};
 
 	for (int k = 0; k < 3; k++)
 		out[k] = r[(regs >> (4 * k)) & 0xf];

@@ -101,12 +101,12 @@ static __always_inline struct at_heap_stats *counters(struct at_heap_thread *th,
 	return shared_stats(tgid, alloc);
 }
 
-#define ADD(shared, field, v)                                                              \
-	do {                                                                               \
-		if (shared)                                                                \
-			__sync_fetch_and_add(&(field), (v));                               \
-		else                                                                       \
-			(field) += (v);                                                    \
+#define ADD(shared, field, v)                                                                      \
+	do {                                                                                       \
+		if (shared)                                                                        \
+			__sync_fetch_and_add(&(field), (v));                                       \
+		else                                                                               \
+			(field) += (v);                                                            \
 	} while (0)
 
 /* floor(log2(v)), 0 for 0 and 1. */
@@ -214,7 +214,8 @@ static __always_inline void live_put(__u32 tgid, __u64 ptr, __u64 size, __s32 st
 			if (b->slot[i].tag == tag)
 				goto put;
 		for (i = 0; i < AT_LIVE_WAYS; i++)
-			if (!b->slot[i].tag && !__sync_val_compare_and_swap(&b->slot[i].tag, 0, tag))
+			if (!b->slot[i].tag &&
+			    !__sync_val_compare_and_swap(&b->slot[i].tag, 0, tag))
 				goto put;
 	}
 	if (bpf_map_update_elem(&heap_live, &key, &live, BPF_ANY)) {

@@ -69,8 +69,8 @@ __u32 sites_gen = 0;
 
 /* Start at the user PC and step out of known wrapper frames: the first address that is not
  * an unwind site is the caller. */
-static __always_inline void find_caller(struct task_struct *task, struct pt_regs *regs,
-					__u32 tgid, __u32 gen, struct at_sys_rec *rec)
+static __always_inline void find_caller(struct task_struct *task, struct pt_regs *regs, __u32 tgid,
+					__u32 gen, struct at_sys_rec *rec)
 {
 	__u64 pc = regs->ip, sp = regs->sp;
 	struct at_code *c = NULL;
@@ -143,11 +143,11 @@ static __always_inline int sys_exit(struct trace_event_raw_sys_exit *ctx, enum a
 	return 0;
 }
 
-#define AT_SYSCALL_PROG(name, sys)                                                       \
-	SEC("tracepoint/syscalls/sys_exit_" #name)                                       \
-	int os_##name##_exit(struct trace_event_raw_sys_exit *ctx)                       \
-	{                                                                                \
-		return sys_exit(ctx, sys);                                               \
+#define AT_SYSCALL_PROG(name, sys)                                                                 \
+	SEC("tracepoint/syscalls/sys_exit_" #name)                                                 \
+	int os_##name##_exit(struct trace_event_raw_sys_exit *ctx)                                 \
+	{                                                                                          \
+		return sys_exit(ctx, sys);                                                         \
 	}
 
 AT_SYSCALL_PROG(mmap, AT_SYS_MMAP)

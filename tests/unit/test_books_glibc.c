@@ -557,8 +557,9 @@ static void test_fab_heaps(void **state)
 	memcpy(buf, hi_a, sizeof(hi_a));
 	memcpy(buf + hmax, hi_b, sizeof(hi_b));
 	t = tmem__from_buf(base, buf, sizeof(buf));
-	assert_int_equal(glibc_thread_heaps(t, arena, base + hmax + 0x100, hmax, &mem, &heaps,
-					    &sum, &why), 0);
+	assert_int_equal(
+		glibc_thread_heaps(t, arena, base + hmax + 0x100, hmax, &mem, &heaps, &sum, &why),
+		0);
 	assert_int_equal(sum, 0x18000);
 	assert_int_equal(heaps.n, 2);
 	assert_int_equal(mem.n, 2);
@@ -570,8 +571,9 @@ static void test_fab_heaps(void **state)
 	hi_a[GL_HI_PREV / 8] = base + hmax;
 	memcpy(buf, hi_a, sizeof(hi_a));
 	t = tmem__from_buf(base, buf, sizeof(buf));
-	assert_int_equal(glibc_thread_heaps(t, arena, base + hmax + 0x100, hmax, &mem, NULL, &sum,
-					    &why), -EBADMSG);
+	assert_int_equal(
+		glibc_thread_heaps(t, arena, base + hmax + 0x100, hmax, &mem, NULL, &sum, &why),
+		-EBADMSG);
 	assert_non_null(why);
 	tmem__free(t);
 	glibc_mem_release(&mem);
@@ -579,14 +581,14 @@ static void test_fab_heaps(void **state)
 	/* Sizes past the reservation, another arena's heap. */
 	assert_false(glibc_heap_info_ok((uint64_t[6]){ arena, 0, 2 * hmax, 2 * hmax, 4096, 0 },
 					base, hmax));
-	assert_false(glibc_heap_info_ok((uint64_t[6]){ arena, 0, 0x2000, 0x1000, 4096, 0 }, base,
-					hmax));
+	assert_false(
+		glibc_heap_info_ok((uint64_t[6]){ arena, 0, 0x2000, 0x1000, 4096, 0 }, base, hmax));
 	assert_false(glibc_heap_info_ok((uint64_t[6]){ arena + 8, 0, 0x1000, 0x1000, 4096, 0 },
 					base, hmax));
 	assert_false(glibc_heap_info_ok((uint64_t[6]){ arena, 0, 0x1000, 0x1000, 4096, 0 },
 					base + 4096, hmax));
-	assert_true(glibc_heap_info_ok((uint64_t[6]){ arena, 0, 0x1000, 0x1000, 4096, 0 }, base,
-				       hmax));
+	assert_true(
+		glibc_heap_info_ok((uint64_t[6]){ arena, 0, 0x1000, 0x1000, 4096, 0 }, base, hmax));
 }
 
 static void test_fab_mmapped(void **state)

@@ -448,8 +448,8 @@ static void fake_image(unsigned char *img, struct books_je_where *w)
 	put16(img, F_CBINS + JE_CB_SIZE + JE_CB_LOW_BITS_EMPTY, 0x3020);
 }
 
-static int read_fake_maps(const unsigned char *img, const struct books_je_where *w,
-			  struct books *b, uint64_t budget, const struct maps_entry *maps, size_t n)
+static int read_fake_maps(const unsigned char *img, const struct books_je_where *w, struct books *b,
+			  uint64_t budget, const struct maps_entry *maps, size_t n)
 {
 	struct tmem *t = tmem__from_buf(FAKE_BASE, img, F_SIZE);
 	int err;
@@ -651,9 +651,9 @@ static void test_fuzz(void **state)
 			seed ^= seed << 17;
 			off = F_ARENA + seed % (F_SIZE - F_ARENA - 8);
 			if (round % 3 == 0) /* aim at the fields read */
-				off = (seed >> 32) % 2 ?
-					      F_ARENA + JE_A_TAIL_START + seed % JE_A_TAIL_LEN :
-					      F_DESC + seed % 0x40;
+				off = (seed >> 32) % 2
+					      ? F_ARENA + JE_A_TAIL_START + seed % JE_A_TAIL_LEN
+					      : F_DESC + seed % 0x40;
 			put64(img, off, seed);
 		}
 		err = read_fake(img, &w, &b, 1 << 20);

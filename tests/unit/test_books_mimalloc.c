@@ -472,9 +472,9 @@ static void test_fuzz(void **state)
 			x ^= x >> 7;
 			x ^= x << 17;
 			/* Mostly the header, the first slices and the heap's fields. */
-			off = (x >> 8) % 4 == 0 ? (x >> 16) % BUF_BYTES :
-			      (x >> 8) % 4 == 1 ? HEAP_OFF + 2840 + (x >> 16) % 32 :
-						  (x >> 16) % HEAD(3);
+			off = (x >> 8) % 4 == 0	  ? (x >> 16) % BUF_BYTES
+			      : (x >> 8) % 4 == 1 ? HEAP_OFF + 2840 + (x >> 16) % 32
+						  : (x >> 16) % HEAD(3);
 			m[off] = (uint8_t)(x >> 40);
 		}
 		assert_int_equal(read_buf(m, 0, &b, &st), 0);
@@ -629,9 +629,9 @@ static void check_child(const char *name, bool preload)
 		      (unsigned long long)st.segments, (unsigned long long)st.books_segments,
 		      (unsigned long long)st.huge, (unsigned long long)st.abandoned,
 		      (unsigned long long)st.thread_frees, (unsigned long long)st.delayed_frees,
-		      (unsigned long long)committed, tr.commit,
-		      (unsigned long long)b.free_bytes, (unsigned long long)b.free_resident_bytes,
-		      (unsigned long long)st.refused, b.partial ? " partial: " : "", b.reason);
+		      (unsigned long long)committed, tr.commit, (unsigned long long)b.free_bytes,
+		      (unsigned long long)b.free_resident_bytes, (unsigned long long)st.refused,
+		      b.partial ? " partial: " : "", b.reason);
 	assert_false(b.partial);
 	assert_true(st.build_id_known);
 	assert_true(st.key_known);

@@ -15,7 +15,9 @@ static int parse(struct at_opts *o, char *err, int argc, char **argv)
 
 static void test_pids_interval_count(void **state)
 {
-	char *argv[] = { "arenatrace", "-p", "10", "--pid", "20", "-j", "--pretty", "5", "3", NULL };
+	char *argv[] = {
+		"arenatrace", "-p", "10", "--pid", "20", "-j", "--pretty", "5", "3", NULL
+	};
 	struct at_opts o;
 	char err[256];
 

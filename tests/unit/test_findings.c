@@ -38,9 +38,13 @@ struct fx {
 
 static struct model *live_model(int pid, uint64_t min)
 {
-	struct model_limits lim = { .max_procs = 4, .max_segs = 1024, .timeline_max = 16,
-				    .return_log_max = 16, .max_arenas = 16,
-				    .finding_min_bytes = min, .idle_purge_ms = IDLE_MS,
+	struct model_limits lim = { .max_procs = 4,
+				    .max_segs = 1024,
+				    .timeline_max = 16,
+				    .return_log_max = 16,
+				    .max_arenas = 16,
+				    .finding_min_bytes = min,
+				    .idle_purge_ms = IDLE_MS,
 				    .growth_samples = GROWTH };
 
 	return th_model(&lim, pid);
@@ -159,12 +163,18 @@ static const struct rep_proc *report(struct model *m, int pid, uint64_t now)
 /* ---- arena_reset_retains ---- */
 
 static const struct at_probe_info bump_probe = {
-	.type = "bumpalo", .func = "alloc_layout_slow", .kind = AT_AK_BUMP_SLOW,
-	.has_reset = true, .has_release = true,
+	.type = "bumpalo",
+	.func = "alloc_layout_slow",
+	.kind = AT_AK_BUMP_SLOW,
+	.has_reset = true,
+	.has_release = true,
 };
 static const struct at_probe_info obstack_probe = {
-	.type = "obstack", .func = "_obstack_newchunk", .kind = AT_AK_OBSTACK_NEW,
-	.has_reset = true, .has_release = true,
+	.type = "obstack",
+	.func = "_obstack_newchunk",
+	.kind = AT_AK_OBSTACK_NEW,
+	.has_reset = true,
+	.has_release = true,
 };
 
 #define BUMP 0x7ffc00001000ull
@@ -191,8 +201,7 @@ static void test_arena_reset_retains(void **state)
 	th_bump(m, pid, 4 * MS, AT_AK_BUMP_RESET, &bump_probe, BUMP, DATA(2), f2, f1);
 	/* Not: another Bump reset with 512 KiB kept. */
 	th_bump(m, pid, 5 * MS, AT_AK_BUMP_SLOW, &bump_probe, BUMP2, DATA(3), DATA(3) + s1, EMPTY);
-	th_bump(m, pid, 6 * MS, AT_AK_BUMP_RESET, &bump_probe, BUMP2, DATA(3), DATA(3) + s1,
-		EMPTY);
+	th_bump(m, pid, 6 * MS, AT_AK_BUMP_RESET, &bump_probe, BUMP2, DATA(3), DATA(3) + s1, EMPTY);
 	/* Not: a Bump of 4 MiB never reset. */
 	th_bump(m, pid, 7 * MS, AT_AK_BUMP_SLOW, &bump_probe, BUMP2 + 0x1000, DATA(4),
 		DATA(4) + 4 * MiB, EMPTY);
@@ -310,7 +319,7 @@ static void test_idle_purge(void **state)
 	void *spare;
 	struct fig figs[] = {
 		{ "jemalloc", 3 * MiB, 2 * MiB, 0 }, /* live 1 MiB */
-		{ "mimalloc", 512 * KiB, 0, 0 },   /* live 512 KiB, nothing freed */
+		{ "mimalloc", 512 * KiB, 0, 0 },     /* live 512 KiB, nothing freed */
 	};
 	const struct rep_proc *p;
 	const struct rep_finding *fd;
@@ -437,8 +446,8 @@ static void test_several_allocators_retain(void **state)
 {
 	struct fx *f = *state;
 	struct fig figs[] = {
-		{ "glibc", 1 * MiB, 0, 0 },	      /* 3 MiB resident: retains 2 MiB */
-		{ "jemalloc", 1 * MiB, 0, 0 },	      /* 4 MiB resident: retains 3 MiB */
+		{ "glibc", 1 * MiB, 0, 0 },	     /* 3 MiB resident: retains 2 MiB */
+		{ "jemalloc", 1 * MiB, 0, 0 },	     /* 4 MiB resident: retains 3 MiB */
 		{ "mimalloc", 512 * KiB + 1, 0, 0 }, /* 1 MiB resident: retains 512 KiB - 1 */
 	};
 	const struct rep_proc *p;
@@ -494,8 +503,8 @@ static void test_retention_growth(void **state)
 	for (size_t i = 4; i < 8; i++) {
 		figs[0].freed = 8 * MiB - live[i];
 		sample(f, (i + 1) * SEC, figs, 2);
-		assert_null(th_finding(report(f->m, f->pid, (i + 1) * SEC), "retention_growth",
-				       NULL));
+		assert_null(
+			th_finding(report(f->m, f->pid, (i + 1) * SEC), "retention_growth", NULL));
 	}
 	/* 6 MiB: the fourth rise in a row since the fall at 5 s, 4.5 MiB in all. */
 	figs[0].freed = 8 * MiB - live[8];

@@ -45,8 +45,10 @@ static void test_insert_merge_and_neighbours(void **state)
 	assert_int_equal(imap_insert(im, 0x5000, 0x6000, 2, 3, 0, NULL, NULL), 0);
 	/* Disjoint, below. */
 	assert_int_equal(imap_insert(im, 0x0, 0x800, 1, 3, 0, NULL, NULL), 0);
-	expect(im, 3, (const uint64_t[][4]){ { 0, 0x800, 1, 3 }, { 0x1000, 0x5000, 1, 3 },
-					      { 0x5000, 0x6000, 2, 3 } });
+	expect(im, 3,
+	       (const uint64_t[][4]){ { 0, 0x800, 1, 3 },
+				      { 0x1000, 0x5000, 1, 3 },
+				      { 0x5000, 0x6000, 2, 3 } });
 	assert_non_null(imap_find(im, 0x4fff));
 	assert_null(imap_find(im, 0x900));
 	assert_null(imap_find(im, 0x6000));
@@ -78,8 +80,10 @@ static void test_remove_cases(void **state)
 	w.n = 0;
 	assert_int_equal(imap_remove(im, 0x20000, 0x30000, record, &w), 0);
 	assert_int_equal(w.n, 0);
-	expect(im, 3, (const uint64_t[][4]){ { 0x1000, 0x3000, 1, 3 }, { 0x4000, 0x8000, 1, 3 },
-					      { 0xb000, 0xc000, 2, 3 } });
+	expect(im, 3,
+	       (const uint64_t[][4]){ { 0x1000, 0x3000, 1, 3 },
+				      { 0x4000, 0x8000, 1, 3 },
+				      { 0xb000, 0xc000, 2, 3 } });
 	/* Everything. */
 	assert_int_equal(imap_remove(im, 0, UINT64_MAX, NULL, NULL), 0);
 	assert_int_equal(imap_count(im), 0);
@@ -100,8 +104,10 @@ static void test_fixed_overlay_reports_replaced(void **state)
 	assert_int_equal(w.pieces[0].end, 0x3000);
 	assert_int_equal(w.pieces[1].start, 0x4000);
 	assert_int_equal(w.pieces[1].end, 0x5000);
-	expect(im, 3, (const uint64_t[][4]){ { 0x1000, 0x2000, 1, 3 }, { 0x2000, 0x5000, 3, 0 },
-					      { 0x5000, 0x6000, 2, 3 } });
+	expect(im, 3,
+	       (const uint64_t[][4]){ { 0x1000, 0x2000, 1, 3 },
+				      { 0x2000, 0x5000, 3, 0 },
+				      { 0x5000, 0x6000, 2, 3 } });
 	imap__free(im);
 }
 
@@ -115,8 +121,10 @@ static void test_update_splits_and_remerges(void **state)
 	assert_int_equal(imap_update(im, 0x3000, 0x5000, 0, 0, 0, record, &w), 0);
 	assert_int_equal(w.n, 1);
 	assert_int_equal(w.pieces[0].prot, 3); /* as it was before */
-	expect(im, 3, (const uint64_t[][4]){ { 0x1000, 0x3000, 1, 3 }, { 0x3000, 0x5000, 1, 0 },
-					      { 0x5000, 0x9000, 1, 3 } });
+	expect(im, 3,
+	       (const uint64_t[][4]){ { 0x1000, 0x3000, 1, 3 },
+				      { 0x3000, 0x5000, 1, 0 },
+				      { 0x5000, 0x9000, 1, 3 } });
 	/* Flags split too; clearing them merges back. */
 	assert_int_equal(imap_update(im, 0x6000, 0x7000, -1, IMAP_F_LAZY, 0, NULL, NULL), 0);
 	assert_int_equal(imap_count(im), 5);

@@ -89,7 +89,7 @@ static void test_fifo_matching(void **state)
 	sample(m, t1, "jemalloc", 1 * MiB); /* F1: 1 MiB at t1 */
 	th_sys(m, PID, r1, AT_SYS_MUNMAP, JE, BASE, 768 * KiB, 0, 0, 0);
 	sample(m, t2, "jemalloc", 1 * MiB + 512 * KiB); /* F2: 512 KiB at t2 */
-	want[lat_slot(r1 - t1)] += 768 * KiB;		 /* F1 has 256 KiB left */
+	want[lat_slot(r1 - t1)] += 768 * KiB;		/* F1 has 256 KiB left */
 	a = alloc_at(m, t2, "jemalloc");
 	assert_int_equal(lat_slot(r1 - t1), 12); /* 5000 us: [4096, 8191] */
 	assert_memory_equal(a->purge_latency_hist, want, sizeof(want));
@@ -98,9 +98,9 @@ static void test_fifo_matching(void **state)
 	madv(m, r2, BASE + 1 * MiB, 512 * KiB, MADV_DONTNEED);
 	madv(m, r3, BASE + 2 * MiB, 512 * KiB, MADV_FREE);
 	sample(m, t3, "jemalloc", 1 * MiB + 512 * KiB); /* nothing freed since t2 */
-	want[lat_slot(r2 - t1)] += 256 * KiB;		 /* the rest of F1 */
-	want[lat_slot(r2 - t2)] += 256 * KiB;		 /* half of F2 */
-	want[lat_slot(r3 - t2)] += 256 * KiB;		 /* the other half */
+	want[lat_slot(r2 - t1)] += 256 * KiB;		/* the rest of F1 */
+	want[lat_slot(r2 - t2)] += 256 * KiB;		/* half of F2 */
+	want[lat_slot(r3 - t2)] += 256 * KiB;		/* the other half */
 	a = alloc_at(m, t3, "jemalloc");
 	assert_int_equal(lat_slot(r2 - t1), 16); /* 110 ms: [65536, 131071] us */
 	assert_int_equal(lat_slot(r3 - t2), 16);
@@ -237,8 +237,7 @@ static void test_queues_bounded_bytes_kept(void **state)
 	madv(m, t + 1 * MS, BASE, nsamples * 4 * KiB, MADV_DONTNEED);
 	sample(m, t + 2 * MS, "jemalloc", freed);
 	a = alloc_at(m, t + 2 * MS, "jemalloc");
-	assert_int_equal(sum(a->purge_latency_hist, AT_LAT_SLOTS),
-			 (nfree + nsamples) * 4 * KiB);
+	assert_int_equal(sum(a->purge_latency_hist, AT_LAT_SLOTS), (nfree + nsamples) * 4 * KiB);
 	assert_int_equal(a->purge_unmatched_bytes, (nret - nfree) * 4 * KiB);
 	model__free(m);
 }

@@ -18,7 +18,9 @@
 
 static struct model *new_model(void)
 {
-	struct model_limits lim = { .max_procs = 8, .max_segs = 1024, .timeline_max = 4,
+	struct model_limits lim = { .max_procs = 8,
+				    .max_segs = 1024,
+				    .timeline_max = 4,
 				    .return_log_max = 2 };
 	struct model *m = model__new(&lim, 0);
 
@@ -40,9 +42,14 @@ static uint64_t drop_of(const struct report *r, const char *name)
 static void sys_pid(struct model *m, int pid, enum at_sys s, const char *file, uint64_t a0,
 		    uint64_t a1, uint64_t a2, uint64_t a3, int64_t ret)
 {
-	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL, .kind = s, .pid = (__u32)pid,
-					 .tid = (__u32)pid, .ts_ns = 1000 },
-				.caller_ino = 1, .args = { a0, a1, a2, a3 }, .ret = ret };
+	struct at_sys_rec r = { .hdr = { .type = AT_REC_SYSCALL,
+					 .kind = s,
+					 .pid = (__u32)pid,
+					 .tid = (__u32)pid,
+					 .ts_ns = 1000 },
+				.caller_ino = 1,
+				.args = { a0, a1, a2, a3 },
+				.ret = ret };
 
 	memcpy(r.caller_file, file, strnlen(file, sizeof(r.caller_file) - 1));
 	assert_int_equal(model_apply(m, &r, sizeof(r), NULL), 0);
@@ -57,7 +64,8 @@ static void sys(struct model *m, enum at_sys s, const char *file, uint64_t a0, u
 static void proc_rec(struct model *m, enum at_proc_kind kind, int pid, int ppid)
 {
 	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = kind, .pid = (__u32)pid },
-				 .ppid = (__u32)ppid, .comm = "prog" };
+				 .ppid = (__u32)ppid,
+				 .comm = "prog" };
 
 	assert_int_equal(model_apply(m, &r, sizeof(r), NULL), 0);
 }
@@ -200,11 +208,19 @@ static const struct rep_alloc *find_alloc(const struct rep_proc *p, const char *
 static void test_internals_after_owners_grow(void **state)
 {
 	struct model *m = new_model();
-	struct at_probe_info info = { .type = "glibc", .func = "sysmalloc",
-				      .kind = AT_AK_INTERNAL, .op = "grow", .size_arg = 1 };
-	struct at_arena_rec r = { .hdr = { .type = AT_REC_ARENA, .kind = AT_AK_INTERNAL,
-					   .pid = PID, .tid = PID, .ts_ns = 500 },
-				  .args = { 135168 }, .ret = 1, .dur_ns = 700 };
+	struct at_probe_info info = { .type = "glibc",
+				      .func = "sysmalloc",
+				      .kind = AT_AK_INTERNAL,
+				      .op = "grow",
+				      .size_arg = 1 };
+	struct at_arena_rec r = { .hdr = { .type = AT_REC_ARENA,
+					   .kind = AT_AK_INTERNAL,
+					   .pid = PID,
+					   .tid = PID,
+					   .ts_ns = 500 },
+				  .args = { 135168 },
+				  .ret = 1,
+				  .dur_ns = 700 };
 	const struct rep_alloc *a;
 	const struct report *rep;
 	char lib[32];
@@ -214,7 +230,8 @@ static void test_internals_after_owners_grow(void **state)
 	for (int i = 0; i < 12; i++) {
 		snprintf(lib, sizeof(lib), "libgrow%d.so", i);
 		sys(m, AT_SYS_MMAP, lib, 0, 4 * KiB, PROT_READ | PROT_WRITE,
-		    MAP_PRIVATE | MAP_ANONYMOUS, (int64_t)(0x7f0000000000ull + (uint64_t)i * 0x10000));
+		    MAP_PRIVATE | MAP_ANONYMOUS,
+		    (int64_t)(0x7f0000000000ull + (uint64_t)i * 0x10000));
 	}
 	rep = model_report(m, 1000);
 	a = find_alloc(&rep->procs[0], "glibc");
@@ -245,8 +262,11 @@ static void test_attach_evidence(void **state)
 	struct model_limits lim = { .max_procs = 4, .max_segs = 4096, .return_log_max = 4 };
 	struct model *m = model__new(&lim, 0);
 	uint64_t b, base, a_end, b_start;
-	struct rep_books books = { .known = true, .live_bytes = 4096, .free_bytes = 8192,
-				   .retained_bytes = 4096, .mapped_bytes = 64 * KiB };
+	struct rep_books books = { .known = true,
+				   .live_bytes = 4096,
+				   .free_bytes = 8192,
+				   .retained_bytes = 4096,
+				   .mapped_bytes = 64 * KiB };
 	struct model_range ranges[] = { { 0, 0, AT_EV_BOOKS } };
 	struct model_range weak[] = { { 0, 0, AT_EV_INFERRED } };
 	const struct rep_proc *p;
@@ -259,10 +279,11 @@ static void test_attach_evidence(void **state)
 	base = (uint64_t)(uintptr_t)res;
 	a_end = base + 64 * KiB;
 	b_start = base + 128 * KiB;
-	assert_true(mmap(res, 64 * KiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) ==
-		    res);
+	assert_true(mmap(res, 64 * KiB, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			 0) == res);
 	assert_true(mmap((void *)(uintptr_t)b_start, 64 * KiB, PROT_READ,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == (void *)(uintptr_t)b_start);
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			 0) == (void *)(uintptr_t)b_start);
 	assert_int_equal(model_add_running(m, getpid()), 0);
 	assert_int_equal(pre_bytes(&model_report(m, 1)->procs[0], "jemalloc", AT_EV_CALLER), 0);
 

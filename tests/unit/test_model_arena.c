@@ -53,17 +53,27 @@ static uint64_t hist_sum(const uint64_t *h, size_t n)
 /* ---- bumpalo ---- */
 
 static const struct at_probe_info bump_probe = {
-	.type = "bumpalo", .func = "alloc_layout_slow", .kind = AT_AK_BUMP_SLOW,
-	.has_reset = true, .has_release = true,
+	.type = "bumpalo",
+	.func = "alloc_layout_slow",
+	.kind = AT_AK_BUMP_SLOW,
+	.has_reset = true,
+	.has_release = true,
 };
 static const struct at_probe_info bump_watched = {
-	.type = "bumpalo", .func = "alloc_layout_slow", .kind = AT_AK_BUMP_SLOW,
-	.has_reset = true, .has_release = true, .watched = true,
+	.type = "bumpalo",
+	.func = "alloc_layout_slow",
+	.kind = AT_AK_BUMP_SLOW,
+	.has_reset = true,
+	.has_release = true,
+	.watched = true,
 };
 /* Fat LTO: reset inlined, releases seen only at the allocator's free. */
 static const struct at_probe_info bump_lto = {
-	.type = "bumpalo", .func = "alloc_layout_slow", .kind = AT_AK_BUMP_SLOW,
-	.has_release = true, .watched = true,
+	.type = "bumpalo",
+	.func = "alloc_layout_slow",
+	.kind = AT_AK_BUMP_SLOW,
+	.has_release = true,
+	.watched = true,
 };
 
 #define BUMP 0x7ffc00001000ull	/* the Bump, on a stack */
@@ -104,8 +114,8 @@ static void test_bumpalo_reset_and_drop(void **state)
 {
 	const uint64_t s1 = 4 * KiB, s2 = 8 * KiB, s3 = 16 * KiB, s4 = 32 * KiB;
 	const uint64_t f1 = DATA(1) + s1, f2 = DATA(2) + s2, f3 = DATA(3) + s3, f4 = DATA(4) + s4;
-	const uint64_t t1 = 1 * MS, t2 = 2 * MS, t3 = 3 * MS, t4 = 4 * MS, t5 = 5 * MS,
-		       t6 = 6 * MS, t7 = 7 * MS, t8 = 10 * MS;
+	const uint64_t t1 = 1 * MS, t2 = 2 * MS, t3 = 3 * MS, t4 = 4 * MS, t5 = 5 * MS, t6 = 6 * MS,
+		       t7 = 7 * MS, t8 = 10 * MS;
 	struct model *m = new_model(8);
 	const struct rep_proc *p;
 	const struct rep_arena *a;
@@ -142,8 +152,7 @@ static void test_bumpalo_reset_and_drop(void **state)
 	assert_int_equal(p->narenas, 1);
 	a = &p->arenas[0];
 	assert_int_equal(a->addr, BUMP2);
-	assert_arena(a, 2, 4, 2, s3 + FOOTER + s4, s3 + FOOTER + s4, 1, s3 + FOOTER,
-		     s3 + FOOTER);
+	assert_arena(a, 2, 4, 2, s3 + FOOTER + s4, s3 + FOOTER + s4, 1, s3 + FOOTER, s3 + FOOTER);
 
 	bump(m, t6, AT_AK_BUMP_RESET, &bump_probe, BUMP2, DATA(4), f4, f3);
 	hist[life_slot(t3, t6)]++;
@@ -183,8 +192,7 @@ static void test_bumpalo_watched(void **state)
 	a = &report(m, 4 * MS)->arenas[0];
 	assert_string_equal(a->release, "free");
 	/* The footer counts from the reset on; the high-water mark is not raised by it. */
-	assert_arena(a, 3, 3, 0, s1 + s2 + s3 + FOOTER, s1 + s2 + s3, 1, s3 + FOOTER,
-		     s3 + FOOTER);
+	assert_arena(a, 3, 3, 0, s1 + s2 + s3 + FOOTER, s1 + s2 + s3, 1, s3 + FOOTER, s3 + FOOTER);
 
 	chunk_freed(m, 5 * MS, DATA(1));
 	chunk_freed(m, 5 * MS, DATA(2));
@@ -284,15 +292,18 @@ static void test_bumpalo_instances(void **state)
 /* ---- obstack ---- */
 
 static const struct at_probe_info obstack_probe = {
-	.type = "obstack", .func = "_obstack_newchunk", .kind = AT_AK_OBSTACK_NEW,
-	.has_reset = true, .has_release = true,
+	.type = "obstack",
+	.func = "_obstack_newchunk",
+	.kind = AT_AK_OBSTACK_NEW,
+	.has_reset = true,
+	.has_release = true,
 };
 
 #define OBSTACK 0x601000ull
 #define CHUNK(i) (0x1000000ull * (i))
 
-static void obstack(struct model *m, uint64_t t, enum at_arena_kind kind, uint64_t h,
-		    uint64_t obj, uint64_t chunk, uint64_t limit, uint64_t prev)
+static void obstack(struct model *m, uint64_t t, enum at_arena_kind kind, uint64_t h, uint64_t obj,
+		    uint64_t chunk, uint64_t limit, uint64_t prev)
 {
 	th_obstack(m, PID, t, kind, &obstack_probe, h, obj, chunk, limit, prev);
 }
@@ -366,16 +377,25 @@ static void test_obstack(void **state)
 /* ---- --arena NAME:alloc=,size=,self=,free=,ptr=,reset= ---- */
 
 static const struct at_probe_info pool_alloc = {
-	.type = "pool", .func = "pool_chunk_new", .kind = AT_AK_CHUNK_ALLOC,
-	.has_reset = true, .has_release = true,
+	.type = "pool",
+	.func = "pool_chunk_new",
+	.kind = AT_AK_CHUNK_ALLOC,
+	.has_reset = true,
+	.has_release = true,
 };
 static const struct at_probe_info pool_free = {
-	.type = "pool", .func = "pool_chunk_free", .kind = AT_AK_CHUNK_FREE,
-	.has_reset = true, .has_release = true,
+	.type = "pool",
+	.func = "pool_chunk_free",
+	.kind = AT_AK_CHUNK_FREE,
+	.has_reset = true,
+	.has_release = true,
 };
 static const struct at_probe_info pool_reset = {
-	.type = "pool", .func = "pool_clear", .kind = AT_AK_RESET,
-	.has_reset = true, .has_release = true,
+	.type = "pool",
+	.func = "pool_clear",
+	.kind = AT_AK_RESET,
+	.has_reset = true,
+	.has_release = true,
 };
 
 #define POOL 0x5000ull
@@ -473,9 +493,12 @@ static void test_custom_arena_all_freed_is_ended(void **state)
 /* A custom arena without free= and with the heap level: releases come from free(). */
 static void test_custom_arena_watched(void **state)
 {
-	const struct at_probe_info info = { .type = "pool", .func = "pool_chunk_new",
-					    .kind = AT_AK_CHUNK_ALLOC, .has_reset = true,
-					    .has_release = true, .watched = true };
+	const struct at_probe_info info = { .type = "pool",
+					    .func = "pool_chunk_new",
+					    .kind = AT_AK_CHUNK_ALLOC,
+					    .has_reset = true,
+					    .has_release = true,
+					    .watched = true };
 	struct model *m = new_model(8);
 	const struct rep_arena *a;
 
@@ -503,8 +526,8 @@ static void test_lifetime_slots(void **state)
 		uint32_t slot;
 	} cases[] = {
 		{ 0, 0 },
-		{ 1999, 0 },			/* 1 us */
-		{ 2000, 1 },			/* 2 us */
+		{ 1999, 0 }, /* 1 us */
+		{ 2000, 1 }, /* 2 us */
 		{ 1023 * US, 9 },
 		{ 1024 * US, 10 },
 		{ (1ull << 39) * US, 39 },
@@ -577,12 +600,21 @@ static void test_max_arenas(void **state)
 /* Allocator internals and USDT probes: counted per allocator and function. */
 static void test_internals(void **state)
 {
-	const struct at_probe_info map = { .type = "jemalloc", .func = "pages_map",
-					   .kind = AT_AK_INTERNAL, .op = "map", .size_arg = 2 };
-	const struct at_probe_info unmap = { .type = "jemalloc", .func = "pages_unmap",
-					     .kind = AT_AK_INTERNAL, .op = "unmap", .size_arg = 2 };
-	const struct at_probe_info sbrk = { .type = "glibc", .func = "memory_sbrk_more",
-					    .kind = AT_AK_USDT, .op = "sbrk_more", .size_arg = 2 };
+	const struct at_probe_info map = { .type = "jemalloc",
+					   .func = "pages_map",
+					   .kind = AT_AK_INTERNAL,
+					   .op = "map",
+					   .size_arg = 2 };
+	const struct at_probe_info unmap = { .type = "jemalloc",
+					     .func = "pages_unmap",
+					     .kind = AT_AK_INTERNAL,
+					     .op = "unmap",
+					     .size_arg = 2 };
+	const struct at_probe_info sbrk = { .type = "glibc",
+					    .func = "memory_sbrk_more",
+					    .kind = AT_AK_USDT,
+					    .op = "sbrk_more",
+					    .size_arg = 2 };
 	const uint64_t sizes[] = { 2 * MiB, 4 * MiB, 1 * MiB }, rets[] = { 0x1000, 0, 0x3000 },
 		       durs[] = { 100, 200, 300 };
 	struct model *m = new_model(8);

@@ -16,7 +16,8 @@
 
 #define START (100 * SEC) /* the trace's start, CLOCK_MONOTONIC */
 
-static const struct out_meta meta = { .version = "0.1.0", .kernel = "6.18.0-test",
+static const struct out_meta meta = { .version = "0.1.0",
+				      .kernel = "6.18.0-test",
 				      .levels = "os,arena,heap" };
 
 /* What one call writes, through a backend of its own. */
@@ -99,8 +100,8 @@ static void test_syscall_event(void **state)
 
 static void test_syscall_names(void **state)
 {
-	static const char *const names[] = { "mmap", "munmap", "mremap", "brk", "madvise",
-					     "mprotect", "process_madvise" };
+	static const char *const names[] = { "mmap",	"munmap",   "mremap",	      "brk",
+					     "madvise", "mprotect", "process_madvise" };
 	char want[512];
 
 	(void)state;
@@ -119,9 +120,12 @@ static void test_syscall_names(void **state)
 static void test_proc_event(void **state)
 {
 	static const char *const kinds[] = { "?", "fork", "exec", "exit", "?" };
-	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = AT_PROC_FORK, .pid = 44,
+	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC,
+					  .kind = AT_PROC_FORK,
+					  .pid = 44,
 					  .ts_ns = START + 1 * SEC },
-				 .ppid = 42, .comm = "worker" };
+				 .ppid = 42,
+				 .comm = "worker" };
 	char want[256];
 
 	(void)state;
@@ -148,10 +152,10 @@ static void test_proc_event(void **state)
 
 static void test_arena_event(void **state)
 {
-	static const char *const kinds[] = { "?",	     "chunk_alloc",  "chunk_free",
-					     "reset",	     "bump_slow",    "bump_reset",
-					     "bump_drop",    "obstack_new",  "obstack_free",
-					     "internal",     "chunk_freed",  "usdt",
+	static const char *const kinds[] = { "?",	  "chunk_alloc", "chunk_free",
+					     "reset",	  "bump_slow",	 "bump_reset",
+					     "bump_drop", "obstack_new", "obstack_free",
+					     "internal",  "chunk_freed", "usdt",
 					     "?" };
 	struct at_arena_rec r = th_arena_rec(42, START - 1, AT_AK_BUMP_SLOW);
 	char want[512];
@@ -185,7 +189,9 @@ static void test_arena_event(void **state)
 static void test_not_events(void **state)
 {
 	struct at_sys_rec sys = th_sys_rec(1, START, AT_SYS_MMAP, "x", 0, 0, 0, 0, 0);
-	struct at_proc_rec proc = { .hdr = { .type = AT_REC_PROC, .pid = 1, .kind = AT_PROC_EXIT } };
+	struct at_proc_rec proc = {
+		.hdr = { .type = AT_REC_PROC, .pid = 1, .kind = AT_PROC_EXIT }
+	};
 	struct at_arena_rec arena = th_arena_rec(1, START, AT_AK_RESET);
 	const enum out_format others[] = { OUT_TEXT, OUT_JSON, OUT_PROM };
 
@@ -224,8 +230,11 @@ static void test_short_record_not_read_past(void **state)
 static void test_snapshot_line(void **state)
 {
 	struct rep_proc p = { .pid = 9, .comm = "c" };
-	struct report r = { .start_ns = START, .now_ns = START + 2 * SEC, .records = 3,
-			    .procs = &p, .nprocs = 1 };
+	struct report r = { .start_ns = START,
+			    .now_ns = START + 2 * SEC,
+			    .records = 3,
+			    .procs = &p,
+			    .nprocs = 1 };
 	struct json_object *o, *v;
 	struct sink s;
 	char *got;

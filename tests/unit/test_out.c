@@ -24,8 +24,11 @@ static const struct rep_internal internals[] = {
 };
 static struct rep_arena arenas[1];
 static const struct rep_finding findings[] = {
-	{ .kind = "arena_reset_retains", .allocator = "bumpalo", .bytes = 33554416,
-	  .since_ns = 200000000, .evidence = "bumpalo arena at 0x1000: 4 resets",
+	{ .kind = "arena_reset_retains",
+	  .allocator = "bumpalo",
+	  .bytes = 33554416,
+	  .since_ns = 200000000,
+	  .evidence = "bumpalo arena at 0x1000: 4 resets",
 	  .advice = "drop and recreate the Bump" },
 };
 static struct rep_sample samples[2];
@@ -33,17 +36,26 @@ static struct rep_proc procs[1];
 static struct report rep;
 static struct rep_drop drops[AT_REP_DROPS];
 static const int pids[] = { 1234 };
-static const struct out_meta meta = { .version = "0.1.0", .kernel = "6.18.0-test",
-				      .duration_s = 5, .pids = pids, .npids = 1,
+static const struct out_meta meta = { .version = "0.1.0",
+				      .kernel = "6.18.0-test",
+				      .duration_s = 5,
+				      .pids = pids,
+				      .npids = 1,
 				      .follow_forks = true };
 
 static void build(void)
 {
-	allocs[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true,
-					.mapped_bytes = 70 << 20, .reserved_bytes = 62 << 20,
-					.resident_bytes = 6 << 20, .pre_mapped_bytes = 135168,
-					.pre_resident_bytes = 4096, .mapped_total_bytes = 80 << 20,
-					.returns = returns, .nreturns = 2, .returns_omitted = 3 };
+	allocs[0] = (struct rep_alloc){ .name = "glibc",
+					.is_allocator = true,
+					.mapped_bytes = 70 << 20,
+					.reserved_bytes = 62 << 20,
+					.resident_bytes = 6 << 20,
+					.pre_mapped_bytes = 135168,
+					.pre_resident_bytes = 4096,
+					.mapped_total_bytes = 80 << 20,
+					.returns = returns,
+					.nreturns = 2,
+					.returns_omitted = 3 };
 	allocs[0].ret_bytes[AT_RET_MUNMAP] = 5 << 20;
 	allocs[0].ret_count[AT_RET_MUNMAP] = 4;
 	allocs[0].ret_last_ns[AT_RET_MUNMAP] = 1500000000;
@@ -58,39 +70,70 @@ static void build(void)
 	/* Of the pre-existing 132 KiB, 128 KiB decided by the books, 4 KiB by a syscall. */
 	allocs[0].pre_evidence_bytes[AT_EV_BOOKS] = 131072;
 	allocs[0].pre_evidence_bytes[AT_EV_CALLER] = 4096;
-	allocs[0].books = (struct rep_books){ .known = true, .t_ns = 4000000000,
-					      .live_bytes = 5 << 20, .free_bytes = 3 << 20,
-					      .retained_bytes = 1 << 20, .mapped_bytes = 70 << 20,
-					      .nfigures = 2, .partial = true,
+	allocs[0].books = (struct rep_books){ .known = true,
+					      .t_ns = 4000000000,
+					      .live_bytes = 5 << 20,
+					      .free_bytes = 3 << 20,
+					      .retained_bytes = 1 << 20,
+					      .mapped_bytes = 70 << 20,
+					      .nfigures = 2,
+					      .partial = true,
 					      .reason = "tcache not reached: counted in use" };
 	allocs[0].books.figures[0].name = "top";
 	allocs[0].books.figures[0].bytes = 2 << 20;
 	allocs[0].books.figures[1].name = "fastbins";
 	allocs[0].books.figures[1].bytes = 4096;
-	arenas[0] = (struct rep_arena){ .type = "bumpalo", .addr = 0x1000, .since_ns = 200000000,
-					.chunks = 1, .chunks_acquired = 13, .chunks_freed = 12,
-					.bytes = 33554416, .high_water_bytes = 58720112, .resets = 4,
-					.kept_bytes = 33554416, .kept_max_bytes = 33554416,
+	arenas[0] = (struct rep_arena){ .type = "bumpalo",
+					.addr = 0x1000,
+					.since_ns = 200000000,
+					.chunks = 1,
+					.chunks_acquired = 13,
+					.chunks_freed = 12,
+					.bytes = 33554416,
+					.high_water_bytes = 58720112,
+					.resets = 4,
+					.kept_bytes = 33554416,
+					.kept_max_bytes = 33554416,
 					.release = "free" };
 	arenas[0].lifetime_hist[10] = 12;
-	allocs[1] = (struct rep_alloc){ .name = "unknown", .is_allocator = false,
-					.pre_mapped_bytes = 2 << 20, .pre_resident_bytes = 1 << 20 };
-	samples[0] = (struct rep_sample){ .t_ns = 1000000000, .rss_bytes = 10 << 20,
-					  .mapped_bytes = 72 << 20, .resident_bytes = 7 << 20 };
-	samples[1] = (struct rep_sample){ .t_ns = 2000000000, .rss_bytes = 11 << 20,
-					  .lazyfree_bytes = 4 << 20, .mapped_bytes = 72 << 20,
+	allocs[1] = (struct rep_alloc){ .name = "unknown",
+					.is_allocator = false,
+					.pre_mapped_bytes = 2 << 20,
+					.pre_resident_bytes = 1 << 20 };
+	samples[0] = (struct rep_sample){ .t_ns = 1000000000,
+					  .rss_bytes = 10 << 20,
+					  .mapped_bytes = 72 << 20,
+					  .resident_bytes = 7 << 20 };
+	samples[1] = (struct rep_sample){ .t_ns = 2000000000,
+					  .rss_bytes = 11 << 20,
+					  .lazyfree_bytes = 4 << 20,
+					  .mapped_bytes = 72 << 20,
 					  .resident_bytes = 8 << 20 };
 	/* A comm with a control byte and invalid UTF-8 must still give valid JSON. */
-	procs[0] = (struct rep_proc){ .pid = 1234, .ppid = 1, .comm = "srv\x01\xff", .exited = false,
-				      .attached_running = true, .rss_bytes = 11 << 20,
-				      .lazyfree_bytes = 4 << 20, .allocs = allocs, .nallocs = 2,
-				      .timeline = samples, .ntimeline = 2, .arenas = arenas,
-				      .narenas = 1, .findings = findings, .nfindings = 1 };
-	rep = (struct report){ .start_ns = 1000, .now_ns = 5000001000, .records = 23,
-			       .procs = procs, .nprocs = 1 };
+	procs[0] = (struct rep_proc){ .pid = 1234,
+				      .ppid = 1,
+				      .comm = "srv\x01\xff",
+				      .exited = false,
+				      .attached_running = true,
+				      .rss_bytes = 11 << 20,
+				      .lazyfree_bytes = 4 << 20,
+				      .allocs = allocs,
+				      .nallocs = 2,
+				      .timeline = samples,
+				      .ntimeline = 2,
+				      .arenas = arenas,
+				      .narenas = 1,
+				      .findings = findings,
+				      .nfindings = 1 };
+	rep = (struct report){ .start_ns = 1000,
+			       .now_ns = 5000001000,
+			       .records = 23,
+			       .procs = procs,
+			       .nprocs = 1 };
 	/* The rows as the model lays them out; one reason lost data. */
 	for (int k = 0; k < AT_DROP_NR; k++)
-		drops[k] = (struct rep_drop){ model_drop_name(k), k == AT_DROP_RINGBUF_FULL ? 2 : 0 };
+		drops[k] =
+			(struct rep_drop){ model_drop_name(k), k == AT_DROP_RINGBUF_FULL ? 2 : 0 };
 	drops[AT_DROP_NR] = (struct rep_drop){ "model_procs_full", 0 };
 	drops[AT_DROP_NR + 1] = (struct rep_drop){ "segments_full", 0 };
 	drops[AT_DROP_NR + 2] = (struct rep_drop){ "unattributed", 0 };
@@ -213,7 +256,8 @@ static void test_every_drop_in_every_backend(void **state)
 		assert_string_equal(r->drops[k].name, name);
 		snprintf(want, sizeof(want), " %s=%d", name, 1000 + k);
 		assert_non_null(strstr(text, want));
-		snprintf(want, sizeof(want), "arenatrace_drops_total{reason=\"%s\"} %d\n", name, 1000 + k);
+		snprintf(want, sizeof(want), "arenatrace_drops_total{reason=\"%s\"} %d\n", name,
+			 1000 + k);
 		assert_non_null(strstr(prom, want));
 		assert_true(json_object_object_get_ex(jd, name, &v));
 		assert_int_equal(json_object_get_uint64(v), 1000 + k);

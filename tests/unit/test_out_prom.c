@@ -40,43 +40,64 @@ static void build(void)
 	memset(a4, 0, sizeof(a4));
 	/* P1: glibc (traced and pre-existing), jemalloc with retained unknown, memory of
 	 * unknown origin (not an allocator: no series), the program's own mmap (no heap). */
-	a1[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true,
-				    .mapped_bytes = 10 * MiB, .pre_mapped_bytes = 2 * MiB,
-				    .resident_bytes = 6 * MiB, .pre_resident_bytes = 1 * MiB };
+	a1[0] = (struct rep_alloc){ .name = "glibc",
+				    .is_allocator = true,
+				    .mapped_bytes = 10 * MiB,
+				    .pre_mapped_bytes = 2 * MiB,
+				    .resident_bytes = 6 * MiB,
+				    .pre_resident_bytes = 1 * MiB };
 	set_heap(&a1[0], 5 * MiB, true, 2 * MiB);
 	a1[0].ret_bytes[AT_RET_MUNMAP] = 1 * MiB;
 	a1[0].ret_bytes[AT_RET_BRK_SHRINK] = 512 * KiB;
-	a1[1] = (struct rep_alloc){ .name = "jemalloc", .is_allocator = true,
-				    .mapped_bytes = 64 * MiB, .resident_bytes = 32 * MiB };
+	a1[1] = (struct rep_alloc){ .name = "jemalloc",
+				    .is_allocator = true,
+				    .mapped_bytes = 64 * MiB,
+				    .resident_bytes = 32 * MiB };
 	set_heap(&a1[1], 20 * MiB, false, 12 * MiB);
 	a1[1].ret_bytes[AT_RET_MADV_FREE] = 4 * MiB;
 	a1[1].ret_bytes[AT_RET_MADV_DONTNEED] = 8 * MiB;
-	a1[2] = (struct rep_alloc){ .name = "unknown", .is_allocator = false,
-				    .pre_mapped_bytes = 1 * MiB, .pre_resident_bytes = 1 * MiB };
-	a1[3] = (struct rep_alloc){ .name = "app", .is_allocator = true, .mapped_bytes = 4 * MiB,
+	a1[2] = (struct rep_alloc){ .name = "unknown",
+				    .is_allocator = false,
+				    .pre_mapped_bytes = 1 * MiB,
+				    .pre_resident_bytes = 1 * MiB };
+	a1[3] = (struct rep_alloc){ .name = "app",
+				    .is_allocator = true,
+				    .mapped_bytes = 4 * MiB,
 				    .resident_bytes = 4 * MiB };
 	a1[3].ret_bytes[AT_RET_DECOMMIT] = 64 * KiB;
 	/* P2: mimalloc's live bytes negative (frees of blocks from before the trace). */
-	a2[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true,
-				    .mapped_bytes = 3 * MiB, .resident_bytes = 2 * MiB };
+	a2[0] = (struct rep_alloc){ .name = "glibc",
+				    .is_allocator = true,
+				    .mapped_bytes = 3 * MiB,
+				    .resident_bytes = 2 * MiB };
 	set_heap(&a2[0], 1 * MiB, true, 1 * MiB);
-	a2[1] = (struct rep_alloc){ .name = "mimalloc", .is_allocator = true,
-				    .mapped_bytes = 8 * MiB, .resident_bytes = 8 * MiB };
+	a2[1] = (struct rep_alloc){ .name = "mimalloc",
+				    .is_allocator = true,
+				    .mapped_bytes = 8 * MiB,
+				    .resident_bytes = 8 * MiB };
 	set_heap(&a2[1], -4096, true, 8 * MiB + 4096);
 	/* P3 and P4: summed per allocator; glibc's retained is unknown in P4, so the sum has
 	 * none. */
-	a3[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true, .mapped_bytes = 1 * MiB,
+	a3[0] = (struct rep_alloc){ .name = "glibc",
+				    .is_allocator = true,
+				    .mapped_bytes = 1 * MiB,
 				    .resident_bytes = 1 * MiB };
 	set_heap(&a3[0], 512 * KiB, true, 512 * KiB);
 	a3[0].ret_bytes[AT_RET_MUNMAP] = 2 * MiB;
-	a3[1] = (struct rep_alloc){ .name = "jemalloc", .is_allocator = true,
-				    .mapped_bytes = 512 * KiB, .resident_bytes = 128 * KiB };
+	a3[1] = (struct rep_alloc){ .name = "jemalloc",
+				    .is_allocator = true,
+				    .mapped_bytes = 512 * KiB,
+				    .resident_bytes = 128 * KiB };
 	set_heap(&a3[1], 0, true, 128 * KiB);
-	a4[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true, .mapped_bytes = 2 * MiB,
+	a4[0] = (struct rep_alloc){ .name = "glibc",
+				    .is_allocator = true,
+				    .mapped_bytes = 2 * MiB,
 				    .resident_bytes = 1 * MiB };
 	set_heap(&a4[0], 0, false, 1 * MiB);
-	a4[1] = (struct rep_alloc){ .name = "jemalloc", .is_allocator = true,
-				    .mapped_bytes = 1 * MiB, .resident_bytes = 1 * MiB };
+	a4[1] = (struct rep_alloc){ .name = "jemalloc",
+				    .is_allocator = true,
+				    .mapped_bytes = 1 * MiB,
+				    .resident_bytes = 1 * MiB };
 	set_heap(&a4[1], 768 * KiB, true, 256 * KiB);
 	a4[1].ret_bytes[AT_RET_MADV_DONTNEED] = 64 * KiB;
 
@@ -86,17 +107,40 @@ static void build(void)
 	f3[0] = (struct rep_finding){ .kind = "retention_growth", .allocator = "glibc" };
 
 	/* A comm with a quote, a backslash and a control byte. */
-	procs[0] = (struct rep_proc){ .pid = 300, .comm = "batch", .rss_bytes = 100 * MiB,
-				      .allocs = a3, .nallocs = 2, .findings = f3, .nfindings = 1 };
-	procs[1] = (struct rep_proc){ .pid = 100, .comm = "web\"srv\\\x01",
-				      .rss_bytes = 300 * MiB, .lazyfree_bytes = 4 * MiB,
-				      .allocs = a1, .nallocs = 4, .findings = f1, .nfindings = 2 };
-	procs[2] = (struct rep_proc){ .pid = 50, .comm = "tiny", .rss_bytes = 100 * MiB,
-				      .lazyfree_bytes = 1 * MiB, .allocs = a4, .nallocs = 2 };
-	procs[3] = (struct rep_proc){ .pid = 200, .comm = "worker", .rss_bytes = 200 * MiB,
-				      .allocs = a2, .nallocs = 2, .findings = f2, .nfindings = 1 };
-	rep = (struct report){ .start_ns = 1000, .window_ns = 1000, .now_ns = 10 * SEC,
-			       .records = 12345, .procs = procs, .nprocs = 4 };
+	procs[0] = (struct rep_proc){ .pid = 300,
+				      .comm = "batch",
+				      .rss_bytes = 100 * MiB,
+				      .allocs = a3,
+				      .nallocs = 2,
+				      .findings = f3,
+				      .nfindings = 1 };
+	procs[1] = (struct rep_proc){ .pid = 100,
+				      .comm = "web\"srv\\\x01",
+				      .rss_bytes = 300 * MiB,
+				      .lazyfree_bytes = 4 * MiB,
+				      .allocs = a1,
+				      .nallocs = 4,
+				      .findings = f1,
+				      .nfindings = 2 };
+	procs[2] = (struct rep_proc){ .pid = 50,
+				      .comm = "tiny",
+				      .rss_bytes = 100 * MiB,
+				      .lazyfree_bytes = 1 * MiB,
+				      .allocs = a4,
+				      .nallocs = 2 };
+	procs[3] = (struct rep_proc){ .pid = 200,
+				      .comm = "worker",
+				      .rss_bytes = 200 * MiB,
+				      .allocs = a2,
+				      .nallocs = 2,
+				      .findings = f2,
+				      .nfindings = 1 };
+	rep = (struct report){ .start_ns = 1000,
+			       .window_ns = 1000,
+			       .now_ns = 10 * SEC,
+			       .records = 12345,
+			       .procs = procs,
+			       .nprocs = 4 };
 	for (int k = 0; k < AT_DROP_NR; k++)
 		drops[k] = (struct rep_drop){ model_drop_name(k), 0 };
 	drops[AT_DROP_RINGBUF_FULL].value = 7;
@@ -107,14 +151,17 @@ static void build(void)
 	drops[AT_DROP_NR + 3] = (struct rep_drop){ "arenas_full", 5 };
 	rep.drops = drops;
 	rep.ndrops = AT_REP_DROPS;
-	rep.health = (struct rep_health){ .bpf_run_ns = 1500000000, .bpf_run_count = 42,
-					  .bpf_stats = true, .cpu_ns = 2500000000,
+	rep.health = (struct rep_health){ .bpf_run_ns = 1500000000,
+					  .bpf_run_count = 42,
+					  .bpf_stats = true,
+					  .cpu_ns = 2500000000,
 					  .rss_bytes = 16 * MiB };
 }
 
 static char *render(const struct report *r, size_t top)
 {
-	const struct out_meta meta = { .version = "0.1.0", .kernel = "6.18.0-test",
+	const struct out_meta meta = { .version = "0.1.0",
+				       .kernel = "6.18.0-test",
 				       .prom_top = top };
 	char *buf = NULL;
 	size_t len = 0;
@@ -168,20 +215,20 @@ static int promtool(const char *text)
 #define P1 "pid=\"100\",comm=\"web\\\"srv\\\\?\""
 #define P2 "pid=\"200\",comm=\"worker\""
 #define PO "pid=\"other\",comm=\"other\""
-#define RET(labels, alloc, munmap, dontneed, madvfree, remove, brk, mremap, decommit)    \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc "\",kind=\"munmap\"} " \
-	munmap "\n"                                                                       \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
-	"\",kind=\"madv_dontneed\"} " dontneed "\n"                                         \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
-	"\",kind=\"madv_free\"} " madvfree "\n"                                             \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
-	"\",kind=\"madv_remove\"} " remove "\n"                                             \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
-	"\",kind=\"brk_shrink\"} " brk "\n"                                                 \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
-	"\",kind=\"mremap_shrink\"} " mremap "\n"                                           \
-	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                    \
+#define RET(labels, alloc, munmap, dontneed, madvfree, remove, brk, mremap, decommit)              \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"munmap\"} " munmap "\n"                                                         \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"madv_dontneed\"} " dontneed "\n"                                                \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"madv_free\"} " madvfree "\n"                                                    \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"madv_remove\"} " remove "\n"                                                    \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"brk_shrink\"} " brk "\n"                                                        \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
+	"\",kind=\"mremap_shrink\"} " mremap "\n"                                                  \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
 	"\",kind=\"decommit\"} " decommit "\n"
 
 static const char want[] =
@@ -213,50 +260,50 @@ static const char want[] =
 	"arenatrace_retained_bytes{" P2 ",allocator=\"glibc\"} 1048576\n"
 	"arenatrace_retained_bytes{" P2 ",allocator=\"mimalloc\"} 8392704\n"
 	"arenatrace_retained_bytes{" PO ",allocator=\"jemalloc\"} 393216\n"
-	"# TYPE arenatrace_returned_bytes_total counter\n"
-	RET(P1, "glibc", "1048576", "0", "0", "0", "524288", "0", "0")
-	RET(P1, "jemalloc", "0", "8388608", "4194304", "0", "0", "0", "0")
-	RET(P1, "app", "0", "0", "0", "0", "0", "0", "65536")
-	RET(P2, "glibc", "0", "0", "0", "0", "0", "0", "0")
-	RET(P2, "mimalloc", "0", "0", "0", "0", "0", "0", "0")
-	RET(PO, "glibc", "2097152", "0", "0", "0", "0", "0", "0")
-	RET(PO, "jemalloc", "0", "65536", "0", "0", "0", "0", "0")
-	"# TYPE arenatrace_process_rss_bytes gauge\n"
-	"arenatrace_process_rss_bytes{" P1 "} 314572800\n"
-	"arenatrace_process_rss_bytes{" P2 "} 209715200\n"
-	"arenatrace_process_rss_bytes{" PO "} 209715200\n"
-	"# TYPE arenatrace_process_lazyfree_bytes gauge\n"
-	"arenatrace_process_lazyfree_bytes{" P1 "} 4194304\n"
-	"arenatrace_process_lazyfree_bytes{" P2 "} 0\n"
-	"arenatrace_process_lazyfree_bytes{" PO "} 1048576\n"
-	"# TYPE arenatrace_findings gauge\n"
-	"arenatrace_findings{kind=\"retention_growth\"} 1\n"
-	"arenatrace_findings{kind=\"glibc_untrimmable\"} 2\n"
-	"arenatrace_findings{kind=\"idle_purge\"} 1\n"
-	"# TYPE arenatrace_processes gauge\n"
-	"arenatrace_processes 4\n"
-	"# TYPE arenatrace_events_total counter\n"
-	"arenatrace_events_total 12345\n"
-	"# TYPE arenatrace_drops_total counter\n"
-	"arenatrace_drops_total{reason=\"ringbuf_full\"} 7\n"
-	"arenatrace_drops_total{reason=\"procs_full\"} 0\n"
-	"arenatrace_drops_total{reason=\"heap_stats_full\"} 0\n"
-	"arenatrace_drops_total{reason=\"heap_live_full\"} 3\n"
-	"arenatrace_drops_total{reason=\"stack_id\"} 0\n"
-	"arenatrace_drops_total{reason=\"arena_chunks_full\"} 0\n"
-	"arenatrace_drops_total{reason=\"arena_nest\"} 0\n"
-	"arenatrace_drops_total{reason=\"model_procs_full\"} 1\n"
-	"arenatrace_drops_total{reason=\"segments_full\"} 2\n"
-	"arenatrace_drops_total{reason=\"unattributed\"} 0\n"
-	"arenatrace_drops_total{reason=\"arenas_full\"} 5\n"
-	"# TYPE arenatrace_bpf_run_seconds_total counter\n"
-	"arenatrace_bpf_run_seconds_total 1.500000000\n"
-	"# TYPE arenatrace_bpf_runs_total counter\n"
-	"arenatrace_bpf_runs_total 42\n"
-	"# TYPE arenatrace_cpu_seconds_total counter\n"
-	"arenatrace_cpu_seconds_total 2.500\n"
-	"# TYPE arenatrace_resident_memory_bytes gauge\n"
-	"arenatrace_resident_memory_bytes 16777216\n";
+	"# TYPE arenatrace_returned_bytes_total counter\n" RET(P1, "glibc", "1048576", "0", "0",
+							       "0", "524288", "0", "0")
+		RET(P1, "jemalloc", "0", "8388608", "4194304", "0", "0", "0",
+		    "0") RET(P1, "app", "0", "0", "0", "0", "0", "0",
+			     "65536") RET(P2, "glibc", "0", "0", "0", "0", "0", "0", "0")
+			RET(P2, "mimalloc", "0", "0", "0", "0", "0", "0",
+			    "0") RET(PO, "glibc", "2097152", "0", "0", "0", "0", "0", "0")
+				RET(PO, "jemalloc", "0", "65536", "0", "0", "0", "0",
+				    "0") "# TYPE arenatrace_process_rss_bytes gauge\n"
+					 "arenatrace_process_rss_bytes{" P1 "} 314572800\n"
+					 "arenatrace_process_rss_bytes{" P2 "} 209715200\n"
+					 "arenatrace_process_rss_bytes{" PO "} 209715200\n"
+					 "# TYPE arenatrace_process_lazyfree_bytes gauge\n"
+					 "arenatrace_process_lazyfree_bytes{" P1 "} 4194304\n"
+					 "arenatrace_process_lazyfree_bytes{" P2 "} 0\n"
+					 "arenatrace_process_lazyfree_bytes{" PO "} 1048576\n"
+					 "# TYPE arenatrace_findings gauge\n"
+					 "arenatrace_findings{kind=\"retention_growth\"} 1\n"
+					 "arenatrace_findings{kind=\"glibc_untrimmable\"} 2\n"
+					 "arenatrace_findings{kind=\"idle_purge\"} 1\n"
+					 "# TYPE arenatrace_processes gauge\n"
+					 "arenatrace_processes 4\n"
+					 "# TYPE arenatrace_events_total counter\n"
+					 "arenatrace_events_total 12345\n"
+					 "# TYPE arenatrace_drops_total counter\n"
+					 "arenatrace_drops_total{reason=\"ringbuf_full\"} 7\n"
+					 "arenatrace_drops_total{reason=\"procs_full\"} 0\n"
+					 "arenatrace_drops_total{reason=\"heap_stats_full\"} 0\n"
+					 "arenatrace_drops_total{reason=\"heap_live_full\"} 3\n"
+					 "arenatrace_drops_total{reason=\"stack_id\"} 0\n"
+					 "arenatrace_drops_total{reason=\"arena_chunks_full\"} 0\n"
+					 "arenatrace_drops_total{reason=\"arena_nest\"} 0\n"
+					 "arenatrace_drops_total{reason=\"model_procs_full\"} 1\n"
+					 "arenatrace_drops_total{reason=\"segments_full\"} 2\n"
+					 "arenatrace_drops_total{reason=\"unattributed\"} 0\n"
+					 "arenatrace_drops_total{reason=\"arenas_full\"} 5\n"
+					 "# TYPE arenatrace_bpf_run_seconds_total counter\n"
+					 "arenatrace_bpf_run_seconds_total 1.500000000\n"
+					 "# TYPE arenatrace_bpf_runs_total counter\n"
+					 "arenatrace_bpf_runs_total 42\n"
+					 "# TYPE arenatrace_cpu_seconds_total counter\n"
+					 "arenatrace_cpu_seconds_total 2.500\n"
+					 "# TYPE arenatrace_resident_memory_bytes gauge\n"
+					 "arenatrace_resident_memory_bytes 16777216\n";
 
 static void test_series(void **state)
 {

@@ -16,17 +16,25 @@ static void test_maps_lines(void **state)
 	struct maps_entry e;
 
 	(void)state;
-	assert_int_equal(procfs_parse_maps_line("7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0 ", &e), 0);
+	assert_int_equal(
+		procfs_parse_maps_line("7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0 ", &e), 0);
 	assert_int_equal(e.start, 0x7f1c2a000000ull);
 	assert_int_equal(e.end, 0x7f1c2a021000ull);
 	assert_int_equal(e.prot, PROT_READ | PROT_WRITE);
 	assert_false(e.shared);
 	assert_string_equal(e.path, "");
 
-	assert_int_equal(procfs_parse_maps_line("55d0c5a4e000-55d0c5a6f000 rw-p 00000000 00:00 0                          [heap]\n", &e), 0);
+	assert_int_equal(procfs_parse_maps_line("55d0c5a4e000-55d0c5a6f000 rw-p 00000000 00:00 0   "
+						"                       [heap]\n",
+						&e),
+			 0);
 	assert_string_equal(e.path, "[heap]");
 
-	assert_int_equal(procfs_parse_maps_line("7f1c2a200000-7f1c2a375000 r-xp 00026000 fe:00 1311243                    /usr/lib/x86_64-linux-gnu/my lib (deleted)", &e), 0);
+	assert_int_equal(
+		procfs_parse_maps_line("7f1c2a200000-7f1c2a375000 r-xp 00026000 fe:00 1311243      "
+				       "              /usr/lib/x86_64-linux-gnu/my lib (deleted)",
+				       &e),
+		0);
 	assert_int_equal(e.prot, PROT_READ | PROT_EXEC);
 	assert_int_equal(e.offset, 0x26000);
 	assert_int_equal(e.dev_major, 0xfe);
@@ -88,7 +96,8 @@ static void test_live_self(void **state)
 	fd = open(path, O_RDONLY);
 	assert_true(fd >= 0);
 	assert_int_equal(procfs_resident(fd, (uint64_t)(uintptr_t)p,
-					 (uint64_t)(uintptr_t)p + 8 * 4096, &res), 0);
+					 (uint64_t)(uintptr_t)p + 8 * 4096, &res),
+			 0);
 	assert_int_equal(res, 3 * 4096);
 	close(fd);
 	munmap(p, 8 * 4096);

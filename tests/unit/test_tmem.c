@@ -35,7 +35,8 @@ static void test_self(void **state)
 					     (uint64_t)(uintptr_t)(m + 2 * AT_PAGE_SIZE), &v),
 			 0);
 	assert_int_equal(v, AT_PAGE_SIZE);
-	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 8), &v, 16), -EFAULT);
+	assert_int_equal(tmem_read(t, (uint64_t)(uintptr_t)(m + AT_PAGE_SIZE - 8), &v, 16),
+			 -EFAULT);
 	assert_int_equal(mincore(m, 2 * AT_PAGE_SIZE, vec), 0);
 	assert_true(vec[0] & 1);
 	assert_false(vec[1] & 1);

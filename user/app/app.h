@@ -30,9 +30,9 @@ struct at_ctx {
 	struct out prom;
 	uint64_t start_ns;
 	pid_t child;
-	int go_fd;   /* the child execs when this is closed */
-	int exec_fd; /* the child reports a failed exec here */
-	struct output *output; /* -o, or stdout (main.c) */
+	int go_fd;		/* the child execs when this is closed */
+	int exec_fd;		/* the child reports a failed exec here */
+	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
 };
 

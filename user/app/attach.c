@@ -49,8 +49,7 @@ static enum at_evidence evidence_of(uint32_t ev)
 	}
 }
 
-static void to_model(struct at_ctx *c, int pid, const char *name, const struct books *b,
-		     uint64_t t)
+static void to_model(struct at_ctx *c, int pid, const char *name, const struct books *b, uint64_t t)
 {
 	struct rep_books rb = { .known = true,
 				.t_ns = t > c->start_ns ? t - c->start_ns : 0,

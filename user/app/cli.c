@@ -35,21 +35,42 @@ struct opt_desc {
 };
 
 static const struct opt_desc opts[] = {
-	{ { "pid", required_argument, NULL, 'p' }, 'p', "PID", "Targets",
+	{ { "pid", required_argument, NULL, 'p' },
+	  'p',
+	  "PID",
+	  "Targets",
 	  "trace a running process (repeatable); its memory from before attach is shown apart" },
-	{ { "all", no_argument, NULL, 'a' }, 'a', NULL, NULL,
+	{ { "all", no_argument, NULL, 'a' },
+	  'a',
+	  NULL,
+	  NULL,
 	  "trace every process on the host (os and arena levels; the heap level "
 	  "only with --level), new ones from their exec; see the filters below" },
-	{ { "comm", required_argument, NULL, OPT_COMM }, 0, "NAME", NULL,
+	{ { "comm", required_argument, NULL, OPT_COMM },
+	  0,
+	  "NAME",
+	  NULL,
 	  "-a: only processes with this command name (repeatable)" },
-	{ { "cgroup", required_argument, NULL, OPT_CGROUP }, 0, "PATH", NULL,
+	{ { "cgroup", required_argument, NULL, OPT_CGROUP },
+	  0,
+	  "PATH",
+	  NULL,
 	  "-a: only processes in this cgroup v2 or below (path in the v2 "
 	  "hierarchy, e.g. system.slice/nginx.service)" },
-	{ { "min-rss", required_argument, NULL, OPT_MIN_RSS }, 0, "BYTES", NULL,
+	{ { "min-rss", required_argument, NULL, OPT_MIN_RSS },
+	  0,
+	  "BYTES",
+	  NULL,
 	  "-a: report only processes with at least this RSS (K, M, G suffixes)" },
-	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW }, 0, NULL, NULL,
+	{ { "no-follow", no_argument, NULL, OPT_NO_FOLLOW },
+	  0,
+	  NULL,
+	  NULL,
 	  "do not trace processes forked by the targets" },
-	{ { "level", required_argument, NULL, OPT_LEVEL }, 0, "LIST", "Levels",
+	{ { "level", required_argument, NULL, OPT_LEVEL },
+	  0,
+	  "LIST",
+	  "Levels",
 	  "levels to trace, comma-separated, or all (default os,arena; "
 	  "the allocators' own books are read at every level unless --no-books):\n"
 	  "os: memory syscalls (mmap, munmap, brk, madvise...); one BPF "
@@ -59,45 +80,91 @@ static const struct opt_desc opts[] = {
 	  "chunk, cheap\n"
 	  "heap: malloc/free families; a uprobe trap per call (0.5 to "
 	  "1 us each here), counted in the kernel: live, retained bytes" },
-	{ { "no-books", no_argument, NULL, OPT_NO_BOOKS }, 0, NULL, NULL,
+	{ { "no-books", no_argument, NULL, OPT_NO_BOOKS },
+	  0,
+	  NULL,
+	  NULL,
 	  "do not read the allocators' own books from the processes' memory "
 	  "(docs/attach.md); live and retained then need the heap level" },
-	{ { "arena", required_argument, NULL, OPT_ARENA }, 0, "SPEC", NULL,
+	{ { "arena", required_argument, NULL, OPT_ARENA },
+	  0,
+	  "SPEC",
+	  NULL,
 	  "trace a custom arena (repeatable, arena level):\n"
 	  "NAME:alloc=SYM[,size=N][,self=N]\n"
 	  "[,free=SYM[,ptr=N]][,reset=SYM]\n"
 	  "alloc returns a chunk whose size is argument N (1); self=N "
 	  "names the argument that identifies the arena; free releases "
 	  "the chunk in argument ptr=N; reset rewinds the arena" },
-	{ { "duration", required_argument, NULL, 'd' }, 'd', "SECONDS", "Timing",
+	{ { "duration", required_argument, NULL, 'd' },
+	  'd',
+	  "SECONDS",
+	  "Timing",
 	  "stop after SECONDS and print the summary (default: until Ctrl-C or the targets exit)" },
-	{ { "interval", required_argument, NULL, 'i' }, 'i', "SECONDS", NULL,
+	{ { "interval", required_argument, NULL, 'i' },
+	  'i',
+	  "SECONDS",
+	  NULL,
 	  "print a report every SECONDS (also: positional INTERVAL [COUNT])" },
-	{ { "json", no_argument, NULL, 'j' }, 'j', NULL, "Output",
+	{ { "json", no_argument, NULL, 'j' },
+	  'j',
+	  NULL,
+	  "Output",
 	  "JSON output, one object per report (schema: docs/json.md)" },
-	{ { "format", required_argument, NULL, OPT_FORMAT }, 0, "text|json", NULL,
+	{ { "format", required_argument, NULL, OPT_FORMAT },
+	  0,
+	  "text|json",
+	  NULL,
 	  "output format" },
 	{ { "pretty", no_argument, NULL, OPT_PRETTY }, 0, NULL, NULL, "indent JSON for humans" },
-	{ { "ndjson", no_argument, NULL, OPT_NDJSON }, 0, NULL, NULL,
+	{ { "ndjson", no_argument, NULL, OPT_NDJSON },
+	  0,
+	  NULL,
+	  NULL,
 	  "a stream of JSON lines: every event as it comes, and a snapshot "
 	  "every -i SECONDS (default 10; docs/json.md)" },
-	{ { "prometheus", required_argument, NULL, OPT_PROMETHEUS }, 0, "[ADDR:]PORT", NULL,
+	{ { "prometheus", required_argument, NULL, OPT_PROMETHEUS },
+	  0,
+	  "[ADDR:]PORT",
+	  NULL,
 	  "serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR "
 	  "defaults to 127.0.0.1); runs until stopped" },
-	{ { "hist", no_argument, NULL, OPT_HIST }, 0, NULL, NULL,
+	{ { "hist", no_argument, NULL, OPT_HIST },
+	  0,
+	  NULL,
+	  NULL,
 	  "print log2 histograms of allocation sizes (heap level)" },
-	{ { "stacks", optional_argument, NULL, OPT_STACKS }, 0, "[=N]", NULL,
+	{ { "stacks", optional_argument, NULL, OPT_STACKS },
+	  0,
+	  "[=N]",
+	  NULL,
 	  "show the N (10) user stacks holding the most live bytes (heap level; "
 	  "glibc blocks then go into the live-block table too: slower)" },
-	{ { "output", required_argument, NULL, 'o' }, 'o', "FILE", NULL,
+	{ { "output", required_argument, NULL, 'o' },
+	  'o',
+	  "FILE",
+	  NULL,
 	  "write reports to FILE instead of stdout" },
-	{ { "config", required_argument, NULL, 'C' }, 'C', "KEY=VALUE", "Tuning",
+	{ { "config", required_argument, NULL, 'C' },
+	  'C',
+	  "KEY=VALUE",
+	  "Tuning",
 	  "set a capacity or rare knob (see --config-help)" },
-	{ { "config-help", no_argument, NULL, OPT_CONFIG_HELP }, 0, NULL, NULL,
+	{ { "config-help", no_argument, NULL, OPT_CONFIG_HELP },
+	  0,
+	  NULL,
+	  NULL,
 	  "list the -C keys and when to raise them" },
-	{ { "dry-run", no_argument, NULL, OPT_DRY_RUN }, 0, NULL, "Other",
+	{ { "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	  0,
+	  NULL,
+	  "Other",
 	  "load and verify the BPF programs, attach nothing" },
-	{ { "verbose", no_argument, NULL, 'v' }, 'v', NULL, NULL, "more notes on stderr (repeatable)" },
+	{ { "verbose", no_argument, NULL, 'v' },
+	  'v',
+	  NULL,
+	  NULL,
+	  "more notes on stderr (repeatable)" },
 	{ { "version", no_argument, NULL, 'V' }, 'V', NULL, NULL, "print the version" },
 	{ { "help", no_argument, NULL, 'h' }, 'h', NULL, NULL, "print this help" },
 };
@@ -250,8 +317,8 @@ static int parse_levels(struct at_opts *o, const char *list, char *err, size_t l
 		else if (!strcmp(tok, "all"))
 			o->level_os = o->level_arena = o->level_heap = true;
 		else
-			return fail(err, len, "unknown level '%s'%s: use os, arena, heap or all", tok,
-				    "");
+			return fail(err, len, "unknown level '%s'%s: use os, arena, heap or all",
+				    tok, "");
 	}
 	if (!o->level_os && !o->level_heap && !o->level_arena)
 		return fail(err, len, "--level needs at least one level%s%s", "", "");
@@ -272,10 +339,23 @@ static int parse_bytes(const char *s, uint64_t *v)
 	if (errno || end == s)
 		return -EINVAL;
 	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	default: break;
+	case 'K':
+	case 'k':
+		shift = 10;
+		end++;
+		break;
+	case 'M':
+	case 'm':
+		shift = 20;
+		end++;
+		break;
+	case 'G':
+	case 'g':
+		shift = 30;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end || *v > UINT64_MAX >> shift) /* a suffix must not wrap the count */
 		return -EINVAL;
@@ -342,11 +422,15 @@ int cli_parse_arena(const char *spec, struct at_arena_spec *a, char *err, size_t
 		else if (!strcmp(tok, "ptr"))
 			bad = arg_number(eq + 1, &a->ptr_arg);
 		else
-			return fail(err, len, "malformed --arena '%s': unknown key '%s' (alloc, size, "
-				    "self, free, ptr, reset)", spec, tok);
+			return fail(err, len,
+				    "malformed --arena '%s': unknown key '%s' (alloc, size, "
+				    "self, free, ptr, reset)",
+				    spec, tok);
 		if (bad)
-			return fail(err, len, "malformed --arena '%s': bad value for '%s' (a symbol, "
-				    "or an argument number 1-6)", spec, tok);
+			return fail(err, len,
+				    "malformed --arena '%s': bad value for '%s' (a symbol, "
+				    "or an argument number 1-6)",
+				    spec, tok);
 	}
 	if (!a->alloc[0])
 		return fail(err, len, "malformed --arena '%s': alloc=SYMBOL is required%s", spec,
@@ -356,8 +440,10 @@ int cli_parse_arena(const char *spec, struct at_arena_spec *a, char *err, size_t
 	if (!a->ptr_arg)
 		a->ptr_arg = a->self_arg == 1 ? 2 : 1;
 	if (a->size_arg == a->self_arg)
-		return fail(err, len, "malformed --arena '%s': size and self name the same "
-			    "argument%s", spec, "");
+		return fail(err, len,
+			    "malformed --arena '%s': size and self name the same "
+			    "argument%s",
+			    spec, "");
 	return 0;
 }
 
@@ -392,13 +478,14 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		switch (c) {
 		case 'p':
 			/* Decimal only, as /proc names them: 010 is ten, 0x10 is no PID. */
-			if (optarg[strspn(optarg, "0123456789")] || parse_bytes(optarg, &v) || v == 0 ||
-			    v > 4194304)
+			if (optarg[strspn(optarg, "0123456789")] || parse_bytes(optarg, &v) ||
+			    v == 0 || v > 4194304)
 				return fail(err, len, "invalid PID '%s'%s", optarg, "");
 			if (has_pid(o, (int)v))
 				break; /* the same process given twice is traced once */
 			if (o->npids == AT_MAX_PIDS)
-				return fail(err, len, "too many -p options (at most %s)%s", "64", "");
+				return fail(err, len, "too many -p options (at most %s)%s", "64",
+					    "");
 			o->pids[o->npids++] = (int)v;
 			break;
 		case 'd':
@@ -455,10 +542,13 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			break;
 		case OPT_COMM:
 			if (o->ncomms == AT_MAX_COMMS)
-				return fail(err, len, "too many --comm options (at most %s)%s", "64", "");
+				return fail(err, len, "too many --comm options (at most %s)%s",
+					    "64", "");
 			if (!*optarg || strlen(optarg) > 15)
-				return fail(err, len, "invalid --comm '%s'%s: 1 to 15 characters, as in "
-					    "/proc/PID/comm", optarg, "");
+				return fail(err, len,
+					    "invalid --comm '%s'%s: 1 to 15 characters, as in "
+					    "/proc/PID/comm",
+					    optarg, "");
 			snprintf(o->comms[o->ncomms++], 16, "%s", optarg);
 			break;
 		case OPT_CGROUP:
@@ -466,7 +556,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			break;
 		case OPT_MIN_RSS:
 			if (parse_bytes(optarg, &o->min_rss))
-				return fail(err, len, "invalid --min-rss '%s'%s: bytes, or with K, M, G",
+				return fail(err, len,
+					    "invalid --min-rss '%s'%s: bytes, or with K, M, G",
 					    optarg, "");
 			break;
 		case OPT_PROMETHEUS: {
@@ -474,7 +565,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			uint16_t port;
 
 			if (exporter_parse_addr(optarg, &ip, &port))
-				return fail(err, len, "invalid --prometheus '%s'%s: expected [ADDR:]PORT",
+				return fail(err, len,
+					    "invalid --prometheus '%s'%s: expected [ADDR:]PORT",
 					    optarg, "");
 			o->prometheus = optarg;
 			break;
@@ -484,8 +576,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			break;
 		case OPT_ARENA:
 			if (o->narenas == AT_MAX_ARENA_SPECS)
-				return fail(err, len, "too many --arena options (at most %s)%s", "8",
-					    "");
+				return fail(err, len, "too many --arena options (at most %s)%s",
+					    "8", "");
 			if (cli_parse_arena(optarg, &o->arenas[o->narenas++], err, len))
 				return -EINVAL;
 			break;
@@ -508,7 +600,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		default:
 			if (optopt && optopt < 256)
 				snprintf(err, len, "option '-%c' %s", optopt,
-					 strchr(shortopts, optopt) ? "needs a value" : "is unknown");
+					 strchr(shortopts, optopt) ? "needs a value"
+								   : "is unknown");
 			else
 				snprintf(err, len, "unknown or incomplete option '%s'",
 					 argv[optind - 1]);
@@ -579,20 +672,21 @@ static void print_wrapped(FILE *f, const char *text, size_t indent)
 
 void cli_help(FILE *f)
 {
-	fprintf(f, "Usage: arenatrace [OPTIONS] -p PID [INTERVAL [COUNT]]\n"
-		   "       arenatrace [OPTIONS] -- CMD [ARGS...]\n"
-		   "       arenatrace -a [--comm NAME] [--cgroup PATH] [--min-rss BYTES]\n"
-		   "                  [--prometheus [ADDR:]PORT | --ndjson] [OPTIONS]\n\n"
-		   "Shows, per process and per memory allocator, the address space taken from\n"
-		   "the OS, how much of it is resident, and every time memory went back to the\n"
-		   "OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
-		   "The allocators' own books, read from the process without a probe (glibc,\n"
-		   "jemalloc, mimalloc), give what the application really holds (live) and what\n"
-		   "each allocator keeps unused (retained), memory from before attach included.\n"
-		   "With the arena level (default), arenas' chunks (bumpalo, obstack, custom),\n"
-		   "allocator internals, and findings that explain retention in plain words.\n"
-		   "With the heap level (--level all), exact per-call counts, size histograms\n"
-		   "and allocation stacks, at a trap per malloc and free.\n");
+	fprintf(f,
+		"Usage: arenatrace [OPTIONS] -p PID [INTERVAL [COUNT]]\n"
+		"       arenatrace [OPTIONS] -- CMD [ARGS...]\n"
+		"       arenatrace -a [--comm NAME] [--cgroup PATH] [--min-rss BYTES]\n"
+		"                  [--prometheus [ADDR:]PORT | --ndjson] [OPTIONS]\n\n"
+		"Shows, per process and per memory allocator, the address space taken from\n"
+		"the OS, how much of it is resident, and every time memory went back to the\n"
+		"OS and how (munmap, MADV_DONTNEED, MADV_FREE, brk shrink, mremap, PROT_NONE).\n\n"
+		"The allocators' own books, read from the process without a probe (glibc,\n"
+		"jemalloc, mimalloc), give what the application really holds (live) and what\n"
+		"each allocator keeps unused (retained), memory from before attach included.\n"
+		"With the arena level (default), arenas' chunks (bumpalo, obstack, custom),\n"
+		"allocator internals, and findings that explain retention in plain words.\n"
+		"With the heap level (--level all), exact per-call counts, size histograms\n"
+		"and allocation stacks, at a trap per malloc and free.\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(opts); i++) {
 		const struct opt_desc *d = &opts[i];
 		char left[48];
@@ -604,25 +698,27 @@ void cli_help(FILE *f)
 				 d->arg ? " " : "", d->arg ? d->arg : "");
 		else
 			snprintf(left, sizeof(left), "    --%s%s%s", d->lo.name,
-				 d->arg && strncmp(d->arg, "[=", 2) ? " " : "", d->arg ? d->arg : "");
+				 d->arg && strncmp(d->arg, "[=", 2) ? " " : "",
+				 d->arg ? d->arg : "");
 		fprintf(f, "  %-26s ", left);
 		print_wrapped(f, d->help, 29);
 	}
-	fprintf(f, "\nExit status:\n"
-		   "  0 success, 1 runtime failure (also: the --prometheus address is in use),\n"
-		   "  2 usage error, 3 bad target (no such process, kernel thread, command cannot\n"
-		   "  run, no such --cgroup), 4 missing privileges (CAP_BPF and CAP_PERFMON, or\n"
-		   "  root), 5 missing kernel feature, 6 a -p target exited before the end of the\n"
-		   "  trace (the summary is still printed).\n"
-		   "\nEXAMPLES:\n"
-		   "  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
-		   "  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"
-		   "  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
-		   "  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
-		   "  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
-		   "       -p 1234\n"
-		   "  sudo arenatrace -a --prometheus 9464  # the whole host, for Prometheus\n"
-		   "  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
+	fprintf(f,
+		"\nExit status:\n"
+		"  0 success, 1 runtime failure (also: the --prometheus address is in use),\n"
+		"  2 usage error, 3 bad target (no such process, kernel thread, command cannot\n"
+		"  run, no such --cgroup), 4 missing privileges (CAP_BPF and CAP_PERFMON, or\n"
+		"  root), 5 missing kernel feature, 6 a -p target exited before the end of the\n"
+		"  trace (the summary is still printed).\n"
+		"\nEXAMPLES:\n"
+		"  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
+		"  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"
+		"  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
+		"  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
+		"  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
+		"       -p 1234\n"
+		"  sudo arenatrace -a --prometheus 9464  # the whole host, for Prometheus\n"
+		"  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
 }
 
 void cli_config_help(FILE *f)

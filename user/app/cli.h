@@ -33,8 +33,8 @@ struct at_opts {
 	bool all; /* -a: every process on the host (filtered) */
 	char comms[AT_MAX_COMMS][16];
 	size_t ncomms;
-	const char *cgroup;  /* --cgroup: a cgroup v2 path, relative to /sys/fs/cgroup */
-	uint64_t min_rss;    /* --min-rss: processes below this RSS are not reported */
+	const char *cgroup;	/* --cgroup: a cgroup v2 path, relative to /sys/fs/cgroup */
+	uint64_t min_rss;	/* --min-rss: processes below this RSS are not reported */
 	const char *prometheus; /* --prometheus [ADDR:]PORT */
 	bool ndjson;
 	char **cmd; /* -- CMD ARGS, NULL-terminated, or NULL */

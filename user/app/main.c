@@ -29,14 +29,11 @@
 
 #define AT_VERSION "0.1.0"
 
-
 static void on_signal(int sig)
 {
 	(void)sig;
 	at_stop_flag = 1;
 }
-
-
 
 /* -o FILE. A symbolic link is followed only when another user cannot have planted it: its
  * owner is us or root, or its directory is writable by its owner alone. An existing file is
@@ -69,7 +66,8 @@ static int open_output(const struct at_opts *o, struct output *out)
 	if (o->output) {
 		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) && link_planted(o->output, &ls)) {
 			at_err("'%s' is a symbolic link of uid %u in a directory others can write: "
-			       "not followed", o->output, (unsigned)ls.st_uid);
+			       "not followed",
+			       o->output, (unsigned)ls.st_uid);
 			return -EPERM;
 		}
 		fd = open(o->output, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -130,7 +128,9 @@ static int run(struct at_ctx *c)
 	if (!rc)
 		rc = features_check_kernel();
 	if (rc)
-		return rc == -EPERM ? AT_EXIT_PRIV : rc == -EOPNOTSUPP ? AT_EXIT_KERNEL : AT_EXIT_RUNTIME;
+		return rc == -EPERM	   ? AT_EXIT_PRIV
+		       : rc == -EOPNOTSUPP ? AT_EXIT_KERNEL
+					   : AT_EXIT_RUNTIME;
 	c->start_ns = app_now_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
@@ -179,9 +179,9 @@ static int run(struct at_ctx *c)
 	}
 	if (o->level_arena) {
 		c->arena = arena__new(c->loader, &(struct arena_opts){ .all = o->all,
-								      .watch = o->level_heap,
-								      .specs = o->arenas,
-								      .nspecs = o->narenas });
+								       .watch = o->level_heap,
+								       .specs = o->arenas,
+								       .nspecs = o->narenas });
 		if (!c->arena)
 			return AT_EXIT_RUNTIME;
 	}
@@ -240,11 +240,17 @@ int main(int argc, char **argv)
 		 o.level_arena ? ",arena" : "", o.level_heap ? ",heap" : "");
 	memmove(levels, levels + 1, strlen(levels));
 	c.opts = &o;
-	c.meta = (struct out_meta){ .version = AT_VERSION, .kernel = un.release,
-				    .duration_s = o.duration_s, .interval_s = o.interval_s,
-				    .command = o.cmd ? o.cmd[0] : NULL, .pids = o.pids,
-				    .npids = o.npids, .follow_forks = o.follow, .hist = o.hist,
-				    .levels = levels, .prom_top = (size_t)o.prom_top };
+	c.meta = (struct out_meta){ .version = AT_VERSION,
+				    .kernel = un.release,
+				    .duration_s = o.duration_s,
+				    .interval_s = o.interval_s,
+				    .command = o.cmd ? o.cmd[0] : NULL,
+				    .pids = o.pids,
+				    .npids = o.npids,
+				    .follow_forks = o.follow,
+				    .hist = o.hist,
+				    .levels = levels,
+				    .prom_top = (size_t)o.prom_top };
 	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, out.f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

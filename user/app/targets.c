@@ -49,7 +49,8 @@ int targets_check(int pid)
 		return AT_EXIT_TARGET;
 	}
 	if (st.flags & AT_PF_KTHREAD) {
-		at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid, st.comm);
+		at_err("pid %d (%s) is a kernel thread: it has no user memory to trace", pid,
+		       st.comm);
 		return AT_EXIT_TARGET;
 	}
 	if (st.state == 'Z') {

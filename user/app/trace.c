@@ -120,7 +120,8 @@ static void log_syscall(const struct at_sys_rec *s)
 		model_sys_name(s->hdr.kind), (unsigned long long)s->args[0],
 		(unsigned long long)s->args[1], (unsigned long long)s->args[2],
 		(unsigned long long)s->args[3], (unsigned long long)s->ret, s->caller_file,
-		(unsigned long long)s->caller_off, s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
+		(unsigned long long)s->caller_off,
+		s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
 }
 
 int trace_on_record(void *arg, void *data, size_t len)
@@ -140,8 +141,8 @@ int trace_on_record(void *arg, void *data, size_t len)
 		output_check(c);
 	}
 	if (h->type == AT_REC_ARENA && c->arena && len >= sizeof(struct at_arena_rec))
-		probe = arena_probe_of(c->arena,
-				       AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
+		probe = arena_probe_of(
+			c->arena, AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
 	if (proc)
 		before_proc(c, data);
 	err = model_apply(c->model, data, len, probe);
@@ -161,7 +162,9 @@ static void check_gone(void *arg, int pid)
 {
 	struct at_ctx *c = arg;
 	struct proc_stat st;
-	struct at_proc_rec r = { .hdr = { .type = AT_REC_PROC, .kind = AT_PROC_EXIT, .pid = (__u32)pid } };
+	struct at_proc_rec r = {
+		.hdr = { .type = AT_REC_PROC, .kind = AT_PROC_EXIT, .pid = (__u32)pid }
+	};
 
 	if (!procfs_read_stat(pid, &st) && st.state != 'Z' && st.state != 'X')
 		return;
@@ -170,7 +173,6 @@ static void check_gone(void *arg, int pid)
 		return;
 	trace_on_record(c, &r, sizeof(r));
 }
-
 
 /* --stacks: the top stacks of a live process, symbolised now (its maps are needed). */
 static void capture_stacks(void *arg, int pid)
@@ -206,8 +208,10 @@ static void set_health(struct at_ctx *c)
 
 	h.bpf_stats = loader_bpf_stats(c->loader, &h.bpf_run_ns, &h.bpf_run_count);
 	if (!getrusage(RUSAGE_SELF, &ru))
-		h.cpu_ns = ((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) * 1000000000ull +
-			   ((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
+		h.cpu_ns =
+			((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
+				1000000000ull +
+			((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
 	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2)
 		h.rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (f)
@@ -277,7 +281,8 @@ static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 	}
 	model_sample(c->model, t);
 	if (c->heap)
-		model_heap_refresh(c->model, 0, t, read_heap, &(struct heap_source){ c->heap, true });
+		model_heap_refresh(c->model, 0, t, read_heap,
+				   &(struct heap_source){ c->heap, true });
 	if (periodic)
 		trace_publish(c, t);
 	if (periodic && c->heap)

@@ -38,16 +38,16 @@ struct books_figure {
 #define BOOKS_MAX_FIGURES 16
 
 struct books {
-	const char *allocator;	    /* "glibc", "jemalloc", "mimalloc" */
-	uint64_t live_bytes;	    /* handed to the application and not freed */
-	uint64_t free_bytes;	    /* free inside what the allocator holds from the OS */
+	const char *allocator;	      /* "glibc", "jemalloc", "mimalloc" */
+	uint64_t live_bytes;	      /* handed to the application and not freed */
+	uint64_t free_bytes;	      /* free inside what the allocator holds from the OS */
 	uint64_t free_resident_bytes; /* of free_bytes, in RAM: what it keeps (retained) */
-	uint64_t mapped_bytes;	    /* address space it holds from the OS */
+	uint64_t mapped_bytes;	      /* address space it holds from the OS */
 	struct books_figure figures[BOOKS_MAX_FIGURES];
 	size_t nfigures;
 	struct books_range *ranges; /* the allocator's mappings, sorted by start */
 	size_t nranges, ranges_cap;
-	bool partial;		    /* some part could not be read (then reason says which) */
+	bool partial; /* some part could not be read (then reason says which) */
 	char reason[128];
 };
 

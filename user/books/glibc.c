@@ -282,7 +282,9 @@ static int locate(struct gl_ctx *c, char *why, size_t len)
 	if (err) {
 		snprintf(why, len, "%s%s",
 			 g->is_static ? "no glibc malloc in the executable: " : "",
-			 w ? w : err == -ENOSPC ? "read budget spent" : strerror(-err));
+			 w		  ? w
+			 : err == -ENOSPC ? "read budget spent"
+					  : strerror(-err));
 		return err == -ENOSPC || err == -ENOMEM ? err : g->is_static ? -ENOENT : -EBADMSG;
 	}
 	return 0;
@@ -392,9 +394,8 @@ static int main_memory(struct gl_ctx *c, const struct glibc_mstate *m, struct gl
 	return 0;
 }
 
-static int arena_memory(struct gl_ctx *c, uint64_t addr, bool is_main,
-			const struct glibc_mstate *m, struct glibc_mem *mem,
-			struct glibc_mem *heaps, const char **why)
+static int arena_memory(struct gl_ctx *c, uint64_t addr, bool is_main, const struct glibc_mstate *m,
+			struct glibc_mem *mem, struct glibc_mem *heaps, const char **why)
 {
 	uint64_t sum;
 	int err;
@@ -425,9 +426,9 @@ static int arena_ranges(struct gl_ctx *c, bool is_main, const struct glibc_mem *
 					GLIBC_RANGE_MAIN_HEAP);
 	}
 	for (size_t i = 0; i < heaps->n && !err; i++)
-		err = add_range(c, heaps->v[i].start, anon_extent(c, heaps->v[i].start,
-								  heaps->v[i].end),
-				BOOKS_EV_BOOKS, GLIBC_RANGE_THREAD_HEAP);
+		err = add_range(c, heaps->v[i].start,
+				anon_extent(c, heaps->v[i].start, heaps->v[i].end), BOOKS_EV_BOOKS,
+				GLIBC_RANGE_THREAD_HEAP);
 	return err;
 }
 
@@ -625,8 +626,7 @@ static void figures(struct gl_ctx *c)
 		books_partial(b, "%s", c->w.why);
 }
 
-int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o,
-		     struct books *out)
+int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o, struct books *out)
 {
 	struct gl_ctx c;
 	char why[128] = "";

@@ -40,12 +40,12 @@ struct glibc_where {
 	uint64_t bias;		   /* process address minus ELF address */
 	uint64_t rw_start, rw_end; /* its writable data (.data, .bss) in the process */
 	uint64_t main_arena;
-	uint64_t mp;		  /* &mp_; 0 without symbols */
-	uint64_t tcache_key;	  /* &tcache_key; 0 without symbols */
-	int64_t tcache_tpoff;	  /* tcache's offset from the thread pointer; 0: unknown */
-	int version;		  /* glibc 2.N: N; -1 when the file does not say */
-	bool by_symbol;		  /* main_arena from a symbol (else from the scan) */
-	bool is_static;		  /* glibc linked into the executable */
+	uint64_t mp;	      /* &mp_; 0 without symbols */
+	uint64_t tcache_key;  /* &tcache_key; 0 without symbols */
+	int64_t tcache_tpoff; /* tcache's offset from the thread pointer; 0: unknown */
+	int version;	      /* glibc 2.N: N; -1 when the file does not say */
+	bool by_symbol;	      /* main_arena from a symbol (else from the scan) */
+	bool is_static;	      /* glibc linked into the executable */
 };
 
 /*
@@ -56,8 +56,7 @@ struct glibc_where {
  * budget did not cover main_arena), -ENOMEM. Sets t's budget to o->max_read_bytes and
  * restarts its count. o may be NULL (defaults).
  */
-int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o,
-		     struct books *out);
+int books_glibc_read(struct tmem *t, int pid, const struct books_glibc_opts *o, struct books *out);
 /* Only the first step: finds libc and main_arena (why: a reason on failure). */
 int books_glibc_locate(struct tmem *t, int pid, const struct books_glibc_opts *o,
 		       struct glibc_where *w, char *why, size_t whylen);
@@ -127,8 +126,7 @@ struct glibc_walk {
 	char why[128];
 };
 
-void glibc_walk_init(struct glibc_walk *w, struct tmem *t, uint64_t max_chunks,
-		     uint64_t max_pages);
+void glibc_walk_init(struct glibc_walk *w, struct tmem *t, uint64_t max_chunks, uint64_t max_pages);
 /* Marks the walk partial; the first reason is kept. */
 void glibc_walk_fail(struct glibc_walk *w, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -162,8 +162,8 @@ static struct elf_cache_entry *cached(const struct stat *st, bool symbols)
 		struct elf_cache_entry *c = &elf_cache[i];
 
 		if (c->ino == st->st_ino && c->dev == st->st_dev && c->size == st->st_size &&
-		    c->mtime.tv_sec == st->st_mtim.tv_sec && c->mtime.tv_nsec == st->st_mtim.tv_nsec &&
-		    c->symbols == symbols && c->ino)
+		    c->mtime.tv_sec == st->st_mtim.tv_sec &&
+		    c->mtime.tv_nsec == st->st_mtim.tv_nsec && c->symbols == symbols && c->ino)
 			return c;
 	}
 	return NULL;
@@ -187,8 +187,8 @@ int glibc_elf_read(const char *path, bool symbols, struct glibc_elf *e)
 	err = elf_read(path, symbols, e);
 	if (!err) {
 		c = &elf_cache[elf_cache_next++ % AT_ARRAY_SIZE(elf_cache)];
-		*c = (struct elf_cache_entry){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, symbols,
-					       *e };
+		*c = (struct elf_cache_entry){ st.st_dev,  st.st_ino, st.st_size,
+					       st.st_mtim, symbols,   *e };
 	}
 	return err;
 }

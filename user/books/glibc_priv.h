@@ -36,8 +36,8 @@ struct glibc_elf {
 	uint64_t first_vaddr;	     /* page-aligned address of the segment at file offset 0 */
 	uint64_t rw_vaddr, rw_memsz; /* the writable PT_LOAD: .data, .bss */
 	uint64_t tls_memsz, tls_align;
-	int version;  /* 2.N: N, or -1 */
-	bool is_exec; /* ET_EXEC */
+	int version;					 /* 2.N: N, or -1 */
+	bool is_exec;					 /* ET_EXEC */
 	uint64_t main_arena, mp, tcache_key, tcache_tls; /* symbols, 0 when absent */
 	bool has_tcache_tls;
 	uint64_t tcache_got; /* the GOT slot that ld.so fills with tcache's tpoff; 0: none */
@@ -58,9 +58,8 @@ const struct gl_map *gl_maps_find(const struct gl_maps *m, uint64_t addr);
  * arena reached). Adds the tcache bytes and counts to *bytes, *chunks and *threads (threads
  * whose tcache was read, empty ones included); marks w partial for threads not reached.
  */
-int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps,
-		       int64_t tpoff, const struct glibc_tcache_params *p,
-		       const struct glibc_mem *mem, uint64_t *bytes, uint64_t *chunks,
-		       uint64_t *threads);
+int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps, int64_t tpoff,
+		       const struct glibc_tcache_params *p, const struct glibc_mem *mem,
+		       uint64_t *bytes, uint64_t *chunks, uint64_t *threads);
 
 #endif

@@ -113,8 +113,8 @@ static void find_tcbs(struct tmem *t, const struct gl_maps *maps, struct tcbs *s
 		const struct gl_map *m = &maps->v[i];
 
 		if (m->kind == GM_HEAP)
-			search(t, s, m->start, m->end - m->start < HEAP_HEAD ? m->end
-								       : m->start + HEAP_HEAD);
+			search(t, s, m->start,
+			       m->end - m->start < HEAP_HEAD ? m->end : m->start + HEAP_HEAD);
 		if (m->kind != GM_ANON || !(m->prot & PROT_WRITE))
 			continue;
 		if (m->end - m->start <= SMALL_MAP)
@@ -152,10 +152,9 @@ static int walk_retrying(struct glibc_walk *w, uint64_t slot, uint64_t *tc,
 	return err;
 }
 
-int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps,
-		       int64_t tpoff, const struct glibc_tcache_params *p,
-		       const struct glibc_mem *mem, uint64_t *bytes, uint64_t *chunks,
-		       uint64_t *threads)
+int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps, int64_t tpoff,
+		       const struct glibc_tcache_params *p, const struct glibc_mem *mem,
+		       uint64_t *bytes, uint64_t *chunks, uint64_t *threads)
 {
 	struct tcbs s = { 0 };
 	size_t missed = 0, bad = 0, nseen = 0;

@@ -212,11 +212,10 @@ static bool scan_prefilter(const unsigned char *b)
 }
 
 /* Reads [start, end) page by page; ok[i] says whether page i was resident. */
-static int read_pages(struct tmem *t, uint64_t start, uint64_t end, unsigned char *buf,
-		      bool *ok)
+static int read_pages(struct tmem *t, uint64_t start, uint64_t end, unsigned char *buf, bool *ok)
 {
-	for (uint64_t pg = start, i = 0; pg < end; pg = (pg & ~(uint64_t)(AT_PAGE_SIZE - 1)) +
-							  AT_PAGE_SIZE, i++) {
+	for (uint64_t pg = start, i = 0; pg < end;
+	     pg = (pg & ~(uint64_t)(AT_PAGE_SIZE - 1)) + AT_PAGE_SIZE, i++) {
 		uint64_t stop = (pg & ~(uint64_t)(AT_PAGE_SIZE - 1)) + AT_PAGE_SIZE;
 		int err;
 
@@ -277,8 +276,7 @@ out:
 	return err;
 }
 
-void glibc_walk_init(struct glibc_walk *w, struct tmem *t, uint64_t max_chunks,
-		     uint64_t max_pages)
+void glibc_walk_init(struct glibc_walk *w, struct tmem *t, uint64_t max_chunks, uint64_t max_pages)
 {
 	memset(w, 0, sizeof(*w));
 	w->t = t;
@@ -349,8 +347,8 @@ static bool take_chunk(struct glibc_walk *w)
 }
 
 /* Bin i, from its last chunk back (as int_mallinfo walks it), each link checked both ways. */
-static void walk_bin(struct glibc_walk *w, uint64_t arena, const struct glibc_mstate *m,
-		     unsigned i, const struct glibc_mem *mem, struct acc *a)
+static void walk_bin(struct glibc_walk *w, uint64_t arena, const struct glibc_mstate *m, unsigned i,
+		     const struct glibc_mem *mem, struct acc *a)
 {
 	uint64_t b = glibc_bin_at(arena, i), prev = b, p = m->bins[2 * (i - 1) + 1], c[4];
 

@@ -41,7 +41,7 @@ struct je_read {
 	struct je_ctx c;
 	uint64_t nbins_shards[JE_NBINS]; /* 0: the bins' layout is unknown */
 	uint32_t bin_offsets[JE_NBINS];
-	uint32_t nhbins;		 /* 0: the tcaches are not read */
+	uint32_t nhbins; /* 0: the tcaches are not read */
 	uint64_t b0;
 };
 
@@ -461,7 +461,8 @@ static int read_arenas(struct je_read *r, const uint64_t *ptrs, struct je_sum *s
 		bad = read_arena(r, ptrs[i], i, &ar);
 		if (bad) {
 			books_partial(r->c.out,
-				      "jemalloc: arena %u does not validate (%s): left out", i, bad);
+				      "jemalloc: arena %u does not validate (%s): left out", i,
+				      bad);
 			continue;
 		}
 		add_arena(sum, &ar);

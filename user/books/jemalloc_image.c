@@ -42,10 +42,10 @@ static const char *const glob_names[G_NR] = {
 
 /* The instruction forms the decoder accepts. */
 enum x86_form {
-	X_LEA,	  /* REX.W 8D /r, mod 00 rm 101: lea r64, [rip + disp32] */
-	X_CMP32,  /* [REX] 3B /r, mod 00 rm 101: cmp r32, [rip + disp32] */
-	X_MOV32,  /* 8B 05: mov eax, [rip + disp32] */
-	X_CALL,	  /* E8: call rel32 */
+	X_LEA,	 /* REX.W 8D /r, mod 00 rm 101: lea r64, [rip + disp32] */
+	X_CMP32, /* [REX] 3B /r, mod 00 rm 101: cmp r32, [rip + disp32] */
+	X_MOV32, /* 8B 05: mov eax, [rip + disp32] */
+	X_CALL,	 /* E8: call rel32 */
 };
 
 /* One operand to decode: in function fn, at byte off, of form form; via != NULL: the
@@ -153,9 +153,9 @@ static int read_vaddr(struct je_file *f, uint64_t vaddr, void *buf, size_t len)
 		    vaddr < ph.p_vaddr || vaddr + len > ph.p_vaddr + ph.p_filesz)
 			continue;
 		return pread(f->fd, buf, len, (off_t)(vaddr - ph.p_vaddr + ph.p_offset)) ==
-			       (ssize_t)len ?
-			       0 :
-			       -EIO;
+				       (ssize_t)len
+			       ? 0
+			       : -EIO;
 	}
 	return -EFAULT;
 }

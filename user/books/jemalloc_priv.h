@@ -23,35 +23,35 @@
 #define JE_BIN_SHARDS_MAX 64
 
 /* arena_t */
-#define JE_A_STATS_INTERNAL 0x38  /* stats.internal (atomic size_t) */
-#define JE_A_PA_SHARD_STATS 0x70  /* stats.pa_shard_stats */
-#define JE_A_PAC_STATS 0x78	  /* stats.pa_shard_stats.pac_stats */
-#define JE_A_PAC_MAPPED 0xb0	  /* stats.pa_shard_stats.pac_stats.pac_mapped */
-#define JE_A_LSTATS 0x3d0	  /* stats.lstats[196], 48 bytes each: nmalloc, ndalloc */
+#define JE_A_STATS_INTERNAL 0x38 /* stats.internal (atomic size_t) */
+#define JE_A_PA_SHARD_STATS 0x70 /* stats.pa_shard_stats */
+#define JE_A_PAC_STATS 0x78	 /* stats.pa_shard_stats.pac_stats */
+#define JE_A_PAC_MAPPED 0xb0	 /* stats.pa_shard_stats.pac_stats.pac_mapped */
+#define JE_A_LSTATS 0x3d0	 /* stats.lstats[196], 48 bytes each: nmalloc, ndalloc */
 #define JE_LSTATS_SIZE 48
-#define JE_A_DESC_QL 0x28a0	  /* cache_bin_array_descriptor_ql.qlh_first */
-#define JE_A_NACTIVE 0x29a0	  /* pa_shard.nactive */
-#define JE_A_ECACHE_DIRTY 0x29e8  /* pa_shard.pac.ecache_dirty */
+#define JE_A_DESC_QL 0x28a0	 /* cache_bin_array_descriptor_ql.qlh_first */
+#define JE_A_NACTIVE 0x29a0	 /* pa_shard.nactive */
+#define JE_A_ECACHE_DIRTY 0x29e8 /* pa_shard.pac.ecache_dirty */
 #define JE_A_ECACHE_MUZZY 0x75d8
 #define JE_A_ECACHE_RETAINED 0xc1c8
-#define JE_A_PAC_BASE 0x10db8	  /* pa_shard.pac.base */
+#define JE_A_PAC_BASE 0x10db8 /* pa_shard.pac.base */
 #define JE_A_PAC_EMAP 0x10dc0
 #define JE_A_PAC_EDATA_CACHE 0x10dc8
 #define JE_A_PAC_STATS_MTX 0x11cb8 /* NULL where 64-bit atomics exist */
 #define JE_A_PAC_STATS_PTR 0x11cc0
-#define JE_A_EDATA_CACHE 0x13398  /* pa_shard.edata_cache */
+#define JE_A_EDATA_CACHE 0x13398 /* pa_shard.edata_cache */
 #define JE_A_SHARD_IND 0x13428
 #define JE_A_SHARD_STATS 0x13438
 #define JE_A_SHARD_EMAP 0x13440
 #define JE_A_SHARD_BASE 0x13448
 #define JE_A_IND 0x13450
 #define JE_A_BASE 0x13458
-#define JE_ARENA_SIZE 0x13468	  /* sizeof(arena_t): bins[] follow */
+#define JE_ARENA_SIZE 0x13468	      /* sizeof(arena_t): bins[] follow */
 #define JE_A_TAIL_START JE_A_PAC_BASE /* one read covers the pointers from here */
 #define JE_A_TAIL_LEN (JE_ARENA_SIZE - JE_A_TAIL_START)
 
 /* ecache_t: eset (npages at +9640 of an eset), guarded_eset, state, ind */
-#define JE_EC_NPAGES 0x2618	  /* 112 + 9640 */
+#define JE_EC_NPAGES 0x2618	    /* 112 + 9640 */
 #define JE_EC_GUARDED_NPAGES 0x4bd0 /* 9768 + 9640 */
 #define JE_EC_STATE 0x4be0
 #define JE_EC_IND 0x4be4
@@ -94,11 +94,11 @@
 enum { JE_ST_ACTIVE = 0, JE_ST_DIRTY = 1, JE_ST_MUZZY = 2, JE_ST_RETAINED = 3 };
 
 /* Walk bounds: what happens at each is a partial read with its reason. */
-#define JE_MAX_BASE_BLOCKS 4096	     /* per base: blocks grow geometrically */
-#define JE_MAX_ALL_BASE_BLOCKS 65536 /* over every base */
-#define JE_MAX_TCACHES 65536	     /* per arena: one per thread that used it */
-#define JE_MAX_EXTENTS (1u << 20)    /* extents seen in the radix tree, in all */
-#define JE_MAX_BAD_EXTENTS 4096	     /* leaf elements that did not validate, in all */
+#define JE_MAX_BASE_BLOCKS 4096		 /* per base: blocks grow geometrically */
+#define JE_MAX_ALL_BASE_BLOCKS 65536	 /* over every base */
+#define JE_MAX_TCACHES 65536		 /* per arena: one per thread that used it */
+#define JE_MAX_EXTENTS (1u << 20)	 /* extents seen in the radix tree, in all */
+#define JE_MAX_BAD_EXTENTS 4096		 /* leaf elements that did not validate, in all */
 #define JE_MAX_RTREE_BYTES (64ull << 20) /* leaf bytes read, in all */
 
 /* jemalloc's size classes for LG_QUANTUM 4, LG_PAGE 12 (sz_index2size_tab). */

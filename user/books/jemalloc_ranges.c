@@ -12,7 +12,7 @@
 #include <string.h>
 
 #define RT_LEAF_ELMS (1ull << JE_RT_BITS)
-#define RT_SPAN (RT_LEAF_ELMS * JE_PAGE) /* address space under one leaf: 1 GiB */
+#define RT_SPAN (RT_LEAF_ELMS * JE_PAGE)       /* address space under one leaf: 1 GiB */
 #define LEAF_PAGE_SPAN (JE_PAGE / 8 * JE_PAGE) /* under one page of a leaf: 2 MiB */
 
 static bool is_anon(const struct maps_entry *e)
@@ -133,8 +133,8 @@ static int read_base_blocks(struct je_ctx *c, uint64_t base)
 /* The walk's state: the leaf page last read and the budget. */
 struct rt_walk {
 	struct je_ctx *c;
-	uint64_t root_key, leaf;    /* the GiB whose leaf is cached, its address (0: none) */
-	uint64_t page_key;	    /* the 2 MiB whose leaf page is cached, +1 (0: none) */
+	uint64_t root_key, leaf; /* the GiB whose leaf is cached, its address (0: none) */
+	uint64_t page_key;	 /* the 2 MiB whose leaf page is cached, +1 (0: none) */
 	uint64_t elms[JE_PAGE / 8];
 	uint64_t bytes, extents, bad;
 	bool stop;

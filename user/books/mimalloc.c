@@ -29,7 +29,8 @@ static int check_masks(const void *h, const char **why)
 	uint64_t any = 0;
 
 	for (int i = 0; i < 8; i++) {
-		uint64_t c = ld64(h, SEG_COMMIT_MASK + 8 * i), d = ld64(h, SEG_DECOMMIT_MASK + 8 * i);
+		uint64_t c = ld64(h, SEG_COMMIT_MASK + 8 * i),
+			 d = ld64(h, SEG_DECOMMIT_MASK + 8 * i);
 
 		/* Only committed memory is ever scheduled for decommit (mi_segment_is_valid). */
 		if (d & ~c)
@@ -106,9 +107,9 @@ int books_mi_parse_segment(const void *h, uint64_t addr, struct books_mi_segment
 		.huge = kind == 1,
 	};
 	/* A huge segment is committed whole when allocated; its mask covers 32 MiB only. */
-	seg->committed_bytes = seg->huge && ncommit == MI_SLICES_PER_SEGMENT ?
-				       seg->size :
-				       ncommit * BOOKS_MI_SLICE_SIZE;
+	seg->committed_bytes = seg->huge && ncommit == MI_SLICES_PER_SEGMENT
+				       ? seg->size
+				       : ncommit * BOOKS_MI_SLICE_SIZE;
 	if (seg->committed_bytes > seg->size)
 		seg->committed_bytes = seg->size;
 	return 0;
@@ -309,8 +310,8 @@ static int scan(struct bmi_rd *r)
 			i++;
 			continue;
 		}
-		for (j = i + 1; j < r->nmaps && anon(&r->maps[j]) &&
-				r->maps[j].start == r->maps[j - 1].end;
+		for (j = i + 1;
+		     j < r->nmaps && anon(&r->maps[j]) && r->maps[j].start == r->maps[j - 1].end;
 		     j++)
 			;
 		err = scan_region(r, i, j);
@@ -332,7 +333,8 @@ static int walk_thread_free(struct bmi_rd *r, struct books_mi_page *pg)
 	int err;
 
 	while (b) {
-		if (n >= pg->used || b < pg->blocks || b >= end || (b - pg->blocks) % pg->block_size) {
+		if (n >= pg->used || b < pg->blocks || b >= end ||
+		    (b - pg->blocks) % pg->block_size) {
 			books_partial(r->b, "thread-free list of page %#llx inconsistent",
 				      (unsigned long long)pg->head);
 			break;
@@ -368,7 +370,7 @@ static int walk_slices(struct bmi_rd *r, size_t si, const char **why)
 
 	while (idx < s->slice_entries) {
 		err = bmi_read(r, s->addr + SEG_SLICES + (uint64_t)idx * BOOKS_MI_SLICE_BYTES, sl,
-			      sizeof(sl));
+			       sizeof(sl));
 		if (err == -ENOSPC)
 			return err;
 		if (err)
@@ -475,8 +477,8 @@ static void seg_residency(struct bmi_rd *r, const struct seg_ent *se)
 	spans = resident(r, info_end, s->addr + s->size);
 	for (size_t i = se->first_page; i < se->first_page + se->npages; i++) {
 		const struct books_mi_page *p = &r->pages[i];
-		uint64_t live = (uint64_t)(p->used - p->thread_frees - p->delayed_frees) *
-				p->block_size;
+		uint64_t live =
+			(uint64_t)(p->used - p->thread_frees - p->delayed_frees) * p->block_size;
 		uint64_t rp = resident(r, p->start, p->end);
 
 		in_pages += rp;
@@ -650,7 +652,11 @@ int books_mimalloc_read_maps(struct tmem *t, const struct maps_entry *maps, size
 {
 	struct books_mi_stats own;
 	struct bmi_rd r = {
-		.t = t, .b = out, .st = st ? st : &own, .maps = maps, .nmaps = nmaps,
+		.t = t,
+		.b = out,
+		.st = st ? st : &own,
+		.maps = maps,
+		.nmaps = nmaps,
 		.read0 = tmem_bytes_read(t),
 	};
 	int err = 0;

@@ -36,10 +36,10 @@ enum books_mimalloc_kind {
 
 /* A segment header that validated. */
 struct books_mi_segment {
-	uint64_t addr, size;	 /* size: segment_slices x 64 KiB */
-	uint64_t thread_id;	 /* 0: abandoned or cached */
-	uint64_t cookie_key;	 /* addr ^ cookie: mimalloc's process-wide key if genuine */
-	uint64_t used_pages;	 /* pages in use, as the header counts them */
+	uint64_t addr, size; /* size: segment_slices x 64 KiB */
+	uint64_t thread_id;  /* 0: abandoned or cached */
+	uint64_t cookie_key; /* addr ^ cookie: mimalloc's process-wide key if genuine */
+	uint64_t used_pages; /* pages in use, as the header counts them */
 	uint64_t abandoned_pages;
 	uint64_t committed_bytes; /* from the commit mask */
 	uint32_t slice_entries, info_slices;
@@ -48,13 +48,13 @@ struct books_mi_segment {
 
 /* A slice entry that heads a page in use. */
 struct books_mi_page {
-	uint64_t head;	       /* address of its mi_page_t */
-	uint64_t start, end;   /* its slices */
-	uint64_t blocks;       /* address of the first block */
+	uint64_t head;	     /* address of its mi_page_t */
+	uint64_t start, end; /* its slices */
+	uint64_t blocks;     /* address of the first block */
 	uint64_t block_size;
-	uint64_t thread_free;  /* first block of xthread_free (flag bits cleared) */
-	uint64_t heap;	       /* xheap */
-	uint64_t next;	       /* next page in its heap's queue */
+	uint64_t thread_free; /* first block of xthread_free (flag bits cleared) */
+	uint64_t heap;	      /* xheap */
+	uint64_t next;	      /* next page in its heap's queue */
 	uint32_t used, capacity, reserved;
 	/* Of used: blocks freed by other threads that mimalloc has not collected yet, on the
 	 * page's thread-free list and on its heap's delayed-free list. */
@@ -64,18 +64,18 @@ struct books_mi_page {
 
 /* What a read found, beyond struct books. */
 struct books_mi_stats {
-	uint64_t candidates;	    /* aligned addresses looked at */
-	uint64_t not_resident;	    /* ... whose header page was not in RAM (not read) */
-	uint64_t refused;	    /* ... whose header did not validate */
+	uint64_t candidates;   /* aligned addresses looked at */
+	uint64_t not_resident; /* ... whose header page was not in RAM (not read) */
+	uint64_t refused;      /* ... whose header did not validate */
 	uint64_t segments, huge, abandoned, cached;
-	uint64_t books_segments;    /* segments reached from a heap's page queues */
+	uint64_t books_segments; /* segments reached from a heap's page queues */
 	uint64_t pages, live_blocks;
-	uint64_t thread_frees;	    /* blocks on pages' thread-free lists */
-	uint64_t delayed_frees;	    /* blocks on heaps' delayed-free lists */
-	uint64_t heaps;		    /* heaps that validated */
-	bool key_known;		    /* cookie key confirmed by the main heap or two segments */
-	bool build_id_known;	    /* libmimalloc.so's build-id is one whose layout we know */
-	char first_refusal[96];	    /* why the first refused candidate was refused */
+	uint64_t thread_frees;	/* blocks on pages' thread-free lists */
+	uint64_t delayed_frees; /* blocks on heaps' delayed-free lists */
+	uint64_t heaps;		/* heaps that validated */
+	bool key_known;		/* cookie key confirmed by the main heap or two segments */
+	bool build_id_known;	/* libmimalloc.so's build-id is one whose layout we know */
+	char first_refusal[96]; /* why the first refused candidate was refused */
 };
 
 /*

@@ -246,7 +246,6 @@ static void walk_queues(struct bmi_rd *r, const struct heap_ent *h)
 			      (unsigned long long)h->addr);
 }
 
-
 int bmi_heaps(struct bmi_rd *r)
 {
 	int err = gather_heaps(r);

@@ -64,8 +64,8 @@
 #define USER_ADDR_END (1ull << 47)
 
 /* Bounds of one read. Each one hit marks the books partial. */
-#define MAX_CANDIDATES (1u << 18)  /* aligned addresses: 8 TiB of anonymous mappings */
-#define MAX_SEGMENTS (1u << 14)	   /* 512 GiB of segments */
+#define MAX_CANDIDATES (1u << 18) /* aligned addresses: 8 TiB of anonymous mappings */
+#define MAX_SEGMENTS (1u << 14)	  /* 512 GiB of segments */
 #define MAX_PAGES (1u << 21)
 #define MAX_HEAPS 1024u
 #define MAX_LIST_STEPS (1u << 22)  /* blocks followed on free lists, all lists together */

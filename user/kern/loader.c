@@ -43,7 +43,7 @@ struct loader {
 	int ncpus;
 	bool uprobe_multi; /* the uprobe programs attach through uprobe_multi links */
 	struct bpf_link *iter_link;
-	int stats_fd; /* BPF_ENABLE_STATS: run time is counted while it is open */
+	int stats_fd;		       /* BPF_ENABLE_STATS: run time is counted while it is open */
 	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
 	size_t nsnap, snap_cap;
 	struct at_live_bucket *table; /* heap_table, mapped */
@@ -184,9 +184,9 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 		l->table_bits++;
 	l->skel->rodata->heap_table_bits = l->table_bits;
 	bpf_map__set_max_entries(l->skel->maps.heap_table, 1u << l->table_bits);
-	bpf_map__set_max_entries(l->skel->maps.heap_live,
-				 o->level_heap && o->heap_live / 16 > 1024 ? (__u32)(o->heap_live / 16)
-									   : 1024);
+	bpf_map__set_max_entries(l->skel->maps.heap_live, o->level_heap && o->heap_live / 16 > 1024
+								  ? (__u32)(o->heap_live / 16)
+								  : 1024);
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor;
 	l->skel->rodata->heap_stacks = o->stacks;
@@ -202,15 +202,18 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 	bpf_map__set_max_entries(l->skel->maps.arena_chunks, (__u32)o->arena_chunks);
 	/* Levels not asked for are not even loaded. */
 	if ((o->level_heap || o->level_arena) && probe_uprobe_multi()) {
-		struct bpf_program *multi[] = { l->skel->progs.heap_enter, l->skel->progs.heap_exit,
-						l->skel->progs.heap_free, l->skel->progs.arena_enter,
-						l->skel->progs.arena_exit, l->skel->progs.arena_event };
+		struct bpf_program *multi[] = {
+			l->skel->progs.heap_enter, l->skel->progs.heap_exit,
+			l->skel->progs.heap_free,  l->skel->progs.arena_enter,
+			l->skel->progs.arena_exit, l->skel->progs.arena_event
+		};
 
 		l->uprobe_multi = true;
 		for (size_t i = 0; i < AT_ARRAY_SIZE(multi); i++)
 			bpf_program__set_expected_attach_type(multi[i], AT_BPF_TRACE_UPROBE_MULTI);
 	} else if (o->level_heap || o->level_arena) {
-		at_note(1, "no uprobe_multi links (kernel 6.6): one perf-event uprobe per probe point");
+		at_note(1, "no uprobe_multi links (kernel 6.6): one perf-event uprobe per probe "
+			   "point");
 	}
 	if (!o->level_arena) {
 		bpf_program__set_autoload(l->skel->progs.arena_enter, false);
@@ -247,8 +250,8 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 		bpf_map__update_elem(l->skel->maps.comm_filter, key, sizeof(key), &one, sizeof(one),
 				     BPF_ANY);
 	}
-	l->table = mmap(NULL, sizeof(*l->table) << l->table_bits, PROT_READ | PROT_WRITE, MAP_SHARED,
-			bpf_map__fd(l->skel->maps.heap_table), 0);
+	l->table = mmap(NULL, sizeof(*l->table) << l->table_bits, PROT_READ | PROT_WRITE,
+			MAP_SHARED, bpf_map__fd(l->skel->maps.heap_table), 0);
 	if (l->table == MAP_FAILED) {
 		err = -errno;
 		l->table = NULL;
@@ -387,8 +390,10 @@ int loader_add_process(struct loader *l, int pid)
 	snprintf(exe, sizeof(exe), "/proc/%d/exe", pid);
 	err = loader_add_file(l, exe);
 	if (err == -ENOENT || err == -ENODATA)
-		at_note(2, "pid %d has no libc wrappers: its syscalls are attributed by "
-			   "instruction pointer only", pid);
+		at_note(2,
+			"pid %d has no libc wrappers: its syscalls are attributed by "
+			"instruction pointer only",
+			pid);
 	return err == -ENOENT || err == -ENODATA ? 0 : err;
 }
 
@@ -465,8 +470,8 @@ static void level_progs(const struct loader *l, enum loader_level lv, struct bpf
 }
 
 static int attach_multi(struct loader *l, enum loader_level lv, int pid, const char *path,
-			const struct loader_probe_spec *specs, size_t n, struct loader_link ***links,
-			size_t *nlinks)
+			const struct loader_probe_spec *specs, size_t n,
+			struct loader_link ***links, size_t *nlinks)
 {
 	uint64_t *offs = calloc(n, sizeof(*offs)), *cookies = calloc(n, sizeof(*cookies));
 	struct bpf_program *progs[3];
@@ -617,7 +622,8 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 		first = false;
 		key = next;
 		if (next.tgid != (__u32)pid ||
-		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) || v.blocks <= 0)
+		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
+		    v.blocks <= 0)
 			continue;
 		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
 			free(all);
@@ -707,7 +713,8 @@ void loader_heap_sweep(struct loader *l)
 	/* heap_table through its mapping; a slot taken meanwhile by a new block is left alone. */
 	for (size_t i = 0; i < (size_t)1 << l->table_bits; i++) {
 		for (int k = 0; k < AT_LIVE_WAYS; k++) {
-			__u64 *tag = &l->table[i].slot[k].tag, t = __atomic_load_n(tag, __ATOMIC_RELAXED);
+			__u64 *tag = &l->table[i].slot[k].tag,
+			      t = __atomic_load_n(tag, __ATOMIC_RELAXED);
 
 			if (t && in_sorted(l->gone, l->ngone, AT_LIVE_TAG_TGID(t, l->table_bits)))
 				__atomic_compare_exchange_n(tag, &t, 0, false, __ATOMIC_RELAXED,

@@ -47,7 +47,7 @@ struct loader_probe_spec {
 };
 
 enum loader_level {
-	LOADER_HEAP, /* heap_enter, heap_exit, heap_free */
+	LOADER_HEAP,  /* heap_enter, heap_exit, heap_free */
 	LOADER_ARENA, /* arena_enter, arena_exit, arena_event */
 };
 

@@ -187,7 +187,10 @@ int imap_remove(struct imap *im, uint64_t start, uint64_t end, imap_visit_fn rem
 int imap_insert(struct imap *im, uint64_t start, uint64_t end, uint16_t owner, uint8_t prot,
 		uint8_t flags, imap_visit_fn replaced, void *arg)
 {
-	struct imap_seg seg = { .start = start, .end = end, .owner = owner, .prot = prot,
+	struct imap_seg seg = { .start = start,
+				.end = end,
+				.owner = owner,
+				.prot = prot,
 				.flags = flags };
 	size_t lo, hi;
 	int err;

@@ -13,7 +13,7 @@
 
 #include "common.h"
 
-#define IMAP_F_PRE 0x1u  /* existed before arenatrace attached */
+#define IMAP_F_PRE 0x1u	 /* existed before arenatrace attached */
 #define IMAP_F_LAZY 0x2u /* MADV_FREE'd since its last mapping */
 /* Bits 2-4: what decided the owner of pre-existing memory (the model's enum at_evidence). */
 #define IMAP_F_EV_SHIFT 2

@@ -100,7 +100,8 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 			/* The child shares nothing it did itself yet: inherited memory is
 			 * pre-existing, still owned by the parent's allocators. */
 			for (size_t i = AT_OWNER_FIRST; i < parent->nallocs; i++)
-				model_owner_id(p, parent->allocs[i].name, parent->allocs[i].r.is_allocator);
+				model_owner_id(p, parent->allocs[i].name,
+					       parent->allocs[i].r.is_allocator);
 			model_os_inherit(p, parent);
 		}
 		attrib_refresh(p->attrib);

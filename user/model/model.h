@@ -14,17 +14,16 @@
 #include "report.h"
 
 struct model_limits {
-	size_t max_procs;       /* processes kept, exited ones included */
-	size_t max_segs;        /* interval map segments per process */
-	size_t timeline_max;    /* samples kept per process (the oldest go first) */
-	size_t return_log_max;  /* return events listed per allocator (the oldest go first) */
-	size_t max_arenas;      /* arena instances per process (ended ones go first) */
+	size_t max_procs;	    /* processes kept, exited ones included */
+	size_t max_segs;	    /* interval map segments per process */
+	size_t timeline_max;	    /* samples kept per process (the oldest go first) */
+	size_t return_log_max;	    /* return events listed per allocator (the oldest go first) */
+	size_t max_arenas;	    /* arena instances per process (ended ones go first) */
 	uint64_t finding_min_bytes; /* findings name only retention this large */
-	uint64_t idle_purge_ms;     /* idle_purge: no return for this long */
-	size_t growth_samples;      /* retention_growth: this many rises in a row */
-	uint64_t min_rss;           /* processes with less RSS are left out of reports */
+	uint64_t idle_purge_ms;	    /* idle_purge: no return for this long */
+	size_t growth_samples;	    /* retention_growth: this many rises in a row */
+	uint64_t min_rss;	    /* processes with less RSS are left out of reports */
 };
-
 
 struct model;
 
@@ -81,6 +80,5 @@ const struct report *model_report(struct model *m, uint64_t now_ns);
 void model_prune_exited(struct model *m);
 /* Forget interval-mode counters (returns, events, cumulative bytes, heap calls). */
 void model_reset_counters(struct model *m, uint64_t now_ns);
-
 
 #endif

@@ -253,7 +253,8 @@ static void apply_custom(struct model *m, struct proc *p, const struct at_arena_
 			chunk_add(a, r->ret, 0, arg_of(r, AT_ACOOKIE_SIZE_ARG(r->cookie)), t);
 		return;
 	case AT_AK_CHUNK_FREE:
-		if (a && by_chunk(p, info->type, arg_of(r, AT_ACOOKIE_PTR_ARG(r->cookie)), 0, &k) == a) {
+		if (a &&
+		    by_chunk(p, info->type, arg_of(r, AT_ACOOKIE_PTR_ARG(r->cookie)), 0, &k) == a) {
 			chunk_drop(a, k, t);
 			if (!a->n)
 				end_arena(a, t); /* every chunk freed, as a watched arena ends */

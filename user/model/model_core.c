@@ -16,8 +16,8 @@
 #include "model_priv.h"
 
 static const char *const ret_names[] = {
-	"munmap", "madv_dontneed", "madv_free", "madv_remove", "brk_shrink", "mremap_shrink",
-	"decommit",
+	"munmap",     "madv_dontneed", "madv_free", "madv_remove",
+	"brk_shrink", "mremap_shrink", "decommit",
 };
 _Static_assert(AT_ARRAY_SIZE(ret_names) == AT_RET_NR, "a return kind without a name");
 static const char *const sys_names[] = {
@@ -230,7 +230,7 @@ void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint
 }
 
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
-		       uint64_t addr, uint64_t bytes)
+		      uint64_t addr, uint64_t bytes)
 {
 	size_t max = m->lim.return_log_max;
 

@@ -13,8 +13,8 @@
 
 #define MIB(v) ((double)(v) / 1048576.0)
 
-static struct rep_finding *add(struct proc *p, const char *kind, const char *who,
-			       uint64_t bytes, uint64_t since_ns)
+static struct rep_finding *add(struct proc *p, const char *kind, const char *who, uint64_t bytes,
+			       uint64_t since_ns)
 {
 	struct rep_finding *f;
 
@@ -41,16 +41,20 @@ static void arena_resets(struct proc *p, uint64_t min)
 		if (!f)
 			return;
 		snprintf(f->evidence, sizeof(f->evidence),
-			 "%s arena at 0x%llx: %llu resets, %.1f MiB held across the last one in %llu "
+			 "%s arena at 0x%llx: %llu resets, %.1f MiB held across the last one in "
+			 "%llu "
 			 "chunks (high-water %.1f MiB)",
 			 a->type, (unsigned long long)a->addr, (unsigned long long)a->resets,
-			 MIB(a->kept_bytes), (unsigned long long)a->chunks, MIB(a->high_water_bytes));
+			 MIB(a->kept_bytes), (unsigned long long)a->chunks,
+			 MIB(a->high_water_bytes));
 		snprintf(f->advice, sizeof(f->advice), "%s",
 			 !strcmp(a->type, "bumpalo")
-				 ? "reset() keeps the Bump's newest, largest chunk: drop and recreate "
+				 ? "reset() keeps the Bump's newest, largest chunk: drop and "
+				   "recreate "
 				   "the Bump after an outsized batch, or cap it with "
 				   "Bump::set_allocation_limit"
-				 : "a reset keeps the arena's chunks for reuse: release them after an "
+				 : "a reset keeps the arena's chunks for reuse: release them after "
+				   "an "
 				   "outsized batch");
 	}
 }
@@ -83,8 +87,8 @@ static void lazyfree(struct proc *p, uint64_t min)
 	 * pages were advised before attach ("unknown"). */
 	for (size_t i = 0; i < p->r.nallocs; i++)
 		if (p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] &&
-		    (!who || p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] >
-				     who->ret_bytes[AT_RET_MADV_FREE]))
+		    (!who ||
+		     p->r.allocs[i].ret_bytes[AT_RET_MADV_FREE] > who->ret_bytes[AT_RET_MADV_FREE]))
 			who = &p->r.allocs[i];
 	f = add(p, "lazyfree_in_rss", who ? who->name : "unknown", p->r.lazyfree_bytes,
 		who ? who->ret_last_ns[AT_RET_MADV_FREE] : 0);
@@ -120,8 +124,8 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 
 		/* With the books, what is kept free is known to have been freed; the heap level
 		 * alone needs to have seen frees. */
-		if (!kept_of(a, &kept, &live) || !strcmp(a->name, "glibc") || kept < min ||
-		    !kept || (!a->books.known && !freed))
+		if (!kept_of(a, &kept, &live) || !strcmp(a->name, "glibc") || kept < min || !kept ||
+		    (!a->books.known && !freed))
 			continue;
 		for (int k = 0; k < AT_RET_NR; k++)
 			if (a->ret_last_ns[k] > last)
@@ -138,15 +142,17 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 		snprintf(f->evidence, sizeof(f->evidence),
 			 "%s keeps %.1f MiB resident that the application does not use (resident "
 			 "%.1f MiB, live %.1f MiB); %s, nothing returned to the OS for %.1f s",
-			 a->name, MIB(kept), MIB(a->resident_bytes + a->pre_resident_bytes), MIB(live),
-			 freed_s, (double)(now - last) / 1e9);
-		snprintf(f->advice, sizeof(f->advice), "%s",
-			 !strcmp(a->name, "jemalloc")
-				 ? "jemalloc purges on decay (dirty_decay_ms, muzzy_decay_ms) only "
-				   "when it is called: enable background_thread:true, or purge with "
-				   "mallctl(\"arena.<i>.purge\")"
-				 : "call the allocator's collect (mimalloc: mi_collect(true)) when idle, "
-				   "or shorten its purge delay");
+			 a->name, MIB(kept), MIB(a->resident_bytes + a->pre_resident_bytes),
+			 MIB(live), freed_s, (double)(now - last) / 1e9);
+		snprintf(
+			f->advice, sizeof(f->advice), "%s",
+			!strcmp(a->name, "jemalloc")
+				? "jemalloc purges on decay (dirty_decay_ms, muzzy_decay_ms) only "
+				  "when it is called: enable background_thread:true, or purge with "
+				  "mallctl(\"arena.<i>.purge\")"
+				: "call the allocator's collect (mimalloc: mi_collect(true)) when "
+				  "idle, "
+				  "or shorten its purge delay");
 	}
 }
 
@@ -228,7 +234,8 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 		if (a->growth[a->ngrowth - 1] - a->growth[first] < (int64_t)(min ? min : 1))
 			continue;
 		f = add(p, "retention_growth", a->name,
-			(uint64_t)(a->growth[a->ngrowth - 1] - a->growth[first]), a->growth_start_ns);
+			(uint64_t)(a->growth[a->ngrowth - 1] - a->growth[first]),
+			a->growth_start_ns);
 		if (!f)
 			return;
 		for (size_t i = first; i < a->ngrowth; i++) {

@@ -56,8 +56,8 @@ void model_heap_figures(struct proc *p, struct alloc *a)
 	/* Retained is only meaningful when every live block is known (traced from exec) and
 	 * residency is current (the process is alive). */
 	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
-	a->r.retained_bytes = (int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) -
-			      a->r.live_bytes;
+	a->r.retained_bytes =
+		(int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) - a->r.live_bytes;
 }
 
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)

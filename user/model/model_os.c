@@ -81,8 +81,8 @@ int model_os_preload(struct proc *p, const struct proc_stat *st)
 struct touch {
 	struct proc *p;
 	struct model *m;
-	enum at_ret kind;     /* AT_RET_NR: no return */
-	int new_prot;         /* mprotect / overlay target protection, -1 if none */
+	enum at_ret kind; /* AT_RET_NR: no return */
+	int new_prot;	  /* mprotect / overlay target protection, -1 if none */
 	uint64_t ts;
 	uint64_t owner_bytes[AT_MAX_OWNERS];
 	uint16_t first_owner;
@@ -119,7 +119,8 @@ static void settle(struct touch *t, enum at_sys sys, uint64_t addr)
 			best = i;
 		}
 		if (t->kind < AT_RET_NR)
-			model_log_return(t->m, &p->allocs[i], t->kind, t->ts, addr, t->owner_bytes[i]);
+			model_log_return(t->m, &p->allocs[i], t->kind, t->ts, addr,
+					 t->owner_bytes[i]);
 	}
 	if (t->any && sys < AT_SYS_NR)
 		p->allocs[best_bytes ? best : t->first_owner].r.events[sys]++;
@@ -200,8 +201,8 @@ static int apply_mremap(struct model *m, struct proc *p, const struct at_sys_rec
 		return err;
 	p->allocs[t.first_owner].r.events[AT_SYS_MREMAP]++;
 	if (new_len < old_len)
-		model_log_return(m, &p->allocs[t.first_owner], AT_RET_MREMAP_SHRINK, ts, old + new_len,
-			   old_len - new_len);
+		model_log_return(m, &p->allocs[t.first_owner], AT_RET_MREMAP_SHRINK, ts,
+				 old + new_len, old_len - new_len);
 	else
 		p->allocs[t.first_owner].r.mapped_total_bytes += new_len - old_len;
 	return 0;
@@ -234,7 +235,7 @@ static int apply_brk(struct model *m, struct proc *p, const struct at_sys_rec *r
 			for (size_t i = 0; i < p->nallocs; i++)
 				if (t.owner_bytes[i])
 					model_log_return(m, &p->allocs[i], AT_RET_BRK_SHRINK, ts,
-						   page_up(now), t.owner_bytes[i]);
+							 page_up(now), t.owner_bytes[i]);
 		}
 	}
 	if (!err)
@@ -313,7 +314,7 @@ struct claimable {
 		uint64_t start, end;
 	} piece[32];
 	size_t n;
-	int below; /* strength the owner's evidence must be below */
+	int below;  /* strength the owner's evidence must be below */
 	bool whole; /* the whole segment, not the piece */
 	const struct imap *im;
 };
@@ -333,8 +334,8 @@ static void collect_claimable(const struct imap_seg *s, void *arg)
 /* Gives the pre-existing memory of [start, end) whose owner is decided by weaker evidence
  * to owner, with ev (whole: each whole mapping touched). Memory mapped since attach keeps
  * its traced caller. Returns the bytes claimed. */
-static uint64_t claim(struct proc *p, int owner, uint64_t start, uint64_t end,
-		      enum at_evidence ev, bool whole)
+static uint64_t claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev,
+		      bool whole)
 {
 	struct claimable c = { .below = strength_of(ev), .whole = whole, .im = p->im };
 	uint64_t bytes = 0;
@@ -348,7 +349,8 @@ static uint64_t claim(struct proc *p, int owner, uint64_t start, uint64_t end,
 			continue;
 		was = *g; /* the piece lies in one segment: it was clipped to one */
 		if (!imap_insert(p->im, c.piece[i].start, c.piece[i].end, (uint16_t)owner, was.prot,
-				 (uint8_t)((was.flags & ~IMAP_F_EV_MASK) | IMAP_F_EV(ev)), NULL, NULL))
+				 (uint8_t)((was.flags & ~IMAP_F_EV_MASK) | IMAP_F_EV(ev)), NULL,
+				 NULL))
 			bytes += c.piece[i].end - c.piece[i].start;
 	}
 	return bytes;
@@ -510,4 +512,3 @@ void model_sample(struct model *m, uint64_t now_ns)
 		p->tl_n++;
 	}
 }
-

@@ -50,8 +50,8 @@ struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
 	struct purge_lat lat;
-	int64_t growth[16];	   /* retained bytes at its last changes, oldest first */
-	uint64_t growth_start_ns;  /* when the current run of rises began */
+	int64_t growth[16];	  /* retained bytes at its last changes, oldest first */
+	uint64_t growth_start_ns; /* when the current run of rises began */
 	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	char name[64];
@@ -61,8 +61,8 @@ struct alloc {
 };
 
 struct arena_chunk {
-	uint64_t ptr;	  /* data */
-	uint64_t end;	  /* bumpalo: the footer; obstack: the chunk header */
+	uint64_t ptr; /* data */
+	uint64_t end; /* bumpalo: the footer; obstack: the chunk header */
 	uint64_t bytes;
 	uint64_t born_ns; /* since the start of the trace */
 	bool kept;	  /* bumpalo: survived a reset, now counted with its footer */

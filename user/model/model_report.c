@@ -74,7 +74,8 @@ static void drop_rows(struct model *m)
 
 const struct report *model_report(struct model *m, uint64_t now_ns)
 {
-	struct rep_proc *procs = realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
+	struct rep_proc *procs =
+		realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
 
 	if (!procs)
 		return NULL;

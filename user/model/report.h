@@ -22,7 +22,6 @@ enum at_ret {
 	AT_RET_NR = 7,
 };
 
-
 struct rep_return {
 	uint64_t t_ns; /* since the start of the trace */
 	uint64_t addr;
@@ -47,9 +46,9 @@ enum at_evidence {
  * keeps free, and its own counters, at the last sample. */
 struct rep_books {
 	bool known;
-	uint64_t t_ns;		/* when read, since the start of the trace */
-	uint64_t live_bytes;	/* in use by the application */
-	uint64_t free_bytes;	/* free inside what it holds from the OS */
+	uint64_t t_ns;		 /* when read, since the start of the trace */
+	uint64_t live_bytes;	 /* in use by the application */
+	uint64_t free_bytes;	 /* free inside what it holds from the OS */
 	uint64_t retained_bytes; /* of free_bytes, resident: what it keeps */
 	uint64_t mapped_bytes;
 	struct {
@@ -67,11 +66,11 @@ struct rep_books {
 
 struct rep_alloc {
 	const char *name;
-	bool is_allocator; /* false for memory of unknown origin found at attach */
-	uint64_t mapped_bytes;   /* address space held now, traced since attach */
-	uint64_t reserved_bytes; /* of which PROT_NONE */
-	uint64_t resident_bytes; /* of the traced part, at the last sample */
-	uint64_t pre_mapped_bytes;   /* held since before attach */
+	bool is_allocator;	   /* false for memory of unknown origin found at attach */
+	uint64_t mapped_bytes;	   /* address space held now, traced since attach */
+	uint64_t reserved_bytes;   /* of which PROT_NONE */
+	uint64_t resident_bytes;   /* of the traced part, at the last sample */
+	uint64_t pre_mapped_bytes; /* held since before attach */
 	uint64_t pre_resident_bytes;
 	uint64_t pre_evidence_bytes[AT_EV_NR]; /* pre_mapped_bytes, by what decided the owner */
 	struct rep_books books;
@@ -115,18 +114,17 @@ struct rep_internal {
 	uint64_t total_ns; /* time spent inside (uprobe-probed functions) */
 };
 
-
 /* One arena instance: a bumpalo Bump (followed by its chunk chain, so a moved Bump stays one
  * arena), an obstack, or a custom arena's self argument. */
 struct rep_arena {
 	const char *type;
-	uint64_t addr;	    /* the Bump, struct obstack or self argument last seen */
-	bool ended;	    /* dropped, or every chunk freed */
-	uint64_t since_ns;  /* first chunk, since the start of the trace */
+	uint64_t addr;	   /* the Bump, struct obstack or self argument last seen */
+	bool ended;	   /* dropped, or every chunk freed */
+	uint64_t since_ns; /* first chunk, since the start of the trace */
 	uint64_t ended_ns;
-	uint64_t chunks;    /* held now */
+	uint64_t chunks; /* held now */
 	uint64_t chunks_acquired, chunks_freed;
-	uint64_t bytes;	    /* held now (bumpalo: as its allocated_bytes() counts them) */
+	uint64_t bytes; /* held now (bumpalo: as its allocated_bytes() counts them) */
 	uint64_t high_water_bytes;
 	uint64_t resets;
 	uint64_t kept_bytes;	 /* held across the last reset */
@@ -139,7 +137,7 @@ struct rep_sample {
 	uint64_t t_ns;
 	uint64_t rss_bytes;
 	uint64_t lazyfree_bytes;
-	uint64_t mapped_bytes;   /* all allocators, traced and pre-existing */
+	uint64_t mapped_bytes; /* all allocators, traced and pre-existing */
 	uint64_t resident_bytes;
 };
 
@@ -148,7 +146,7 @@ struct rep_finding {
 	const char *kind;
 	char allocator[64]; /* the allocator or arena concerned */
 	uint64_t bytes;
-	uint64_t since_ns;  /* since the start of the trace */
+	uint64_t since_ns; /* since the start of the trace */
 	char evidence[320];
 	char advice[320];
 };
@@ -179,7 +177,7 @@ struct rep_proc {
 	const struct rep_arena *arenas; /* live ones first */
 	size_t narenas;
 	uint64_t arenas_omitted; /* ended arenas dropped beyond max_arenas */
-	bool has_stacks; /* --stacks: captured at the last report while the process lived */
+	bool has_stacks;	 /* --stacks: captured at the last report while the process lived */
 	const struct rep_stack *stacks;
 	size_t nstacks;
 };
@@ -199,11 +197,11 @@ struct rep_drop {
 
 /* arenatrace's own health, for the report (set by the caller before rendering). */
 struct rep_health {
-	uint64_t bpf_run_ns;	/* time the BPF programs ran (kernel.bpf_stats_enabled) */
+	uint64_t bpf_run_ns; /* time the BPF programs ran (kernel.bpf_stats_enabled) */
 	uint64_t bpf_run_count;
-	bool bpf_stats;		/* the two above are known */
-	uint64_t cpu_ns;	/* arenatrace's own user and system CPU time */
-	uint64_t rss_bytes;	/* arenatrace's own RSS */
+	bool bpf_stats;	    /* the two above are known */
+	uint64_t cpu_ns;    /* arenatrace's own user and system CPU time */
+	uint64_t rss_bytes; /* arenatrace's own RSS */
 };
 
 struct report {

@@ -100,8 +100,8 @@ struct exporter *exporter__new(const char *addr)
 	pthread_mutex_init(&e->lock, NULL);
 	e->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL, handle, e,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT, 10u,
-				MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
+				10u, MHD_OPTION_END);
 	if (!e->d) {
 		at_err("cannot serve metrics on '%s': the address is in use or not local", addr);
 		pthread_mutex_destroy(&e->lock);

@@ -82,11 +82,20 @@ static struct json_object *arena_json(const struct rep_arena *a)
 /* The heap level's keys; null where it does not cover this allocator. */
 static void heap_json(struct json_object *o, const struct rep_alloc *a, const struct report *r)
 {
-	static const char *const keys[] = { "live_bytes", "live_objects", "alloc_count",
-					    "free_count", "alloc_bytes", "free_bytes",
-					    "unmatched_free", "retained_bytes", "alloc_rate_per_s",
-					    "free_rate_per_s", "live_basis", "size_hist",
-					    "purge_latency_us_hist", "purge_unmatched_bytes" };
+	static const char *const keys[] = { "live_bytes",
+					    "live_objects",
+					    "alloc_count",
+					    "free_count",
+					    "alloc_bytes",
+					    "free_bytes",
+					    "unmatched_free",
+					    "retained_bytes",
+					    "alloc_rate_per_s",
+					    "free_rate_per_s",
+					    "live_basis",
+					    "size_hist",
+					    "purge_latency_us_hist",
+					    "purge_unmatched_bytes" };
 
 	if (!a->has_heap) {
 		for (size_t i = 0; i < AT_ARRAY_SIZE(keys); i++)
@@ -100,13 +109,13 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 	add(o, "alloc_bytes", json_u64(a->alloc_bytes));
 	add(o, "free_bytes", json_u64(a->free_bytes));
 	add(o, "unmatched_free", json_u64(a->unmatched_free));
-	add(o, "retained_bytes", a->retained_known ? json_object_new_int64(a->retained_bytes) : NULL);
+	add(o, "retained_bytes",
+	    a->retained_known ? json_object_new_int64(a->retained_bytes) : NULL);
 	add(o, "alloc_rate_per_s", json_object_new_double(out_rate(r, a->alloc_count)));
 	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
 	add(o, "live_basis", json_str(a->live_basis));
 	add(o, "size_hist", hist_json(a->hist));
-	add(o, "purge_latency_us_hist",
-	    hist_json_n(a->purge_latency_hist, AT_LAT_SLOTS, "bytes"));
+	add(o, "purge_latency_us_hist", hist_json_n(a->purge_latency_hist, AT_LAT_SLOTS, "bytes"));
 	add(o, "purge_unmatched_bytes", json_u64(a->purge_unmatched_bytes));
 }
 
@@ -240,7 +249,8 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 			struct json_object *u = json_object_new_object();
 
 			add(u, "mapped_bytes", json_u64(a->mapped_bytes + a->pre_mapped_bytes));
-			add(u, "resident_bytes", json_u64(a->resident_bytes + a->pre_resident_bytes));
+			add(u, "resident_bytes",
+			    json_u64(a->resident_bytes + a->pre_resident_bytes));
 			add(o, "unattributed", u);
 			continue;
 		}
@@ -267,7 +277,8 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 		struct json_object *st = json_object_new_array();
 
 		for (size_t i = 0; i < p->nstacks; i++) {
-			struct json_object *e = json_object_new_object(), *fr = json_object_new_array();
+			struct json_object *e = json_object_new_object(),
+					   *fr = json_object_new_array();
 
 			add(e, "live_bytes", json_object_new_int64(p->stacks[i].bytes));
 			add(e, "live_objects", json_object_new_int64(p->stacks[i].blocks));
@@ -303,7 +314,8 @@ static void emit(struct out *o, struct json_object *root)
 	int flags = o->pretty ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED
 			      : JSON_C_TO_STRING_PLAIN;
 
-	fprintf(o->f, "%s\n", json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
+	fprintf(o->f, "%s\n",
+		json_object_to_json_string_ext(root, flags | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(root);
 }
 

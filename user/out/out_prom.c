@@ -138,7 +138,8 @@ static size_t build(const struct report *r, const struct rep_proc **procs, size_
 static void process_metrics(FILE *f, const struct report *r, const struct rep_proc **procs,
 			    size_t top)
 {
-	const char *gauges[] = { "arenatrace_process_rss_bytes", "arenatrace_process_lazyfree_bytes" };
+	const char *gauges[] = { "arenatrace_process_rss_bytes",
+				 "arenatrace_process_lazyfree_bytes" };
 	uint64_t other[2] = { 0, 0 };
 
 	for (int g = 0; g < 2; g++) {
@@ -154,8 +155,8 @@ static void process_metrics(FILE *f, const struct report *r, const struct rep_pr
 				continue;
 			}
 			label_value(procs[i]->comm, comm, sizeof(comm));
-			fprintf(f, "%s{pid=\"%d\",comm=\"%s\"} %llu\n", gauges[g], procs[i]->pid, comm,
-				(unsigned long long)v);
+			fprintf(f, "%s{pid=\"%d\",comm=\"%s\"} %llu\n", gauges[g], procs[i]->pid,
+				comm, (unsigned long long)v);
 		}
 		if (r->nprocs > top)
 			fprintf(f, "%s{pid=\"other\",comm=\"other\"} %llu\n", gauges[g],
@@ -203,7 +204,8 @@ static void health(FILE *f, const struct report *r)
 		       "time arenatrace's BPF programs ran, all CPUs");
 		fprintf(f, "arenatrace_bpf_run_seconds_total %.9f\n",
 			(double)r->health.bpf_run_ns / 1e9);
-		family(f, "arenatrace_bpf_runs_total", "counter", "runs of arenatrace's BPF programs");
+		family(f, "arenatrace_bpf_runs_total", "counter",
+		       "runs of arenatrace's BPF programs");
 		fprintf(f, "arenatrace_bpf_runs_total %llu\n",
 			(unsigned long long)r->health.bpf_run_count);
 	}
@@ -221,7 +223,7 @@ static int prom_report(struct out *o, const struct report *r, bool final)
 	size_t n;
 	FILE *f = o->f;
 
-	(void)final;
+	(void) final;
 	if (!procs)
 		return -ENOMEM;
 	n = build(r, procs, o->meta->prom_top, &s);
@@ -244,8 +246,8 @@ static int prom_report(struct out *o, const struct report *r, bool final)
 	       "resident bytes the allocator keeps that the application does not use");
 	for (size_t i = 0; i < n; i++)
 		if (s[i].has_heap && s[i].retained_known)
-			fprintf(f, "arenatrace_retained_bytes{" LABELS "} %.0f\n", LABEL_ARGS(&s[i]),
-				s[i].retained);
+			fprintf(f, "arenatrace_retained_bytes{" LABELS "} %.0f\n",
+				LABEL_ARGS(&s[i]), s[i].retained);
 	family(f, "arenatrace_returned_bytes_total", "counter",
 	       "bytes given back to the OS, by kind (madv_free is lazy)");
 	for (size_t i = 0; i < n; i++)

@@ -33,8 +33,7 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 
 /* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. unit:
  * what the buckets measure; what: what they count. */
-static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit,
-		       const char *what)
+static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit, const char *what)
 {
 	uint64_t max = 0;
 	int last = -1;
@@ -104,14 +103,17 @@ static void print_books(FILE *f, const struct rep_alloc *a)
 	bool any = false;
 
 	if (b->known) {
-		fprintf(f, "    books: live %s, free %s of which resident %s (retained), mapped %s\n",
-			out_bytes(b->live_bytes, b1, sizeof(b1)), out_bytes(b->free_bytes, b2, sizeof(b2)),
+		fprintf(f,
+			"    books: live %s, free %s of which resident %s (retained), mapped %s\n",
+			out_bytes(b->live_bytes, b1, sizeof(b1)),
+			out_bytes(b->free_bytes, b2, sizeof(b2)),
 			out_bytes(b->retained_bytes, b3, sizeof(b3)),
 			out_bytes(b->mapped_bytes, b4, sizeof(b4)));
 		for (size_t i = 0, col = 0; i < b->nfigures; i++) {
 			char item[96];
 			int n = b->figures[i].count
-					? snprintf(item, sizeof(item), "%s %llu", b->figures[i].name,
+					? snprintf(item, sizeof(item), "%s %llu",
+						   b->figures[i].name,
 						   (unsigned long long)b->figures[i].bytes)
 					: snprintf(item, sizeof(item), "%s %s", b->figures[i].name,
 						   out_bytes(b->figures[i].bytes, b1, sizeof(b1)));
@@ -131,8 +133,9 @@ static void print_books(FILE *f, const struct rep_alloc *a)
 	for (int e = AT_EV_TRACED + 1; e < AT_EV_NR; e++) {
 		if (!a->pre_evidence_bytes[e])
 			continue;
-		fprintf(f, "%s %s %s", any ? "," : "    pre-existing owned by evidence:",
-			model_evidence_name(e), out_bytes(a->pre_evidence_bytes[e], b1, sizeof(b1)));
+		fprintf(f, "%s %s %s",
+			any ? "," : "    pre-existing owned by evidence:", model_evidence_name(e),
+			out_bytes(a->pre_evidence_bytes[e], b1, sizeof(b1)));
 		any = true;
 	}
 	if (any)
@@ -164,14 +167,15 @@ static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
 	for (size_t i = 0; i < p->narenas; i++) {
 		const struct rep_arena *a = &p->arenas[i];
 
-		fprintf(f, "  %-10.10s 0x%-14llx %4llu/%-4llu %10s %10s %7llu %10s  %s%s\n", a->type,
-			(unsigned long long)a->addr, (unsigned long long)a->chunks,
+		fprintf(f, "  %-10.10s 0x%-14llx %4llu/%-4llu %10s %10s %7llu %10s  %s%s\n",
+			a->type, (unsigned long long)a->addr, (unsigned long long)a->chunks,
 			(unsigned long long)a->chunks_acquired, out_bytes(a->bytes, b1, sizeof(b1)),
 			out_bytes(a->high_water_bytes, b2, sizeof(b2)),
 			(unsigned long long)a->resets, out_bytes(a->kept_bytes, b3, sizeof(b3)),
 			a->release, a->ended ? " (ended)" : "");
 		if (hist)
-			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us", "count");
+			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us",
+				   "count");
 	}
 	if (p->arenas_omitted)
 		fprintf(f, "  (%llu older ended arenas not kept)\n",
@@ -196,7 +200,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 
 	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid,
 		out_printable(p->comm, comm, sizeof(comm)), p->exited ? " [exited]" : "",
-		out_bytes(p->rss_bytes, b1, sizeof(b1)), out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
+		out_bytes(p->rss_bytes, b1, sizeof(b1)),
+		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
 	fprintf(f, "  %-12s %11s %11s %11s %11s %11s\n", "ALLOCATOR", "MAPPED", "RESERVED",
 		"RESIDENT", "PRE-MAPPED", "PRE-RESID");
 	for (size_t i = 0; i < p->nallocs; i++) {
@@ -222,7 +227,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 		char b[40];
 
 		fprintf(f, "    %s in %lld blocks\n",
-			signed_bytes(p->stacks[i].bytes, b, sizeof(b)), (long long)p->stacks[i].blocks);
+			signed_bytes(p->stacks[i].bytes, b, sizeof(b)),
+			(long long)p->stacks[i].blocks);
 		for (size_t k = 0; k < p->stacks[i].nframes; k++)
 			fprintf(f, "      %s\n", p->stacks[i].frames[k]);
 	}
@@ -240,7 +246,8 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	fprintf(f, "\ndrops:");
 	for (size_t k = 0; k < r->ndrops; k++) {
 		if (r->drops[k].value) {
-			fprintf(f, " %s=%llu", r->drops[k].name, (unsigned long long)r->drops[k].value);
+			fprintf(f, " %s=%llu", r->drops[k].name,
+				(unsigned long long)r->drops[k].value);
 			any = true;
 		}
 	}

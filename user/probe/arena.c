@@ -42,10 +42,10 @@ static const struct internal jemalloc_internals[] = {
 
 /* glibc's malloc.c, in libc6-dbg's symbol table (GCC may have cloned them). */
 static const struct internal glibc_internals[] = {
-	{ "sysmalloc", "grow", 1 },	    /* sysmalloc(nb, av): memory from the OS */
-	{ "systrim", "trim", 0 },	    /* main arena: brk shrink; returns 1 when it did */
-	{ "new_heap", "new_heap", 1 },	    /* a thread arena's heap reservation */
-	{ "heap_trim", "heap_trim", 0 },    /* a thread arena's heap shrink */
+	{ "sysmalloc", "grow", 1 },	      /* sysmalloc(nb, av): memory from the OS */
+	{ "systrim", "trim", 0 },	      /* main arena: brk shrink; returns 1 when it did */
+	{ "new_heap", "new_heap", 1 },	      /* a thread arena's heap reservation */
+	{ "heap_trim", "heap_trim", 0 },      /* a thread arena's heap shrink */
 	{ "munmap_chunk", "unmap_chunk", 0 }, /* free of an mmapped chunk */
 };
 
@@ -173,10 +173,10 @@ static void bump_symbol(void *arg, const char *name, uint64_t off)
 		*h = '\0';
 	n = strlen(d);
 #define ENDS(s) (n >= sizeof(s) - 1 && !strcmp(d + n - (sizeof(s) - 1), s))
-#define PUT(arr, cnt)                                                                      \
-	do {                                                                               \
-		if (f->cnt < AT_ARRAY_SIZE(f->arr))                                        \
-			f->arr[f->cnt++] = off;                                            \
+#define PUT(arr, cnt)                                                                              \
+	do {                                                                                       \
+		if (f->cnt < AT_ARRAY_SIZE(f->arr))                                                \
+			f->arr[f->cnt++] = off;                                                    \
 	} while (0)
 	if (strstr(d, "bumpalo::Bump") && ENDS("::alloc_layout_slow"))
 		PUT(bump_slow, nslow);
@@ -211,7 +211,8 @@ static int probe_bumpalo(struct found *f, const struct syms *s)
 	snprintf(pr.func, sizeof(pr.func), "alloc_layout_slow");
 	for (size_t i = 0; i < f->nslow && !err; i++)
 		err = add_point(f, f->bump_slow[i], &pr,
-				AT_ACOOKIE(0, AT_AK_BUMP_SLOW, 0, 1, 0) | (watch ? AT_ACOOKIE_WATCH : 0),
+				AT_ACOOKIE(0, AT_AK_BUMP_SLOW, 0, 1, 0) |
+					(watch ? AT_ACOOKIE_WATCH : 0),
 				false);
 	snprintf(pr.func, sizeof(pr.func), "reset");
 	for (size_t i = 0; i < f->nreset && !err; i++)
@@ -221,8 +222,10 @@ static int probe_bumpalo(struct found *f, const struct syms *s)
 	for (size_t i = 0; i < ndrops && !err; i++)
 		err = add_point(f, drops[i], &pr, AT_ACOOKIE(0, AT_AK_BUMP_DROP, 0, 1, 0), true);
 	if (!pr.has_release && !watch)
-		at_note(0, "pid %d: bumpalo's reset and drop are inlined: its chunk releases need "
-			   "the heap level", f->pf->owner->pid);
+		at_note(0,
+			"pid %d: bumpalo's reset and drop are inlined: its chunk releases need "
+			"the heap level",
+			f->pf->owner->pid);
 	return err;
 }
 
@@ -257,9 +260,9 @@ static int probe_custom(struct found *f, const struct syms *s, const struct at_a
 {
 	bool watch = f->a->opts.watch && !sp->free[0];
 	struct at_probe_info pr = { .type = sp->name,
-				  .has_reset = sp->reset[0] != 0,
-				  .has_release = sp->free[0] || sp->reset[0],
-				  .watched = watch };
+				    .has_reset = sp->reset[0] != 0,
+				    .has_release = sp->free[0] || sp->reset[0],
+				    .watched = watch };
 	uint64_t off;
 	int err;
 
@@ -275,7 +278,8 @@ static int probe_custom(struct found *f, const struct syms *s, const struct at_a
 		snprintf(pr.func, sizeof(pr.func), "%.63s", sp->free);
 		pr.kind = AT_AK_CHUNK_FREE;
 		err = add_point(f, off, &pr,
-				AT_ACOOKIE(0, AT_AK_CHUNK_FREE, 0, sp->self_arg, sp->ptr_arg), true);
+				AT_ACOOKIE(0, AT_AK_CHUNK_FREE, 0, sp->self_arg, sp->ptr_arg),
+				true);
 	}
 	if (!err && sp->reset[0] && !syms_offset_of(s, sp->reset, &off)) {
 		snprintf(pr.func, sizeof(pr.func), "%.63s", sp->reset);

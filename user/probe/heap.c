@@ -40,37 +40,58 @@ struct func {
 /* Aliases at one address are probed once, under the first name listed. glibc's
  * reallocarray is not listed: it calls realloc. */
 static const struct func glibc_funcs[] = {
-	{ "malloc", AT_ROLE_MALLOC },		{ "calloc", AT_ROLE_CALLOC },
-	{ "realloc", AT_ROLE_REALLOC },		{ "free", AT_ROLE_FREE },
-	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
-	{ "memalign", AT_ROLE_MEMALIGN },	{ "valloc", AT_ROLE_VALLOC },
+	{ "malloc", AT_ROLE_MALLOC },
+	{ "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },
+	{ "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN },
+	{ "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },
+	{ "valloc", AT_ROLE_VALLOC },
 	{ "pvalloc", AT_ROLE_PVALLOC },
 };
 
 /* Prefixed with "", "je_" or "_rjem_". */
 static const struct func jemalloc_funcs[] = {
-	{ "malloc", AT_ROLE_MALLOC },		{ "calloc", AT_ROLE_CALLOC },
-	{ "realloc", AT_ROLE_REALLOC },		{ "free", AT_ROLE_FREE },
-	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
-	{ "memalign", AT_ROLE_MEMALIGN },	{ "valloc", AT_ROLE_VALLOC },
-	{ "mallocx", AT_ROLE_MALLOCX },		{ "rallocx", AT_ROLE_REALLOC },
-	{ "xallocx", AT_ROLE_XALLOCX },		{ "sdallocx", AT_ROLE_FREE },
+	{ "malloc", AT_ROLE_MALLOC },
+	{ "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },
+	{ "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN },
+	{ "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },
+	{ "valloc", AT_ROLE_VALLOC },
+	{ "mallocx", AT_ROLE_MALLOCX },
+	{ "rallocx", AT_ROLE_REALLOC },
+	{ "xallocx", AT_ROLE_XALLOCX },
+	{ "sdallocx", AT_ROLE_FREE },
 	{ "dallocx", AT_ROLE_FREE },
 };
 
 static const struct func mimalloc_funcs[] = {
-	{ "mi_malloc", AT_ROLE_MALLOC },	   { "mi_zalloc", AT_ROLE_MALLOC },
-	{ "mi_calloc", AT_ROLE_CALLOC },	   { "mi_realloc", AT_ROLE_REALLOC },
-	{ "mi_free", AT_ROLE_FREE },		   { "mi_free_size", AT_ROLE_FREE },
-	{ "mi_free_aligned", AT_ROLE_FREE },	   { "mi_free_size_aligned", AT_ROLE_FREE },
-	{ "mi_malloc_aligned", AT_ROLE_ALIGNED },  { "mi_zalloc_aligned", AT_ROLE_ALIGNED },
-	{ "mi_heap_malloc", AT_ROLE_HEAP_MALLOC }, { "mi_heap_zalloc", AT_ROLE_HEAP_MALLOC },
-	{ "mi_heap_calloc", AT_ROLE_HEAP_CALLOC }, { "mi_heap_realloc", AT_ROLE_HEAP_REALLOC },
+	{ "mi_malloc", AT_ROLE_MALLOC },
+	{ "mi_zalloc", AT_ROLE_MALLOC },
+	{ "mi_calloc", AT_ROLE_CALLOC },
+	{ "mi_realloc", AT_ROLE_REALLOC },
+	{ "mi_free", AT_ROLE_FREE },
+	{ "mi_free_size", AT_ROLE_FREE },
+	{ "mi_free_aligned", AT_ROLE_FREE },
+	{ "mi_free_size_aligned", AT_ROLE_FREE },
+	{ "mi_malloc_aligned", AT_ROLE_ALIGNED },
+	{ "mi_zalloc_aligned", AT_ROLE_ALIGNED },
+	{ "mi_heap_malloc", AT_ROLE_HEAP_MALLOC },
+	{ "mi_heap_zalloc", AT_ROLE_HEAP_MALLOC },
+	{ "mi_heap_calloc", AT_ROLE_HEAP_CALLOC },
+	{ "mi_heap_realloc", AT_ROLE_HEAP_REALLOC },
 	/* The libc names a malloc-overriding build exports. */
-	{ "malloc", AT_ROLE_MALLOC },		   { "calloc", AT_ROLE_CALLOC },
-	{ "realloc", AT_ROLE_REALLOC },		   { "free", AT_ROLE_FREE },
-	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN }, { "aligned_alloc", AT_ROLE_MEMALIGN },
-	{ "memalign", AT_ROLE_MEMALIGN },	   { "valloc", AT_ROLE_VALLOC },
+	{ "malloc", AT_ROLE_MALLOC },
+	{ "calloc", AT_ROLE_CALLOC },
+	{ "realloc", AT_ROLE_REALLOC },
+	{ "free", AT_ROLE_FREE },
+	{ "posix_memalign", AT_ROLE_POSIX_MEMALIGN },
+	{ "aligned_alloc", AT_ROLE_MEMALIGN },
+	{ "memalign", AT_ROLE_MEMALIGN },
+	{ "valloc", AT_ROLE_VALLOC },
 	{ "pvalloc", AT_ROLE_PVALLOC },
 };
 
@@ -225,7 +246,8 @@ static int family_specs(struct heap *h, struct probe_file *f, enum family fam, c
 		found++;
 		if (!probe_file_first(f, off))
 			continue;
-		err = probe_file_push(f, off, AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
+		err = probe_file_push(f, off,
+				      AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
 				      funcs[i].role == AT_ROLE_FREE);
 		if (err)
 			return err;

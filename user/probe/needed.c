@@ -39,7 +39,8 @@ static bool lib_find(const char *name, const char *origin, const char *rpath, ch
 			conf = fopen(g.gl_pathv[i], "re");
 			while (conf && fgets(line, sizeof(line), conf)) {
 				line[strcspn(line, "\n")] = '\0';
-				if (line[0] == '/' && strlen(dirs) + strlen(line) + 2 < sizeof(dirs)) {
+				if (line[0] == '/' &&
+				    strlen(dirs) + strlen(line) + 2 < sizeof(dirs)) {
 					strcat(dirs, line);
 					strcat(dirs, ":");
 				}
@@ -169,4 +170,3 @@ int needed_launch_files(const char *exe, needed_fn fn, void *arg)
 	free(nd);
 	return err;
 }
-

@@ -52,8 +52,9 @@ int probe_file_push(struct probe_file *f, uint64_t off, uint64_t cookie, bool en
 {
 	if (at_grow(&f->specs, f->nspecs, &f->cap, sizeof(f->specs[0]), 1))
 		return -ENOMEM;
-	f->specs[f->nspecs++] =
-		(struct loader_probe_spec){ .off = off, .cookie = cookie, .entry_only = entry_only };
+	f->specs[f->nspecs++] = (struct loader_probe_spec){ .off = off,
+							    .cookie = cookie,
+							    .entry_only = entry_only };
 	return 0;
 }
 

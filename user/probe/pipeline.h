@@ -65,7 +65,7 @@ struct probe_proc {
 struct probe_file {
 	const char *path;
 	struct file_id file;
-	int fd;			 /* the file, open for reading its code, or -1 */
+	int fd; /* the file, open for reading its code, or -1 */
 	const struct syms *syms;
 	struct probe_proc *proc; /* the process being probed */
 	struct probeset *owner;	 /* the points and links: the process's, or with -a the global */
@@ -99,7 +99,7 @@ struct probe_pipe {
 	struct probe_proc *procs;
 	size_t nprocs;
 	struct probeset global; /* -a: the links of every process */
-	struct fileset scanned;	/* -a: the files already probed */
+	struct fileset scanned; /* -a: the files already probed */
 };
 
 void probe_pipe_init(struct probe_pipe *pp, struct loader *l, const struct probe_level *lv,

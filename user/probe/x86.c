@@ -74,7 +74,11 @@ static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src
 		return 0;
 	op = c[i++];
 	switch (op) {
-	case 0x05: case 0x0d: case 0x25: case 0x2d: case 0x35: /* op %eax/%rax, imm32 */
+	case 0x05:
+	case 0x0d:
+	case 0x25:
+	case 0x2d:
+	case 0x35: /* op %eax/%rax, imm32 */
 		*dest = 0;
 		/* fall through */
 	case 0x3d: /* cmp %eax, imm32 */
@@ -82,7 +86,14 @@ static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src
 		return i + 4 <= len ? i + 4 : 0;
 	case 0xa8: /* test %al, imm8 */
 		return i + 1 <= len ? i + 1 : 0;
-	case 0xb8: case 0xb9: case 0xba: case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf:
+	case 0xb8:
+	case 0xb9:
+	case 0xba:
+	case 0xbb:
+	case 0xbc:
+	case 0xbd:
+	case 0xbe:
+	case 0xbf:
 		/* mov $imm, %reg: imm64 with REX.W */
 		*dest = (op - 0xb8) | ((rex & 1) ? 8 : 0);
 		i += (rex & 8) ? 8 : 4;
@@ -98,16 +109,32 @@ static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src
 	if (extra == SIZE_MAX)
 		return 0;
 	switch (op) {
-	case 0x84: case 0x85: case 0x38: case 0x39: case 0x3a: case 0x3b: /* test, cmp */
+	case 0x84:
+	case 0x85:
+	case 0x38:
+	case 0x39:
+	case 0x3a:
+	case 0x3b: /* test, cmp */
 		reads_only_memory_ok = true;
 		break;
-	case 0x8b: case 0x8d: case 0x03: case 0x0b: case 0x23: case 0x2b: case 0x33:
+	case 0x8b:
+	case 0x8d:
+	case 0x03:
+	case 0x0b:
+	case 0x23:
+	case 0x2b:
+	case 0x33:
 		*dest = reg; /* reg <- r/m: memory is only read (lea does not even read) */
 		reads_only_memory_ok = true;
 		if (op == 0x8b && (c[i] >> 6) == 3 && (rex & 8))
 			*src = rm;
 		break;
-	case 0x89: case 0x01: case 0x09: case 0x21: case 0x29: case 0x31:
+	case 0x89:
+	case 0x01:
+	case 0x09:
+	case 0x21:
+	case 0x29:
+	case 0x31:
 		*dest = rm; /* r/m <- reg: a write when r/m is memory */
 		if (op == 0x89 && (rex & 8))
 			*src = reg;
@@ -118,7 +145,9 @@ static size_t simple_len(const unsigned char *c, size_t len, int *dest, int *src
 		extra += 4;
 		*dest = rm;
 		break;
-	case 0x81: case 0x83: case 0xc1:
+	case 0x81:
+	case 0x83:
+	case 0xc1:
 		extra += op == 0x81 ? 4 : 1;
 		if (op == 0xc1 || ((c[i] >> 3) & 7) != 7)
 			*dest = rm; /* all but cmp write r/m */
@@ -144,8 +173,8 @@ static bool branch_into(const unsigned char *c, size_t len, size_t k)
 		if ((c[i] >= 0x70 && c[i] <= 0x7f) || c[i] == 0xeb) {
 			if (i + 2 <= len)
 				target = (int64_t)(i + 2) + (int8_t)c[i + 1];
-		} else if (c[i] == 0xe9 || c[i] == 0xe8 || (c[i] == 0x0f && i + 1 < len &&
-							    (c[i + 1] & 0xf0) == 0x80)) {
+		} else if (c[i] == 0xe9 || c[i] == 0xe8 ||
+			   (c[i] == 0x0f && i + 1 < len && (c[i + 1] & 0xf0) == 0x80)) {
 			size_t at = c[i] == 0x0f ? i + 2 : i + 1;
 			int32_t rel;
 
@@ -184,7 +213,7 @@ static int reg_in(uint32_t set, int own)
 }
 
 uint64_t x86_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
-			   uint32_t *arg_regs)
+			  uint32_t *arg_regs)
 {
 	/* Which registers hold each argument; rdi, rsi, rdx at the entry. */
 	uint32_t held[3] = { 1u << 7, 1u << 6, 1u << 2 };
@@ -198,7 +227,8 @@ uint64_t x86_probe_offset(const unsigned char *code, size_t len, uint64_t off, i
 			if (!i || branch_into(code, len, i))
 				return off;
 			/* Arguments not read may be gone: any register will do for them. */
-			*arg_regs = AT_ARG_REGS(reg_in(held[0], AT_REG_RDI), reg_in(held[1], AT_REG_RSI),
+			*arg_regs = AT_ARG_REGS(reg_in(held[0], AT_REG_RDI),
+						reg_in(held[1], AT_REG_RSI),
 						reg_in(held[2], AT_REG_RDX));
 			return off + i;
 		}
@@ -239,7 +269,7 @@ static bool tests_self(const unsigned char *c, size_t n, uint32_t regs)
 }
 
 uint64_t x86_size_word_offset(const unsigned char *code, size_t len, uint64_t off,
-			       uint32_t *arg_regs)
+			      uint32_t *arg_regs)
 {
 	uint32_t ptr = 1u << AT_REG_RDI, word = 0; /* the registers holding each */
 	bool tested = false;			   /* the last instruction: test %ptr,%ptr */
@@ -252,14 +282,15 @@ uint64_t x86_size_word_offset(const unsigned char *code, size_t len, uint64_t of
 			if (word) {
 				if (branch_into(code, len, i))
 					return 0;
-				*arg_regs = AT_ARG_REGS(reg_in(ptr, AT_REG_RDI), __builtin_ctz(word),
-							AT_REG_RDX) |
+				*arg_regs = AT_ARG_REGS(reg_in(ptr, AT_REG_RDI),
+							__builtin_ctz(word), AT_REG_RDX) |
 					    AT_COOKIE_SIZE_WORD;
 				return off + i;
 			}
 			/* je: only after test %ptr,%ptr, the free(NULL) exit */
 			if (!push_len(code + i, len - i) &&
-			    !(tested && (code[i] == 0x74 || (code[i] == 0x0f && code[i + 1] == 0x84))))
+			    !(tested &&
+			      (code[i] == 0x74 || (code[i] == 0x0f && code[i + 1] == 0x84))))
 				return 0;
 			tested = false;
 			i += n;
@@ -282,7 +313,7 @@ uint64_t x86_size_word_offset(const unsigned char *code, size_t len, uint64_t of
 }
 
 uint64_t x86_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool size_word,
-			  uint32_t *arg_regs)
+			 uint32_t *arg_regs)
 {
 	unsigned char code[4096];
 	ssize_t got;
@@ -300,4 +331,3 @@ uint64_t x86_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool si
 		return at;
 	return x86_probe_offset(code, (size_t)got, off, nargs, arg_regs);
 }
-

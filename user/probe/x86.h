@@ -21,7 +21,7 @@
  * and no branch in the function lands between the entry and the probe. Otherwise on the
  * entry, with the arguments in rdi, rsi and rdx. */
 uint64_t x86_probe_offset(const unsigned char *code, size_t len, uint64_t off, int nargs,
-			   uint32_t *arg_regs);
+			  uint32_t *arg_regs);
 
 /* For glibc's free, which loads its chunk's size word from ptr - 8 early: the offset of
  * the first instruction the kernel emulates once the word is in a register, or 0. free has
@@ -29,12 +29,12 @@ uint64_t x86_probe_offset(const unsigned char *code, size_t len, uint64_t off, i
  * at free(NULL) (test %ptr,%ptr; je); otherwise the rules of x86_probe_offset hold.
  * *arg_regs: the pointer's and the word's registers, with AT_COOKIE_SIZE_WORD. */
 uint64_t x86_size_word_offset(const unsigned char *code, size_t len, uint64_t off,
-			       uint32_t *arg_regs);
+			      uint32_t *arg_regs);
 
 /* x86_probe_offset for the function of size bytes at file offset off in the open file fd
  * (the entry, with the arguments in rdi, rsi and rdx, when the code cannot be read); with
  * size_word, x86_size_word_offset first. */
 uint64_t x86_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool size_word,
-			  uint32_t *arg_regs);
+			 uint32_t *arg_regs);
 
 #endif

@@ -85,7 +85,7 @@ const char *attrib_library(const char *base)
 		const char *prefix;
 		const char *name;
 	} libs[] = {
-		{ "libc.so", "glibc" },	      { "libc-", "glibc" },
+		{ "libc.so", "glibc" },	       { "libc-", "glibc" },
 		{ "libjemalloc", "jemalloc" }, { "libmimalloc", "mimalloc" },
 		{ "libtcmalloc", "tcmalloc" }, { "ld-linux", "ld.so" },
 		{ "ld64.so", "ld.so" },
@@ -102,10 +102,11 @@ const char *attrib_function(const char *func)
 	static const char *const je[] = { "je_", "_rjem_", "os_pages_", "pages_" };
 	static const char *const mi[] = { "mi_", "_mi_" };
 	static const char *const glibc[] = {
-		"sysmalloc", "systrim", "_int_malloc", "_int_free", "_int_realloc",
-		"_int_memalign", "new_heap", "alloc_new_heap", "munmap_chunk", "mremap_chunk",
-		"heap_trim", "__libc_malloc", "__libc_free", "__libc_realloc", "__libc_calloc",
-		"__malloc_trim", "malloc_trim", "__glibc_morecore", "__default_morecore",
+		"sysmalloc",	"systrim",	    "_int_malloc",	  "_int_free",
+		"_int_realloc", "_int_memalign",    "new_heap",		  "alloc_new_heap",
+		"munmap_chunk", "mremap_chunk",	    "heap_trim",	  "__libc_malloc",
+		"__libc_free",	"__libc_realloc",   "__libc_calloc",	  "__malloc_trim",
+		"malloc_trim",	"__glibc_morecore", "__default_morecore",
 	};
 
 	for (size_t i = 0; i < AT_ARRAY_SIZE(je); i++)

@@ -51,7 +51,8 @@ static int check_tracefs(void)
 		return 0;
 	if (mount("nodev", TRACEFS, "tracefs", 0, NULL) && errno != EBUSY) {
 		at_err("tracefs is not mounted and mounting it at " TRACEFS " failed (%s): "
-		       "run 'mount -t tracefs nodev " TRACEFS "'", strerror(errno));
+		       "run 'mount -t tracefs nodev " TRACEFS "'",
+		       strerror(errno));
 		return -EOPNOTSUPP;
 	}
 	if (access(TRACEFS "/events/syscalls", F_OK)) {

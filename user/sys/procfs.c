@@ -20,8 +20,9 @@ int procfs_parse_maps_line(const char *line, struct maps_entry *e)
 	const char *p;
 
 	memset(e, 0, sizeof(*e));
-	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj,
-		   &min, &ino, &n) < 7 || strlen(perms) != 4 || start > end)
+	if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &off, &maj, &min,
+		   &ino, &n) < 7 ||
+	    strlen(perms) != 4 || start > end)
 		return -EINVAL;
 	e->start = start;
 	e->end = end;
@@ -197,7 +198,8 @@ int procfs_read_smaps_rollup(int pid, uint64_t *rss_bytes, uint64_t *lazyfree_by
 
 int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *bytes)
 {
-	uint64_t buf[512], page = start / AT_PAGE_SIZE, last = (end + AT_PAGE_SIZE - 1) / AT_PAGE_SIZE;
+	uint64_t buf[512], page = start / AT_PAGE_SIZE,
+			   last = (end + AT_PAGE_SIZE - 1) / AT_PAGE_SIZE;
 	uint64_t present = 0;
 
 	while (page < last) {

@@ -26,7 +26,7 @@ struct proc_stat {
 	char state;
 	int ppid;
 	unsigned long flags; /* PF_* */
-	uint64_t start_brk; /* the current break is the end of [heap] in maps */
+	uint64_t start_brk;  /* the current break is the end of [heap] in maps */
 };
 
 #define AT_PF_KTHREAD 0x00200000ul

@@ -95,7 +95,8 @@ void stacks_symbolize(struct stacks *s, uint64_t addr, char *buf, size_t len)
 		if (syms)
 			name = syms_name_at(syms, off - 1);
 		if (!name) {
-			snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr, base ? base + 1 : f->path);
+			snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr,
+				 base ? base + 1 : f->path);
 			return;
 		}
 		dem = stacks_demangle(name);

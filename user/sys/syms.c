@@ -294,7 +294,8 @@ struct syms *syms__new(const char *path)
 	for (size_t i = 0; i < ncache; i++) {
 		s = cache[i];
 		if (s->dev == st.st_dev && s->ino == st.st_ino && s->size == st.st_size &&
-		    s->mtime.tv_sec == st.st_mtim.tv_sec && s->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+		    s->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    s->mtime.tv_nsec == st.st_mtim.tv_nsec) {
 			s->refs++;
 			s->last_use = ++cache_clock;
 			return s;
