@@ -1,17 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * glibc's books at rest, for tests/unit/test_books_glibc.c (usage: glibc_books FD [race]).
+ * glibc's books at rest, for tests/unit/test_books_glibc.c
+ * (usage: glibc_books FD [race|noncontig]).
  * Eight threads, each in an arena of its own, hold blocks, keep an mmapped chunk and leave
  * free chunks in small and large bins, fastbins and their tcache; the main thread does the
  * same in the main arena. Then mallinfo2() and what went into tcaches are written to FD and
  * every thread waits to be killed. With "race", threads allocate, free and unmap without end
- * while being read, and FD is written once they run.
+ * while being read, and FD is written once they run. With "noncontig", a page mapped right
+ * above the break makes brk fail, so that the main arena goes on in mmapped memory.
  */
 #include <malloc.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "glibc_books.h"
@@ -136,6 +139,16 @@ int main(int argc, char **argv)
 	fd = atoi(argv[1]);
 	if (argc > 2 && !strcmp(argv[2], "race"))
 		return race(fd);
+	if (argc > 2 && !strcmp(argv[2], "noncontig")) {
+		uintptr_t brk_end;
+
+		opaque(malloc(1)); /* the brk heap first */
+		brk_end = ((uintptr_t)sbrk(0) + 0xfff) & ~(uintptr_t)0xfff;
+
+		if (mmap((void *)brk_end, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS |
+			 MAP_FIXED_NOREPLACE, -1, 0) == MAP_FAILED)
+			return 3;
+	}
 	sem_init(&ready, 0, 0);
 	for (int i = 0; i < THREADS; i++)
 		pthread_create(&t, NULL, worker, (void *)(intptr_t)i);

@@ -19,6 +19,8 @@
 #define MAX_MAPS (1u << 20)
 /* mmapped chunk headers read in all (glibc's own limit, n_mmaps_max, is 65536). */
 #define MAX_MMAPPED (1u << 18)
+/* Pages stepped over looking for mmapped chunks inside merged mappings. */
+#define MAX_DEEP (1u << 16)
 /* The one glibc release whose layouts glibc_layout.h holds. */
 #define GLIBC_KNOWN 36
 #define ARENA_TRIES 3
@@ -44,11 +46,17 @@ struct gl_ctx {
 
 /* ---- mappings ---- */
 
-static bool is_libc_name(const char *path)
+static const char *basename_of(const char *path)
 {
 	const char *b = strrchr(path, '/');
 
-	b = b ? b + 1 : path;
+	return b ? b + 1 : path;
+}
+
+static bool is_libc_name(const char *path)
+{
+	const char *b = basename_of(path);
+
 	return !strcmp(b, "libc.so.6") || (!strncmp(b, "libc-2.", 7) && strstr(b, ".so"));
 }
 
@@ -71,6 +79,11 @@ static int on_map(const struct maps_entry *e, void *arg)
 			snprintf(m->libc, sizeof(m->libc), "%s", e->path);
 			m->libc_base = e->start;
 			m->libc_end = e->end;
+		}
+		if (!m->ld[0] && !strncmp(basename_of(e->path), "ld-linux", 8)) {
+			snprintf(m->ld, sizeof(m->ld), "%s", e->path);
+			m->ld_base = e->start;
+			m->ld_end = e->end;
 		}
 		if (m->exe[0] && !m->exe_base && !strcmp(e->path, m->exe)) {
 			m->exe_base = e->start;
@@ -375,21 +388,22 @@ static void read_mp(struct gl_ctx *c)
 
 /* ---- arenas ---- */
 
-/* The main arena's memory: the brk heap and, once brk failed and glibc went on in mmapped
- * memory (marking the arena noncontiguous), the anonymous mapping holding its top. A
- * contiguous arena's top elsewhere is refused: believing it would give that mapping to the
- * main arena. */
+/* The main arena's memory: the brk heap. Once brk failed, glibc goes on in regions it
+ * mmaps (marking the arena noncontiguous), and the arena does not say where they are: its
+ * chunks may then lie in any private writable memory (where the kernel may also have merged
+ * a region with its neighbours). A contiguous arena's top outside [heap] is refused. */
 static int main_memory(struct gl_ctx *c, const struct glibc_mstate *m, struct glibc_mem *mem)
 {
-	const struct gl_map *top = gl_maps_find(&c->maps, m->top);
-
+	if (m->flags & GL_NONCONTIGUOUS_BIT) {
+		for (size_t i = 0; i < c->anon.n; i++) /* [heap] included */
+			if (glibc_mem_add(mem, c->anon.v[i].start, c->anon.v[i].end))
+				return -ENOMEM;
+		return 0;
+	}
 	for (size_t i = 0; i < c->maps.n; i++)
 		if (c->maps.v[i].kind == GM_HEAP &&
 		    glibc_mem_add(mem, c->maps.v[i].start, c->maps.v[i].end))
 			return -ENOMEM;
-	if (top && top->kind == GM_ANON && (m->flags & GL_NONCONTIGUOUS_BIT) &&
-	    glibc_mem_add(mem, top->start, top->end))
-		return -ENOMEM;
 	glibc_mem_sort(mem);
 	return 0;
 }
@@ -414,17 +428,31 @@ static int arena_memory(struct gl_ctx *c, uint64_t addr, bool is_main, const str
 	return 0;
 }
 
-static int arena_ranges(struct gl_ctx *c, bool is_main, const struct glibc_mem *mem,
-			const struct glibc_mem *heaps)
+/* The main arena owns [heap]; of its mmapped regions only its top chunk is known for sure
+ * (the rest stays unknown). A thread arena owns its heaps' reservations. */
+static int main_ranges(struct gl_ctx *c, const struct glibc_mstate *m, uint64_t top_bytes)
 {
+	const struct gl_map *top = gl_maps_find(&c->maps, m->top);
 	int err = 0;
 
-	for (size_t i = 0; i < mem->n && !err; i++) {
-		err = glibc_mem_add(&c->reached, mem->v[i].start, mem->v[i].end);
-		if (!err && is_main)
-			err = add_range(c, mem->v[i].start, mem->v[i].end, BOOKS_EV_BOOKS,
+	for (size_t i = 0; i < c->maps.n && !err; i++)
+		if (c->maps.v[i].kind == GM_HEAP)
+			err = add_range(c, c->maps.v[i].start, c->maps.v[i].end, BOOKS_EV_BOOKS,
 					GLIBC_RANGE_MAIN_HEAP);
-	}
+	if (!err && top_bytes && top && top->kind == GM_ANON)
+		err = add_range(c, m->top, m->top + top_bytes, BOOKS_EV_BOOKS,
+				GLIBC_RANGE_MAIN_HEAP);
+	return err;
+}
+
+static int arena_ranges(struct gl_ctx *c, bool is_main, const struct glibc_mstate *m,
+			uint64_t top_bytes, const struct glibc_mem *mem,
+			const struct glibc_mem *heaps)
+{
+	int err = is_main ? main_ranges(c, m, top_bytes) : 0;
+
+	for (size_t i = 0; i < mem->n && !err; i++)
+		err = glibc_mem_add(&c->reached, mem->v[i].start, mem->v[i].end);
 	for (size_t i = 0; i < heaps->n && !err; i++)
 		err = add_range(c, heaps->v[i].start,
 				anon_extent(c, heaps->v[i].start, heaps->v[i].end), BOOKS_EV_BOOKS,
@@ -478,7 +506,7 @@ static int read_arena(struct gl_ctx *c, uint64_t addr, bool is_main, uint64_t *n
 	c->fastbins += f.fastbins;
 	c->arenas++;
 	*next = m.next;
-	err = arena_ranges(c, is_main, &mem, &heaps);
+	err = arena_ranges(c, is_main, &m, f.top, &mem, &heaps);
 out:
 	glibc_mem_release(&mem);
 	glibc_mem_release(&heaps);
@@ -537,32 +565,64 @@ static int find_heap_headers(struct gl_ctx *c)
 	return err;
 }
 
-/* Chunks glibc mmapped itself: one mapping each, starting with the chunk's header; the
- * kernel merges neighbouring ones into one mapping, so a mapping may hold several in a row. */
-static int find_mmapped(struct gl_ctx *c)
+/* The mmapped chunks in a row from the start of mapping m. With deep, what is not a chunk
+ * is stepped over a page at a time, and only the chunks after it are new (the leading run
+ * was taken by the first pass). */
+static int mmapped_run(struct gl_ctx *c, const struct gl_map *m, bool deep, uint32_t *probes)
 {
-	uint32_t headers = 0;
+	uint64_t pos = m->start, h[2], len;
+	bool add = !deep;
 	int err = 0;
 
-	for (size_t i = 0; i < c->maps.n && !err; i++) {
-		const struct gl_map *m = &c->maps.v[i];
-		uint64_t pos = m->start, h[2], len;
-
-		if (m->kind != GM_ANON || !(m->prot & PROT_READ) || !(m->prot & PROT_WRITE) ||
-		    is_claimed(c, m->start))
-			continue;
-		while (pos < m->end && !err) {
-			if (headers++ == MAX_MMAPPED) {
-				glibc_walk_fail(&c->w, "more than %u mmapped chunks", MAX_MMAPPED);
-				return 0;
+	while (pos < m->end && !err && (!deep || c->mmapped_found < c->mmapped_mem)) {
+		if ((*probes)++ == (deep ? MAX_DEEP : MAX_MMAPPED)) {
+			glibc_walk_fail(&c->w, "more than %u mmapped chunk headers read",
+					deep ? MAX_DEEP : MAX_MMAPPED);
+			return 0;
+		}
+		if (!is_claimed(c, pos) && !tmem_read(c->t, pos, h, sizeof(h)) &&
+		    glibc_mmapped_header(h[0], h[1], m->end - pos, &len)) {
+			if (add) {
+				err = add_range(c, pos, pos + len, BOOKS_EV_HEADER,
+						GLIBC_RANGE_MMAPPED);
+				c->mmapped_found += len;
+				c->mmapped_chunks++;
 			}
-			if (tmem_read(c->t, pos, h, sizeof(h)) ||
-			    !glibc_mmapped_header(h[0], h[1], m->end - pos, &len))
-				break;
-			err = add_range(c, pos, pos + len, BOOKS_EV_HEADER, GLIBC_RANGE_MMAPPED);
-			c->mmapped_found += len;
-			c->mmapped_chunks++;
 			pos += len;
+			continue;
+		}
+		if (!deep)
+			break;
+		add = true;
+		pos += AT_PAGE_SIZE;
+	}
+	return err;
+}
+
+/*
+ * Chunks glibc mmapped itself: one mapping each, starting with the chunk's header. The
+ * kernel merges neighbouring anonymous mappings, so a mapping may hold several chunks in a
+ * row (found by the first pass), or chunks after memory that is not one (a region of
+ * another owner mapped later, just below). When mp_ says bytes are still missing, a second
+ * pass steps through the rest of each mapping a page at a time, until they are found or
+ * MAX_DEEP headers have been read.
+ */
+static int find_mmapped(struct gl_ctx *c)
+{
+	uint32_t probes = 0;
+	int err = 0;
+
+	for (int deep = 0; deep < 2 && !err; deep++) {
+		if (deep && (!c->has_mp || c->mmapped_found >= c->mmapped_mem))
+			break;
+		probes = 0;
+		for (size_t i = 0; i < c->maps.n && !err; i++) {
+			const struct gl_map *m = &c->maps.v[i];
+
+			if (m->kind != GM_ANON || !(m->prot & PROT_READ) ||
+			    !(m->prot & PROT_WRITE) || (!deep && is_claimed(c, m->start)))
+				continue;
+			err = mmapped_run(c, m, deep, &probes);
 		}
 	}
 	return err;
@@ -570,17 +630,50 @@ static int find_mmapped(struct gl_ctx *c)
 
 /* ---- tcache ---- */
 
+/* The heads of glibc's thread lists: a static executable's own variables, else in ld.so's
+ * _rtld_global at the offsets libc's libthread_db descriptors give. */
+static void thread_lists(struct gl_ctx *c, struct gl_threads *th)
+{
+	const struct glibc_elf *e = &c->elf;
+	char path[PATH_MAX];
+	uint64_t rtld = 0;
+
+	th->tid_off = e->pd_tid ? e->pd_tid : GL_PD_TID;
+	th->list_off = e->pd_list;
+	if (!e->pd_list)
+		return;
+	if (c->where.is_static) {
+		th->heads[0] = e->dl_stack_used ? c->where.bias + e->dl_stack_used : 0;
+		th->heads[1] = e->dl_stack_user ? c->where.bias + e->dl_stack_user : 0;
+		return;
+	}
+	if (!c->maps.ld[0] || !e->rtld_stack_used || !e->rtld_stack_user)
+		return;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", c->pid,
+		 (unsigned long long)c->maps.ld_base, (unsigned long long)c->maps.ld_end);
+	if (glibc_elf_symbol(path, "_rtld_global", &rtld)) {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", c->pid, c->maps.ld);
+		if (glibc_elf_symbol(path, "_rtld_global", &rtld))
+			return;
+	}
+	/* ld.so's first segment is at address 0, so its base is its bias. */
+	th->heads[0] = c->maps.ld_base + rtld + e->rtld_stack_used;
+	th->heads[1] = c->maps.ld_base + rtld + e->rtld_stack_user;
+}
+
 static int read_tcache(struct gl_ctx *c)
 {
 	struct glibc_tcache_params p = { .bins = c->tc_bins, .count = c->tc_count };
+	struct gl_threads th = { 0 };
 	int err;
 
 	if (!c->has_mp || !c->where.tcache_tpoff || !c->where.tcache_key ||
 	    tmem_read_u64(c->t, c->where.tcache_key, &p.key))
 		return 0;
 	glibc_mem_sort(&c->reached);
-	err = glibc_read_tcaches(&c->w, c->pid, &c->maps, c->where.tcache_tpoff, &p, &c->reached,
-				 &c->tcache, &c->tcache_chunks, &c->tcache_threads);
+	thread_lists(c, &th);
+	err = glibc_read_tcaches(&c->w, c->pid, &c->maps, &th, c->where.tcache_tpoff, &p,
+				 &c->reached, &c->tcache, &c->tcache_chunks, &c->tcache_threads);
 	c->tcache_read = !err;
 	return err == -ENOMEM ? err : 0;
 }

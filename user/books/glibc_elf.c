@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/* What the libc file says: its writable segment and TLS, its version banner, and the data
- * symbols (main_arena, mp_, tcache_key, the TLS variable tcache) that libc6-dbg names. */
+/* What the libc file says: its writable segment and TLS, its version banner, the data
+ * symbols (main_arena, mp_, tcache_key, the TLS variable tcache) that libc6-dbg names, and
+ * the layout descriptors libc exports for libthread_db. */
 #include "glibc_priv.h"
 
 #include <fcntl.h>
@@ -59,6 +60,48 @@ static int read_version(Elf *elf)
 	return p[1] >= '0' && p[1] <= '9' ? (p[0] - '0') * 10 + (p[1] - '0') : p[0] - '0';
 }
 
+/* libthread_db's descriptors (nptl_db's DB_STRUCT_FIELD): uint32_t { bits, count, offset }
+ * in read-only data. Kept by symbol address until the file's sections are read. */
+struct descs {
+	uint64_t pd_tid, pd_list, stack_used, stack_user;
+};
+
+static bool read_desc(Elf *elf, uint64_t vaddr, uint32_t bits, uint32_t max, uint32_t *off)
+{
+	Elf_Scn *scn = NULL;
+	GElf_Shdr sh;
+	uint32_t d[3];
+
+	while (vaddr && (scn = elf_nextscn(elf, scn))) {
+		Elf_Data *data;
+
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_PROGBITS || vaddr < sh.sh_addr ||
+		    vaddr + sizeof(d) > sh.sh_addr + sh.sh_size)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data || !data->d_buf || vaddr - sh.sh_addr + sizeof(d) > data->d_size)
+			return false;
+		memcpy(d, (const char *)data->d_buf + (vaddr - sh.sh_addr), sizeof(d));
+		if (d[0] != bits || d[1] != 1 || d[2] >= max)
+			return false;
+		*off = d[2];
+		return true;
+	}
+	return false;
+}
+
+static void take_desc(struct descs *ds, const char *name, uint64_t v)
+{
+	if (!strcmp(name, "_thread_db_pthread_tid"))
+		ds->pd_tid = v;
+	else if (!strcmp(name, "_thread_db_pthread_list"))
+		ds->pd_list = v;
+	else if (!strcmp(name, "_thread_db_rtld_global__dl_stack_used"))
+		ds->stack_used = v;
+	else if (!strcmp(name, "_thread_db_rtld_global__dl_stack_user"))
+		ds->stack_user = v;
+}
+
 static void take_sym(struct glibc_elf *e, const char *name, const GElf_Sym *s)
 {
 	int type = GELF_ST_TYPE(s->st_info);
@@ -72,10 +115,16 @@ static void take_sym(struct glibc_elf *e, const char *name, const GElf_Sym *s)
 	else if (type == STT_TLS && !strcmp(name, "tcache") && s->st_size == 8) {
 		e->tcache_tls = s->st_value;
 		e->has_tcache_tls = true;
+	} else if (type == STT_OBJECT && !strcmp(name, "_dl_stack_used")) {
+		e->dl_stack_used = s->st_value;
+	} else if (type == STT_OBJECT && !strcmp(name, "_dl_stack_user")) {
+		e->dl_stack_user = s->st_value;
 	}
 }
 
-static void read_symbols(Elf *elf, struct glibc_elf *e)
+/* Calls fn for each defined symbol of the file's .symtab and .dynsym. */
+static void each_symbol(Elf *elf, void (*fn)(void *arg, const char *name, const GElf_Sym *s),
+			void *arg)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -83,7 +132,8 @@ static void read_symbols(Elf *elf, struct glibc_elf *e)
 	while ((scn = elf_nextscn(elf, scn))) {
 		Elf_Data *data;
 
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_SYMTAB || !sh.sh_entsize)
+		if (!gelf_getshdr(scn, &sh) || !sh.sh_entsize ||
+		    (sh.sh_type != SHT_SYMTAB && sh.sh_type != SHT_DYNSYM))
 			continue;
 		data = elf_getdata(scn, NULL);
 		for (size_t i = 0; data && i < sh.sh_size / sh.sh_entsize; i++) {
@@ -94,9 +144,59 @@ static void read_symbols(Elf *elf, struct glibc_elf *e)
 				continue;
 			name = elf_strptr(elf, sh.sh_link, s.st_name);
 			if (name)
-				take_sym(e, name, &s);
+				fn(arg, name, &s);
 		}
 	}
+}
+
+struct sym_arg {
+	struct glibc_elf *e;
+	struct descs *ds;
+};
+
+static void on_sym(void *arg, const char *name, const GElf_Sym *s)
+{
+	struct sym_arg *a = arg;
+
+	take_sym(a->e, name, s);
+	if (a->ds && GELF_ST_TYPE(s->st_info) == STT_OBJECT)
+		take_desc(a->ds, name, s->st_value);
+}
+
+static void read_symbols(Elf *elf, struct glibc_elf *e, struct descs *ds)
+{
+	struct sym_arg a = { e, ds };
+
+	each_symbol(elf, on_sym, &a);
+}
+
+/* The descriptors are checked against what they must describe (a 32-bit tid, 16-byte
+ * list_t) and refused otherwise. */
+static void read_descs(Elf *elf, const struct descs *ds, struct glibc_elf *e)
+{
+	uint32_t off;
+
+	if (read_desc(elf, ds->pd_tid, 32, 4096, &off) && off)
+		e->pd_tid = off;
+	if (read_desc(elf, ds->pd_list, 128, 4096, &off) && off)
+		e->pd_list = off;
+	if (read_desc(elf, ds->stack_used, 128, 1u << 16, &off) && off)
+		e->rtld_stack_used = off;
+	if (read_desc(elf, ds->stack_user, 128, 1u << 16, &off) && off)
+		e->rtld_stack_user = off;
+}
+
+struct find_arg {
+	const char *name;
+	uint64_t v;
+};
+
+static void on_find(void *arg, const char *name, const GElf_Sym *s)
+{
+	struct find_arg *a = arg;
+
+	if (!a->v && GELF_ST_TYPE(s->st_info) == STT_OBJECT && !strcmp(name, a->name))
+		a->v = s->st_value;
 }
 
 /* libc.so reaches its own initial-exec TLS through GOT slots that ld.so fills with
@@ -198,6 +298,7 @@ static int elf_read(const char *path, bool symbols, struct glibc_elf *e)
 	char dbg[PATH_MAX];
 	GElf_Ehdr eh;
 	Elf *elf, *delf;
+	struct descs ds = { 0 };
 	int fd, dfd, err;
 
 	memset(e, 0, sizeof(*e));
@@ -211,10 +312,11 @@ static int elf_read(const char *path, bool symbols, struct glibc_elf *e)
 	read_segments(elf, e);
 	e->version = read_version(elf);
 	if (symbols) {
-		read_symbols(elf, e);
+		read_symbols(elf, e, &ds);
+		read_descs(elf, &ds, e);
 		if (!e->main_arena && !syms_debug_file(path, dbg, sizeof(dbg)) &&
 		    !open_elf(dbg, &dfd, &delf)) {
-			read_symbols(delf, e);
+			read_symbols(delf, e, NULL);
 			elf_end(delf);
 			close(dfd);
 		}
@@ -224,4 +326,22 @@ static int elf_read(const char *path, bool symbols, struct glibc_elf *e)
 	elf_end(elf);
 	close(fd);
 	return e->rw_memsz ? 0 : -ENOEXEC;
+}
+
+int glibc_elf_symbol(const char *path, const char *name, uint64_t *vaddr)
+{
+	struct find_arg a = { name, 0 };
+	Elf *elf;
+	int fd, err;
+
+	if (elf_version(EV_CURRENT) == EV_NONE)
+		return -EINVAL;
+	err = open_elf(path, &fd, &elf);
+	if (err)
+		return err;
+	each_symbol(elf, on_find, &a);
+	elf_end(elf);
+	close(fd);
+	*vaddr = a.v;
+	return a.v ? 0 : -ENOENT;
 }

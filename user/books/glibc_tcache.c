@@ -2,11 +2,13 @@
 /*
  * Each thread's tcache, read from outside. tcache is a TLS variable, so it sits at a fixed
  * offset (tpoff) from each thread's thread pointer, which is the address of the thread's
- * struct pthread. /proc does not show thread pointers, but a struct pthread shows itself:
- * its first word (tcb) and third (self) are its own address and its tid is at 0x2d0. glibc
- * puts it at the top of the thread stacks it maps (above a PROT_NONE guard), ld.so puts the
- * main thread's in a small early mapping, and a static executable at the start of its brk
- * heap (_dl_early_allocate), so only those places are searched.
+ * struct pthread. /proc does not show thread pointers; glibc keeps every struct pthread on
+ * two lists (GL(dl_stack_used), GL(dl_stack_user)) that libthread_db walks, and these are
+ * walked first. A struct pthread also shows itself: its first word (tcb) and third (self)
+ * are its own address, and its tid is known. For threads not on the lists, the places glibc
+ * puts them are searched: the top of the thread stacks it maps (above a PROT_NONE guard),
+ * ld.so's small early mappings (the main thread's), and the start of a static executable's
+ * brk heap (_dl_early_allocate).
  */
 #include "glibc_priv.h"
 
@@ -29,6 +31,7 @@
 struct tcb {
 	uint32_t tid;
 	bool ambiguous;
+	bool listed; /* found on glibc's lists: what the search finds is not asked */
 	uint64_t addr;
 };
 
@@ -73,24 +76,25 @@ static int read_tids(int pid, struct tcbs *s)
 	return 0;
 }
 
-static void found(struct tmem *t, struct tcbs *s, uint64_t addr)
+static void found(struct tmem *t, struct tcbs *s, uint64_t addr, uint64_t tid_off, bool listed)
 {
 	struct tcb key, *hit;
 	uint32_t tid;
 
-	if (tmem_read(t, addr + GL_PD_TID, &tid, sizeof(tid)))
+	if (tmem_read(t, addr + tid_off, &tid, sizeof(tid)))
 		return;
 	key.tid = tid;
 	hit = bsearch(&key, s->v, s->n, sizeof(*s->v), by_tid);
-	if (!hit || hit->addr == addr)
+	if (!hit || hit->addr == addr || (hit->listed && !listed))
 		return;
+	hit->listed = listed;
 	/* Two structs claiming one live tid: neither is trusted. */
 	if (hit->addr)
 		hit->ambiguous = true;
 	hit->addr = addr;
 }
 
-static void search(struct tmem *t, struct tcbs *s, uint64_t start, uint64_t end)
+static void search(struct tmem *t, struct tcbs *s, uint64_t start, uint64_t end, uint64_t tid_off)
 {
 	uint64_t page[AT_PAGE_SIZE / 8];
 
@@ -102,26 +106,61 @@ static void search(struct tmem *t, struct tcbs *s, uint64_t start, uint64_t end)
 			uint64_t a = pg + o;
 
 			if (page[(o + GL_PD_TCB) / 8] == a && page[(o + GL_PD_SELF) / 8] == a)
-				found(t, s, a);
+				found(t, s, a, tid_off, false);
 		}
 	}
 }
 
-static void find_tcbs(struct tmem *t, const struct gl_maps *maps, struct tcbs *s)
+static void find_tcbs(struct tmem *t, const struct gl_maps *maps, struct tcbs *s, uint64_t tid_off)
 {
 	for (size_t i = 0; i < maps->n; i++) {
 		const struct gl_map *m = &maps->v[i];
+		uint64_t len = m->end - m->start;
 
 		if (m->kind == GM_HEAP)
-			search(t, s, m->start,
-			       m->end - m->start < HEAP_HEAD ? m->end : m->start + HEAP_HEAD);
+			search(t, s, m->start, len < HEAP_HEAD ? m->end : m->start + HEAP_HEAD,
+			       tid_off);
 		if (m->kind != GM_ANON || !(m->prot & PROT_WRITE))
 			continue;
-		if (m->end - m->start <= SMALL_MAP)
-			search(t, s, m->start, m->end);
+		if (len <= SMALL_MAP)
+			search(t, s, m->start, m->end, tid_off);
 		else if (i && maps->v[i - 1].end == m->start && !maps->v[i - 1].prot)
-			search(t, s, m->end - STACK_TOP, m->end);
+			search(t, s, m->end - STACK_TOP, m->end, tid_off);
 	}
+}
+
+/* One circular list of struct pthread (by their list_t): bounded, and Brent's method ends a
+ * loop that does not come back to the head. */
+static void walk_list(struct tmem *t, struct tcbs *s, uint64_t head, const struct gl_threads *th)
+{
+	uint64_t e, tortoise, power = 1, lam = 0;
+
+	if (!head || tmem_read_u64(t, head, &e))
+		return;
+	tortoise = e;
+	for (uint32_t n = 0; e != head && n < 2 * MAX_TIDS; n++) {
+		uint64_t pd = e - th->list_off, w[3];
+
+		if ((e & 7) || e < th->list_off || tmem_read(t, pd, w, sizeof(w)))
+			return;
+		if (w[GL_PD_TCB / 8] == pd && w[GL_PD_SELF / 8] == pd)
+			found(t, s, pd, th->tid_off, true);
+		if (tmem_read_u64(t, e, &e) || e == tortoise)
+			return;
+		if (++lam == power) {
+			tortoise = e;
+			power *= 2;
+			lam = 0;
+		}
+	}
+}
+
+static bool all_found(const struct tcbs *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (!s->v[i].addr)
+			return false;
+	return true;
 }
 
 static bool seen_before(uint64_t *seen, size_t *n, uint64_t addr)
@@ -152,7 +191,8 @@ static int walk_retrying(struct glibc_walk *w, uint64_t slot, uint64_t *tc,
 	return err;
 }
 
-int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps, int64_t tpoff,
+int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps,
+		       const struct gl_threads *th, int64_t tpoff,
 		       const struct glibc_tcache_params *p, const struct glibc_mem *mem,
 		       uint64_t *bytes, uint64_t *chunks, uint64_t *threads)
 {
@@ -166,7 +206,12 @@ int glibc_read_tcaches(struct glibc_walk *w, int pid, const struct gl_maps *maps
 		err = -ENOMEM;
 	if (err)
 		goto out;
-	find_tcbs(w->t, maps, &s);
+	if (th->list_off) {
+		walk_list(w->t, &s, th->heads[0], th);
+		walk_list(w->t, &s, th->heads[1], th);
+	}
+	if (!all_found(&s))
+		find_tcbs(w->t, maps, &s, th->tid_off);
 	for (size_t i = 0; i < s.n; i++) {
 		uint64_t tc, b, c;
 
