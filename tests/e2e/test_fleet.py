@@ -63,7 +63,9 @@ def test_prometheus_scrapes_the_truth(tmp_path):
     # Running before arenatrace starts (found by its scan of /proc): its live bytes count
     # from the attach, as the workload counts them from its go signal.
     target, paths = start_workload(tmp_path, "heap_calls")
-    fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap",
+    # The heap level's live bytes (--no-books: the books would count the blocks from
+    # before the attach too, which the workload does not).
+    fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap", "--no-books",
                   "--prometheus", f"127.0.0.1:{port}")
     (tmp_path / "prometheus.yml").write_text(
         "global:\n  scrape_interval: 1s\n"

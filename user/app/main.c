@@ -117,6 +117,10 @@ static int run(struct at_ctx *c)
 	const struct at_opts *o = c->opts;
 	int rc;
 
+	/* Privileges first: without them no target can be read, and that is the reason. */
+	rc = features_check_privileges();
+	if (rc)
+		return rc == -EPERM ? AT_EXIT_PRIV : AT_EXIT_RUNTIME;
 	for (size_t i = 0; i < o->npids; i++) {
 		rc = targets_check(o->pids[i]);
 		if (rc)
@@ -124,13 +128,9 @@ static int run(struct at_ctx *c)
 	}
 	if (o->cgroup && !cgroup_exists(o->cgroup))
 		return AT_EXIT_TARGET;
-	rc = features_check_privileges();
-	if (!rc)
-		rc = features_check_kernel();
+	rc = features_check_kernel();
 	if (rc)
-		return rc == -EPERM	   ? AT_EXIT_PRIV
-		       : rc == -EOPNOTSUPP ? AT_EXIT_KERNEL
-					   : AT_EXIT_RUNTIME;
+		return rc == -EOPNOTSUPP ? AT_EXIT_KERNEL : AT_EXIT_RUNTIME;
 	c->start_ns = app_now_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
