@@ -12,6 +12,8 @@
 #ifndef AT_BOOKS_H
 #define AT_BOOKS_H
 
+#include <string.h>
+
 #include "common.h"
 
 /* What decided that a range belongs to an allocator. */
@@ -50,6 +52,23 @@ struct books {
 	bool partial; /* some part could not be read (then reason says which) */
 	char reason[128];
 };
+
+/* The 64- and 32-bit words at byte off of bytes read from a target (any alignment). */
+static inline uint64_t books_ld64(const void *p, size_t off)
+{
+	uint64_t v;
+
+	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
+	return v;
+}
+
+static inline uint32_t books_ld32(const void *p, size_t off)
+{
+	uint32_t v;
+
+	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
+	return v;
+}
 
 /* Frees the ranges and clears *b. */
 void books_release(struct books *b);

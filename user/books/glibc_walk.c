@@ -75,42 +75,26 @@ void glibc_mem_release(struct glibc_mem *m)
 	memset(m, 0, sizeof(*m));
 }
 
-static uint64_t word(const unsigned char *b, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
-
-static uint32_t word32(const unsigned char *b, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, b + off, sizeof(v));
-	return v;
-}
-
 void glibc_mstate_decode(const void *buf, struct glibc_mstate *m)
 {
 	const unsigned char *b = buf;
 
-	m->mutex = word32(b, GL_MS_MUTEX);
-	m->flags = word32(b, GL_MS_FLAGS);
-	m->have_fastchunks = word32(b, GL_MS_HAVE_FAST);
+	m->mutex = books_ld32(b, GL_MS_MUTEX);
+	m->flags = books_ld32(b, GL_MS_FLAGS);
+	m->have_fastchunks = books_ld32(b, GL_MS_HAVE_FAST);
 	for (size_t i = 0; i < GL_NFASTBINS; i++)
-		m->fastbins[i] = word(b, GL_MS_FASTBINS + 8 * i);
-	m->top = word(b, GL_MS_TOP);
-	m->last_remainder = word(b, GL_MS_LAST_REMAINDER);
+		m->fastbins[i] = books_ld64(b, GL_MS_FASTBINS + 8 * i);
+	m->top = books_ld64(b, GL_MS_TOP);
+	m->last_remainder = books_ld64(b, GL_MS_LAST_REMAINDER);
 	for (size_t i = 0; i < AT_ARRAY_SIZE(m->bins); i++)
-		m->bins[i] = word(b, GL_MS_BINS + 8 * i);
+		m->bins[i] = books_ld64(b, GL_MS_BINS + 8 * i);
 	for (size_t i = 0; i < 4; i++)
-		m->binmap[i] = word32(b, GL_MS_BINMAP + 4 * i);
-	m->next = word(b, GL_MS_NEXT);
-	m->next_free = word(b, GL_MS_NEXT_FREE);
-	m->attached_threads = word(b, GL_MS_ATTACHED);
-	m->system_mem = word(b, GL_MS_SYSTEM_MEM);
-	m->max_system_mem = word(b, GL_MS_MAX_SYSTEM_MEM);
+		m->binmap[i] = books_ld32(b, GL_MS_BINMAP + 4 * i);
+	m->next = books_ld64(b, GL_MS_NEXT);
+	m->next_free = books_ld64(b, GL_MS_NEXT_FREE);
+	m->attached_threads = books_ld64(b, GL_MS_ATTACHED);
+	m->system_mem = books_ld64(b, GL_MS_SYSTEM_MEM);
+	m->max_system_mem = books_ld64(b, GL_MS_MAX_SYSTEM_MEM);
 }
 
 uint64_t glibc_bin_at(uint64_t arena, unsigned i)
@@ -204,11 +188,12 @@ int glibc_ring_check(struct tmem *t, uint64_t addr, const struct glibc_mstate *m
 /* Cheap words first, so that most addresses of a scan cost no decoding. */
 static bool scan_prefilter(const unsigned char *b)
 {
-	uint64_t next = word(b, GL_MS_NEXT);
+	uint64_t next = books_ld64(b, GL_MS_NEXT);
 
-	return word32(b, GL_MS_MUTEX) <= 2 && word32(b, GL_MS_HAVE_FAST) <= 1 &&
-	       !(word32(b, GL_MS_FLAGS) & ~(GL_NONCONTIGUOUS_BIT | GL_ARENA_CORRUPTION_BIT)) &&
-	       next && !(next & 7) && word(b, GL_MS_SYSTEM_MEM) <= word(b, GL_MS_MAX_SYSTEM_MEM);
+	return books_ld32(b, GL_MS_MUTEX) <= 2 && books_ld32(b, GL_MS_HAVE_FAST) <= 1 &&
+	       !(books_ld32(b, GL_MS_FLAGS) & ~(GL_NONCONTIGUOUS_BIT | GL_ARENA_CORRUPTION_BIT)) &&
+	       next && !(next & 7) &&
+	       books_ld64(b, GL_MS_SYSTEM_MEM) <= books_ld64(b, GL_MS_MAX_SYSTEM_MEM);
 }
 
 /* Reads [start, end) page by page; ok[i] says whether page i was resident. */
@@ -583,11 +568,11 @@ int glibc_walk_tcache(struct glibc_walk *w, uint64_t addr, const struct glibc_tc
 	if (!chunk_in(mem, addr - GL_CHUNK_HDR, GL_TC_CHUNK) ||
 	    tmem_read(w->t, addr - GL_CHUNK_HDR, b, sizeof(b)))
 		return bad(why, "tcache unreadable");
-	if ((word(b, GL_CHUNK_SIZE_OFF) & ~GL_SIZE_BITS) != GL_TC_CHUNK)
+	if ((books_ld64(b, GL_CHUNK_SIZE_OFF) & ~GL_SIZE_BITS) != GL_TC_CHUNK)
 		return bad(why, "tcache chunk has a bad size");
 	for (unsigned i = 0; i < GL_TCACHE_BINS; i++) {
 		uint16_t cnt;
-		uint64_t e = word(b, GL_CHUNK_HDR + GL_TC_ENTRIES + 8 * i);
+		uint64_t e = books_ld64(b, GL_CHUNK_HDR + GL_TC_ENTRIES + 8 * i);
 
 		memcpy(&cnt, b + GL_CHUNK_HDR + GL_TC_COUNTS + 2 * i, sizeof(cnt));
 		if (cnt > p->count || (i >= p->bins && cnt) || (!cnt && e))

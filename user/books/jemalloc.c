@@ -50,22 +50,6 @@ static int rd(struct je_read *r, uint64_t addr, void *buf, size_t len)
 	return je_read_mem(&r->c, addr, buf, len);
 }
 
-static uint64_t u64_at(const unsigned char *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint32_t u32_at(const unsigned char *p, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
 /* The target's size-class table must be jemalloc's for this configuration. */
 static int check_sizes(struct je_read *r)
 {
@@ -91,9 +75,9 @@ static void read_bins_layout(struct je_read *r)
 	    rd(r, r->c.w->bin_infos, infos, sizeof(infos)))
 		goto unknown;
 	for (unsigned i = 0; i < JE_NBINS; i++) {
-		uint32_t shards = u32_at(infos, i * JE_BI_SIZE + JE_BI_NSHARDS);
+		uint32_t shards = books_ld32(infos, i * JE_BI_SIZE + JE_BI_NSHARDS);
 
-		if (u64_at(infos, i * JE_BI_SIZE) != je_index2size(i) || !shards ||
+		if (books_ld64(infos, i * JE_BI_SIZE) != je_index2size(i) || !shards ||
 		    shards > JE_BIN_SHARDS_MAX || r->bin_offsets[i] != next)
 			goto unknown;
 		r->nbins_shards[i] = shards;
@@ -121,23 +105,23 @@ static void read_nhbins(struct je_read *r)
 static const char *check_arena(struct je_read *r, uint64_t a, uint32_t ind,
 			       const unsigned char *tail, uint32_t si[3][2])
 {
-	uint64_t base = u64_at(tail, JE_A_BASE - JE_A_TAIL_START);
+	uint64_t base = books_ld64(tail, JE_A_BASE - JE_A_TAIL_START);
 
-	if (u32_at(tail, JE_A_IND - JE_A_TAIL_START) != ind ||
-	    u32_at(tail, JE_A_SHARD_IND - JE_A_TAIL_START) != ind)
+	if (books_ld32(tail, JE_A_IND - JE_A_TAIL_START) != ind ||
+	    books_ld32(tail, JE_A_SHARD_IND - JE_A_TAIL_START) != ind)
 		return "index";
-	if (!base || u64_at(tail, JE_A_SHARD_BASE - JE_A_TAIL_START) != base ||
-	    u64_at(tail, JE_A_PAC_BASE - JE_A_TAIL_START) != base)
+	if (!base || books_ld64(tail, JE_A_SHARD_BASE - JE_A_TAIL_START) != base ||
+	    books_ld64(tail, JE_A_PAC_BASE - JE_A_TAIL_START) != base)
 		return "base pointers";
 	if (ind == 0 && base != r->b0)
 		return "arena 0's base is not the radix tree's";
-	if (u64_at(tail, JE_A_SHARD_EMAP - JE_A_TAIL_START) != r->c.w->emap ||
-	    u64_at(tail, JE_A_PAC_EMAP - JE_A_TAIL_START) != r->c.w->emap)
+	if (books_ld64(tail, JE_A_SHARD_EMAP - JE_A_TAIL_START) != r->c.w->emap ||
+	    books_ld64(tail, JE_A_PAC_EMAP - JE_A_TAIL_START) != r->c.w->emap)
 		return "extent map pointers";
-	if (u64_at(tail, JE_A_PAC_EDATA_CACHE - JE_A_TAIL_START) != a + JE_A_EDATA_CACHE ||
-	    u64_at(tail, JE_A_SHARD_STATS - JE_A_TAIL_START) != a + JE_A_PA_SHARD_STATS ||
-	    u64_at(tail, JE_A_PAC_STATS_PTR - JE_A_TAIL_START) != a + JE_A_PAC_STATS ||
-	    u64_at(tail, JE_A_PAC_STATS_MTX - JE_A_TAIL_START) != 0)
+	if (books_ld64(tail, JE_A_PAC_EDATA_CACHE - JE_A_TAIL_START) != a + JE_A_EDATA_CACHE ||
+	    books_ld64(tail, JE_A_SHARD_STATS - JE_A_TAIL_START) != a + JE_A_PA_SHARD_STATS ||
+	    books_ld64(tail, JE_A_PAC_STATS_PTR - JE_A_TAIL_START) != a + JE_A_PAC_STATS ||
+	    books_ld64(tail, JE_A_PAC_STATS_MTX - JE_A_TAIL_START) != 0)
 		return "self-pointers";
 	for (unsigned s = 0; s < 3; s++)
 		if (si[s][0] != JE_ST_DIRTY + s || si[s][1] != ind)
@@ -164,11 +148,11 @@ static const char *read_base(struct je_read *r, struct je_arena *ar)
 
 	if (rd(r, ar->base, b, sizeof(b)))
 		return "base unreadable";
-	if (u32_at(b, JE_B_IND) != ar->ind)
+	if (books_ld32(b, JE_B_IND) != ar->ind)
 		return "base index";
-	ar->base_allocated = u64_at(b, JE_B_ALLOCATED);
-	ar->base_resident = u64_at(b, JE_B_RESIDENT);
-	ar->base_mapped = u64_at(b, JE_B_MAPPED);
+	ar->base_allocated = books_ld64(b, JE_B_ALLOCATED);
+	ar->base_resident = books_ld64(b, JE_B_RESIDENT);
+	ar->base_mapped = books_ld64(b, JE_B_MAPPED);
 	if (ar->base_allocated > ar->base_resident || ar->base_resident > ar->base_mapped ||
 	    !JE_PLAUSIBLE(ar->base_mapped))
 		return "base counters";
@@ -188,8 +172,8 @@ static const char *read_large(struct je_read *r, struct je_arena *ar)
 		goto out;
 	}
 	for (unsigned i = 0; i < JE_NLARGE && !bad; i++) {
-		uint64_t nmalloc = u64_at(ls, i * JE_LSTATS_SIZE);
-		uint64_t ndalloc = u64_at(ls, i * JE_LSTATS_SIZE + 8);
+		uint64_t nmalloc = books_ld64(ls, i * JE_LSTATS_SIZE);
+		uint64_t ndalloc = books_ld64(ls, i * JE_LSTATS_SIZE + 8);
 		uint64_t live = nmalloc - ndalloc;
 
 		if (!live)
@@ -240,7 +224,7 @@ static const char *read_tcache_bins(struct je_read *r, uint64_t bins, uint64_t *
 	}
 	for (unsigned i = 0; i < r->nhbins && !bad; i++) {
 		const unsigned char *b = cb + (size_t)i * JE_CB_SIZE;
-		uint16_t head = (uint16_t)u64_at(b, 0), full, empty;
+		uint16_t head = (uint16_t)books_ld64(b, 0), full, empty;
 
 		memcpy(&full, b + JE_CB_LOW_BITS_FULL, 2);
 		memcpy(&empty, b + JE_CB_LOW_BITS_EMPTY, 2);
@@ -322,7 +306,7 @@ static const char *read_arena(struct je_read *r, uint64_t a, uint32_t ind, struc
 	bad = check_arena(r, a, ind, tail, si);
 	if (bad)
 		return bad;
-	ar->base = u64_at(tail, JE_A_BASE - JE_A_TAIL_START);
+	ar->base = books_ld64(tail, JE_A_BASE - JE_A_TAIL_START);
 	bad = read_arena_counts(r, ar);
 	if (bad)
 		return bad;

@@ -17,6 +17,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "syms.h"
+
 enum je_glob {
 	G_ARENAS,
 	G_NARENAS_TOTAL,
@@ -162,29 +164,8 @@ static int read_vaddr(struct je_file *f, uint64_t vaddr, void *buf, size_t len)
 
 static void read_build_id(struct je_file *f)
 {
-	Elf_Scn *scn = NULL;
-	GElf_Shdr sh;
-
-	f->build_id[0] = 0;
-	while ((scn = elf_nextscn(f->elf, scn))) {
-		Elf_Data *data;
-		GElf_Nhdr nh;
-		size_t off = 0, noff, doff;
-
-		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_NOTE)
-			continue;
-		data = elf_getdata(scn, NULL);
-		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0) {
-			const unsigned char *id = (const unsigned char *)data->d_buf + doff;
-
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_descsz > 20 ||
-			    strcmp((const char *)data->d_buf + noff, "GNU"))
-				continue;
-			for (size_t i = 0; i < nh.n_descsz; i++)
-				snprintf(f->build_id + 2 * i, 3, "%02x", id[i]);
-			return;
-		}
-	}
+	if (syms_elf_build_id(f->elf, f->build_id, sizeof(f->build_id)))
+		f->build_id[0] = 0;
 }
 
 /* An object or function symbol of .symtab: its value, size. */

@@ -29,8 +29,8 @@ static int check_masks(const void *h, const char **why)
 	uint64_t any = 0;
 
 	for (int i = 0; i < 8; i++) {
-		uint64_t c = ld64(h, SEG_COMMIT_MASK + 8 * i),
-			 d = ld64(h, SEG_DECOMMIT_MASK + 8 * i);
+		uint64_t c = books_ld64(h, SEG_COMMIT_MASK + 8 * i),
+			 d = books_ld64(h, SEG_DECOMMIT_MASK + 8 * i);
 
 		/* Only committed memory is ever scheduled for decommit (mi_segment_is_valid). */
 		if (d & ~c)
@@ -38,19 +38,21 @@ static int check_masks(const void *h, const char **why)
 		any |= c;
 	}
 	/* The info slices are committed before the header is written. */
-	if (!(ld64(h, SEG_COMMIT_MASK) & 1) || !any)
+	if (!(books_ld64(h, SEG_COMMIT_MASK) & 1) || !any)
 		return *why = "info slices not committed", -EINVAL;
-	if (!seg_ptr(ld64(h, SEG_ABANDONED_NEXT)) || !seg_ptr(ld64(h, SEG_NEXT)))
+	if (!seg_ptr(books_ld64(h, SEG_ABANDONED_NEXT)) || !seg_ptr(books_ld64(h, SEG_NEXT)))
 		return *why = "segment links not segments", -EINVAL;
 	return 0;
 }
 
 static int check_sizes(const void *h, bool huge, const char **why)
 {
-	uint64_t slices = ld64(h, SEG_SEGMENT_SLICES), entries = ld64(h, SEG_SLICE_ENTRIES);
-	uint64_t align = ld64(h, SEG_MEM_ALIGNMENT), align_off = ld64(h, SEG_MEM_ALIGN_OFFSET);
+	uint64_t slices = books_ld64(h, SEG_SEGMENT_SLICES),
+		 entries = books_ld64(h, SEG_SLICE_ENTRIES);
+	uint64_t align = books_ld64(h, SEG_MEM_ALIGNMENT),
+		 align_off = books_ld64(h, SEG_MEM_ALIGN_OFFSET);
 
-	if (ld64(h, SEG_INFO_SLICES) != MI_INFO_SLICES)
+	if (books_ld64(h, SEG_INFO_SLICES) != MI_INFO_SLICES)
 		return *why = "info slices", -EINVAL;
 	if (!huge && (slices != MI_SLICES_PER_SEGMENT || entries != MI_SLICES_PER_SEGMENT))
 		return *why = "slice counts of a normal segment", -EINVAL;
@@ -72,8 +74,8 @@ int books_mi_parse_segment(const void *h, uint64_t addr, struct books_mi_segment
 	static const int bools[] = { SEG_MEM_IS_PINNED, SEG_MEM_IS_LARGE, SEG_MEM_IS_COMMITTED,
 				     SEG_ALLOW_DECOMMIT };
 	const unsigned char *u = h;
-	uint32_t kind = ld32(h, SEG_KIND);
-	uint64_t used = ld64(h, SEG_USED), tid = ld64(h, SEG_THREAD_ID), ncommit = 0;
+	uint32_t kind = books_ld32(h, SEG_KIND);
+	uint64_t used = books_ld64(h, SEG_USED), tid = books_ld64(h, SEG_THREAD_ID), ncommit = 0;
 	const char *dummy;
 
 	if (!why)
@@ -87,22 +89,22 @@ int books_mi_parse_segment(const void *h, uint64_t addr, struct books_mi_segment
 			return *why = "boolean fields", -EINVAL;
 	if (check_sizes(h, kind == 1, why) || check_masks(h, why))
 		return -EINVAL;
-	if (used > ld64(h, SEG_SLICE_ENTRIES) - MI_INFO_SLICES || (kind == 1 && used > 1) ||
-	    ld64(h, SEG_ABANDONED) > used)
+	if (used > books_ld64(h, SEG_SLICE_ENTRIES) - MI_INFO_SLICES || (kind == 1 && used > 1) ||
+	    books_ld64(h, SEG_ABANDONED) > used)
 		return *why = "page counts", -EINVAL;
 	/* _mi_thread_id() is the thread pointer (%fs:0); 0 once abandoned or freed. */
 	if (tid && !user_ptr(tid))
 		return *why = "thread id", -EINVAL;
 	for (int i = 0; i < 8; i++)
-		ncommit += (uint64_t)popcount64(ld64(h, SEG_COMMIT_MASK + 8 * i));
+		ncommit += (uint64_t)popcount64(books_ld64(h, SEG_COMMIT_MASK + 8 * i));
 	*seg = (struct books_mi_segment){
 		.addr = addr,
-		.size = ld64(h, SEG_SEGMENT_SLICES) * BOOKS_MI_SLICE_SIZE,
+		.size = books_ld64(h, SEG_SEGMENT_SLICES) * BOOKS_MI_SLICE_SIZE,
 		.thread_id = tid,
-		.cookie_key = addr ^ ld64(h, SEG_COOKIE),
+		.cookie_key = addr ^ books_ld64(h, SEG_COOKIE),
 		.used_pages = used,
-		.abandoned_pages = ld64(h, SEG_ABANDONED),
-		.slice_entries = (uint32_t)ld64(h, SEG_SLICE_ENTRIES),
+		.abandoned_pages = books_ld64(h, SEG_ABANDONED),
+		.slice_entries = (uint32_t)books_ld64(h, SEG_SLICE_ENTRIES),
 		.info_slices = MI_INFO_SLICES,
 		.huge = kind == 1,
 	};
@@ -119,14 +121,14 @@ int books_mi_parse_segment(const void *h, uint64_t addr, struct books_mi_segment
 static int parse_page(const void *sl, const struct books_mi_segment *seg, uint32_t idx,
 		      uint32_t count, struct books_mi_page *pg, const char **why)
 {
-	uint32_t xbs = ld32(sl, PG_XBLOCK_SIZE), used = ld32(sl, PG_USED);
+	uint32_t xbs = books_ld32(sl, PG_XBLOCK_SIZE), used = books_ld32(sl, PG_USED);
 	uint32_t cap = ld16(sl, PG_CAPACITY), res = ld16(sl, PG_RESERVED);
 	uint64_t span = (uint64_t)count * BOOKS_MI_SLICE_SIZE, bsize, off, psize;
 
 	bsize = xbs < MI_HUGE_BLOCK_SIZE ? xbs : span;
 	off = xbs >= 8 && xbs <= 1024 ? MI_SMALL_START_OFFSET : 0;
 	psize = span - off;
-	if (!(ld32(sl, PG_BITS) & 2))
+	if (!(books_ld32(sl, PG_BITS) & 2))
 		return *why = "page in use not committed", -EINVAL;
 	if (cap > res || used > cap)
 		return *why = "page block counts", -EINVAL;
@@ -135,16 +137,16 @@ static int parse_page(const void *sl, const struct books_mi_segment *seg, uint32
 		return *why = "page block size", -EINVAL;
 	if (res && res != (uint16_t)(psize / bsize))
 		return *why = "page reserved count", -EINVAL;
-	if (ld64(sl, PG_XHEAP) && !user_ptr(ld64(sl, PG_XHEAP)))
+	if (books_ld64(sl, PG_XHEAP) && !user_ptr(books_ld64(sl, PG_XHEAP)))
 		return *why = "page heap pointer", -EINVAL;
 	*pg = (struct books_mi_page){
 		.head = seg->addr + SEG_SLICES + (uint64_t)idx * BOOKS_MI_SLICE_BYTES,
 		.start = seg->addr + (uint64_t)idx * BOOKS_MI_SLICE_SIZE,
 		.blocks = seg->addr + (uint64_t)idx * BOOKS_MI_SLICE_SIZE + off,
 		.block_size = bsize ? bsize : span,
-		.thread_free = ld64(sl, PG_XTHREAD_FREE) & ~3ull,
-		.heap = ld64(sl, PG_XHEAP),
-		.next = ld64(sl, PG_NEXT),
+		.thread_free = books_ld64(sl, PG_XTHREAD_FREE) & ~3ull,
+		.heap = books_ld64(sl, PG_XHEAP),
+		.next = books_ld64(sl, PG_NEXT),
 		.used = used,
 		.capacity = cap,
 		.reserved = res,
@@ -156,14 +158,14 @@ static int parse_page(const void *sl, const struct books_mi_segment *seg, uint32
 int books_mi_parse_slice(const void *sl, const struct books_mi_segment *seg, uint32_t idx,
 			 struct books_mi_page *pg, uint32_t *span_slices, const char **why)
 {
-	uint32_t count = ld32(sl, PG_SLICE_COUNT), xbs = ld32(sl, PG_XBLOCK_SIZE);
+	uint32_t count = books_ld32(sl, PG_SLICE_COUNT), xbs = books_ld32(sl, PG_XBLOCK_SIZE);
 	uint64_t limit = seg->huge ? seg->size / BOOKS_MI_SLICE_SIZE : seg->slice_entries;
 	const char *dummy;
 
 	if (!why)
 		why = &dummy;
 	*span_slices = count;
-	if (ld32(sl, PG_SLICE_OFFSET) || !count || idx >= seg->slice_entries)
+	if (books_ld32(sl, PG_SLICE_OFFSET) || !count || idx >= seg->slice_entries)
 		return *why = "not a span head", -EINVAL;
 	if ((uint64_t)idx + count > limit)
 		return *why = "span past the segment", -EINVAL;
@@ -584,8 +586,9 @@ static int read_build_id(struct bmi_rd *r, uint64_t base, uint8_t *id, size_t *l
 		if (ph.p_offset != ph.p_vaddr || bmi_read(r, base + ph.p_vaddr, notes, n))
 			continue;
 		while (off + 12 <= n) {
-			uint32_t namesz = ld32(notes, off), descsz = ld32(notes, off + 4);
-			uint32_t type = ld32(notes, off + 8);
+			uint32_t namesz = books_ld32(notes, off),
+				 descsz = books_ld32(notes, off + 4);
+			uint32_t type = books_ld32(notes, off + 8);
 			size_t desc = off + 12 + ((namesz + 3) & ~3u);
 
 			if (namesz > n || descsz > n || desc + descsz > n)

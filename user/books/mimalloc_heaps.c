@@ -80,13 +80,13 @@ static int read_heaps(struct bmi_rd *r)
 
 		if (bmi_spent(r, err))
 			return err;
-		if (h->bad || err || ld64(h->raw, HEAP_THREAD_ID) != h->tid ||
-		    !user_ptr(ld64(h->raw, HEAP_TLD))) {
+		if (h->bad || err || books_ld64(h->raw, HEAP_THREAD_ID) != h->tid ||
+		    !user_ptr(books_ld64(h->raw, HEAP_TLD))) {
 			h->bad = true;
 			continue;
 		}
-		h->cookie = ld64(h->raw, HEAP_COOKIE);
-		h->delayed = ld64(h->raw, HEAP_DELAYED_FREE);
+		h->cookie = books_ld64(h->raw, HEAP_COOKIE);
+		h->delayed = books_ld64(h->raw, HEAP_DELAYED_FREE);
 		r->st->heaps++;
 	}
 	return 0;
@@ -223,7 +223,7 @@ static void walk_queues(struct bmi_rd *r, const struct heap_ent *h)
 	uint64_t steps = 0, stray = 0;
 
 	for (int q = 0; q < HEAP_QUEUES; q++) {
-		uint64_t pa = ld64(h->raw, HEAP_PAGES + 24 * q);
+		uint64_t pa = books_ld64(h->raw, HEAP_PAGES + 24 * q);
 
 		while (pa) {
 			struct books_mi_page *p = page_by_head(r, pa);

@@ -107,22 +107,6 @@ struct bmi_rd {
 	unsigned ntcb_ok, ntcb_bad;
 };
 
-static inline uint64_t ld64(const void *p, size_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
-	return v;
-}
-
-static inline uint32_t ld32(const void *p, size_t off)
-{
-	uint32_t v;
-
-	memcpy(&v, (const unsigned char *)p + off, sizeof(v));
-	return v;
-}
-
 static inline uint16_t ld16(const void *p, size_t off)
 {
 	uint16_t v;

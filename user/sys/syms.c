@@ -105,8 +105,7 @@ static void read_segments(struct syms *s, Elf *elf)
 	}
 }
 
-/* The separate debug file named by the build-id note, if installed. */
-static int debug_path(Elf *elf, char *path, size_t len)
+int syms_elf_build_id(struct Elf *elf, char *hex, size_t len)
 {
 	Elf_Scn *scn = NULL;
 	GElf_Shdr sh;
@@ -121,20 +120,29 @@ static int debug_path(Elf *elf, char *path, size_t len)
 		data = elf_getdata(scn, NULL);
 		while (data && (off = gelf_getnote(data, off, &nh, &noff, &doff)) > 0) {
 			const unsigned char *id = (const unsigned char *)data->d_buf + doff;
-			int w;
 
-			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_descsz < 2)
+			if (nh.n_type != NT_GNU_BUILD_ID || nh.n_descsz < 2 ||
+			    2 * (size_t)nh.n_descsz + 1 > len || nh.n_namesz != 4 ||
+			    memcmp((const char *)data->d_buf + noff, "GNU", 4))
 				continue;
-			w = snprintf(path, len, "/usr/lib/debug/.build-id/%02x/", id[0]);
-			for (size_t i = 1; i < nh.n_descsz && w > 0 && (size_t)w + 3 < len; i++)
-				w += snprintf(path + w, len - (size_t)w, "%02x", id[i]);
-			if (w > 0 && (size_t)w + 7 < len) {
-				strcat(path, ".debug");
-				return 0;
-			}
+			for (size_t i = 0; i < nh.n_descsz; i++)
+				snprintf(hex + 2 * i, 3, "%02x", id[i]);
+			return 0;
 		}
 	}
 	return -ENOENT;
+}
+
+/* The separate debug file named by the build-id note, if installed. */
+static int debug_path(Elf *elf, char *path, size_t len)
+{
+	char id[129];
+
+	if (syms_elf_build_id(elf, id, sizeof(id)))
+		return -ENOENT;
+	return snprintf(path, len, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2) < (int)len
+		       ? 0
+		       : -ENAMETOOLONG;
 }
 
 static int load_file(struct syms *s, const char *path, bool main_file)

@@ -13,6 +13,11 @@
 #include "common.h"
 
 struct syms;
+struct Elf; /* libelf's */
+
+/* The GNU build-id note of an open ELF file, in lowercase hex (2 characters a byte, NUL
+ * ended) in hex: 0, or -ENOENT when it has none that fits. */
+int syms_elf_build_id(struct Elf *elf, char *hex, size_t len);
 
 struct syms *syms__new(const char *path);
 void syms__free(struct syms *s);
