@@ -257,6 +257,32 @@ struct at_heap_thread {
  */
 #define AT_LIVE_WAYS 4
 #define AT_LIVE_PTR_BITS 44
+#define AT_LIVE_MUL 0x9e3779b97f4a7c15ull
+#define AT_LIVE_MUL_INV 0x3e19937733dull /* AT_LIVE_MUL's inverse modulo 2^44 */
+#define AT_LIVE_MASK ((1ull << AT_LIVE_PTR_BITS) - 1)
+
+/* The bijection h of ptr >> 3 (xor-shift, odd multiply, xor-shift on 44 bits), so that
+ * blocks of one size class, equal in their low bits, still spread over the buckets; and its
+ * inverse, for user space reading the table back. */
+static inline __u64 at_live_mix(__u64 ptr)
+{
+	__u64 h = ptr >> 3;
+
+	h ^= h >> 22;
+	h = (h * AT_LIVE_MUL) & AT_LIVE_MASK;
+	return h ^ (h >> 22);
+}
+
+static inline __u64 at_live_unmix(__u64 h)
+{
+	h ^= h >> 22;
+	h = (h * AT_LIVE_MUL_INV) & AT_LIVE_MASK;
+	return (h ^ (h >> 22)) << 3;
+}
+
+/* The bucket of mix h for tgid, in a table of 2^bits buckets. */
+#define AT_LIVE_BUCKET(h, tgid, bits)                                                              \
+	((__u32)(((h) ^ ((__u64)(tgid)*0x85ebca6bull)) & ((1ull << (bits)) - 1)))
 /* The tgid of a slot's tag, in a table of 2^bucket_bits buckets. */
 #define AT_LIVE_TAG_TGID(tag, bucket_bits) ((__u32)((tag) >> (AT_LIVE_PTR_BITS - (bucket_bits))))
 

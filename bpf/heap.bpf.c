@@ -179,19 +179,13 @@ static __always_inline __u64 jemalloc_usable(__u64 size, __u64 align)
 /* heap_table's bucket and tag of (tgid, ptr), false for pointers it cannot hold. */
 static __always_inline bool live_slot_of(__u32 tgid, __u64 ptr, __u32 *bucket, __u64 *tag)
 {
-	const __u64 mask = (1ull << AT_LIVE_PTR_BITS) - 1;
 	__u32 bits = heap_table_bits;
 	__u64 h;
 
 	if ((ptr & 7) || (ptr >> (AT_LIVE_PTR_BITS + 3)) || bits < 2 || bits > 30)
 		return false;
-	/* A bijection on 44 bits (xor-shift, odd multiply, xor-shift), so that blocks of one
-	 * size class, equal in their low bits, still spread over the buckets. */
-	h = ptr >> 3;
-	h ^= h >> 22;
-	h = (h * 0x9e3779b97f4a7c15ull) & mask;
-	h ^= h >> 22;
-	*bucket = (__u32)((h ^ (tgid * 0x85ebca6bull)) & ((1ull << bits) - 1));
+	h = at_live_mix(ptr);
+	*bucket = AT_LIVE_BUCKET(h, tgid, bits);
 	*tag = (h >> bits) | ((__u64)tgid << (AT_LIVE_PTR_BITS - bits));
 	return true;
 }

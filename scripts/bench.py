@@ -227,7 +227,9 @@ def redis_sets_per_s(port):
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-t", "set", "-n", "200000",
                           "-q", "-P", "1", "-c", "20"], capture_output=True, text=True,
                          check=True).stdout
-    return float(out.split("SET:")[1].split()[0])
+    # -q rewrites a progress line with \r; the last line has the result.
+    last = [l for l in out.replace("\r", "\n").splitlines() if "requests per second" in l][-1]
+    return float(last.split("SET:")[1].split()[0])
 
 
 def attach_accuracy(tmp):
@@ -247,7 +249,7 @@ def attach_accuracy(tmp):
     p.wait()
     g = alloc_of(proc, "glibc")
     print(f"{'glibc (glibc_books)':28} {100 * owned_share(proc):6.1f}% "
-          f"{g['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {(w[0] + w[4]) / 2**20:8.1f}Mi "
+          f"{g['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {'n/a':>10} "
           f"{g['books']['live_bytes'] / 2**20:10.2f}Mi {(w[5] + w[4]) / 2**20:10.2f}Mi")
     # jemalloc: redis-server with 100,000 keys of 1,000 bytes.
     srv, port = start_redis(tmp)
@@ -272,11 +274,12 @@ def attach_accuracy(tmp):
     p.wait()
     mi = alloc_of(proc, "mimalloc")
     print(f"{'mimalloc (mi_books)':28} {100 * owned_share(proc):6.1f}% "
-          f"{mi['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {int(t[4]) / 2**20:8.1f}Mi "
+          f"{mi['preexisting']['resident_bytes'] / 2**20:8.1f}Mi {'n/a':>10} "
           f"{mi['books']['live_bytes'] / 2**20:10.2f}Mi {int(t[0]) / 2**20:10.2f}Mi")
-    print("its own: glibc arena+hblkhd and uordblks+hblkhd (mallinfo2; live leaves the tcaches "
-          "out); jemalloc allocator_resident and allocator_allocated; mimalloc its process RSS "
-          "and its own live count")
+    print("its own: glibc uordblks+hblkhd (mallinfo2; live leaves the tcaches out); jemalloc "
+          "allocator_resident and allocator_allocated (redis INFO); mimalloc its own count of "
+          "live bytes. Only jemalloc keeps a resident figure of its own (an estimate); "
+          "arenatrace's is pagemap's, exact")
     print("targets: owned at least 95%, resident within 5%, live within 2%")
 
 

@@ -9,7 +9,7 @@ import struct
 import subprocess
 import time
 
-from helpers import ARENATRACE, allocator, load, process, until, workload
+from helpers import ARENATRACE, Run, allocator, load, process, until, workload
 
 
 def attach(tmp_path, pid, *args):
@@ -222,3 +222,19 @@ def test_rust_on_static_jemalloc(tmp_path):
     # (test_books_jemalloc) hold it exact.
     assert abs(fig["allocated"] - t["je_allocated"]) <= 64 << 10
     assert je["owner_evidence_bytes"]["books"] == je["books"]["mapped_bytes"]
+
+
+def test_pointer_evidence(tmp_path):
+    # jemalloc's first extents are mapped before attach and no syscall touches them during
+    # the trace (decay off): without the books, only the pointers jemalloc hands out from
+    # them (heap level) say whose they are. Without the heap level they stay unknown.
+    env = {"MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1"}
+    run = Run(tmp_path / "heap", "je_pointer", mode="attach",
+              args=["--level", "all", "--no-books"], env=env)
+    je = allocator(run.proc, "jemalloc")
+    assert je["owner_evidence_bytes"]["pointer"] >= 4 << 20, je["owner_evidence_bytes"]
+    assert je["alloc_count"] >= run.truth["blocks"]
+    run = Run(tmp_path / "os", "je_pointer", mode="attach",
+              args=["--level", "os,arena", "--no-books"], env=env)
+    assert allocator(run.proc, "jemalloc") is None
+    assert run.proc["unattributed"]["mapped_bytes"] >= 4 << 20

@@ -34,6 +34,7 @@ struct at_ctx {
 	int exec_fd;		/* the child reports a failed exec here */
 	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
+	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */
 };
 
 /* Set by SIGINT and SIGTERM: the trace loop ends and reports. */

@@ -727,6 +727,27 @@ void loader_heap_sweep(struct loader *l)
 	l->ngone = 0;
 }
 
+size_t loader_heap_blocks(const struct loader *l, const uint32_t *tgids, size_t n, size_t start,
+			  size_t max, void (*fn)(void *arg, uint32_t tgid, uint64_t ptr), void *arg)
+{
+	size_t nb = (size_t)1 << l->table_bits, seen = 0, i = start % nb;
+
+	for (size_t step = 0; l->table && n && step < nb && seen < max; step++, i = (i + 1) % nb) {
+		for (int k = 0; k < AT_LIVE_WAYS; k++) {
+			__u64 t = __atomic_load_n(&l->table[i].slot[k].tag, __ATOMIC_RELAXED);
+			uint32_t tgid;
+			uint64_t ptr;
+
+			if (!t || !in_sorted(tgids, n, AT_LIVE_TAG_TGID(t, l->table_bits)))
+				continue;
+			at_live_decode((uint32_t)i, t, l->table_bits, &tgid, &ptr);
+			fn(arg, tgid, ptr);
+			seen++;
+		}
+	}
+	return i;
+}
+
 bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
 {
 	struct bpf_program *prog;

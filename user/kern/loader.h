@@ -97,6 +97,13 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
  * loader_heap_sweep (a walk over the whole table, once for every process gone since). */
 void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs);
 void loader_heap_sweep(struct loader *l);
+/* Calls fn for blocks in the live-block table (jemalloc's and mimalloc's; every allocator's
+ * with --stacks) of the processes in tgids (sorted), from bucket start on, wrapping, until
+ * max blocks were seen or the table was walked once (16 MiB at the default -C heap_live);
+ * returns the bucket to start from next time. The overflow map's few are left out. */
+size_t loader_heap_blocks(const struct loader *l, const uint32_t *tgids, size_t n, size_t start,
+			  size_t max, void (*fn)(void *arg, uint32_t tgid, uint64_t ptr),
+			  void *arg);
 /* Poll the ring buffer; returns records consumed or a negative errno. */
 int loader_poll(struct loader *l, int timeout_ms);
 void loader_drops(const struct loader *l, uint64_t drops[AT_DROP_NR]);

@@ -70,6 +70,13 @@ struct model_range {
 int model_set_books(struct model *m, int pid, const char *allocator, const struct rep_books *b,
 		    const struct model_range *ranges, size_t n);
 
+/* Whether pid, attached while running, still has memory from before attach whose owner is
+ * unknown. */
+bool model_has_unknown(const struct model *m, int pid);
+/* Heap level: allocator handed out (or is yet to free) ptr in pid. The mapping from before
+ * attach that holds it is that allocator's, where weaker evidence decided its owner. */
+int model_claim_pointer(struct model *m, int pid, const char *allocator, uint64_t ptr);
+
 /* --stacks: the top stacks of pid (copied). */
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);
 

@@ -356,9 +356,23 @@ static uint64_t claim(struct proc *p, int owner, uint64_t start, uint64_t end, e
 	return bytes;
 }
 
-int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev)
+int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev,
+		   bool whole)
 {
-	return claim(p, owner, start, end, ev, false) ? 0 : -ENOENT;
+	return claim(p, owner, start, end, ev, whole) ? 0 : -ENOENT;
+}
+
+static void any_unknown(const struct imap_seg *s, void *arg)
+{
+	*(bool *)arg |= (s->flags & IMAP_F_PRE) && s->owner == AT_OWNER_UNKNOWN;
+}
+
+bool model_os_has_unknown(const struct proc *p)
+{
+	bool any = false;
+
+	imap_visit(p->im, 0, UINT64_MAX, any_unknown, &any);
+	return any;
 }
 
 /* Evidence during the trace: a memory syscall whose unwound caller is X (an allocator, the

@@ -164,8 +164,11 @@ int model_os_preload(struct proc *p, const struct proc_stat *st);
 int model_os_apply(struct model *m, const struct at_sys_rec *r);
 /* Gives the pre-existing memory of [start, end) to owner with evidence ev, where the owner
  * was decided by weaker evidence (unknown < inferred < caller, pointer < header, books);
- * -ENOENT when nothing was claimed. */
-int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev);
+ * whole: each whole mapping the range touches. -ENOENT when nothing was claimed. */
+int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum at_evidence ev,
+		   bool whole);
+/* Whether p has memory from before attach whose owner is unknown. */
+bool model_os_has_unknown(const struct proc *p);
 /* A forked child starts with its parent's map, as pre-existing memory. */
 void model_os_inherit(struct proc *child, const struct proc *parent);
 

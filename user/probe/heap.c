@@ -406,6 +406,23 @@ void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, voi
 	}
 }
 
+const char *heap_table_owner(const struct heap *h, int pid, bool all_blocks)
+{
+	const struct probe_proc *p = probe_pipe_find((struct probe_pipe *)&h->pipe, pid);
+	const char *owner = NULL;
+
+	for (size_t i = 0; p && i < p->nids; i++) {
+		const struct instance *in = &h->inst[p->ids[i] - 1];
+
+		if (families[in->fam].mode == AT_SIZE_GLIBC && !all_blocks)
+			continue; /* glibc's blocks go to the table with --stacks only */
+		if (owner && strcmp(owner, families[in->fam].name))
+			return NULL;
+		owner = families[in->fam].name;
+	}
+	return owner;
+}
+
 void heap_forget(struct heap *h, int pid)
 {
 	const struct probe_proc *p = probe_pipe_find(&h->pipe, pid);

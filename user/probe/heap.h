@@ -34,6 +34,9 @@ typedef void (*heap_visit_fn)(void *arg, int pid, const char *name, const char *
 void heap_read(struct heap *h, int pid, bool live_threads, heap_visit_fn fn, void *arg);
 /* Calls fn for each process with heap probes. */
 void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg);
+/* The allocator whose blocks pid has in the live-block table (all_blocks: --stacks, when
+ * glibc's go there too), or NULL when none or several could have put them there. */
+const char *heap_table_owner(const struct heap *h, int pid, bool all_blocks);
 /* pid exited: its probes and counters go. */
 void heap_forget(struct heap *h, int pid);
 
