@@ -109,6 +109,42 @@ def test_glibc_threads(tmp_path):
     by = g["owner_evidence_bytes"]
     assert by["books"] + by["header"] >= arena + hblkhd, by
     assert owned_share(proc) >= 0.95, proc.get("unattributed")
+    # Launched under trace, the same workload's books are read the same way (its own
+    # mallinfo2 of that run is their truth), and its heaps were traced from their mmap.
+    lg, lt = launched_glibc_books(tmp_path / "launched")
+    lg = allocator(lg, "glibc")
+    assert lg["books"]["figures"]["system_mem"] == lt[0]
+    assert lg["books"]["live_bytes"] == lt[5] + lt[4] - lt[9]
+    assert lg["owner_evidence_bytes"]["traced"] >= lt[0]
+
+
+def launched_glibc_books(tmp_path):
+    """glibc_books launched under trace (default levels): its report, taken at Ctrl-C while
+    it is at rest, and its own 12 words."""
+    tmp_path.mkdir()
+    out = tmp_path / "out.json"
+    rd, wr = os.pipe()
+    tracer = subprocess.Popen([ARENATRACE, "-j", "-o", str(out), "--", workload("glibc_books"),
+                               str(wr)], pass_fds=(wr,), stderr=subprocess.PIPE, text=True)
+    os.close(wr)
+    child = None
+    try:
+        got = b""
+        while len(got) < 96:
+            chunk = os.read(rd, 96 - len(got))
+            assert chunk, "glibc_books wrote no report"
+            got += chunk
+        child = [int(c) for c in open(f"/proc/{tracer.pid}/task/{tracer.pid}/children")
+                 .read().split()]
+        tracer.send_signal(2)
+        assert tracer.wait(timeout=60) == 0, tracer.stderr.read()
+    finally:
+        os.close(rd)
+        for c in child or ():
+            os.kill(c, 9)
+        if tracer.poll() is None:
+            tracer.kill()
+    return process(load(str(out)), "glibc_books"), struct.unpack("<12Q", got)
 
 
 def test_hostile_target(tmp_path):
