@@ -243,3 +243,13 @@ def test_closed_output_ends_the_trace():
     finally:
         target.kill()
         target.wait()
+
+
+@pytest.mark.parametrize("script,status", [("exit 7", 7), ("exit 0", 0), ("kill -9 $$", 137)])
+def test_command_status_is_returned(script, status):
+    # Like time and strace: a traced command's exit status is arenatrace's (128 + N for a
+    # signal N); arenatrace's own failures before it ran keep their codes (cannot run: 3).
+    r = run_at("-o", "/dev/null", "--", "sh", "-c", script)
+    assert r.returncode == status, r.stderr
+    r = run_at("-o", "/dev/null", "--", "/nonexistent/command")
+    assert r.returncode == EXIT_TARGET

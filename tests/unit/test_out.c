@@ -277,6 +277,30 @@ static void test_every_drop_in_every_backend(void **state)
 	model__free(m);
 }
 
+/* Strings from the outside world (library file names, symbol names) are made printable in
+ * text: an escape sequence in an allocator's name or a stack frame cannot reach a terminal. */
+static void test_text_printable(void **state)
+{
+	struct rep_alloc a = { .name = "lib\x1b[2Jevil.so", .is_allocator = true };
+	struct rep_stack st = { .bytes = 64, .blocks = 1, .nframes = 1 };
+	struct rep_proc p = { .pid = 5,
+			      .comm = "c",
+			      .allocs = &a,
+			      .nallocs = 1,
+			      .stacks = &st,
+			      .nstacks = 1,
+			      .has_stacks = true };
+	struct report r = { .procs = &p, .nprocs = 1 };
+	char *text;
+
+	(void)state;
+	snprintf(st.frames[0], sizeof(st.frames[0]), "evil\x1b[31m (libx.so)");
+	text = render_report(OUT_TEXT, &r);
+	assert_null(strchr(text, '\x1b'));
+	assert_non_null(strstr(text, "lib?[2Jevil."));
+	free(text);
+}
+
 static void test_json_error_object(void **state)
 {
 	char *buf = NULL;
@@ -318,6 +342,7 @@ int main(void)
 		cmocka_unit_test(test_json_golden_and_valid),
 		cmocka_unit_test(test_json_error_object),
 		cmocka_unit_test(test_every_drop_in_every_backend),
+		cmocka_unit_test(test_text_printable),
 		cmocka_unit_test(test_utf8_clean),
 	};
 

@@ -32,6 +32,7 @@ struct at_ctx {
 	pid_t child;
 	int go_fd;		/* the child execs when this is closed */
 	int exec_fd;		/* the child reports a failed exec here */
+	bool released;		/* the command was let exec */
 	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
 	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */

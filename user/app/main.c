@@ -262,10 +262,15 @@ int main(int argc, char **argv)
 		out_error(&c.out, "arenatrace failed; see the message on stderr");
 	if (c.go_fd >= 0)
 		close(c.go_fd); /* a child still waiting gives up without running CMD */
-	/* Reap the command if it is done; one still running (arenatrace was interrupted) is
-	 * left alone, never killed or waited for. */
-	if (c.child > 0)
-		waitpid(c.child, NULL, WNOHANG);
+	/* Reap the command if it is done, and, as time and strace do, end with its status
+	 * (128 + N for a signal N) when arenatrace itself did not fail; one still running
+	 * (-d, Ctrl-C) is left alone, never killed or waited for. */
+	if (c.child > 0) {
+		int st;
+
+		if (waitpid(c.child, &st, WNOHANG) == c.child && rc == AT_EXIT_OK && c.released)
+			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
 	stacks__free(c.stacks);
 	heap__free(c.heap);
 	arena__free(c.arena);

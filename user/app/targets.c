@@ -111,6 +111,7 @@ int targets_release_child(struct at_ctx *c)
 
 	if (write(c->go_fd, "g", 1) != 1)
 		return -errno;
+	c->released = true;
 	close(c->go_fd);
 	c->go_fd = -1;
 	n = read(c->exec_fd, &e, sizeof(e));

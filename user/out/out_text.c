@@ -149,7 +149,10 @@ static void print_internals(FILE *f, const struct rep_alloc *a)
 	for (size_t i = 0; i < a->ninternals; i++) {
 		const struct rep_internal *in = &a->internals[i];
 
-		fprintf(f, "    internal %-18s %-12s %6llu calls", in->func, in->op,
+		char fn[80];
+
+		fprintf(f, "    internal %-18s %-12s %6llu calls",
+			out_printable(in->func, fn, sizeof(fn)), in->op,
 			(unsigned long long)in->calls);
 		if (in->bytes)
 			fprintf(f, ", %s", out_bytes(in->bytes, b, sizeof(b)));
@@ -159,7 +162,7 @@ static void print_internals(FILE *f, const struct rep_alloc *a)
 
 static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
 {
-	char b1[32], b2[32], b3[32];
+	char b1[32], b2[32], b3[32], ty[64];
 
 	if (p->narenas)
 		fprintf(f, "  %-10s %-16s %9s %10s %10s %7s %10s  %s\n", "ARENA", "ADDRESS",
@@ -168,8 +171,9 @@ static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
 		const struct rep_arena *a = &p->arenas[i];
 
 		fprintf(f, "  %-10.10s 0x%-14llx %4llu/%-4llu %10s %10s %7llu %10s  %s%s\n",
-			a->type, (unsigned long long)a->addr, (unsigned long long)a->chunks,
-			(unsigned long long)a->chunks_acquired, out_bytes(a->bytes, b1, sizeof(b1)),
+			out_printable(a->type, ty, sizeof(ty)), (unsigned long long)a->addr,
+			(unsigned long long)a->chunks, (unsigned long long)a->chunks_acquired,
+			out_bytes(a->bytes, b1, sizeof(b1)),
 			out_bytes(a->high_water_bytes, b2, sizeof(b2)),
 			(unsigned long long)a->resets, out_bytes(a->kept_bytes, b3, sizeof(b3)),
 			a->release, a->ended ? " (ended)" : "");
@@ -189,14 +193,17 @@ static void print_findings(FILE *f, const struct rep_proc *p)
 	for (size_t i = 0; i < p->nfindings; i++) {
 		const struct rep_finding *x = &p->findings[i];
 
-		fprintf(f, "  FINDING %s (%s, %s): %s\n    advice: %s\n", x->kind, x->allocator,
+		char who[96];
+
+		fprintf(f, "  FINDING %s (%s, %s): %s\n    advice: %s\n", x->kind,
+			out_printable(x->allocator, who, sizeof(who)),
 			out_bytes(x->bytes, b, sizeof(b)), x->evidence, x->advice);
 	}
 }
 
 static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r, bool hist)
 {
-	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128], name[96], frame[256];
 
 	fprintf(f, "\nPID %d (%s)%s  RSS %s  LazyFree %s\n", p->pid,
 		out_printable(p->comm, comm, sizeof(comm)), p->exited ? " [exited]" : "",
@@ -207,7 +214,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 	for (size_t i = 0; i < p->nallocs; i++) {
 		const struct rep_alloc *a = &p->allocs[i];
 
-		fprintf(f, "  %-12.12s %11s %11s %11s %11s %11s\n", a->name,
+		fprintf(f, "  %-12.12s %11s %11s %11s %11s %11s\n",
+			out_printable(a->name, name, sizeof(name)),
 			out_bytes(a->mapped_bytes, b1, sizeof(b1)),
 			out_bytes(a->reserved_bytes, b2, sizeof(b2)),
 			out_bytes(a->resident_bytes, b3, sizeof(b3)),
@@ -230,7 +238,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 			signed_bytes(p->stacks[i].bytes, b, sizeof(b)),
 			(long long)p->stacks[i].blocks);
 		for (size_t k = 0; k < p->stacks[i].nframes; k++)
-			fprintf(f, "      %s\n", p->stacks[i].frames[k]);
+			fprintf(f, "      %s\n",
+				out_printable(p->stacks[i].frames[k], frame, sizeof(frame)));
 	}
 }
 

@@ -127,7 +127,12 @@ static int attach(struct probe_pipe *pp, struct probe_file *f)
 
 	/* Said once they are in place: from then on every call counts (tests and scripts
 	 * wait for this line before their workloads start). */
-	if (err)
+	if (err == -ENOENT || err == -ESRCH)
+		/* The process exited meanwhile (its /proc/PID/root with it): normal under
+		 * fork churn, not an error. */
+		at_note(1, "%s probes not attached to '%s': the process is gone", pp->lv->name,
+			f->path);
+	else if (err)
 		at_err("cannot attach the %s probes to '%s': %s", pp->lv->name, f->path,
 		       strerror(-err));
 	else if (pp->lv->attached)
