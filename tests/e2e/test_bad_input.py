@@ -253,3 +253,12 @@ def test_command_status_is_returned(script, status):
     assert r.returncode == status, r.stderr
     r = run_at("-o", "/dev/null", "--", "/nonexistent/command")
     assert r.returncode == EXIT_TARGET
+
+
+def test_capacities_past_the_kernel_memory_budget():
+    # The documented -C maximum of heap_stats would take about 14 GB of kernel memory on
+    # 2 CPUs: refused before anything is loaded, naming the cost (issue 12).
+    r = run_at("-C", "heap_stats=16777216", "-p", str(os.getpid()), "-d", "0.1")
+    assert r.returncode == EXIT_USAGE
+    line = one_line(r.stderr)
+    assert "kernel memory" in line and "heap_stats" in line

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "loader.h"
 
 static int parse(struct at_opts *o, char *err, int argc, char **argv)
 {
@@ -122,6 +123,30 @@ static void test_edges(void **state)
 	assert_int_equal(o.pids[1], 13);
 }
 
+/* The kernel memory the maps would take (issue 12): the documented -C maximum of
+ * heap_stats on 2 CPUs is about 14 GB, most of the total, and the defaults are small. */
+static void test_kernel_budget(void **state)
+{
+	char *huge[] = { "arenatrace", "-C", "heap_stats=16777216", "-p", "1", NULL };
+	struct at_opts o;
+	struct loader_opts lo;
+	const char *largest = NULL;
+	char err[256];
+	uint64_t need;
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 5, huge), 0);
+	lo = cli_loader_opts(&o);
+	need = loader_kernel_bytes(&lo, 2, &largest);
+	/* 16 Mi elements of (48 + 8 + 8) bytes and two 424-byte per-CPU values. */
+	assert_true(need >= 16777216ull * (64 + 2 * 424));
+	assert_string_equal(largest, "heap_stats");
+	cli_defaults(&o);
+	o.level_heap = true;
+	lo = cli_loader_opts(&o);
+	assert_true(loader_kernel_bytes(&lo, 2, &largest) < (128ull << 20));
+}
+
 static void test_arena_spec(void **state)
 {
 	struct at_arena_spec a;
@@ -154,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_pids_interval_count),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_edges),
+		cmocka_unit_test(test_kernel_budget),
 		cmocka_unit_test(test_command_keeps_its_options),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_arena_spec),

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "cli.h"
+#include "loader.h"
 
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "arenatrace.h"
 #include "exporter.h"
@@ -722,8 +724,33 @@ void cli_help(FILE *f)
 		"  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
 }
 
+struct loader_opts cli_loader_opts(const struct at_opts *o)
+{
+	return (struct loader_opts){ .level_os = o->level_os,
+				     .level_heap = o->level_heap,
+				     .level_arena = o->level_arena,
+				     .all = o->all,
+				     .stacks = o->stacks > 0,
+				     .heap_floor = o->heap_floor != 0,
+				     .cgroup = o->cgroup,
+				     .comms = (const char(*)[16])o->comms,
+				     .ncomms = o->ncomms,
+				     .ringbuf_bytes = o->ringbuf_bytes,
+				     .max_procs = o->max_procs,
+				     .code_cache = o->code_cache,
+				     .heap_stats = o->heap_stats,
+				     .heap_live = o->heap_live,
+				     .max_sites = o->max_sites,
+				     .arena_chunks = o->arena_chunks };
+}
+
 void cli_config_help(FILE *f)
 {
+	struct at_opts all;
+	struct loader_opts lo;
+	const char *largest = "?";
+	uint64_t need;
+
 	fprintf(f, "Keys for -C KEY=VALUE:\n");
 	for (size_t i = 0; i < AT_ARRAY_SIZE(knobs); i++) {
 		struct at_opts d;
@@ -733,4 +760,14 @@ void cli_config_help(FILE *f)
 			(unsigned long long)*(uint64_t *)((char *)&d + knobs[i].off));
 		print_wrapped(f, knobs[i].help, 40);
 	}
+	cli_defaults(&all);
+	all.level_heap = true;
+	lo = cli_loader_opts(&all);
+	need = loader_kernel_bytes(&lo, (int)sysconf(_SC_NPROCESSORS_CONF), &largest);
+	fprintf(f,
+		"\nAt these values the BPF maps take about %llu MiB of kernel memory on this\n"
+		"host (most for %s). Capacities past an eighth of RAM are refused, naming\n"
+		"the cost: kernel memory is not limited by any cgroup, and the OOM killer\n"
+		"would stop other processes first.\n",
+		(unsigned long long)(need >> 20), largest);
 }

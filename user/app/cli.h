@@ -83,6 +83,9 @@ void cli_defaults(struct at_opts *o);
 int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t errlen);
 void cli_help(FILE *f);
 void cli_config_help(FILE *f);
+struct loader_opts;
+/* What the loader needs of the options (its own struct: kern/ does not see at_opts). */
+struct loader_opts cli_loader_opts(const struct at_opts *o);
 /* Parses one --arena value into *a; -EINVAL with the reason in err. */
 int cli_parse_arena(const char *spec, struct at_arena_spec *a, char *err, size_t len);
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysinfo.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -112,9 +113,31 @@ static bool cgroup_exists(const char *cgroup)
 	return !err;
 }
 
+/* The -C capacities take kernel memory that no cgroup limits here: past an eighth of RAM
+ * they are refused before anything is loaded (the kernel's OOM killer would otherwise kill
+ * unrelated processes first). */
+static int check_budget(const struct loader_opts *lo)
+{
+	struct sysinfo si;
+	const char *largest = "?";
+	uint64_t need = loader_kernel_bytes(lo, (int)sysconf(_SC_NPROCESSORS_CONF), &largest),
+		 budget;
+
+	if (sysinfo(&si))
+		return 0;
+	budget = (uint64_t)si.totalram * si.mem_unit / 8;
+	if (need <= budget)
+		return 0;
+	at_err("the -C capacities would take about %llu MiB of kernel memory (most for %s), "
+	       "past the limit of %llu MiB (an eighth of RAM): lower them (see --config-help)",
+	       (unsigned long long)(need >> 20), largest, (unsigned long long)(budget >> 20));
+	return AT_EXIT_USAGE;
+}
+
 static int run(struct at_ctx *c)
 {
 	const struct at_opts *o = c->opts;
+	struct loader_opts lo;
 	int rc;
 
 	/* Privileges first: without them no target can be read, and that is the reason. */
@@ -131,6 +154,10 @@ static int run(struct at_ctx *c)
 	rc = features_check_kernel();
 	if (rc)
 		return rc == -EOPNOTSUPP ? AT_EXIT_KERNEL : AT_EXIT_RUNTIME;
+	lo = cli_loader_opts(o);
+	rc = check_budget(&lo);
+	if (rc)
+		return rc;
 	c->start_ns = app_now_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
@@ -142,23 +169,7 @@ static int run(struct at_ctx *c)
 						      .growth_samples = o->growth_samples,
 						      .min_rss = o->min_rss },
 			      c->start_ns);
-	c->loader = loader__new(&(struct loader_opts){ .level_os = o->level_os,
-						       .level_heap = o->level_heap,
-						       .level_arena = o->level_arena,
-						       .all = o->all,
-						       .stacks = o->stacks > 0,
-						       .heap_floor = o->heap_floor != 0,
-						       .cgroup = o->cgroup,
-						       .comms = (const char(*)[16])o->comms,
-						       .ncomms = o->ncomms,
-						       .ringbuf_bytes = o->ringbuf_bytes,
-						       .max_procs = o->max_procs,
-						       .code_cache = o->code_cache,
-						       .heap_stats = o->heap_stats,
-						       .heap_live = o->heap_live,
-						       .max_sites = o->max_sites,
-						       .arena_chunks = o->arena_chunks },
-				trace_on_record, c);
+	c->loader = loader__new(&lo, trace_on_record, c);
 	if (!c->model || !c->loader)
 		return AT_EXIT_RUNTIME;
 	if (o->level_heap) {

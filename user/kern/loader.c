@@ -301,6 +301,48 @@ static int keep_link(struct loader *l, struct bpf_link *link)
 	return 0;
 }
 
+/* A preallocated hash element: the kernel's header, the key and the value, 8-byte rounded. */
+static uint64_t htab_elem(uint64_t key, uint64_t value)
+{
+	return 48 + ((key + 7) & ~7ull) + ((value + 7) & ~7ull);
+}
+
+uint64_t loader_kernel_bytes(const struct loader_opts *o, int ncpus, const char **largest)
+{
+	unsigned bits = 2;
+	uint64_t sum = 0, most = 0, live;
+
+	while (o->level_heap && ((uint64_t)AT_LIVE_WAYS << bits) < o->heap_live)
+		bits++;
+	live = o->level_heap && o->heap_live / 16 > 1024 ? o->heap_live / 16 : 1024;
+	const struct {
+		const char *knob;
+		uint64_t bytes;
+	} m[] = {
+		{ "max_procs", o->max_procs * htab_elem(4, sizeof(struct at_traced)) },
+		{ "code_cache",
+		  o->code_cache * htab_elem(sizeof(struct at_code_key), sizeof(struct at_code)) },
+		{ "heap_stats", o->heap_stats * (htab_elem(sizeof(struct at_heap_key), 8) +
+						 (uint64_t)ncpus * sizeof(struct at_heap_stats)) },
+		{ "heap_live",
+		  ((uint64_t)sizeof(struct at_live_bucket) << bits) +
+			  live * htab_elem(sizeof(struct at_live_key), sizeof(struct at_live)) },
+		{ "arena_chunks", o->arena_chunks * htab_elem(sizeof(struct at_chunk_key), 8) },
+		{ "max_sites",
+		  o->max_sites * htab_elem(sizeof(struct at_site_key), sizeof(struct at_site)) },
+		{ "ringbuf_bytes", o->ringbuf_bytes },
+	};
+
+	for (size_t i = 0; i < AT_ARRAY_SIZE(m); i++) {
+		sum += m[i].bytes;
+		if (m[i].bytes > most) {
+			most = m[i].bytes;
+			*largest = m[i].knob;
+		}
+	}
+	return sum;
+}
+
 int loader_attach_tracepoints(struct loader *l)
 {
 	struct bpf_program *prog;

@@ -30,6 +30,11 @@ struct loader_opts {
 typedef int (*loader_event_fn)(void *ctx, void *data, size_t len);
 
 struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void *ctx);
+
+/* The kernel memory the maps take at these capacities on ncpus CPUs (hash maps preallocate
+ * every element: about 48 bytes of header, the key and the value, a per-CPU value once per
+ * CPU), and in *largest the capacity that takes the most ("heap_stats", ...). */
+uint64_t loader_kernel_bytes(const struct loader_opts *o, int ncpus, const char **largest);
 void loader__free(struct loader *l);
 
 int loader_attach_tracepoints(struct loader *l);
