@@ -2,13 +2,14 @@
 """Bad input: one clear line on stderr and the documented exit code; targets unharmed."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
 
 import pytest
 
-from helpers import ARENATRACE, bpf_progs, load, wait_attached, workload
+from helpers import ARENATRACE, bpf_progs, load, until, wait_attached, workload
 
 EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
 
@@ -262,3 +263,30 @@ def test_capacities_past_the_kernel_memory_budget():
     assert r.returncode == EXIT_USAGE
     line = one_line(r.stderr)
     assert "kernel memory" in line and "heap_stats" in line
+
+
+@pytest.mark.parametrize("how", ["deleted", "long_path"])
+def test_library_deleted_or_long_path(tmp_path, how):
+    # A library deleted after the process mapped it (an upgrade) or under a path longer than
+    # 255 bytes: the process is traced, not reported as exited, and its allocator is
+    # probed through the file it really maps.
+    libdir = tmp_path
+    if how == "long_path":
+        for i in range(6):
+            libdir = libdir / ("d" * 60 + str(i))
+    libdir.mkdir(parents=True, exist_ok=True)
+    lib = libdir / "libjemalloc.so.2"
+    shutil.copy("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", lib)
+    target = subprocess.Popen(["sleep", "60"], env=dict(os.environ, LD_PRELOAD=str(lib)))
+    try:
+        until(lambda: str(lib) in open(f"/proc/{target.pid}/maps").read())
+        if how == "deleted":
+            lib.unlink()
+        r = run_at("-v", "--level", "all", "-o", "/dev/null", "-d", "0.5", "-p",
+                   str(target.pid))
+        assert r.returncode == 0, r.stderr
+        assert "jemalloc heap probes" in r.stderr
+        assert "cannot" not in r.stderr and "exited" not in r.stderr
+    finally:
+        target.kill()
+        target.wait()

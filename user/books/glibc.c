@@ -215,7 +215,7 @@ static int locate_file(struct gl_ctx *c, char *why, size_t len)
 	uint64_t base = c->maps.libc[0] ? c->maps.libc_base : c->maps.exe_base;
 	uint64_t end = c->maps.libc[0] ? c->maps.libc_end : c->maps.exe_end;
 	struct glibc_where *g = &c->where;
-	char path[PATH_MAX];
+	char path[PATH_MAX + 32];
 	int err;
 
 	if (!file[0] || !base) {
@@ -635,7 +635,7 @@ static int find_mmapped(struct gl_ctx *c)
 static void thread_lists(struct gl_ctx *c, struct gl_threads *th)
 {
 	const struct glibc_elf *e = &c->elf;
-	char path[PATH_MAX];
+	char path[PATH_MAX + 32];
 	uint64_t rtld = 0;
 
 	th->tid_off = e->pd_tid ? e->pd_tid : GL_PD_TID;

@@ -16,6 +16,8 @@
 #ifndef AT_BOOKS_GLIBC_H
 #define AT_BOOKS_GLIBC_H
 
+#include <limits.h>
+
 #include "books.h"
 #include "tmem.h"
 
@@ -36,7 +38,7 @@ enum books_glibc_kind {
 
 /* Where glibc's malloc lives in a process. */
 struct glibc_where {
-	char path[256];		   /* libc.so.6, or the executable of a static build */
+	char path[PATH_MAX];	   /* libc.so.6, or the executable of a static build */
 	uint64_t bias;		   /* process address minus ELF address */
 	uint64_t rw_start, rw_end; /* its writable data (.data, .bss) in the process */
 	uint64_t main_arena;

@@ -7,6 +7,8 @@
 #ifndef AT_GLIBC_PRIV_H
 #define AT_GLIBC_PRIV_H
 
+#include <limits.h>
+
 #include "glibc.h"
 
 enum gl_map_kind {
@@ -25,10 +27,10 @@ struct gl_map {
 struct gl_maps {
 	struct gl_map *v;
 	size_t n, cap;
-	char libc[256], exe[256];     /* paths as maps names them ("" when absent) */
-	uint64_t libc_base, exe_base; /* where each file's offset 0 is mapped */
-	uint64_t libc_end, exe_end;   /* and where that mapping ends */
-	char ld[256];		      /* ld.so, which keeps the lists of threads */
+	char libc[PATH_MAX], exe[PATH_MAX]; /* paths as maps names them ("" when absent) */
+	uint64_t libc_base, exe_base;	    /* where each file's offset 0 is mapped */
+	uint64_t libc_end, exe_end;	    /* and where that mapping ends */
+	char ld[PATH_MAX];		    /* ld.so, which keeps the lists of threads */
 	uint64_t ld_base, ld_end;
 	bool truncated;
 };

@@ -383,7 +383,7 @@ static int load_bias(struct je_file *f, const struct maps_entry *e, uint64_t *bi
 
 static int open_mapped(int pid, const struct maps_entry *e)
 {
-	char path[512];
+	char path[PATH_MAX + 64];
 	int fd;
 
 	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", pid,

@@ -405,10 +405,10 @@ struct libc_scan {
 };
 
 /* The wrappers' unwind sites of each libc the process maps (through /proc/PID/root). */
-static int scan_libc(void *arg, const char *path)
+static int scan_libc(void *arg, const char *path, const char *name)
 {
 	struct libc_scan *sc = arg;
-	const char *slash = strrchr(path, '/'), *lib = attrib_library(slash ? slash + 1 : path);
+	const char *lib = attrib_library(name);
 	int err;
 
 	if (!lib || strcmp(lib, "glibc"))

@@ -345,8 +345,7 @@ static int probe_usdt(struct found *f, const char *path)
 static int arena_scan(void *ctx, struct probe_file *pf)
 {
 	struct arena *a = ctx;
-	const char *slash = strrchr(pf->path, '/');
-	const char *lib = attrib_library(slash ? slash + 1 : pf->path);
+	const char *lib = attrib_library(pf->name);
 	const struct syms *s = pf->syms;
 	struct found *f = calloc(1, sizeof(*f));
 	int err;

@@ -280,8 +280,7 @@ static void heap_known(void *ctx, struct probe_proc *p, struct file_id file)
 static int heap_scan(void *ctx, struct probe_file *f)
 {
 	struct heap *h = ctx;
-	const char *slash = strrchr(f->path, '/'), *base = slash ? slash + 1 : f->path;
-	const char *lib = attrib_library(base);
+	const char *lib = attrib_library(f->name);
 	const struct syms *s = f->syms;
 	int err = 0;
 

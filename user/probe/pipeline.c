@@ -141,9 +141,10 @@ static int attach(struct probe_pipe *pp, struct probe_file *f)
 }
 
 /* One file of process p: its points found by the level, then attached. */
-static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *path)
+static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *path,
+		      const char *name)
 {
-	struct probe_file f = { .path = path, .fd = -1, .proc = p };
+	struct probe_file f = { .path = path, .name = name, .fd = -1, .proc = p };
 	struct syms *s;
 	struct stat st;
 	int err;
@@ -181,11 +182,11 @@ struct walk {
 	const char *exe; /* launch: the executable */
 };
 
-static int running_file(void *arg, const char *path)
+static int running_file(void *arg, const char *path, const char *name)
 {
 	struct walk *w = arg;
 
-	return probe_file(w->pp, w->p, path);
+	return probe_file(w->pp, w->p, path, name);
 }
 
 static int launch_file(void *arg, const char *path)
@@ -193,9 +194,11 @@ static int launch_file(void *arg, const char *path)
 	struct walk *w = arg;
 	const struct probe_level *lv = w->pp->lv;
 
+	const char *slash = strrchr(path, '/');
+
 	if (lv->launch_wants && !lv->launch_wants(w->pp->ctx, path, w->exe))
 		return 0;
-	return probe_file(w->pp, w->p, path);
+	return probe_file(w->pp, w->p, path, slash ? slash + 1 : path);
 }
 
 int probe_pipe_running(struct probe_pipe *pp, int pid)

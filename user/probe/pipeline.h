@@ -63,7 +63,8 @@ struct probe_proc {
 
 /* One file being scanned, handed to the level. */
 struct probe_file {
-	const char *path;
+	const char *path; /* to open it by */
+	const char *name; /* the file's own name (last component) */
 	struct file_id file;
 	int fd; /* the file, open for reading its code, or -1 */
 	const struct syms *syms;

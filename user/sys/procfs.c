@@ -276,7 +276,7 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 
 struct walk {
 	int pid;
-	int (*fn)(void *arg, const char *path);
+	int (*fn)(void *arg, const char *path, const char *name);
 	void *arg;
 	char last[PATH_MAX];
 	int err;
@@ -285,20 +285,31 @@ struct walk {
 static int each_mapping(const struct maps_entry *e, void *arg)
 {
 	struct walk *w = arg;
-	char path[PATH_MAX + 32];
+	static const char deleted[] = " (deleted)";
+	char path[PATH_MAX + 32], name[NAME_MAX + 1];
+	const char *slash = strrchr(e->path, '/');
+	size_t n = strlen(e->path), dl = sizeof(deleted) - 1;
 	int err;
 
 	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, w->last))
 		return 0;
 	snprintf(w->last, sizeof(w->last), "%s", e->path);
-	snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->path);
-	err = w->fn(w->arg, path);
+	snprintf(name, sizeof(name), "%s", slash + 1);
+	if (n > dl && !strcmp(e->path + n - dl, deleted)) {
+		name[strlen(name) > dl ? strlen(name) - dl : 0] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", w->pid,
+			 (unsigned long long)e->start, (unsigned long long)e->end);
+	} else {
+		snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->path);
+	}
+	err = w->fn(w->arg, path, name);
 	if (err && !w->err)
 		w->err = err;
 	return 0;
 }
 
-int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg)
+int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path, const char *name),
+			  void *arg)
 {
 	struct walk *w = calloc(1, sizeof(*w));
 	int err;

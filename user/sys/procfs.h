@@ -7,6 +7,8 @@
 #ifndef AT_PROCFS_H
 #define AT_PROCFS_H
 
+#include <limits.h>
+
 #include "common.h"
 
 struct maps_entry {
@@ -18,7 +20,7 @@ struct maps_entry {
 	uint32_t dev_minor;
 	uint8_t prot; /* PROT_* bits */
 	bool shared;
-	char path[256]; /* empty for anonymous memory; "[heap]", "[stack]"... */
+	char path[PATH_MAX]; /* empty for anonymous memory; "[heap]", "[stack]"... */
 };
 
 struct proc_stat {
@@ -57,9 +59,13 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 /* Whether pid is in the cgroup v2 at path (relative to the root) or below; true for NULL. */
 bool procfs_in_cgroup(int pid, const char *cgroup);
 
-/* Calls fn with "/proc/PID/root/FILE" for each executable file pid maps (each once in a
- * row), so that files in other mount namespaces resolve. The first error fn returns is
- * returned after the walk; a negative errno when the maps cannot be read. */
-int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path), void *arg);
+/* Calls fn for each executable file pid maps (each once in a row) with a path to open it by:
+ * "/proc/PID/root/FILE", so that files in other mount namespaces resolve, or for a file
+ * deleted since it was mapped (a library upgraded under a running process)
+ * "/proc/PID/map_files/START-END", the file the process really maps; and name, the file's
+ * own name (its last component). The first error fn returns is returned after the walk; a
+ * negative errno when the maps cannot be read. */
+int procfs_each_exec_file(int pid, int (*fn)(void *arg, const char *path, const char *name),
+			  void *arg);
 
 #endif
