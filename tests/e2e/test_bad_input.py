@@ -290,3 +290,35 @@ def test_library_deleted_or_long_path(tmp_path, how):
     finally:
         target.kill()
         target.wait()
+
+
+def test_malformed_files_named_like_allocators(tmp_path):
+    # 70 truncated copies of libjemalloc.so.2 and a garbage libmimalloc.so.2, mapped
+    # executable by the target: each is skipped, none takes one of the 64 allocator ids, and
+    # the real libc is still probed.
+    real = open("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "rb").read()[:5000]
+    paths = []
+    for i in range(70):
+        d = tmp_path / f"d{i}"
+        d.mkdir()
+        (d / "libjemalloc.so.2").write_bytes(real)
+        paths.append(str(d / "libjemalloc.so.2"))
+    (tmp_path / "libmimalloc.so.2").write_bytes(b"\x7fELF\x02\x01\x01" + os.urandom(20000))
+    paths.append(str(tmp_path / "libmimalloc.so.2"))
+    script = ("import mmap, os, sys, time\n"
+              "m = [mmap.mmap(os.open(p, os.O_RDONLY), 0, prot=mmap.PROT_READ | mmap.PROT_EXEC,"
+              " flags=mmap.MAP_PRIVATE) for p in sys.argv[1:]]\n"
+              "print(os.getpid(), flush=True)\ntime.sleep(60)\n")
+    target = subprocess.Popen(["python3", "-c", script, *paths], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert int(target.stdout.readline()) == target.pid
+        r = run_at("-v", "--level", "all", "-o", "/dev/null", "-d", "0.5", "-p",
+                   str(target.pid))
+        assert r.returncode == 0, r.stderr
+        assert "glibc heap probes" in r.stderr
+        assert "allocator instances" not in r.stderr
+        assert r.stderr.count("is not probed") <= len(paths)
+    finally:
+        target.kill()
+        target.wait()

@@ -221,39 +221,50 @@ static void holds(struct probe_proc *p, uint32_t id)
 static int family_specs(struct heap *h, struct probe_file *f, enum family fam, const char *prefix,
 			const struct func *funcs, size_t nfuncs)
 {
-	uint32_t id = instance_id(h, f->file, fam);
+	uint64_t off[64], size[64];
+	uint32_t id;
 	size_t found = 0;
 	int err;
 
 	h->found = fam;
+	/* An instance id only for a file that holds the family's functions: a file named
+	 * like an allocator that does not validate takes none of the 64. */
+	for (size_t i = 0; i < nfuncs && i < AT_ARRAY_SIZE(off); i++) {
+		char name[96];
+
+		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
+		off[i] = 0;
+		if (!syms_func(f->syms, name, &off[i], &size[i]) && off[i])
+			found++;
+		else
+			off[i] = 0;
+	}
+	if (!found)
+		return 0;
+	id = instance_id(h, f->file, fam);
 	if (!id) {
 		at_err("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS,
 		       f->path);
 		return 0;
 	}
-	for (size_t i = 0; i < nfuncs; i++) {
-		char name[96];
-		uint64_t off, size;
+	for (size_t i = 0; i < nfuncs && i < AT_ARRAY_SIZE(off); i++) {
 		uint32_t regs;
+		uint64_t at;
 
-		snprintf(name, sizeof(name), "%s%s", prefix, funcs[i].name);
-		if (syms_func(f->syms, name, &off, &size))
+		if (!off[i])
 			continue;
-		off = x86_probe_place(f->fd, off, size, role_args(funcs[i].role),
-				      families[fam].mode == AT_SIZE_GLIBC &&
-					      funcs[i].role == AT_ROLE_FREE,
-				      &regs);
-		found++;
-		if (!probe_file_first(f, off))
+		at = x86_probe_place(f->fd, off[i], size[i], role_args(funcs[i].role),
+				     families[fam].mode == AT_SIZE_GLIBC &&
+					     funcs[i].role == AT_ROLE_FREE,
+				     &regs);
+		if (!probe_file_first(f, at))
 			continue;
-		err = probe_file_push(f, off,
-				      AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
+		err = probe_file_push(f, at, AT_COOKIE(id, families[fam].mode, funcs[i].role, regs),
 				      funcs[i].role == AT_ROLE_FREE);
 		if (err)
 			return err;
 	}
-	if (found)
-		holds(f->proc, id);
+	holds(f->proc, id);
 	return 0;
 }
 

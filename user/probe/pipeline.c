@@ -150,7 +150,7 @@ static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *p
 	int err;
 
 	if (stat(path, &st))
-		return -errno;
+		return -errno; /* the process is gone (its /proc/PID/root with it) */
 	f.file = file_id_of(&st);
 	f.owner = pp->all ? &pp->global : &p->ps;
 	if (pp->all && !fileset_add(&pp->scanned, f.file)) {
@@ -160,8 +160,13 @@ static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *p
 		return 0;
 	}
 	s = syms__new(path);
-	if (!s)
-		return errno == ENOEXEC ? 0 : -errno;
+	if (!s) {
+		/* Not an ELF file is no allocator; a malformed one named like one is skipped,
+		 * once, and the rest of the process is probed. */
+		if (errno != ENOEXEC && errno != ENOENT)
+			at_err("'%s' is not probed: %s", path, strerror(errno));
+		return errno == ENOMEM ? -ENOMEM : 0;
+	}
 	f.syms = s;
 	/* Without its code the probes go on the functions' entries. */
 	f.fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -172,7 +177,9 @@ static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *p
 		err = attach(pp, &f);
 	free(f.specs);
 	syms__free(s);
-	return err;
+	/* One bad file (malformed, named like an allocator) is skipped, not the process:
+	 * attach() said why; the rest of its files are probed. */
+	return err == -ENOMEM ? err : 0;
 }
 
 /* The process whose files probe_pipe_running or probe_pipe_launch probes. */
