@@ -309,3 +309,36 @@ def test_other_mount_namespace(tmp_path):
     (proc,) = [p for p in rep["processes"] if p["pid"] == pid]
     (bump,) = [a for a in proc["arenas"] if a["type"] == "bumpalo" and not a["ended"]]
     assert bump["bytes"] == truth["allocated_bytes"]
+
+
+def test_scrapes_served_past_slow_and_idle_clients(tmp_path):
+    # Slowloris (issue 12): 200 idle sockets and 64 clients sending one header line every
+    # 3 s for 15 s do not keep a scraper out: every scrape in that time is served.
+    port = free_port()
+    fleet = Fleet(tmp_path, "--comm", "no-such-comm", "--prometheus",
+                  f"127.0.0.1:{port}")
+    idle, slow = [], []
+    try:
+        until(lambda: "arenatrace_processes" in get(f"http://127.0.0.1:{port}/metrics"))
+        idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(200)]
+        slow = [socket.create_connection(("127.0.0.1", port)) for _ in range(64)]
+        for s in slow:
+            s.sendall(b"GET /metrics HTTP/1.1\r\n")
+        served, deadline = 0, time.monotonic() + 15
+        next_drip = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            assert "arenatrace_processes" in get(f"http://127.0.0.1:{port}/metrics")
+            served += 1
+            if time.monotonic() >= next_drip:
+                for s in slow:
+                    try:
+                        s.sendall(b"X-Slow: 1\r\n")
+                    except OSError:
+                        pass  # closed for its silence: that is the defence
+                next_drip += 3
+            time.sleep(0.5)
+        assert served >= 20
+    finally:
+        for s in idle + slow:
+            s.close()
+        fleet.stop()

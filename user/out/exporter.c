@@ -98,10 +98,14 @@ struct exporter *exporter__new(const char *addr)
 	}
 	sa.sin_port = htons(port);
 	pthread_mutex_init(&e->lock, NULL);
-	e->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, port, NULL, NULL, handle, e,
+	/* Slow and idle clients (slowloris: a header line every few seconds) must not take
+	 * every slot from the scrapers: epoll, so that slots are not bounded by select's
+	 * FD_SETSIZE, 1,024 of them, and 2 s of silence closes a connection (a scraper sends
+	 * its request at once). */
+	e->d = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, port, NULL, NULL, handle, e,
 				MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-				MHD_OPTION_CONNECTION_LIMIT, 64u, MHD_OPTION_CONNECTION_TIMEOUT,
-				10u, MHD_OPTION_END);
+				MHD_OPTION_CONNECTION_LIMIT, 1024u, MHD_OPTION_CONNECTION_TIMEOUT,
+				2u, MHD_OPTION_END);
 	if (!e->d) {
 		at_err("cannot serve metrics on '%s': the address is in use or not local", addr);
 		pthread_mutex_destroy(&e->lock);
