@@ -3,7 +3,8 @@
 # $(OUTPUT). Each target first installs the Debian packages of the sets it needs
 # (scripts/install-deps.sh: build, unit, test, demo, bench, format).
 
-OUTPUT ?= $(abspath .output)
+# SANITIZE=1: the user space built with AddressSanitizer and UBSan, in an output of its own.
+OUTPUT ?= $(abspath .output)$(if $(SANITIZE),-san)
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
@@ -37,6 +38,11 @@ USER_DIRS := app out probe model books kern sys
 USER_CFLAGS = $(OPT) -g -std=gnu11 $(WARN) -D_GNU_SOURCE -iquote $(OUTPUT) -iquote bpf \
 	$(addprefix -iquote user/,$(USER_DIRS)) $(shell $(PKG_CONFIG) --cflags $(PKGS)) $(CFLAGS)
 USER_LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(EXTRA_LIBS) $(LDLIBS)
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+ifneq ($(SANITIZE),)
+USER_CFLAGS += $(SAN_FLAGS)
+LDFLAGS += $(SAN_FLAGS)
+endif
 CLANG_SYS_INCLUDES = $(shell $(CLANG) -v -E - </dev/null 2>&1 | \
 	sed -n '/<...> search starts here:/,/End of search list./{ s| \(/.*\)|-idirafter \1|p }')
 BPF_CFLAGS = -g -O2 -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -Wall -Ibpf -I$(dir $(VMLINUX_H)) \
@@ -66,7 +72,8 @@ WORKLOAD_STAMPS := $(foreach s,$(WORKLOAD_SETS),$(call stamp,$(s)))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test demo bench install clean format format-check vmlinux workloads
+.PHONY: all deps check test sanitized demo bench install clean format format-check vmlinux \
+	workloads
 
 # Each goal names its sets, besides the rules that need them: under .SECONDARY a missing
 # stamp is an intermediate file, which make creates only for a target it remakes anyway.
@@ -206,9 +213,19 @@ check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
-# CI runs this: the tree must be formatted as .clang-format says (make format).
+# CI runs this: the tree must be formatted as .clang-format says (make format), and (CI=1)
+# the unit tests and a fast end-to-end subset run again on a sanitized build.
 test: format-check check all workloads | $(call stamp,test)
 	$(Q)sh tests/run-e2e.sh $(OUTPUT)
+	$(Q)$(if $(CI),$(MAKE) --no-print-directory sanitized)
+
+# The unit tests and the bad-input and attach suites with AddressSanitizer and UBSan (the
+# workloads are the plain build's).
+SAN_OUTPUT := $(OUTPUT)$(if $(SANITIZE),,-san)
+sanitized: workloads
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 OUTPUT=$(SAN_OUTPUT) check all
+	$(Q)AT_ARENATRACE=$(SAN_OUTPUT)/arenatrace sh tests/run-e2e.sh $(OUTPUT) \
+		tests/e2e/test_bad_input.py tests/e2e/test_attach.py
 
 demo: all $(DEMO_WORKLOADS) | $(call stamp,demo)
 	$(Q)sh scripts/demo.sh $(OUTPUT)

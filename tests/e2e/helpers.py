@@ -8,7 +8,8 @@ import time
 
 OUTPUT = os.environ.get("AT_OUTPUT", os.path.abspath(os.path.join(
     os.path.dirname(__file__), "..", "..", ".output")))
-ARENATRACE = os.path.join(OUTPUT, "arenatrace")
+# AT_ARENATRACE: another build of it (make sanitized), with this output's workloads.
+ARENATRACE = os.environ.get("AT_ARENATRACE", os.path.join(OUTPUT, "arenatrace"))
 STRACE = ["strace", "-qq", "-ff", "-k", "-ttt",
           "-e", "trace=execve,getppid,mmap,munmap,mremap,brk,madvise,mprotect"]
 
