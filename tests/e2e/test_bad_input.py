@@ -322,3 +322,21 @@ def test_malformed_files_named_like_allocators(tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+def test_write_errors_are_failures(tmp_path):
+    # Every write and the final close are checked: a full device, a file that refuses
+    # writes and a filesystem that fills up give one line and exit status 1 (issue 12).
+    me = str(os.getpid())
+    for path in ("/dev/full", "/proc/version"):
+        r = run_at("-j", "-o", path, "-p", me, "-d", "0.2")
+        assert r.returncode == 1, (path, r.stderr)
+        assert f"cannot write '{path}'" in r.stderr
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    script = (f"mount -t tmpfs -o size=4k none {mnt} && "
+              f"{ARENATRACE} -j --pretty -i 0.05 -o {mnt}/out.json -p {me} -d 0.5")
+    r = subprocess.run(["unshare", "-m", "sh", "-c", script], capture_output=True, text=True,
+                       timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "No space left on device" in r.stderr

@@ -35,6 +35,7 @@ struct at_ctx {
 	bool released;		/* the command was let exec */
 	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
+	int output_errno;	/* the first write to the output that failed */
 	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */
 };
 

@@ -219,6 +219,26 @@ static int run(struct at_ctx *c)
 	return trace_loop(c);
 }
 
+/* Every write and the final close are checked (a full disk, /dev/full): one line and a
+ * runtime failure. A reader gone away (EPIPE: | head) is no failure. */
+static int finish_output(const struct at_ctx *c, struct output *out, const char *path, int rc)
+{
+	int err = c->output_errno;
+	bool empty = out->f != stdout && !ftell(out->f);
+
+	if ((fflush(out->f) || ferror(out->f)) && !err)
+		err = errno ? errno : EIO;
+	if (out->f != stdout && fclose(out->f) && !err)
+		err = errno ? errno : EIO;
+	if (out->created && empty)
+		unlink(path); /* made by this run, and nothing to show */
+	if (!err || err == EPIPE)
+		return rc;
+	at_err("cannot write %s%s%s: %s", path ? "'" : "the output", path ? path : "",
+	       path ? "'" : "", strerror(err));
+	return rc ? rc : AT_EXIT_RUNTIME;
+}
+
 int main(int argc, char **argv)
 {
 	struct at_ctx c = { .go_fd = -1, .exec_fd = -1 };
@@ -289,12 +309,5 @@ int main(int argc, char **argv)
 	loader__free(c.loader);
 	model__free(c.model);
 	syms_cache_clear();
-	if (out.f != stdout) {
-		bool empty = !ftell(out.f);
-
-		fclose(out.f);
-		if (out.created && empty)
-			unlink(o.output); /* made by this run, and nothing to show */
-	}
-	return rc;
+	return finish_output(&c, &out, o.output, rc);
 }

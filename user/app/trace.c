@@ -29,16 +29,15 @@ uint64_t app_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* An output that cannot be written ends the trace: whoever read it is gone (| head -1:
- * quietly), or the disk is full (said once). */
+/* An output that cannot be written ends the trace: whoever read it is gone (| head -1),
+ * or the disk is full; main says which at the end. */
 static void output_check(struct at_ctx *c)
 {
 	int e = errno;
 
-	if (!ferror(c->out.f) || at_stop_flag)
+	if (!ferror(c->out.f) || c->output_errno)
 		return;
-	if (e != EPIPE)
-		at_err("cannot write the output: %s", strerror(e ? e : EIO));
+	c->output_errno = e ? e : EIO;
 	at_stop_flag = 1;
 }
 
