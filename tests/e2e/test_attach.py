@@ -274,3 +274,22 @@ def test_pointer_evidence(tmp_path):
               args=["--level", "os,arena", "--no-books"], env=env)
     assert allocator(run.proc, "jemalloc") is None
     assert run.proc["unattributed"]["mapped_bytes"] >= 4 << 20
+
+
+def test_attach_window_attribution(tmp_path):
+    # A program that maps and unmaps every half millisecond, attached three times: its
+    # syscalls made while arenatrace attaches are the application's like the others, never
+    # glibc's (they were, for the whole trace, when the caller cache ran ahead of the unwind
+    # sites).
+    p = subprocess.Popen([workload("mmap_loop")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert int(p.stdout.readline()) == p.pid
+        for _ in range(3):
+            report, _ = attach(tmp_path, p.pid)
+            proc = process(report, "mmap_loop")
+            app = allocator(proc, "app")
+            assert app is not None and app["events"]["mmap"] > 100, proc["allocators"]
+            glibc = allocator(proc, "glibc")
+            assert glibc is None or glibc["events"]["mmap"] == 0, glibc["events"]
+    finally:
+        stop(p)
