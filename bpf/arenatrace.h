@@ -179,6 +179,9 @@ enum at_heap_role {
 	AT_ROLE_HEAP_REALLOC = 13,  /* (heap, ptr, size) -> ptr */
 	AT_ROLE_MALLOCX = 14,	    /* (size, flags) -> ptr: jemalloc, flags carry the alignment */
 	AT_ROLE_DELETE = 15,	    /* (ptr): a free that may call free inside (operator delete) */
+	AT_ROLE_QUIET = 16, /* the allocator's own clean-up, calling free on blocks the program
+			     * freed already (glibc's tcache flush at thread exit): nothing in
+			     * it counts */
 };
 
 enum at_heap_size_mode {

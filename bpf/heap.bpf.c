@@ -475,6 +475,8 @@ int BPF_KRETPROBE(heap_exit)
 		/* Counted at its return, so that the free it calls inside is nested. */
 		account_free(th, cookie, a0, 0);
 		break;
+	case AT_ROLE_QUIET:
+		break; /* the frees inside were nested, so not counted */
 	case AT_ROLE_XALLOCX:
 		/* Resized in place to ret usable bytes: the old size goes, the new one comes. */
 		account_free(th, cookie, a0, 0);

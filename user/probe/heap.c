@@ -49,6 +49,9 @@ static const struct func glibc_funcs[] = {
 	{ "memalign", AT_ROLE_MEMALIGN },
 	{ "valloc", AT_ROLE_VALLOC },
 	{ "pvalloc", AT_ROLE_PVALLOC },
+	/* At a thread's exit: free() on each block in its tcache (freed by the program
+	 * already) and on the tcache itself (never handed out). Found with libc6-dbg. */
+	{ "__malloc_arena_thread_freeres", AT_ROLE_QUIET },
 };
 
 /* Prefixed with "", "je_" or "_rjem_". */
@@ -128,6 +131,7 @@ static int role_args(enum at_heap_role role)
 	case AT_ROLE_DELETE:
 	case AT_ROLE_VALLOC:
 	case AT_ROLE_PVALLOC:
+	case AT_ROLE_QUIET:
 		return 1;
 	case AT_ROLE_CALLOC:
 	case AT_ROLE_REALLOC:
