@@ -218,15 +218,17 @@ static void set_health(struct at_ctx *c)
 	model_set_health(c->model, &h);
 }
 
-/* The model's report now, with the kernel's drop counters and arenatrace's own health. */
-static const struct report *current_report(struct at_ctx *c, uint64_t t)
+/* The model's report now, with the kernel's drop counters and arenatrace's own health:
+ * the counts of the whole trace (the final summary; Prometheus, whose counters never go
+ * back), or of the last interval. */
+static const struct report *current_report(struct at_ctx *c, uint64_t t, bool whole)
 {
 	uint64_t drops[AT_DROP_NR];
 
 	loader_drops(c->loader, drops);
 	model_set_bpf_drops(c->model, drops);
 	set_health(c);
-	return model_report(c->model, t);
+	return whole ? model_report_total(c->model, t) : model_report(c->model, t);
 }
 
 /* --prometheus: the current figures, rendered for the next scrapes. */
@@ -239,7 +241,7 @@ void trace_publish(struct at_ctx *c, uint64_t t)
 
 	if (!c->exporter)
 		return;
-	r = current_report(c, t);
+	r = current_report(c, t, true);
 	f = open_memstream(&buf, &len);
 	if (r && f) {
 		c->prom.f = f;
@@ -351,7 +353,7 @@ static void report(struct at_ctx *c, bool final)
 	sample(c, t, false);
 	if (c->stacks)
 		heap_for_each_pid(c->heap, capture_stacks, c);
-	r = current_report(c, t);
+	r = current_report(c, t, final);
 	errno = 0;
 	if (r)
 		out_report(&c->out, r, final);

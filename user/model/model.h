@@ -80,12 +80,15 @@ int model_claim_pointer(struct model *m, int pid, const char *allocator, uint64_
 /* --stacks: the top stacks of pid (copied). */
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);
 
-/* The report stays valid until the next model call. */
+/* The report stays valid until the next model call. model_report's counts (returns,
+ * syscalls, heap calls) are of the window since the last model_reset_counters (an interval
+ * report); model_report_total's are of the whole trace (the final summary, Prometheus). */
+const struct report *model_report_total(struct model *m, uint64_t now_ns);
 const struct report *model_report(struct model *m, uint64_t now_ns);
 /* -a: forget the processes that have exited (after the samples and reports that saw
  * them), so that the model stays bounded on a host that runs many short processes. */
 void model_prune_exited(struct model *m);
-/* Forget interval-mode counters (returns, events, cumulative bytes, heap calls). */
+/* Starts a new window of counts (interval mode): model_report counts from now on. */
 void model_reset_counters(struct model *m, uint64_t now_ns);
 
 #endif

@@ -38,9 +38,10 @@ void model_heap_add(struct model *m, int pid, const char *name, const char *basi
 	at_heap_stats_add(&a->heap, s);
 }
 
-void model_heap_figures(struct proc *p, struct alloc *a)
+void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_stats *base)
 {
-	const struct at_heap_stats *h = &a->heap, *b = &a->heap_base;
+	static const struct at_heap_stats zero;
+	const struct at_heap_stats *h = &a->heap, *b = base ? base : &zero;
 
 	if (!a->r.has_heap)
 		return;
@@ -105,7 +106,7 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 			struct alloc *a = &p->allocs[k];
 
 			heap_latency(a, now_ns - m->start_ns);
-			model_heap_figures(p, a);
+			model_heap_figures(p, a, &a->heap_base);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)
 				model_note_retained(m, a, a->r.retained_bytes, now_ns);

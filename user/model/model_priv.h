@@ -54,6 +54,12 @@ struct alloc {
 	uint64_t growth_start_ns; /* when the current run of rises began */
 	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
+	/* The report's cumulative counters (in r) at the last counter reset: an interval
+	 * report shows what came since, the whole trace's report all of them. */
+	struct {
+		uint64_t ret_bytes[AT_RET_NR], ret_count[AT_RET_NR], events[AT_SYS_NR];
+		uint64_t mapped_total_bytes;
+	} base;
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */
 	size_t log_head, log_n;
@@ -172,8 +178,9 @@ bool model_os_has_unknown(const struct proc *p);
 /* A forked child starts with its parent's map, as pre-existing memory. */
 void model_os_inherit(struct proc *child, const struct proc *parent);
 
-/* model_heap.c: live, retained and the window's counts of one allocator, for the report. */
-void model_heap_figures(struct proc *p, struct alloc *a);
+/* model_heap.c: live, retained and the counts since base (NULL: since the trace began) of
+ * one allocator, for the report. */
+void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_stats *base);
 
 /* model_arena.c */
 void model_arena_apply(struct model *m, const struct at_arena_rec *r,

@@ -8,7 +8,21 @@
 #include "model.h"
 #include "model_priv.h"
 
-static void flatten_allocs(struct model *m, struct proc *p)
+/* What an interval report shows of a's counters: those since the last reset. */
+static void window_of(const struct alloc *a, struct rep_alloc *r)
+{
+	for (int k = 0; k < AT_RET_NR; k++) {
+		r->ret_bytes[k] -= a->base.ret_bytes[k];
+		r->ret_count[k] -= a->base.ret_count[k];
+		if (!r->ret_count[k])
+			r->ret_last_ns[k] = 0;
+	}
+	for (int k = 0; k < AT_SYS_NR; k++)
+		r->events[k] -= a->base.events[k];
+	r->mapped_total_bytes -= a->base.mapped_total_bytes;
+}
+
+static void flatten_allocs(struct model *m, struct proc *p, bool whole)
 {
 	struct rep_alloc *out = realloc(p->rep_allocs, p->nallocs * sizeof(*out));
 	size_t n = 0, k;
@@ -40,16 +54,24 @@ static void flatten_allocs(struct model *m, struct proc *p)
 		}
 		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
 			continue;
-		model_heap_figures(p, a);
+		model_heap_figures(p, a, whole ? NULL : &a->heap_base);
 		free(a->log_flat);
 		a->log_flat = a->log_n ? calloc(a->log_n, sizeof(*a->log_flat)) : NULL;
-		for (size_t i = 0; a->log_flat && i < a->log_n; i++)
-			a->log_flat[i] = a->log[(a->log_head + i) % max];
+		a->r.nreturns = 0;
+		for (size_t i = 0; a->log_flat && i < a->log_n; i++) {
+			const struct rep_return *e = &a->log[(a->log_head + i) % max];
+
+			/* An interval report lists the returns of its interval. */
+			if (whole || e->t_ns + m->start_ns >= m->window_ns)
+				a->log_flat[a->r.nreturns++] = *e;
+		}
 		a->r.name = a->name;
 		a->r.internals = a->internals;
 		a->r.returns = a->log_flat;
-		a->r.nreturns = a->log_flat ? a->log_n : 0;
-		out[n++] = a->r;
+		out[n] = a->r;
+		if (!whole)
+			window_of(a, &out[n]);
+		n++;
 	}
 	p->r.allocs = out;
 	p->r.nallocs = n;
@@ -72,7 +94,7 @@ static void drop_rows(struct model *m)
 	m->rep.ndrops = AT_REP_DROPS;
 }
 
-const struct report *model_report(struct model *m, uint64_t now_ns)
+static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 {
 	struct rep_proc *procs =
 		realloc(m->rep_procs, (m->nprocs ? m->nprocs : 1) * sizeof(*procs));
@@ -88,7 +110,7 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 
 		if (m->lim.min_rss && p->r.rss_bytes < m->lim.min_rss)
 			continue; /* -a --min-rss */
-		flatten_allocs(m, p);
+		flatten_allocs(m, p, whole);
 		model_arena_report(p);
 		model_findings(m, p, now_ns);
 		free(p->tl_flat);
@@ -103,12 +125,22 @@ const struct report *model_report(struct model *m, uint64_t now_ns)
 		procs[n++] = p->r;
 	}
 	m->rep.start_ns = m->start_ns;
-	m->rep.window_ns = m->window_ns;
+	m->rep.window_ns = whole ? m->start_ns : m->window_ns;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
 	m->rep.nprocs = n;
 	drop_rows(m);
 	return &m->rep;
+}
+
+const struct report *model_report(struct model *m, uint64_t now_ns)
+{
+	return report(m, now_ns, false);
+}
+
+const struct report *model_report_total(struct model *m, uint64_t now_ns)
+{
+	return report(m, now_ns, true);
 }
 
 void model_reset_counters(struct model *m, uint64_t now_ns)
@@ -120,12 +152,10 @@ void model_reset_counters(struct model *m, uint64_t now_ns)
 		for (size_t k = 0; k < p->nallocs; k++) {
 			struct alloc *a = &p->allocs[k];
 
-			memset(a->r.ret_bytes, 0, sizeof(a->r.ret_bytes));
-			memset(a->r.ret_count, 0, sizeof(a->r.ret_count));
-			memset(a->r.events, 0, sizeof(a->r.events));
-			a->r.mapped_total_bytes = 0;
-			a->r.returns_omitted = 0;
-			a->log_head = a->log_n = 0;
+			memcpy(a->base.ret_bytes, a->r.ret_bytes, sizeof(a->base.ret_bytes));
+			memcpy(a->base.ret_count, a->r.ret_count, sizeof(a->base.ret_count));
+			memcpy(a->base.events, a->r.events, sizeof(a->base.events));
+			a->base.mapped_total_bytes = a->r.mapped_total_bytes;
 			a->heap_base = a->heap;
 		}
 	}

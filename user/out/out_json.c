@@ -330,6 +330,9 @@ static struct json_object *report_json(struct out *o, const struct report *r, bo
 	add(root, "kernel", json_str(o->meta->kernel));
 	add(root, "final", json_object_new_boolean(final));
 	add(root, "elapsed_ms", json_u64((r->now_ns - r->start_ns) / 1000000));
+	/* Counts (returns, syscalls, heap calls) are since this time: 0 for the whole trace. */
+	add(root, "window_start_ms",
+	    json_u64(r->window_ns > r->start_ns ? (r->window_ns - r->start_ns) / 1000000 : 0));
 	add(root, "options", meta_json(o->meta));
 	for (size_t i = 0; i < r->nprocs; i++)
 		json_object_array_add(procs, proc_json(&r->procs[i], r));

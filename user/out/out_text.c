@@ -248,8 +248,16 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	FILE *f = o->f;
 	bool any = false;
 
-	fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
-		(double)(r->now_ns - r->start_ns) / 1e9);
+	/* Say what the counts (returns, syscalls, calls) cover: the whole trace or the
+	 * interval. */
+	if (r->window_ns > r->start_ns)
+		fprintf(f, "%s after %.1fs (counts of the last %.1fs)\n",
+			final ? "arenatrace summary" : "arenatrace interval",
+			(double)(r->now_ns - r->start_ns) / 1e9,
+			(double)(r->now_ns - r->window_ns) / 1e9);
+	else
+		fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
+			(double)(r->now_ns - r->start_ns) / 1e9);
 	for (size_t i = 0; i < r->nprocs; i++)
 		print_proc(f, &r->procs[i], r, o->meta->hist);
 	fprintf(f, "\ndrops:");
