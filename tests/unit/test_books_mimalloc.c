@@ -572,21 +572,6 @@ static pid_t spawn(const char *name, bool preload, struct truth *tr)
 	return pid;
 }
 
-struct maps_vec {
-	struct maps_entry *v;
-	size_t n, cap;
-};
-
-static int keep_entry(const struct maps_entry *e, void *arg)
-{
-	struct maps_vec *m = arg;
-
-	if (at_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 1))
-		return -ENOMEM;
-	m->v[m->n++] = *e;
-	return 0;
-}
-
 static uint64_t figure(const struct books *b, const char *name)
 {
 	for (size_t i = 0; i < b->nfigures; i++)
@@ -608,7 +593,8 @@ static void check_child(const char *name, bool preload)
 {
 	struct books b, plain;
 	struct books_mi_stats st;
-	struct maps_vec m = { 0 };
+	struct maps_entry *maps;
+	size_t nmaps;
 	struct truth tr;
 	uint64_t rss0, rss1, lazy, committed;
 	pid_t pid = spawn(name, preload, &tr);
@@ -616,8 +602,8 @@ static void check_child(const char *name, bool preload)
 
 	assert_non_null(t);
 	assert_int_equal(procfs_read_smaps_rollup(pid, &rss0, &lazy), 0);
-	assert_int_equal(procfs_read_maps(pid, keep_entry, &m), 0);
-	assert_int_equal(books_mimalloc_read_maps(t, m.v, m.n, &b, &st), 0);
+	assert_int_equal(procfs_read_maps_all(pid, &maps, &nmaps), 0);
+	assert_int_equal(books_mimalloc_read_maps(t, maps, nmaps, &b, &st), 0);
 	assert_int_equal(books_mimalloc_read(t, pid, &plain), 0);
 	assert_int_equal(procfs_read_smaps_rollup(pid, &rss1, &lazy), 0);
 	committed = figure(&b, "committed");
@@ -661,7 +647,7 @@ static void check_child(const char *name, bool preload)
 	assert_int_equal(rss0, rss1);
 	books_release(&b);
 	books_release(&plain);
-	free(m.v);
+	free(maps);
 	tmem__free(t);
 }
 

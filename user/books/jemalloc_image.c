@@ -462,18 +462,8 @@ static int try_file(struct je_file *f, const struct maps_entry *e, struct books_
 
 struct maps_vec {
 	struct maps_entry *v;
-	size_t n, cap;
+	size_t n;
 };
-
-static int collect(const struct maps_entry *e, void *arg)
-{
-	struct maps_vec *m = arg;
-
-	if (at_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 1))
-		return -ENOMEM;
-	m->v[m->n++] = *e;
-	return 0;
-}
 
 /* The first mapping of each file, once. */
 static bool first_of_file(const struct maps_vec *m, size_t i)
@@ -515,15 +505,7 @@ static int locate_in(int pid, const struct maps_vec *m, struct books_je_where *w
 
 static int read_maps(int pid, struct maps_vec *m)
 {
-	int err;
-
-	memset(m, 0, sizeof(*m));
-	err = procfs_read_maps(pid, collect, m);
-	if (err) {
-		free(m->v);
-		m->v = NULL;
-	}
-	return err;
+	return procfs_read_maps_all(pid, &m->v, &m->n);
 }
 
 int books_jemalloc_locate(int pid, struct books_je_where *w, char *why, size_t why_len)

@@ -677,28 +677,14 @@ int books_mimalloc_read_maps(struct tmem *t, const struct maps_entry *maps, size
 	return err;
 }
 
-struct maps_vec {
-	struct maps_entry *v;
-	size_t n, cap;
-};
-
-static int keep_entry(const struct maps_entry *e, void *arg)
-{
-	struct maps_vec *m = arg;
-
-	if (at_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 1))
-		return -ENOMEM;
-	m->v[m->n++] = *e;
-	return 0;
-}
-
 int books_mimalloc_read(struct tmem *t, int pid, struct books *out)
 {
-	struct maps_vec m = { 0 };
-	int err = procfs_read_maps(pid, keep_entry, &m);
+	struct maps_entry *v;
+	size_t n;
+	int err = procfs_read_maps_all(pid, &v, &n);
 
 	if (!err)
-		err = books_mimalloc_read_maps(t, m.v, m.n, out, NULL);
-	free(m.v);
+		err = books_mimalloc_read_maps(t, v, n, out, NULL);
+	free(v);
 	return err;
 }

@@ -36,8 +36,8 @@ int procfs_parse_maps_line(const char *line, struct maps_entry *e)
 	p = line + n;
 	while (*p == ' ')
 		p++;
-	snprintf(e->path, sizeof(e->path), "%s", p);
-	e->path[strcspn(e->path, "\n")] = '\0';
+	e->full_path = p; /* the caller's line, which ends at the newline */
+	snprintf(e->path, sizeof(e->path), "%.*s", (int)strcspn(p, "\n"), p);
 	return 0;
 }
 
@@ -104,6 +104,37 @@ int procfs_read_maps(int pid, int (*fn)(const struct maps_entry *e, void *arg), 
 			break;
 	}
 	free(buf);
+	return err;
+}
+
+struct maps_all {
+	struct maps_entry *v;
+	size_t n, cap;
+};
+
+static int keep_entry(const struct maps_entry *e, void *arg)
+{
+	struct maps_all *m = arg;
+
+	if (at_grow(&m->v, m->n, &m->cap, sizeof(*m->v), 1))
+		return -ENOMEM;
+	m->v[m->n] = *e;
+	m->v[m->n++].full_path = NULL;
+	return 0;
+}
+
+int procfs_read_maps_all(int pid, struct maps_entry **v, size_t *n)
+{
+	struct maps_all m = { 0 };
+	int err = procfs_read_maps(pid, keep_entry, &m);
+
+	if (err) {
+		free(m.v);
+		m.v = NULL;
+		m.n = 0;
+	}
+	*v = m.v;
+	*n = m.n;
 	return err;
 }
 
@@ -287,20 +318,21 @@ static int each_mapping(const struct maps_entry *e, void *arg)
 	struct walk *w = arg;
 	static const char deleted[] = " (deleted)";
 	char path[PATH_MAX + 32], name[NAME_MAX + 1];
-	const char *slash = strrchr(e->path, '/');
-	size_t n = strlen(e->path), dl = sizeof(deleted) - 1;
+	const char *slash = strrchr(e->full_path, '/');
+	size_t n = strlen(e->full_path), dl = sizeof(deleted) - 1;
 	int err;
 
-	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/' || !strcmp(e->path, w->last))
+	if (!(e->prot & 4 /* PROT_EXEC */) || e->full_path[0] != '/' ||
+	    !strcmp(e->full_path, w->last))
 		return 0;
-	snprintf(w->last, sizeof(w->last), "%s", e->path);
+	snprintf(w->last, sizeof(w->last), "%s", e->full_path);
 	snprintf(name, sizeof(name), "%s", slash + 1);
-	if (n > dl && !strcmp(e->path + n - dl, deleted)) {
+	if (n > dl && !strcmp(e->full_path + n - dl, deleted)) {
 		name[strlen(name) > dl ? strlen(name) - dl : 0] = '\0';
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", w->pid,
 			 (unsigned long long)e->start, (unsigned long long)e->end);
 	} else {
-		snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->path);
+		snprintf(path, sizeof(path), "/proc/%d/root%s", w->pid, e->full_path);
 	}
 	err = w->fn(w->arg, path, name);
 	if (err && !w->err)

@@ -20,7 +20,11 @@ struct maps_entry {
 	uint32_t dev_minor;
 	uint8_t prot; /* PROT_* bits */
 	bool shared;
-	char path[PATH_MAX]; /* empty for anonymous memory; "[heap]", "[stack]"... */
+	/* Empty for anonymous memory; "[heap]", "[stack]"... Cut at 255 bytes, so that entries
+	 * stay small to copy (a process may have tens of thousands); full_path has it all,
+	 * valid during the callback of procfs_read_maps only. */
+	char path[256];
+	const char *full_path;
 };
 
 struct proc_stat {
@@ -36,6 +40,10 @@ struct proc_stat {
 int procfs_parse_maps_line(const char *line, struct maps_entry *e);
 /* Calls fn for each line of /proc/PID/maps; stops early and returns fn's nonzero result. */
 int procfs_read_maps(int pid, int (*fn)(const struct maps_entry *e, void *arg), void *arg);
+
+/* Every line of /proc/PID/maps into *v (a heap array the caller frees; full_path is not
+ * kept), *n of them. */
+int procfs_read_maps_all(int pid, struct maps_entry **v, size_t *n);
 
 int procfs_parse_stat(const char *buf, struct proc_stat *st);
 int procfs_read_stat(int pid, struct proc_stat *st);
