@@ -62,8 +62,10 @@ enum at_sys {
 
 /* How the caller address of a syscall record was found. */
 enum at_caller_kind {
-	AT_CALLER_IP = 0,      /* not issued by a known wrapper: the syscall instruction */
-	AT_CALLER_WRAPPER = 1, /* return address of the libc wrapper that issued it */
+	AT_CALLER_IP = 0,	  /* not issued by a known wrapper: the syscall instruction */
+	AT_CALLER_WRAPPER = 1,	  /* return address of the libc wrapper that issued it */
+	AT_CALLER_UNRESOLVED = 2, /* the kernel could not look the address up (its mm lock
+				   * was taken by another thread): caller is the address alone */
 };
 
 /* An unwind site: the PC after a syscall or call instruction inside a libc wrapper, as a

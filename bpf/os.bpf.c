@@ -51,7 +51,11 @@ static __always_inline struct at_code *code_at(struct task_struct *task, __u32 t
 	if (c)
 		return c;
 	fresh.off = addr; /* code_cb turns it into a file offset */
-	bpf_find_vma(task, addr, code_cb, &fresh, 0);
+	/* bpf_find_vma only try-locks the mm: while another thread maps or protects memory it
+	 * fails, and that answer must not be cached for the process's generation (its calls
+	 * from there would all look like anonymous code). */
+	if (bpf_find_vma(task, addr, code_cb, &fresh, 0))
+		return NULL;
 	if (!fresh.ino)
 		fresh.off = 0;
 	skey.ino = fresh.ino;
@@ -82,7 +86,11 @@ static __always_inline void find_caller(struct task_struct *task, struct pt_regs
 		__u64 ret;
 
 		c = code_at(task, tgid, gen, pc);
-		if (!c || !c->cfa || i == AT_MAX_UNWIND)
+		if (!c) {
+			rec->caller_kind = AT_CALLER_UNRESOLVED;
+			break;
+		}
+		if (!c->cfa || i == AT_MAX_UNWIND)
 			break;
 		if (bpf_probe_read_user(&ret, sizeof(ret), (void *)(sp + c->cfa - 8)))
 			break;

@@ -128,6 +128,41 @@ static const char *symbolize(struct attrib *a, struct file_map *f, uint64_t off)
 	return syms ? syms_name_at(syms, off) : NULL;
 }
 
+struct addr_file {
+	uint64_t addr;
+	char base[64];
+};
+
+static int file_of_addr(const struct maps_entry *e, void *arg)
+{
+	struct addr_file *af = arg;
+	const char *slash = strrchr(e->path, '/');
+
+	if (af->addr < e->start || af->addr >= e->end)
+		return 0;
+	if (e->inode && e->path[0] == '/')
+		snprintf(af->base, sizeof(af->base), "%s", slash + 1);
+	return 1; /* found: stop */
+}
+
+/* A record the kernel could not resolve (its mm lock was taken): the file that holds the
+ * address, from /proc/PID/maps now, by name; the exact caller stays unknown. */
+static void classify_unresolved(struct attrib *a, const struct at_sys_rec *r, char *name,
+				size_t len)
+{
+	struct addr_file af = { .addr = r->caller };
+	const char *lib, *slash = strrchr(a->exe, '/');
+
+	procfs_read_maps(a->pid, file_of_addr, &af);
+	lib = af.base[0] ? attrib_library(af.base) : NULL;
+	if (lib)
+		snprintf(name, len, "%s", lib);
+	else if (!af.base[0] || !strcmp(af.base, slash ? slash + 1 : a->exe))
+		snprintf(name, len, "app");
+	else
+		snprintf(name, len, "%s", af.base);
+}
+
 void attrib_classify(struct attrib *a, const struct at_sys_rec *r, char *name, size_t len,
 		     bool *is_allocator)
 {
@@ -138,6 +173,10 @@ void attrib_classify(struct attrib *a, const struct at_sys_rec *r, char *name, s
 	*is_allocator = true;
 	memcpy(base, r->caller_file, 32);
 	base[32] = '\0';
+	if (r->caller_kind == AT_CALLER_UNRESOLVED) {
+		classify_unresolved(a, r, name, len);
+		return;
+	}
 	if (!r->caller_ino) {
 		snprintf(name, len, "app"); /* anonymous code: JIT or similar */
 		return;
