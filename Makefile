@@ -72,8 +72,8 @@ WORKLOAD_STAMPS := $(foreach s,$(WORKLOAD_SETS),$(call stamp,$(s)))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all deps check test sanitized demo bench install clean format format-check vmlinux \
-	workloads
+.PHONY: all deps check test sanitized fuzz demo bench install clean format format-check \
+	vmlinux workloads
 
 # Each goal names its sets, besides the rules that need them: under .SECONDARY a missing
 # stamp is an intermediate file, which make creates only for a target it remakes anyway.
@@ -214,10 +214,12 @@ check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
 
 # CI runs this: the tree must be formatted as .clang-format says (make format), and (CI=1)
-# the unit tests and a fast end-to-end subset run again on a sanitized build.
+# the unit tests and a fast end-to-end subset run again on a sanitized build, and each fuzz
+# target runs a few seconds.
 test: format-check check all workloads | $(call stamp,test)
 	$(Q)sh tests/run-e2e.sh $(OUTPUT)
 	$(Q)$(if $(CI),$(MAKE) --no-print-directory sanitized)
+	$(Q)$(if $(CI),$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=5)
 
 # The unit tests and the bad-input and attach suites with AddressSanitizer and UBSan (the
 # workloads are the plain build's).
@@ -242,6 +244,32 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/arenatrace.service.in > $(DESTDIR)$(UNITDIR)/arenatrace.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/arenatrace.service
+
+# Fuzzing (clang's libFuzzer, AddressSanitizer and UBSan): every user/ object built again
+# with coverage, one binary per tests/fuzz/fuzz_*.c, each run FUZZ_SECONDS on its checked-in
+# corpus (tests/fuzz/corpus/NAME; new finds stay in $(OUTPUT)/fuzz/corpus). CI runs it
+# briefly.
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS))
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
+$(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(filter-out -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
+$(OUTPUT)/fuzz/obj/kern/loader.o: $(OUTPUT)/arenatrace.skel.h
+$(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
+	$(call msg,FUZZ-LD,$@)
+	$(Q)$(CLANG) $(filter-out -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(USER_LIBS)
+fuzz: $(FUZZ_BINS)
+	$(Q)set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); n=$${n#fuzz_}; \
+		mkdir -p $(OUTPUT)/fuzz/corpus/$$n; \
+		echo "  FUZZ     $$n ($(FUZZ_SECONDS) s)"; \
+		$$b -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -print_final_stats=0 \
+			-artifact_prefix=$(OUTPUT)/fuzz/$$n- \
+			$(OUTPUT)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>$(OUTPUT)/fuzz/$$n.log || \
+			{ tail -40 $(OUTPUT)/fuzz/$$n.log; exit 1; }; done
 
 clean:
 	rm -rf $(OUTPUT)

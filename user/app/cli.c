@@ -474,7 +474,9 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	int c;
 
 	build_short(shortopts, sizeof(shortopts), lo);
-	optind = 1;
+	/* 0, not 1: glibc's getopt then forgets all its state, including a pointer into a
+	 * previous argv's option cluster (a second parse, as the tests make, would read it). */
+	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		switch (c) {
