@@ -59,7 +59,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(OUTPUT)/workloads/%,$(WORKLOAD_SRCS))
-FORMAT_SRCS := $(wildcard user/*/*.[ch] bpf/*.[ch] tests/unit/*.c)
+FORMAT_SRCS := $(wildcard user/*/*.[ch] bpf/*.[ch] tests/unit/*.c tests/fuzz/*.c)
 CLANG_FORMAT ?= clang-format
 # Debian packages by set (scripts/install-deps.sh); stamp(set) is made once a set is installed.
 stamp = $(OUTPUT)/.deps-$(1)

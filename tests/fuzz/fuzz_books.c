@@ -18,8 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const uint64_t base = 32ull << 20;
-	struct maps_entry e = { .start = base, .end = base + ((size + 4095) & ~4095ul),
-				.prot = 3 };
+	struct maps_entry e = { .start = base, .end = base + ((size + 4095) & ~4095ul), .prot = 3 };
 	struct tmem *t = tmem__from_buf(base, data, size);
 	struct glibc_mstate ms;
 	struct books b = { 0 };
