@@ -245,10 +245,10 @@ install: all
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/arenatrace.service.in > $(DESTDIR)$(UNITDIR)/arenatrace.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/arenatrace.service
 
-# Fuzzing (clang's libFuzzer, AddressSanitizer and UBSan): every user/ object built again
-# with coverage, one binary per tests/fuzz/fuzz_*.c, each run FUZZ_SECONDS on its checked-in
-# corpus (tests/fuzz/corpus/NAME; new finds stay in $(OUTPUT)/fuzz/corpus). CI runs it
-# briefly.
+# Fuzzing (clang's libFuzzer, AddressSanitizer and UBSan; gcc's build is the warnings gate):
+# every user/ object built again with coverage, one binary per tests/fuzz/fuzz_*.c, each run
+# FUZZ_SECONDS on its checked-in corpus (tests/fuzz/corpus/NAME; new finds stay in
+# $(OUTPUT)/fuzz/corpus). CI runs it briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS))
@@ -256,11 +256,11 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fu
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
-	$(Q)$(CLANG) $(filter-out -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
+	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
 $(OUTPUT)/fuzz/obj/kern/loader.o: $(OUTPUT)/arenatrace.skel.h
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(CLANG) $(filter-out -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \
+	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_OBJS) $(USER_LIBS)
 fuzz: $(FUZZ_BINS)
 	$(Q)set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); n=$${n#fuzz_}; \
