@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # Installs the Debian 12 packages of the named sets (all sets without arguments):
 #   build   what `make all` compiles and links with
-#   unit    `make check` beyond build: the unit-test framework, and python3 for the layer check
+#   unit    `make check` beyond build: the unit-test framework, python3 for the layer check,
+#           and promtool (prometheus) that checks the exposition format
 #   test    `make test` beyond build and unit: the workloads' allocators and compilers, and
 #           the end-to-end suite's oracles and tools (strace, libc6-dbg, prometheus, systemd)
 #   demo    `make demo` beyond build: the demo workload's jemalloc
@@ -19,7 +20,7 @@ set_pkgs()
 	case "$1" in
 	build) echo "make gcc libc6-dev clang pkg-config bpftool libbpf-dev libelf-dev libdw-dev
 		zlib1g-dev libjson-c-dev libiberty-dev libmicrohttpd-dev" ;;
-	unit) echo "libcmocka-dev python3" ;;
+	unit) echo "libcmocka-dev python3 prometheus" ;;
 	test) echo "g++ libjemalloc-dev libmimalloc-dev systemtap-sdt-dev cargo rustc
 		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
 		python3 python3-pytest prometheus systemd redis-server redis-tools" ;;
