@@ -109,8 +109,8 @@ $(OUTPUT)/user/%.o: user/%.c | $(call stamp,build)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
 
-# Only the loader includes the skeleton: a BPF change rebuilds it alone.
-$(OUTPUT)/user/kern/loader.o: $(OUTPUT)/arenatrace.skel.h
+# Only the loader (loader.c and maps.c) includes the skeleton: a BPF change rebuilds it alone.
+$(OUTPUT)/user/kern/loader.o $(OUTPUT)/user/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
 
 $(OUTPUT)/arenatrace: $(OUTPUT)/user/app/main.o $(USER_OBJS)
 	$(call msg,LINK,$@)
@@ -257,7 +257,7 @@ $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
-$(OUTPUT)/fuzz/obj/kern/loader.o: $(OUTPUT)/arenatrace.skel.h
+$(OUTPUT)/fuzz/obj/kern/loader.o $(OUTPUT)/fuzz/obj/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \

@@ -12,9 +12,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "arenatrace.skel.h"
 #include "abi.h"
 #include "attrib.h"
+#include "loader_int.h"
 #include "log.h"
 #include "procfs.h"
 #include "syms.h"
@@ -22,35 +22,8 @@
 
 /* The ABI layouts are checked beside their types, in bpf/arenatrace.h. */
 
-#define AT_MAX_LINKS 64
+/* struct loader: loader_int.h; the maps it reads: maps.c. */
 #define AT_MAX_SITES_PER_FILE 256
-#define AT_MAX_FILES 64
-
-struct attached_file {
-	dev_t dev;
-	ino_t ino;
-};
-
-struct loader {
-	struct arenatrace_bpf *skel;
-	struct ring_buffer *rb;
-	struct bpf_link *links[AT_MAX_LINKS];
-	size_t nlinks;
-	struct attached_file files[AT_MAX_FILES];
-	size_t nfiles;
-	loader_event_fn fn;
-	void *ctx;
-	int ncpus;
-	bool uprobe_multi; /* the uprobe programs attach through uprobe_multi links */
-	struct bpf_link *iter_link;
-	int stats_fd;		       /* BPF_ENABLE_STATS: run time is counted while it is open */
-	struct at_thread_counts *snap; /* live threads' counters, at the last snapshot */
-	size_t nsnap, snap_cap;
-	struct at_live_bucket *table; /* heap_table, mapped */
-	unsigned table_bits;
-	__u32 *gone; /* exited processes whose live blocks loader_heap_sweep frees */
-	size_t ngone, gone_cap;
-};
 
 static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
@@ -585,211 +558,6 @@ int loader_uprobes_attach(struct loader *l, enum loader_level lv, int pid, const
 	return err;
 }
 
-void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done)
-{
-	/* done first: a fold that begins between the two loads shows as in progress. */
-	*done = __atomic_load_n(&l->skel->bss->heap_folds_done, __ATOMIC_SEQ_CST);
-	*begun = __atomic_load_n(&l->skel->bss->heap_folds_begun, __ATOMIC_SEQ_CST);
-}
-
-int loader_heap_snapshot(struct loader *l)
-{
-	struct at_thread_counts rec;
-	ssize_t got;
-	int fd;
-
-	if (!l->iter_link) {
-		l->iter_link = bpf_program__attach_iter(l->skel->progs.heap_iter, NULL);
-		if (!l->iter_link)
-			return -errno;
-	}
-	fd = bpf_iter_create(bpf_link__fd(l->iter_link));
-	if (fd < 0)
-		return -errno;
-	l->nsnap = 0;
-	/* Records are whole: bpf_seq_write never splits one across reads. */
-	while ((got = read(fd, &rec, sizeof(rec))) == sizeof(rec)) {
-		if (at_grow(&l->snap, l->nsnap, &l->snap_cap, sizeof(rec), 1))
-			break;
-		l->snap[l->nsnap++] = rec;
-	}
-	close(fd);
-	return got < 0 ? -errno : 0;
-}
-
-int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
-		      struct at_heap_stats *sum)
-{
-	struct at_heap_key key = { .tgid = (__u32)pid, .alloc = alloc };
-	struct at_heap_stats *per = calloc((size_t)l->ncpus, sizeof(*per));
-	bool found = false;
-
-	if (!per)
-		return -ENOMEM;
-	memset(sum, 0, sizeof(*sum));
-	if (!bpf_map__lookup_elem(l->skel->maps.heap_stats, &key, sizeof(key), per,
-				  sizeof(*per) * (size_t)l->ncpus, 0)) {
-		found = true;
-		for (int c = 0; c < l->ncpus; c++)
-			at_heap_stats_add(sum, &per[c]);
-	}
-	free(per);
-	for (size_t i = 0; live_threads && i < l->nsnap; i++) {
-		if (l->snap[i].tgid != (__u32)pid || l->snap[i].alloc != alloc)
-			continue;
-		at_heap_stats_add(sum, &l->snap[i].s);
-		found = true;
-	}
-	return found ? 0 : -ENOENT;
-}
-
-static int cmp_stack(const void *a, const void *b)
-{
-	const struct loader_stack *x = a, *y = b;
-
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
-}
-
-int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n)
-{
-	const struct bpf_map *live = l->skel->maps.heap_stack_live;
-	struct at_stack_key key, next;
-	struct loader_stack *all = NULL;
-	size_t nall = 0, cap = 0;
-	bool first = true;
-
-	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
-		struct at_stack_live v;
-
-		first = false;
-		key = next;
-		if (next.tgid != (__u32)pid ||
-		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
-		    v.blocks <= 0)
-			continue;
-		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
-			free(all);
-			return -ENOMEM;
-		}
-		memset(&all[nall], 0, sizeof(all[0]));
-		all[nall].bytes = v.bytes;
-		all[nall].blocks = v.blocks;
-		/* The stack id goes in ips[0] until the trace is read below. */
-		all[nall].ips[0] = (uint64_t)(uint32_t)next.stack_id;
-		nall++;
-	}
-	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_stack);
-	if (nall > n)
-		nall = n;
-	for (size_t i = 0; i < nall; i++) {
-		__u32 id = (__u32)all[i].ips[0];
-		__u64 ips[AT_STACK_DEPTH] = { 0 };
-
-		out[i] = all[i];
-		out[i].nips = 0;
-		if (bpf_map__lookup_elem(l->skel->maps.heap_stack_traces, &id, sizeof(id), ips,
-					 sizeof(ips), 0))
-			continue;
-		for (size_t k = 0; k < AT_STACK_DEPTH && ips[k]; k++)
-			out[i].ips[out[i].nips++] = ips[k];
-	}
-	free(all);
-	return (int)nall;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return (x > y) - (x < y);
-}
-
-static bool in_sorted(const __u32 *set, size_t n, __u32 tgid)
-{
-	return bsearch(&tgid, set, n, sizeof(*set), cmp_u32) != NULL;
-}
-
-/* Deletes every key of map whose first 32 bits are one of the tgids (sorted), in one walk;
- * returns how many. The cursor is the last key kept: after a delete the walk goes on from
- * there, or from the start when nothing was kept yet. */
-static size_t delete_keys_of(const struct bpf_map *map, size_t key_size, const __u32 *tgids,
-			     size_t ntgids)
-{
-	unsigned char cur[32], next[32];
-	bool have_cur = false;
-	size_t n = 0;
-
-	if (key_size > sizeof(cur))
-		return 0;
-	while (!bpf_map__get_next_key(map, have_cur ? cur : NULL, next, key_size)) {
-		__u32 key_tgid;
-
-		memcpy(&key_tgid, next, sizeof(key_tgid));
-		if (in_sorted(tgids, ntgids, key_tgid)) {
-			n += !bpf_map__delete_elem(map, next, key_size, 0);
-			continue;
-		}
-		memcpy(cur, next, key_size);
-		have_cur = true;
-	}
-	return n;
-}
-
-void loader_heap_forget(struct loader *l, int pid, const uint32_t *allocs, size_t nallocs)
-{
-	for (size_t i = 0; i < nallocs; i++) {
-		struct at_heap_key hk = { .tgid = (__u32)pid, .alloc = allocs[i] };
-
-		bpf_map__delete_elem(l->skel->maps.heap_stats, &hk, sizeof(hk), 0);
-	}
-	if (!at_grow(&l->gone, l->ngone, &l->gone_cap, sizeof(*l->gone), 1))
-		l->gone[l->ngone++] = (__u32)pid;
-}
-
-void loader_heap_sweep(struct loader *l)
-{
-	if (!l->ngone)
-		return;
-	qsort(l->gone, l->ngone, sizeof(*l->gone), cmp_u32);
-	/* heap_table through its mapping; a slot taken meanwhile by a new block is left alone. */
-	for (size_t i = 0; i < (size_t)1 << l->table_bits; i++) {
-		for (int k = 0; k < AT_LIVE_WAYS; k++) {
-			__u64 *tag = &l->table[i].slot[k].tag,
-			      t = __atomic_load_n(tag, __ATOMIC_RELAXED);
-
-			if (t && in_sorted(l->gone, l->ngone, AT_LIVE_TAG_TGID(t, l->table_bits)))
-				__atomic_compare_exchange_n(tag, &t, 0, false, __ATOMIC_RELAXED,
-							    __ATOMIC_RELAXED);
-		}
-	}
-	delete_keys_of(l->skel->maps.heap_live, sizeof(struct at_live_key), l->gone, l->ngone);
-	delete_keys_of(l->skel->maps.heap_stack_live, sizeof(struct at_stack_key), l->gone,
-		       l->ngone);
-	l->ngone = 0;
-}
-
-size_t loader_heap_blocks(const struct loader *l, const uint32_t *tgids, size_t n, size_t start,
-			  size_t max, void (*fn)(void *arg, uint32_t tgid, uint64_t ptr), void *arg)
-{
-	size_t nb = (size_t)1 << l->table_bits, seen = 0, i = start % nb;
-
-	for (size_t step = 0; l->table && n && step < nb && seen < max; step++, i = (i + 1) % nb) {
-		for (int k = 0; k < AT_LIVE_WAYS; k++) {
-			__u64 t = __atomic_load_n(&l->table[i].slot[k].tag, __ATOMIC_RELAXED);
-			uint32_t tgid;
-			uint64_t ptr;
-
-			if (!t || !in_sorted(tgids, n, AT_LIVE_TAG_TGID(t, l->table_bits)))
-				continue;
-			at_live_decode((uint32_t)i, t, l->table_bits, &tgid, &ptr);
-			fn(arg, tgid, ptr);
-			seen++;
-		}
-	}
-	return i;
-}
-
 bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
 {
 	struct bpf_program *prog;
@@ -811,21 +579,6 @@ bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs)
 		*runs += info.run_cnt;
 	}
 	return true;
-}
-
-void loader_arena_forget(struct loader *l, int pid)
-{
-	__u32 tgid = (__u32)pid;
-	size_t n;
-
-	/* Nothing watched anywhere: no walk (a fleet sees many exits). */
-	if (__atomic_load_n(&l->skel->bss->arena_watched, __ATOMIC_RELAXED) <= 0)
-		return;
-	n = delete_keys_of(l->skel->maps.arena_chunks, sizeof(struct at_chunk_key), &tgid, 1);
-
-	/* The kernel side skips its lookups while the count is 0. */
-	if (n)
-		__atomic_fetch_sub(&l->skel->bss->arena_watched, (__s64)n, __ATOMIC_RELAXED);
 }
 
 int loader_usdt_attach(struct loader *l, int pid, const char *path, const char *provider,
