@@ -2,6 +2,7 @@
 """Bad input: one clear line on stderr and the documented exit code; targets unharmed."""
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -294,8 +295,10 @@ def test_library_deleted_or_long_path(tmp_path, how):
 
 def test_malformed_files_named_like_allocators(tmp_path):
     # 70 truncated copies of libjemalloc.so.2 and a garbage libmimalloc.so.2, mapped
-    # executable by the target: each is skipped, none takes one of the 64 allocator ids, and
-    # the real libc is still probed.
+    # executable by the target: each is skipped with a warning naming it, none takes one of
+    # the 64 allocator ids, and the real libc is still probed. The warnings are rate-limited
+    # (5 a call site, a message once): one line then says how many more, and the report's
+    # drops count them (item 13).
     real = open("/usr/lib/x86_64-linux-gnu/libjemalloc.so.2", "rb").read()[:5000]
     paths = []
     for i in range(70):
@@ -313,12 +316,21 @@ def test_malformed_files_named_like_allocators(tmp_path):
                               text=True)
     try:
         assert int(target.stdout.readline()) == target.pid
-        r = run_at("-v", "--level", "all", "-o", "/dev/null", "-d", "0.5", "-p",
-                   str(target.pid))
+        r = run_at("-v", "--level", "all", "-d", "0.5", "-p", str(target.pid))
         assert r.returncode == 0, r.stderr
         assert "glibc heap probes" in r.stderr
         assert "allocator instances" not in r.stderr
-        assert r.stderr.count("is not probed") <= len(paths)
+        shown = re.findall(r"^arenatrace: '/proc/\d+/root(/\S+)' is named like (\w+) but is "
+                           r"not a valid library: not probed$", r.stderr, re.M)
+        assert len(shown) == 5, r.stderr
+        assert all(p in paths and lib == ("mimalloc" if "mimalloc" in p else "jemalloc")
+                   for p, lib in shown), shown
+        more = re.findall(r"arenatrace: (\d+) more like this not shown: '/proc/\d+/root(/\S+)' "
+                          r"is named like", r.stderr)
+        assert len(more) == 1 and more[0][1] in paths, r.stderr
+        # Every file once for each of the two levels that read files (heap, arena).
+        assert 5 + int(more[0][0]) == 2 * len(paths)
+        assert f"warnings_not_shown={more[0][0]}" in r.stdout
     finally:
         target.kill()
         target.wait()

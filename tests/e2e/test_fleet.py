@@ -254,6 +254,8 @@ def test_churn_stays_bounded(tmp_path):
         fleet.stop()
     assert target.pid in table  # the table was used
     assert not dead
+    # A process gone before its probes were attached is normal under churn, no error.
+    assert "cannot attach" not in fleet.err.read_text()
     assert truth["started"] >= 60 * 100 and truth["ok"] == truth["started"]
     # Bounded: after the first quarter, arenatrace's RSS grows by less than 8 MiB, and it
     # keeps only the processes alive now plus those that exited since the last sample

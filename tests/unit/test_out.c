@@ -138,6 +138,7 @@ static void build(void)
 	drops[AT_DROP_NR + 1] = (struct rep_drop){ "segments_full", 0 };
 	drops[AT_DROP_NR + 2] = (struct rep_drop){ "unattributed", 0 };
 	drops[AT_DROP_NR + 3] = (struct rep_drop){ "arenas_full", 0 };
+	drops[AT_DROP_NR + 4] = (struct rep_drop){ "warnings_not_shown", 0 };
 	rep.drops = drops;
 	rep.ndrops = AT_REP_DROPS;
 }

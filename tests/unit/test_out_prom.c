@@ -149,6 +149,7 @@ static void build(void)
 	drops[AT_DROP_NR + 1] = (struct rep_drop){ "segments_full", 2 };
 	drops[AT_DROP_NR + 2] = (struct rep_drop){ "unattributed", 0 };
 	drops[AT_DROP_NR + 3] = (struct rep_drop){ "arenas_full", 5 };
+	drops[AT_DROP_NR + 4] = (struct rep_drop){ "warnings_not_shown", 0 };
 	rep.drops = drops;
 	rep.ndrops = AT_REP_DROPS;
 	rep.health = (struct rep_health){ .bpf_run_ns = 1500000000,
@@ -296,6 +297,7 @@ static const char want[] =
 					 "arenatrace_drops_total{reason=\"segments_full\"} 2\n"
 					 "arenatrace_drops_total{reason=\"unattributed\"} 0\n"
 					 "arenatrace_drops_total{reason=\"arenas_full\"} 5\n"
+					 "arenatrace_drops_total{reason=\"warnings_not_shown\"} 0\n"
 					 "# TYPE arenatrace_bpf_run_seconds_total counter\n"
 					 "arenatrace_bpf_run_seconds_total 1.500000000\n"
 					 "# TYPE arenatrace_bpf_runs_total counter\n"

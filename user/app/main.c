@@ -288,6 +288,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = run(&c);
+	at_warn_flush();
 	/* Into a file of ours only: an existing one stays as it was. */
 	if (rc && rc != AT_EXIT_VANISHED && out.fresh)
 		out_error(&c.out, "arenatrace failed; see the message on stderr");

@@ -215,6 +215,7 @@ static void set_health(struct at_ctx *c)
 		h.rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
 	if (f)
 		fclose(f);
+	h.warnings_not_shown = at_warn_suppressed();
 	model_set_health(c->model, &h);
 }
 
@@ -353,6 +354,7 @@ static void report(struct at_ctx *c, bool final)
 	sample(c, t, false);
 	if (c->stacks)
 		heap_for_each_pid(c->heap, capture_stacks, c);
+	at_warn_flush(); /* what repeated since the last report, before it */
 	r = current_report(c, t, final);
 	errno = 0;
 	if (r)

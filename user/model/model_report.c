@@ -85,6 +85,7 @@ static void drop_rows(struct model *m)
 		{ "segments_full", d->segs_full },
 		{ "unattributed", d->unattributed },
 		{ "arenas_full", d->arenas_full },
+		{ "warnings_not_shown", m->rep.health.warnings_not_shown },
 	};
 
 	for (int k = 0; k < AT_DROP_NR; k++)

@@ -186,22 +186,24 @@ struct rep_proc {
  * the kernel's drop reasons (enum at_drop, by model_drop_name) and then the model's own:
  * model_procs_full (processes not kept), segments_full (events not applied: interval map
  * full), unattributed (events whose process was unknown), arenas_full (arena events not
- * kept: max_arenas live arenas in a process). */
+ * kept: max_arenas live arenas in a process), warnings_not_shown (repeated warnings held back,
+ * from the health). */
 struct rep_drop {
 	const char *name;
 	uint64_t value;
 };
 
-#define AT_MODEL_DROPS 4
+#define AT_MODEL_DROPS 5
 #define AT_REP_DROPS (AT_DROP_NR + AT_MODEL_DROPS)
 
 /* arenatrace's own health, for the report (set by the caller before rendering). */
 struct rep_health {
 	uint64_t bpf_run_ns; /* time the BPF programs ran (kernel.bpf_stats_enabled) */
 	uint64_t bpf_run_count;
-	bool bpf_stats;	    /* the two above are known */
-	uint64_t cpu_ns;    /* arenatrace's own user and system CPU time */
-	uint64_t rss_bytes; /* arenatrace's own RSS */
+	bool bpf_stats;		     /* the two above are known */
+	uint64_t cpu_ns;	     /* arenatrace's own user and system CPU time */
+	uint64_t rss_bytes;	     /* arenatrace's own RSS */
+	uint64_t warnings_not_shown; /* repeated warnings held back (sys/log.h, at_warn) */
 };
 
 struct report {

@@ -247,8 +247,8 @@ static int family_specs(struct heap *h, struct probe_file *f, enum family fam, c
 		return 0;
 	id = instance_id(h, f->file, fam);
 	if (!id) {
-		at_err("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS,
-		       f->path);
+		at_warn("more than %d allocator instances: '%s' is not probed", AT_MAX_HEAP_IDS,
+			f->path);
 		return 0;
 	}
 	for (size_t i = 0; i < nfuncs && i < AT_ARRAY_SIZE(off); i++) {

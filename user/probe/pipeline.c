@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "attrib.h"
 #include "log.h"
 #include "needed.h"
 #include "procfs.h"
@@ -133,8 +134,8 @@ static int attach(struct probe_pipe *pp, struct probe_file *f)
 		at_note(1, "%s probes not attached to '%s': the process is gone", pp->lv->name,
 			f->path);
 	else if (err)
-		at_err("cannot attach the %s probes to '%s': %s", pp->lv->name, f->path,
-		       strerror(-err));
+		at_warn("cannot attach the %s probes to '%s': %s", pp->lv->name, f->path,
+			strerror(-err));
 	else if (pp->lv->attached)
 		pp->lv->attached(pp->ctx, f);
 	return err;
@@ -145,6 +146,7 @@ static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *p
 		      const char *name)
 {
 	struct probe_file f = { .path = path, .name = name, .fd = -1, .proc = p };
+	const char *lib = attrib_library(name);
 	struct syms *s;
 	struct stat st;
 	int err;
@@ -160,12 +162,19 @@ static int probe_file(struct probe_pipe *pp, struct probe_proc *p, const char *p
 		return 0;
 	}
 	s = syms__new(path);
-	if (!s) {
-		/* Not an ELF file is no allocator; a malformed one named like one is skipped,
-		 * once, and the rest of the process is probed. */
-		if (errno != ENOEXEC && errno != ENOENT)
-			at_err("'%s' is not probed: %s", path, strerror(errno));
-		return errno == ENOMEM ? -ENOMEM : 0;
+	if (!s || (lib && !syms_count(s))) {
+		/* Not an ELF file is no allocator; a malformed one named like one (no ELF, or
+		 * no function in it) is skipped with one warning, and the rest of the process
+		 * is probed. */
+		int e = s ? ENOEXEC : errno;
+
+		syms__free(s);
+		if (e == ENOEXEC && lib)
+			at_warn("'%s' is named like %s but is not a valid library: not probed",
+				path, lib);
+		else if (e != ENOEXEC && e != ENOENT)
+			at_warn("'%s' is not probed: %s", path, strerror(e));
+		return e == ENOMEM ? -ENOMEM : 0;
 	}
 	f.syms = s;
 	/* Without its code the probes go on the functions' entries. */

@@ -466,6 +466,11 @@ bool syms_has_usdt(const struct syms *s)
 	return s->has_usdt;
 }
 
+size_t syms_count(const struct syms *s)
+{
+	return s->n;
+}
+
 int syms_offset_of(const struct syms *s, const char *name, uint64_t *off)
 {
 	return syms_func(s, name, off, NULL);

@@ -54,5 +54,7 @@ typedef void (*syms_visit_fn)(void *arg, const char *name, uint64_t off);
 void syms_each(const struct syms *s, syms_visit_fn fn, void *arg);
 /* The file has SystemTap SDT notes (USDT probes). */
 bool syms_has_usdt(const struct syms *s);
+/* Functions known in the file (0: none, as in a file that is no real library). */
+size_t syms_count(const struct syms *s);
 
 #endif
