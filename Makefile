@@ -207,7 +207,7 @@ workloads: $(WORKLOADS) $(HEAP_VARIANTS) $(BOOKS_WORKLOADS) | $(WORKLOAD_STAMPS)
 # What demo.sh and bench.py run.
 DEMO_WORKLOADS := $(OUTPUT)/workloads/demo
 BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_bench_malloc \
-	mi_bench_malloc bench_bigheap glibc_books mi_books)
+	mi_bench_malloc bench_bigheap glibc_books mi_books madvise_storm)
 
 check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py

@@ -13,7 +13,7 @@
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
 #define AT_DEF_CODE_CACHE 16384
-#define AT_DEF_RINGBUF_BYTES (4u << 20)
+#define AT_DEF_RINGBUF_BYTES (16u << 20)
 #define AT_DEF_MAX_SITES 4096
 #define AT_DEF_HEAP_STATS 16384	    /* (process, allocator) pairs with heap counters */
 #define AT_DEF_HEAP_LIVE (1u << 20) /* live blocks of allocators without a size header */

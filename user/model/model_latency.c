@@ -23,8 +23,15 @@ static void lat_push(struct lat_entry **q, size_t *n, size_t *cap, uint64_t t_ns
 	(*q)[(*n)++] = (struct lat_entry){ t_ns, bytes };
 }
 
+/* Returns all wait for the next match only: beyond AT_LAT_QUEUE a return joins the newest
+ * (its earlier time kept), in constant time, as an madvise storm needs (hundreds of
+ * thousands a second; moving the whole queue for each cost most of arenatrace's time). */
 void lat_note_return(struct purge_lat *l, uint64_t t_ns, uint64_t bytes)
 {
+	if (l->nreturned == AT_LAT_QUEUE) {
+		l->returned[l->nreturned - 1].bytes += bytes;
+		return;
+	}
 	lat_push(&l->returned, &l->nreturned, &l->returned_cap, t_ns, bytes);
 }
 
