@@ -242,9 +242,33 @@ static void test_queues_bounded_bytes_kept(void **state)
 	model__free(m);
 }
 
+/* A storm: more returns in one sample interval than the queue holds (AT_LAT_QUEUE); those
+ * beyond it join the newest, and not a byte is lost. */
+static void test_return_storm(void **state)
+{
+	const uint64_t n = AT_LAT_QUEUE + 900;
+	uint64_t want[AT_LAT_SLOTS] = { 0 };
+	struct model *m = new_model();
+	const struct rep_alloc *a;
+
+	(void)state;
+	sample(m, 10 * MS, "jemalloc", 8 * MiB);
+	for (uint64_t i = 0; i < n; i++)
+		madv(m, 20 * MS + i * 1000, BASE + (i % 2048) * 4096, 4096, MADV_DONTNEED);
+	sample(m, 30 * MS, "jemalloc", 8 * MiB);
+	a = alloc_at(m, 30 * MS, "jemalloc");
+	assert_int_equal(sum(a->purge_latency_hist, AT_LAT_SLOTS), n * 4096);
+	assert_int_equal(a->purge_unmatched_bytes, 0);
+	/* All 10 ms after the free, within a microsecond or two: one slot. */
+	want[lat_slot(10 * MS)] = n * 4096;
+	assert_memory_equal(a->purge_latency_hist, want, sizeof(want));
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_return_storm),
 		cmocka_unit_test(test_fifo_matching),
 		cmocka_unit_test(test_slot_edges),
 		cmocka_unit_test(test_return_kinds_and_allocators),
