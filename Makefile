@@ -266,6 +266,7 @@ fuzz: $(FUZZ_BINS)
 	$(Q)set -e; for b in $(FUZZ_BINS); do n=$$(basename $$b); n=$${n#fuzz_}; \
 		mkdir -p $(OUTPUT)/fuzz/corpus/$$n; \
 		echo "  FUZZ     $$n ($(FUZZ_SECONDS) s)"; \
+		ASAN_OPTIONS=fast_unwind_on_malloc=0 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 		$$b -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=1024 -print_final_stats=0 \
 			-artifact_prefix=$(OUTPUT)/fuzz/$$n- \
 			$(OUTPUT)/fuzz/corpus/$$n tests/fuzz/corpus/$$n 2>$(OUTPUT)/fuzz/$$n.log || \

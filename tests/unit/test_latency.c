@@ -242,11 +242,11 @@ static void test_queues_bounded_bytes_kept(void **state)
 	model__free(m);
 }
 
-/* A storm: more returns in one sample interval than the queue holds (AT_LAT_QUEUE); those
- * beyond it join the newest, and not a byte is lost. */
+/* A storm: more returns in one sample interval than the queue holds (1,024, AT_LAT_QUEUE
+ * in model_priv.h); those beyond it join the newest, and not a byte is lost. */
 static void test_return_storm(void **state)
 {
-	const uint64_t n = AT_LAT_QUEUE + 900;
+	const uint64_t n = 1024 + 900;
 	uint64_t want[AT_LAT_SLOTS] = { 0 };
 	struct model *m = new_model();
 	const struct rep_alloc *a;

@@ -52,6 +52,10 @@ struct books_je_arena {
 
 /* Finds jemalloc in pid's mappings and where its globals are; why says what was refused. */
 int books_jemalloc_locate(int pid, struct books_je_where *w, char *why, size_t why_len);
+/* One file, open as fd and mapped as e (e->offset the file offset of e->start): 0 (w
+ * filled), -ENOENT (no jemalloc in it) or -EPROTO (why says why). Tests and fuzzing too. */
+int books_jemalloc_locate_fd(int fd, const struct maps_entry *e, struct books_je_where *w,
+			     char *why, size_t why_len);
 
 /* Reads the books of the process behind t, its globals at w. maps (may be NULL) are the
  * process's mappings: ranges outside its anonymous ones are not reported. arenas (may be

@@ -460,6 +460,19 @@ static int try_file(struct je_file *f, const struct maps_entry *e, struct books_
 	return err == -ENOENT && is_libjemalloc(e->path) ? -EPROTO : err;
 }
 
+int books_jemalloc_locate_fd(int fd, const struct maps_entry *e, struct books_je_where *w,
+			     char *why, size_t why_len)
+{
+	struct je_file f = { .fd = fd, .path = e->path };
+	int ret = -ENOENT;
+
+	f.elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (f.elf)
+		ret = try_file(&f, e, w, why, why_len);
+	elf_end(f.elf);
+	return ret;
+}
+
 struct maps_vec {
 	struct maps_entry *v;
 	size_t n;
@@ -485,18 +498,15 @@ static int locate_in(int pid, const struct maps_vec *m, struct books_je_where *w
 	int ret = -ENOENT;
 
 	for (size_t i = 0; i < m->n && ret == -ENOENT; i++) {
-		struct je_file f = { .path = m->v[i].path };
+		int fd;
 
 		if (!first_of_file(m, i))
 			continue;
-		f.fd = open_mapped(pid, &m->v[i]);
-		if (f.fd < 0)
+		fd = open_mapped(pid, &m->v[i]);
+		if (fd < 0)
 			continue;
-		f.elf = elf_begin(f.fd, ELF_C_READ, NULL);
-		if (f.elf)
-			ret = try_file(&f, &m->v[i], w, why, why_len);
-		elf_end(f.elf);
-		close(f.fd);
+		ret = books_jemalloc_locate_fd(fd, &m->v[i], w, why, why_len);
+		close(fd);
 	}
 	if (ret == -ENOENT)
 		snprintf(why, why_len, "no jemalloc mapped");

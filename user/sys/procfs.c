@@ -239,8 +239,8 @@ int procfs_resident(int pagemap_fd, uint64_t start, uint64_t end, uint64_t *byte
 
 		if (got < 0)
 			return -errno;
-		if (got == 0)
-			break;
+		if (got < 8)
+			break; /* the end (a short tail would never advance) */
 		for (ssize_t i = 0; i < got / 8; i++)
 			present += !!(buf[i] & PM_PRESENT);
 		page += (uint64_t)got / 8;
