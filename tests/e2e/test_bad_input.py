@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from helpers import ARENATRACE, bpf_progs, load, until, wait_attached, workload
+from helpers import ARENATRACE, bpf_progs, interrupt, load, until, wait_attached, workload
 
 EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
 
@@ -406,3 +406,55 @@ def test_library_truncated_while_parsed(tmp_path):
     finally:
         target.kill()
         target.wait()
+
+
+def test_hostile_names_are_printable(tmp_path):
+    # A library whose file name carries a terminal escape, a quote and a newline maps 8 MiB
+    # during the trace, from a process whose comm carries an escape too (items 2, 9): the
+    # text report shows both made printable (no ESC byte, no line of the attacker's), and
+    # JSON keeps the exact names. A newline in a file name (\\012 in /proc/PID/maps) made
+    # -p fail with "exited while arenatrace attached" before.
+    name = 'e\x1b[2J"} 1\nbad 6\n.so'
+    src = tmp_path / "grab.c"
+    src.write_text("#include <sys/mman.h>\n"
+                   "char *grab(unsigned long n) {\n"
+                   "    char *p = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,"
+                   " -1, 0);\n"
+                   "    for (unsigned long i = 0; i < n; i += 4096) p[i] = 1;\n"
+                   "    return p;\n}\n")
+    lib = tmp_path / name
+    subprocess.run(["gcc", "-O0", "-shared", "-fPIC", "-o", str(lib), str(src)], check=True)
+    go = tmp_path / "go"
+    script = ("import ctypes, os, sys, time\n"
+              "lib = ctypes.CDLL(sys.argv[1])\nlib.grab.restype = ctypes.c_void_p\n"
+              "ctypes.CDLL(None).prctl(15, b'ev\\x1b[2Jil', 0, 0, 0)\n"
+              "print(os.getpid(), flush=True)\n"
+              "for go in sys.argv[2:]:\n"
+              "    while not os.path.exists(go): time.sleep(0.01)\n"
+              "    lib.grab(8 << 20)\n    print('done', flush=True)\n"
+              "time.sleep(60)\n")
+    target = subprocess.Popen(["python3", "-c", script, str(lib), f"{go}.text", f"{go}.json"],
+                              stdout=subprocess.PIPE, text=True)
+    out, err = tmp_path / "out.txt", tmp_path / "err"
+    try:
+        pid = int(target.stdout.readline())
+        for fmt, path in (("text", out), ("json", tmp_path / "out.json")):
+            with open(err, "w") as e:
+                at = subprocess.Popen([ARENATRACE, "-o", str(path), "-p", str(pid)] +
+                                      (["-j"] if fmt == "json" else []), stderr=e)
+            wait_attached(str(err), at)
+            (tmp_path / f"go.{fmt}").touch()
+            assert target.stdout.readline() == "done\n"
+            assert interrupt(at) == 0, err.read_text()
+    finally:
+        target.kill()
+        target.wait()
+    text = out.read_bytes()
+    assert b"\x1b" not in text
+    assert not any(line.startswith(b"bad 6") for line in text.splitlines())
+    assert b"8.0 MiB" in text
+    # JSON: the exact names, escaped by the JSON writer.
+    report = json.loads((tmp_path / "out.json").read_text())
+    (p,) = [x for x in report["processes"] if x["pid"] == pid]
+    assert p["comm"] == "ev\x1b[2Jil"
+    assert name in [a["name"] for a in p["allocators"]], [a["name"] for a in p["allocators"]]

@@ -313,6 +313,22 @@ struct walk {
 	int err;
 };
 
+/* A file name as /proc/PID/maps shows it, with the newlines it escapes as \012 restored. */
+static void unescape_name(char *out, size_t len, const char *s)
+{
+	size_t k = 0;
+
+	while (*s && k + 1 < len) {
+		if (!strncmp(s, "\\012", 4)) {
+			out[k++] = '\n';
+			s += 4;
+		} else {
+			out[k++] = *s++;
+		}
+	}
+	out[k] = '\0';
+}
+
 static int each_mapping(const struct maps_entry *e, void *arg)
 {
 	struct walk *w = arg;
@@ -326,9 +342,13 @@ static int each_mapping(const struct maps_entry *e, void *arg)
 	    !strcmp(e->full_path, w->last))
 		return 0;
 	snprintf(w->last, sizeof(w->last), "%s", e->full_path);
-	snprintf(name, sizeof(name), "%s", slash + 1);
+	unescape_name(name, sizeof(name), slash + 1);
 	if (n > dl && !strcmp(e->full_path + n - dl, deleted)) {
 		name[strlen(name) > dl ? strlen(name) - dl : 0] = '\0';
+		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", w->pid,
+			 (unsigned long long)e->start, (unsigned long long)e->end);
+	} else if (strstr(e->full_path, "\\012")) {
+		/* A newline in the name, which maps shows as \012: the file by its mapping. */
 		snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", w->pid,
 			 (unsigned long long)e->start, (unsigned long long)e->end);
 	} else {
