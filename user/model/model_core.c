@@ -216,7 +216,7 @@ void model_open_pagemap(struct proc *p)
 	p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint64_t now_ns)
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns)
 {
 	if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
 		return;

@@ -42,11 +42,17 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 {
 	static const struct at_heap_stats zero;
 	const struct at_heap_stats *h = &a->heap, *b = base ? base : &zero;
+	uint64_t resident;
 
 	if (!a->r.has_heap)
 		return;
-	a->r.live_bytes = (int64_t)(h->alloc_bytes - h->free_bytes);
-	a->r.live_objects = (int64_t)(h->alloc_count - h->free_count);
+	/* Frees of blocks from before the trace are not in free_bytes (unmatched_free), so
+	 * allocated minus freed cannot fall below 0; the floor keeps a count read across a
+	 * thread's fold from showing the impossible. No blocks, no bytes. */
+	a->r.live_objects = h->alloc_count > h->free_count ? h->alloc_count - h->free_count : 0;
+	a->r.live_bytes = h->alloc_bytes > h->free_bytes && a->r.live_objects
+				  ? h->alloc_bytes - h->free_bytes
+				  : 0;
 	a->r.alloc_count = h->alloc_count - b->alloc_count;
 	a->r.free_count = h->free_count - b->free_count;
 	a->r.alloc_bytes = h->alloc_bytes - b->alloc_bytes;
@@ -57,8 +63,11 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 	/* Retained is only meaningful when every live block is known (traced from exec) and
 	 * residency is current (the process is alive). */
 	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
-	a->r.retained_bytes =
-		(int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) - a->r.live_bytes;
+	/* Resident bytes that hold no live block, at least: a live block may lie on pages never
+	 * touched (calloc'd memory fresh from mmap), which count in live and not in resident,
+	 * so resident - live can fall below 0; the figure is then 0, not negative. */
+	resident = a->r.resident_bytes + a->r.pre_resident_bytes;
+	a->r.retained_bytes = resident > a->r.live_bytes ? resident - a->r.live_bytes : 0;
 }
 
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)

@@ -52,6 +52,12 @@ static void flatten_allocs(struct model *m, struct proc *p, bool whole)
 					a->r.reserved_bytes += g->end - g->start;
 			}
 		}
+		/* Residency is of the last sample: memory unmapped or claimed by another owner
+		 * since leaves with its pages, so resident never exceeds what is mapped now. */
+		if (a->r.resident_bytes > a->r.mapped_bytes)
+			a->r.resident_bytes = a->r.mapped_bytes;
+		if (a->r.pre_resident_bytes > a->r.pre_mapped_bytes)
+			a->r.pre_resident_bytes = a->r.pre_mapped_bytes;
 		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
 			continue;
 		model_heap_figures(p, a, whole ? NULL : &a->heap_base);

@@ -69,7 +69,7 @@ struct rep_alloc {
 	bool is_allocator;	   /* false for memory of unknown origin found at attach */
 	uint64_t mapped_bytes;	   /* address space held now, traced since attach */
 	uint64_t reserved_bytes;   /* of which PROT_NONE */
-	uint64_t resident_bytes;   /* of the traced part, at the last sample */
+	uint64_t resident_bytes;   /* of the traced part, at the last sample; <= mapped_bytes */
 	uint64_t pre_mapped_bytes; /* held since before attach */
 	uint64_t pre_resident_bytes;
 	uint64_t pre_evidence_bytes[AT_EV_NR]; /* pre_mapped_bytes, by what decided the owner */
@@ -86,13 +86,17 @@ struct rep_alloc {
 	 * whole trace); live figures are since the process was first traced. */
 	bool has_heap;
 	const char *live_basis; /* "usable" or "requested" */
-	int64_t live_bytes;	/* alloc_bytes - free_bytes since traced; can be negative when
-				 * memory from before attach is freed */
-	int64_t live_objects;
+	/* Blocks handed out and not freed since the process was traced: a free of a block
+	 * from before is counted in unmatched_free, never subtracted, so neither goes below
+	 * 0 (docs/design.md, "Figures that cannot lie"). */
+	uint64_t live_bytes;
+	uint64_t live_objects;
 	uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
 	uint64_t unmatched_free; /* frees of blocks allocated before the trace */
 	bool retained_known;	 /* traced from the process's start: live is all of it */
-	int64_t retained_bytes;	 /* resident - live */
+	/* resident - live, at least 0: resident bytes that hold no live block, at least (a live
+	 * block on pages never touched counts in live, not in resident). */
+	uint64_t retained_bytes;
 	uint64_t hist[AT_HIST_SLOTS];
 	/* Arena level: internal functions probed. */
 	const struct rep_internal *internals;

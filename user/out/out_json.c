@@ -102,15 +102,14 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 			add(o, keys[i], NULL);
 		return;
 	}
-	add(o, "live_bytes", json_object_new_int64(a->live_bytes));
-	add(o, "live_objects", json_object_new_int64(a->live_objects));
+	add(o, "live_bytes", json_u64(a->live_bytes));
+	add(o, "live_objects", json_u64(a->live_objects));
 	add(o, "alloc_count", json_u64(a->alloc_count));
 	add(o, "free_count", json_u64(a->free_count));
 	add(o, "alloc_bytes", json_u64(a->alloc_bytes));
 	add(o, "free_bytes", json_u64(a->free_bytes));
 	add(o, "unmatched_free", json_u64(a->unmatched_free));
-	add(o, "retained_bytes",
-	    a->retained_known ? json_object_new_int64(a->retained_bytes) : NULL);
+	add(o, "retained_bytes", a->retained_known ? json_u64(a->retained_bytes) : NULL);
 	add(o, "alloc_rate_per_s", json_object_new_double(out_rate(r, a->alloc_count)));
 	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
 	add(o, "live_basis", json_str(a->live_basis));

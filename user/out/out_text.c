@@ -73,11 +73,11 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 
 	if (!a->has_heap)
 		return;
-	fprintf(f, "    heap: live %s in %lld blocks (%s size)",
-		signed_bytes(a->live_bytes, b1, sizeof(b1)), (long long)a->live_objects,
+	fprintf(f, "    heap: live %s in %llu blocks (%s size)",
+		out_bytes(a->live_bytes, b1, sizeof(b1)), (unsigned long long)a->live_objects,
 		a->live_basis);
 	if (a->retained_known)
-		fprintf(f, ", retained %s\n", signed_bytes(a->retained_bytes, b2, sizeof(b2)));
+		fprintf(f, ", retained %s\n", out_bytes(a->retained_bytes, b2, sizeof(b2)));
 	else if (p->attached_running || a->unmatched_free)
 		fprintf(f, ", since attach: older blocks unknown\n");
 	else
