@@ -399,6 +399,57 @@ static void test_resident_within_mapped(void **state)
 	model__free(m);
 }
 
+/* glibc's new_heap: a 128 MiB PROT_NONE reservation, the unaligned rest unmapped at once,
+ * the heap's head made accessible, later shrunk by a PROT_NONE overlay (shrink_heap) and the
+ * whole heap unmapped (heap_trim). Only memory that was accessible is returned; the rest
+ * never held a page and is released apart (issue 13, item 3: 256 MiB "returned" by munmap
+ * in a program that touched a few MiB). */
+static void test_reserve_trims_are_not_returns(void **state)
+{
+	struct model *m = new_model();
+	const uint64_t heap = BASE + (64ull << 20), p1 = BASE + (48ull << 20);
+	const struct rep_alloc *g;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 128ull << 20, PROT_NONE, ANON | MAP_NORESERVE,
+	    (int64_t)p1);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", p1, 16ull << 20, 0, 0, 0);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap + (64ull << 20), 48ull << 20, 0, 0, 0);
+	sys(m, AT_SYS_MPROTECT, "libc.so.6", heap, 132 * KiB, RW, 0, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", heap + 64 * KiB, 68 * KiB, PROT_NONE,
+	    ANON | MAP_FIXED | MAP_NORESERVE, (int64_t)(heap + 64 * KiB));
+	g = find(&model_report(m, 1500)->procs[0], "glibc");
+	assert_non_null(g);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 0);
+	assert_int_equal(g->reserve_released_bytes, 64ull << 20);
+	assert_int_equal(g->reserve_released_count, 2);
+	assert_int_equal(g->ret_bytes[AT_RET_DECOMMIT], 68 * KiB);
+	assert_int_equal(g->mapped_bytes, 64ull << 20);
+	assert_int_equal(g->reserved_bytes, (64ull << 20) - 64 * KiB);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap, 64ull << 20, 0, 0, 0);
+	g = find(&model_report(m, 2000)->procs[0], "glibc");
+	/* The 64 KiB still accessible went back; the overlay's 68 KiB, decommitted already, and
+	 * the part never made accessible are released, not returned. */
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 64 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1);
+	assert_int_equal(g->reserve_released_bytes, (128ull << 20) - 64 * KiB);
+	assert_int_equal(g->reserve_released_count, 3);
+	assert_int_equal(g->events[AT_SYS_MUNMAP], 3);
+	assert_int_equal(g->mapped_bytes, 0);
+	/* Interval mode: the window counts what came since the reset. */
+	model_reset_counters(m, 2500);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 64ull << 20, PROT_NONE, ANON | MAP_NORESERVE,
+	    (int64_t)heap);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap + (32ull << 20), 32ull << 20, 0, 0, 0);
+	g = find(&model_report(m, 3000)->procs[0], "glibc");
+	assert_int_equal(g->reserve_released_bytes, 32ull << 20);
+	assert_int_equal(g->reserve_released_count, 1);
+	g = find(&model_report_total(m, 3000)->procs[0], "glibc");
+	assert_int_equal(g->reserve_released_bytes, (160ull << 20) - 64 * KiB);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -409,6 +460,7 @@ int main(void)
 		cmocka_unit_test(test_attach_evidence),
 		cmocka_unit_test(test_live_retained_floor),
 		cmocka_unit_test(test_resident_within_mapped),
+		cmocka_unit_test(test_reserve_trims_are_not_returns),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

@@ -62,6 +62,10 @@ static void build(void)
 	allocs[0].ret_bytes[AT_RET_MADV_FREE] = 4 << 20;
 	allocs[0].ret_count[AT_RET_MADV_FREE] = 1;
 	allocs[0].ret_last_ns[AT_RET_MADV_FREE] = 2500000000;
+	/* The unaligned rest of a thread heap's reservation, never accessible. */
+	allocs[0].reserve_released_bytes = 64 << 20;
+	allocs[0].reserve_released_count = 2;
+	allocs[0].reserve_released_last_ns = 300000000;
 	allocs[0].events[AT_SYS_MMAP] = 7;
 	allocs[0].events[AT_SYS_MUNMAP] = 4;
 	allocs[0].events[AT_SYS_BRK] = 12;

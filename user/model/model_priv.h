@@ -59,6 +59,7 @@ struct alloc {
 	struct {
 		uint64_t ret_bytes[AT_RET_NR], ret_count[AT_RET_NR], events[AT_SYS_NR];
 		uint64_t mapped_total_bytes;
+		uint64_t reserve_released_bytes, reserve_released_count;
 	} base;
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */

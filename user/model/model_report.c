@@ -20,6 +20,10 @@ static void window_of(const struct alloc *a, struct rep_alloc *r)
 	for (int k = 0; k < AT_SYS_NR; k++)
 		r->events[k] -= a->base.events[k];
 	r->mapped_total_bytes -= a->base.mapped_total_bytes;
+	r->reserve_released_bytes -= a->base.reserve_released_bytes;
+	r->reserve_released_count -= a->base.reserve_released_count;
+	if (!r->reserve_released_count)
+		r->reserve_released_last_ns = 0;
 }
 
 static void flatten_allocs(struct model *m, struct proc *p, bool whole)
@@ -162,6 +166,8 @@ void model_reset_counters(struct model *m, uint64_t now_ns)
 			memcpy(a->base.ret_count, a->r.ret_count, sizeof(a->base.ret_count));
 			memcpy(a->base.events, a->r.events, sizeof(a->base.events));
 			a->base.mapped_total_bytes = a->r.mapped_total_bytes;
+			a->base.reserve_released_bytes = a->r.reserve_released_bytes;
+			a->base.reserve_released_count = a->r.reserve_released_count;
 			a->heap_base = a->heap;
 		}
 	}

@@ -78,6 +78,9 @@ struct rep_alloc {
 	uint64_t ret_bytes[AT_RET_NR];
 	uint64_t ret_count[AT_RET_NR];
 	uint64_t ret_last_ns[AT_RET_NR]; /* 0: never */
+	/* Address space unmapped that was never accessible (PROT_NONE since mapped), so never
+	 * resident: not a return (glibc's trims of its thread-heap reservations). */
+	uint64_t reserve_released_bytes, reserve_released_count, reserve_released_last_ns;
 	uint64_t events[AT_SYS_NR];
 	const struct rep_return *returns; /* oldest first */
 	size_t nreturns;

@@ -180,6 +180,10 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	add(o, "returned", ret);
 	add(o, "returned_count", cnt);
 	add(o, "last_return_ms", last);
+	add(o, "reserve_released_bytes", json_u64(a->reserve_released_bytes));
+	add(o, "reserve_released_count", json_u64(a->reserve_released_count));
+	add(o, "reserve_released_last_ms",
+	    a->reserve_released_count ? json_u64(a->reserve_released_last_ns / 1000000) : NULL);
 	for (int s = 0; s < AT_SYS_NR; s++)
 		add(ev, model_sys_name(s), json_u64(a->events[s]));
 	add(o, "events", ev);

@@ -15,6 +15,12 @@ static void print_returns(FILE *f, const struct rep_alloc *a)
 			(unsigned long long)a->ret_count[k],
 			out_bytes(a->ret_bytes[k], b, sizeof(b)), (double)a->ret_last_ns[k] / 1e9);
 	}
+	/* Never accessible, so never in RAM: not a return. */
+	if (a->reserve_released_count)
+		fprintf(f, "    released %-14s %6llu x %10s   last at %.3fs (never in RAM)\n",
+			"reserve", (unsigned long long)a->reserve_released_count,
+			out_bytes(a->reserve_released_bytes, b, sizeof(b)),
+			(double)a->reserve_released_last_ns / 1e9);
 }
 
 static void print_events(FILE *f, const struct rep_alloc *a)
