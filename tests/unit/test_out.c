@@ -339,11 +339,57 @@ static void test_utf8_clean(void **state)
 	assert_string_equal(out, "0123456");
 }
 
+/* Purge latency in the units of its resolution, one sample (issue 13, item 10: it showed a
+ * 0 -> 1 us bucket): slot 0 is "within one sample", then doublings of the sample interval,
+ * in milliseconds, in text (--hist) and JSON alike. */
+static void test_purge_latency_units(void **state)
+{
+	struct out_meta hist_meta = meta;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct out o;
+
+	(void)state;
+	hist_meta.hist = true;
+	for (int fmt = 0; fmt < 2; fmt++) {
+		f = open_memstream(&buf, &len);
+		build();
+		allocs[0].has_heap = true;
+		allocs[0].live_basis = "usable";
+		allocs[0].purge_latency_hist[0] = 4096;
+		allocs[0].purge_latency_hist[2] = 8192;
+		rep.sample_ms = 200;
+		out_init(&o, fmt ? OUT_JSON : OUT_TEXT, f, false, &hist_meta);
+		assert_int_equal(out_report(&o, &rep, true), 0);
+		fclose(f);
+		if (fmt) {
+			assert_non_null(strstr(buf,
+					       "\"purge_latency_ms_hist\":[{\"low\":0,\"high\":"
+					       "200,\"bytes\":4096},{\"low\":200,\"high\":400,"
+					       "\"bytes\":0},{\"low\":400,\"high\":800,\"bytes\":"
+					       "8192}]"));
+			assert_non_null(strstr(buf, "\"purge_latency_resolution_ms\":200"));
+		} else {
+			assert_non_null(
+				strstr(buf, "purge latency ms (1 sample = 200 ms) : bytes"));
+			assert_non_null(strstr(buf, "        0 -> 200      : 4096 "));
+			assert_non_null(strstr(buf, "      400 -> 800      : 8192 "));
+		}
+		assert_null(strstr(buf, "latency us"));
+		assert_null(strstr(buf, "latency_us"));
+		free(buf);
+		buf = NULL;
+	}
+	memset(allocs[0].purge_latency_hist, 0, sizeof(allocs[0].purge_latency_hist));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_golden),
 		cmocka_unit_test(test_json_golden_and_valid),
+		cmocka_unit_test(test_purge_latency_units),
 		cmocka_unit_test(test_json_error_object),
 		cmocka_unit_test(test_every_drop_in_every_backend),
 		cmocka_unit_test(test_text_printable),

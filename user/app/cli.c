@@ -135,7 +135,8 @@ static const struct opt_desc opts[] = {
 	  0,
 	  NULL,
 	  NULL,
-	  "print log2 histograms of allocation sizes (heap level)" },
+	  "print log2 histograms of allocation sizes and the purge latency, in samples "
+	  "(heap level)" },
 	{ { "stacks", optional_argument, NULL, OPT_STACKS },
 	  0,
 	  "[=N]",
@@ -204,7 +205,8 @@ static const struct knob knobs[] = {
 	{ "return_log_max", offsetof(struct at_opts, return_log_max), 0, 1u << 20,
 	  "return events listed per allocator (older ones are counted, totals stay exact)" },
 	{ "sample_ms", offsetof(struct at_opts, sample_ms), 10, 3600000,
-	  "how often residency is read from /proc/PID/pagemap and smaps_rollup" },
+	  "how often residency is read from /proc/PID/pagemap and smaps_rollup; also the "
+	  "purge latency's resolution" },
 	{ "heap_floor", offsetof(struct at_opts, heap_floor), 0, 1,
 	  "1: the heap programs return at once (make bench measures the probes' own cost)" },
 	{ "arena_chunks", offsetof(struct at_opts, arena_chunks), 64, 1u << 24,

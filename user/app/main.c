@@ -167,7 +167,8 @@ static int run(struct at_ctx *c)
 						      .finding_min_bytes = o->finding_min_bytes,
 						      .idle_purge_ms = o->idle_purge_ms,
 						      .growth_samples = o->growth_samples,
-						      .min_rss = o->min_rss },
+						      .min_rss = o->min_rss,
+						      .sample_ms = o->sample_ms },
 			      c->start_ns);
 	c->loader = loader__new(&lo, trace_on_record, c);
 	if (!c->model || !c->loader)

@@ -92,6 +92,12 @@ const char *model_ret_name(enum at_ret r)
 	return r < AT_RET_NR ? ret_names[r] : "?";
 }
 
+void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high)
+{
+	*low = slot ? sample_ms << (slot - 1) : 0;
+	*high = slot + 1 < AT_LAT_SLOTS ? sample_ms << slot : UINT64_MAX;
+}
+
 const char *model_sys_name(enum at_sys s)
 {
 	return s < AT_SYS_NR ? sys_names[s] : "?";

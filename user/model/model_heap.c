@@ -91,14 +91,14 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 
 /* Purge latency of one allocator at a sample: without heap counters no free is known, and
  * the returns since the last sample are dropped rather than matched later. */
-static void heap_latency(struct alloc *a, uint64_t t_ns)
+static void heap_latency(const struct model *m, struct alloc *a, uint64_t t_ns)
 {
 	if (!a->r.has_heap) {
 		lat_forget_returns(&a->lat);
 		return;
 	}
-	lat_match(&a->lat, t_ns, a->heap.free_bytes, a->r.purge_latency_hist,
-		  &a->r.purge_unmatched_bytes);
+	lat_match(&a->lat, t_ns, m->lim.sample_ms * 1000000ull, a->heap.free_bytes,
+		  a->r.purge_latency_hist, &a->r.purge_unmatched_bytes);
 }
 
 /* After fresh heap counters: match the bytes freed since the last sample with the returns
@@ -114,7 +114,7 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
 			struct alloc *a = &p->allocs[k];
 
-			heap_latency(a, now_ns - m->start_ns);
+			heap_latency(m, a, now_ns - m->start_ns);
 			model_heap_figures(p, a, &a->heap_base);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)

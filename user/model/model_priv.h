@@ -140,8 +140,9 @@ static inline uint32_t model_log2_slot(uint64_t v, uint32_t slots)
 void lat_note_return(struct purge_lat *l, uint64_t t_ns, uint64_t bytes);
 void lat_forget_returns(struct purge_lat *l);
 /* Matches the bytes freed since the last match (freed_total is cumulative) with the
- * pending returns, into hist (bytes by log2 microseconds) and *unmatched. */
-void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
+ * pending returns, into hist (bytes by slots of res_ns, the sample interval: AT_LAT_SLOTS)
+ * and *unmatched. */
+void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t freed_total,
 	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched);
 void lat_release(struct purge_lat *l);
 

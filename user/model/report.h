@@ -62,7 +62,9 @@ struct rep_books {
 };
 
 #define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
-#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
+/* Purge latency in sample intervals, its resolution: slot 0 within one interval, slot k
+ * from 2^(k-1) to 2^k intervals (model_lat_bounds), the last open. */
+#define AT_LAT_SLOTS 40
 
 struct rep_alloc {
 	const char *name;
@@ -105,8 +107,9 @@ struct rep_alloc {
 	const struct rep_internal *internals;
 	size_t ninternals;
 	/* Heap level: bytes returned to the OS, by the time since the application freed them
-	 * (log2 microseconds; one sample interval of resolution), and returned bytes no free
-	 * could account for (memory freed before the trace, or not from the heap). */
+	 * (slots of sample intervals, the figure's resolution: model_lat_bounds), and returned
+	 * bytes no free could account for (memory freed before the trace, or not from the
+	 * heap). */
 	uint64_t purge_latency_hist[AT_LAT_SLOTS];
 	uint64_t purge_unmatched_bytes;
 };
@@ -214,6 +217,7 @@ struct rep_health {
 struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
 	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
+	uint64_t sample_ms; /* the sampling interval: the purge latency's resolution */
 	uint64_t now_ns;
 	uint64_t records;
 	const struct rep_proc *procs;
@@ -224,6 +228,9 @@ struct report {
 };
 
 const char *model_ret_name(enum at_ret r);
+/* Purge latency slot's bounds in milliseconds, [*low, *high), for a sample interval of
+ * sample_ms; the last slot's high is UINT64_MAX (open). */
+void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high);
 const char *model_evidence_name(enum at_evidence e);
 const char *model_sys_name(enum at_sys s);
 const char *model_drop_name(enum at_drop d);

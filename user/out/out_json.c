@@ -37,6 +37,29 @@ static struct json_object *hist_json(const uint64_t *hist)
 	return hist_json_n(hist, AT_HIST_SLOTS, "count");
 }
 
+/* Purge latency in milliseconds, in slots of the sample interval (its resolution): low
+ * inclusive, high exclusive, null for the last, open slot. */
+static struct json_object *lat_json(const uint64_t *hist, uint64_t sample_ms)
+{
+	struct json_object *arr = json_object_new_array();
+	int last = -1;
+
+	for (int k = 0; k < AT_LAT_SLOTS; k++)
+		if (hist[k])
+			last = k;
+	for (int k = 0; k <= last; k++) {
+		struct json_object *b = json_object_new_object();
+		uint64_t low, high;
+
+		model_lat_bounds((uint32_t)k, sample_ms, &low, &high);
+		add(b, "low", json_u64(low));
+		add(b, "high", high == UINT64_MAX ? NULL : json_u64(high));
+		add(b, "bytes", json_u64(hist[k]));
+		json_object_array_add(arr, b);
+	}
+	return arr;
+}
+
 /* Arena level: the allocator's internal functions that were probed. */
 static struct json_object *internals_json(const struct rep_alloc *a)
 {
@@ -94,7 +117,8 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 					    "free_rate_per_s",
 					    "live_basis",
 					    "size_hist",
-					    "purge_latency_us_hist",
+					    "purge_latency_ms_hist",
+					    "purge_latency_resolution_ms",
 					    "purge_unmatched_bytes" };
 
 	if (!a->has_heap) {
@@ -114,7 +138,8 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
 	add(o, "live_basis", json_str(a->live_basis));
 	add(o, "size_hist", hist_json(a->hist));
-	add(o, "purge_latency_us_hist", hist_json_n(a->purge_latency_hist, AT_LAT_SLOTS, "bytes"));
+	add(o, "purge_latency_ms_hist", lat_json(a->purge_latency_hist, r->sample_ms));
+	add(o, "purge_latency_resolution_ms", json_u64(r->sample_ms));
 	add(o, "purge_unmatched_bytes", json_u64(a->purge_unmatched_bytes));
 }
 

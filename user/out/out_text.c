@@ -63,6 +63,41 @@ static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *uni
 	}
 }
 
+/* Purge latency, in the slots of its resolution (the sample interval): "low -> high ms",
+ * high exclusive. */
+static void print_lat_hist(FILE *f, const uint64_t *hist, uint64_t sample_ms)
+{
+	uint64_t max = 0, low, high;
+	char unit[48];
+	int last = -1;
+
+	for (int k = 0; k < AT_LAT_SLOTS; k++) {
+		if (hist[k])
+			last = k;
+		if (hist[k] > max)
+			max = hist[k];
+	}
+	if (last < 0)
+		return;
+	snprintf(unit, sizeof(unit), "purge latency ms (1 sample = %llu ms)",
+		 (unsigned long long)sample_ms);
+	fprintf(f, "    %s : bytes distribution\n", unit);
+	for (int k = 0; k <= last; k++) {
+		int stars = (int)(hist[k] * 30 / max);
+
+		model_lat_bounds((uint32_t)k, sample_ms, &low, &high);
+		if (high == UINT64_MAX)
+			fprintf(f, "    %9llu -> more     : %-9llu |%-30.*s|\n",
+				(unsigned long long)low, (unsigned long long)hist[k], stars,
+				"******************************");
+		else
+			fprintf(f, "    %9llu -> %-9llu: %-9llu |%-30.*s|\n",
+				(unsigned long long)low, (unsigned long long)high,
+				(unsigned long long)hist[k], stars,
+				"******************************");
+	}
+}
+
 static const char *signed_bytes(int64_t v, char *buf, size_t len)
 {
 	char b[32];
@@ -96,7 +131,7 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 	fputc('\n', f);
 	if (hist) {
 		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes", "count");
-		print_hist(f, a->purge_latency_hist, AT_LAT_SLOTS, "purge latency us", "bytes");
+		print_lat_hist(f, a->purge_latency_hist, r->sample_ms);
 	}
 }
 
