@@ -450,6 +450,25 @@ static void test_reserve_trims_are_not_returns(void **state)
 	model__free(m);
 }
 
+/* Each exited process is reported once in interval mode (issue 13, item 8): the first
+ * interval report after its exit shows it, the next ones say it was (exit_reported); the
+ * whole trace's report (the final summary, Prometheus) marks nothing. */
+static void test_exit_reported_once(void **state)
+{
+	struct model *m = new_model();
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	proc_rec(m, AT_PROC_EXIT, PID, 0);
+	assert_false(model_report_total(m, 1)->procs[0].exit_reported);
+	assert_false(model_report_total(m, 2)->procs[0].exit_reported);
+	assert_false(model_report(m, 3)->procs[0].exit_reported);
+	assert_true(model_report(m, 4)->procs[0].exit_reported);
+	assert_true(model_report(m, 4)->interval);
+	assert_false(model_report_total(m, 5)->interval);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -461,6 +480,7 @@ int main(void)
 		cmocka_unit_test(test_live_retained_floor),
 		cmocka_unit_test(test_resident_within_mapped),
 		cmocka_unit_test(test_reserve_trims_are_not_returns),
+		cmocka_unit_test(test_exit_reported_once),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

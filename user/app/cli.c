@@ -222,6 +222,9 @@ static const struct knob knobs[] = {
 	{ "prom_top", offsetof(struct at_opts, prom_top), 1, 100000,
 	  "--prometheus: processes exported one by one (the largest by RSS); the others are "
 	  "summed under pid=\"other\"" },
+	{ "text_top", offsetof(struct at_opts, text_top), 0, 1u << 20,
+	  "text reports list this many exited processes and arenas per process, the largest "
+	  "by bytes, and count the rest in one line (0: all; JSON always has all)" },
 	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
 	  "retention that grew over this many consecutive samples is a finding "
 	  "(retention_growth)" },
@@ -247,6 +250,7 @@ void cli_defaults(struct at_opts *o)
 	o->idle_purge_ms = 10000;
 	o->growth_samples = 4;
 	o->prom_top = 20;
+	o->text_top = 10;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;

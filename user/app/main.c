@@ -282,7 +282,8 @@ int main(int argc, char **argv)
 				    .follow_forks = o.follow,
 				    .hist = o.hist,
 				    .levels = levels,
-				    .prom_top = (size_t)o.prom_top };
+				    .prom_top = (size_t)o.prom_top,
+				    .text_top = (size_t)o.text_top };
 	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, out.f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

@@ -133,10 +133,14 @@ static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 		p->r.stacks = p->stacks;
 		p->r.nstacks = p->nstacks;
 		procs[n++] = p->r;
+		/* The next interval report can say it has shown this exit already. */
+		if (!whole && p->r.exited)
+			p->r.exit_reported = true;
 	}
 	m->rep.start_ns = m->start_ns;
 	m->rep.window_ns = whole ? m->start_ns : m->window_ns;
 	m->rep.sample_ms = m->lim.sample_ms;
+	m->rep.interval = !whole;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
 	m->rep.nprocs = n;

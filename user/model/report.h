@@ -174,6 +174,7 @@ struct rep_proc {
 	int ppid;
 	const char *comm;
 	bool exited;
+	bool exit_reported;    /* its exit was in an earlier interval report already */
 	bool attached_running; /* -p: memory existed before attach */
 	uint64_t rss_bytes;
 	uint64_t lazyfree_bytes;
@@ -218,6 +219,7 @@ struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
 	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
 	uint64_t sample_ms; /* the sampling interval: the purge latency's resolution */
+	bool interval;	    /* an interval report (model_report), not the whole trace's */
 	uint64_t now_ns;
 	uint64_t records;
 	const struct rep_proc *procs;
