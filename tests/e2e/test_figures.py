@@ -2,7 +2,11 @@
 """Figures that cannot lie (issue 13, item 4): live, resident and retained never go below 0
 or above their whole, with workloads that know their own truth at the edges: live blocks on
 pages never touched, and frees of blocks allocated before attach."""
-from helpers import Run, allocator, assert_no_drops
+import os
+import subprocess
+
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, interrupt, load, until, \
+    wait_file, workload
 
 
 def check_wholes(proc):
@@ -55,3 +59,36 @@ def test_frees_of_blocks_from_before_attach(tmp_path):
     assert g["retained_bytes"] is None  # older blocks are unknown
     check_wholes(run.proc)
     assert_no_drops(run.report)
+
+
+def test_forked_child_frees_parents_blocks(tmp_path):
+    # A child frees its 100 copies of the parent's blocks and keeps 5 of its own: its live
+    # is those 5 (it was 5 blocks minus 100), the 100 frees are counted apart. The child
+    # starts once arenatrace says it has probed it.
+    truth, hold, go = tmp_path / "truth.json", tmp_path / "hold", tmp_path / "child_go"
+    out, err = tmp_path / "out.json", tmp_path / "err.txt"
+    env = dict(os.environ, AT_TRUTH=str(truth), AT_HOLD=str(hold), AT_CHILD_GO=str(go))
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-j", "-o", str(out), "-C", "sample_ms=100",
+                                   "--level", "all", "--", workload("fork_frees")],
+                                  stderr=e, env=env)
+    try:
+        until(lambda: err.read_text().count("glibc heap probes") >= 2, timeout=120)
+        go.touch()
+        wait_file(str(truth), tracer)
+        assert interrupt(tracer) == 0, err.read_text()
+    finally:
+        hold.touch()
+        if tracer.poll() is None:
+            tracer.kill()
+    t, report = load(str(truth)), load(str(out))
+    parent, child = [p for p in report["processes"] if p["comm"] == "fork_frees"]
+    assert child["ppid"] == parent["pid"]
+    g = allocator(child, "glibc")
+    assert g["alloc_count"] == t["allocs"]
+    assert g["free_count"] == t["frees"]
+    assert g["unmatched_free"] == t["old_frees"]
+    assert g["live_bytes"] == t["live_bytes"]
+    assert g["live_objects"] == t["live_objects"]
+    check_wholes(child)
+    assert_no_drops(report)
