@@ -105,6 +105,10 @@ enum at_proc_kind {
 /* Value of the traced-process map. gen changes whenever code may have moved (exec, a new
  * executable mapping), which invalidates the code-location cache of that process. */
 #define AT_TRACE_FOLLOW_FORK 0x1u
+/* The process had blocks before it was traced (-p, -a, a forked child): glibc's blocks go
+ * into the live-block table too, so that the free of an older block is told apart (counted
+ * in unmatched_free, not subtracted from live). Cleared at exec. */
+#define AT_TRACE_OLD_BLOCKS 0x2u
 
 struct at_traced {
 	__u32 flags;
@@ -242,7 +246,7 @@ AT_LAYOUT(sizeof(struct at_thread_counts) == 8 + sizeof(struct at_heap_stats),
 
 struct at_heap_thread {
 	__u32 depth; /* nesting of allocator calls: only the outermost counts */
-	__u32 pad;
+	__u32 table; /* glibc blocks in the live-block table: 0 not looked up yet, 1 no, 2 yes */
 	__u64 cookie;
 	__u64 a0, a1, a2;
 	__u64 old_size; /* realloc in glibc mode: the old chunk's size, read before it goes */

@@ -258,6 +258,30 @@ static __always_inline bool live_take(__u32 tgid, __u64 ptr, __u64 *size, __s32 
 	return true;
 }
 
+/* How glibc's blocks are sized at free in this process: GLIBC_WORD, by their size word
+ * alone; GLIBC_TABLE (--stacks), through the live-block table, a block missing there sized
+ * by its word; GLIBC_OLD, through the table, where blocks from before the trace can be freed
+ * (AT_TRACE_OLD_BLOCKS: -p, -a, a forked child), so that such a free is told apart from the
+ * free of a block counted here. The traced flag is looked up once per thread (exec clears
+ * the thread's copy). */
+enum { GLIBC_WORD, GLIBC_TABLE, GLIBC_OLD };
+
+static __always_inline int glibc_table(struct at_heap_thread *th, __u32 tgid)
+{
+	struct at_traced *tr;
+	bool old;
+
+	if (th && th->table) {
+		old = th->table == 2;
+	} else {
+		tr = traced_lookup(tgid);
+		old = tr && (tr->flags & AT_TRACE_OLD_BLOCKS);
+		if (th)
+			th->table = old ? 2 : 1;
+	}
+	return old ? GLIBC_OLD : heap_stacks ? GLIBC_TABLE : GLIBC_WORD;
+}
+
 static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, __u64 cookie,
 					  __u64 ptr, __u64 req, __u64 align)
 {
@@ -275,7 +299,7 @@ static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, 
 		size = glibc_usable(ptr);
 	else
 		size = mode == AT_SIZE_JEMALLOC ? jemalloc_usable(req, align) : req;
-	if (mode != AT_SIZE_GLIBC || heap_stacks) {
+	if (mode != AT_SIZE_GLIBC || glibc_table(th, tgid) != GLIBC_WORD) {
 		__s32 stack_id = -1;
 
 		if (heap_stacks) {
@@ -326,6 +350,7 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	struct at_heap_stats *s;
 	bool shared;
+	int glibc;
 
 	if (!ptr)
 		return;
@@ -336,12 +361,15 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 		return;
 	if (AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC && !size)
 		size = glibc_usable(ptr);
-	if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC || heap_stacks) {
+	glibc = AT_COOKIE_MODE(cookie) == AT_SIZE_GLIBC ? glibc_table(th, tgid) : GLIBC_WORD;
+	if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC || glibc != GLIBC_WORD) {
 		__u64 live_size;
 		__s32 stack_id;
 
 		if (!live_take(tgid, ptr, &live_size, &stack_id)) {
-			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC) {
+			/* A block from before the trace (or one a full table could not keep) is
+			 * counted apart, never subtracted from live. */
+			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC || glibc == GLIBC_OLD) {
 				ADD(shared, s->unmatched_free, 1);
 				return;
 			}

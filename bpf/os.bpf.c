@@ -194,7 +194,8 @@ int BPF_PROG(os_fork, struct task_struct *parent, struct task_struct *child)
 	tr = traced_lookup(ptgid);
 	if (!tr || !(tr->flags & AT_TRACE_FOLLOW_FORK))
 		return 0;
-	val.flags = tr->flags;
+	/* Its copy of the parent's blocks can be freed: they are older than its counters. */
+	val.flags = tr->flags | AT_TRACE_OLD_BLOCKS;
 	val.gen = 0;
 	if (bpf_map_update_elem(&traced, &ctgid, &val, BPF_NOEXIST)) {
 		drop(AT_DROP_PROCS_FULL);
@@ -236,6 +237,7 @@ int BPF_PROG(os_exec, struct task_struct *p)
 	if (!tr)
 		return 0;
 	__sync_fetch_and_add(&tr->gen, 1);
+	__sync_fetch_and_and(&tr->flags, ~AT_TRACE_OLD_BLOCKS);
 	/* The new program's heap starts empty (the other threads are gone by now, their
 	 * counters folded into heap_stats). */
 	for (__u32 id = 1; id <= AT_MAX_HEAP_IDS; id++) {
@@ -246,8 +248,10 @@ int BPF_PROG(os_exec, struct task_struct *p)
 	{
 		struct at_heap_thread *th = bpf_task_storage_get(&heap_thread, p, 0, 0);
 
-		if (th)
+		if (th) {
 			__builtin_memset(th->slot, 0, sizeof(th->slot));
+			th->table = 0;
+		}
 	}
 	emit_proc(AT_PROC_EXEC, p, 0);
 	return 0;

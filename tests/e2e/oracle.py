@@ -80,6 +80,34 @@ class Stats:
         self.returned = {k: 0 for k in RETURN_KINDS}
         self.mmap_bytes = 0
         self.munmap_bytes = 0
+        self.reserve_released = 0  # unmapped, never accessible: not returned
+
+
+class Ranges:
+    """Sorted, disjoint [lo, hi) ranges: the address space mapped PROT_NONE and never made
+    accessible since (it never held a page)."""
+
+    def __init__(self):
+        self.r = []
+
+    def remove(self, lo, hi):
+        """Takes [lo, hi) out; returns how many of its bytes were in."""
+        out, n = [], 0
+        for a, b in self.r:
+            if b <= lo or a >= hi:
+                out.append((a, b))
+                continue
+            n += min(b, hi) - max(a, lo)
+            if a < lo:
+                out.append((a, lo))
+            if b > hi:
+                out.append((hi, b))
+        self.r = out
+        return n
+
+    def add(self, lo, hi):
+        self.remove(lo, hi)
+        self.r = sorted(self.r + [(lo, hi)])
 
 
 def analyse(log_prefix, comm):
@@ -101,6 +129,7 @@ def analyse(log_prefix, comm):
 def replay(calls):
     stats = {}
     stacks = []
+    unused = Ranges()
     brk = None
 
     def get(cls):
@@ -125,6 +154,10 @@ def replay(calls):
             s.mmap_bytes += length
             if args[2] == "PROT_NONE" and "MAP_FIXED" in args[3]:
                 s.returned["decommit_bytes"] += length
+            if args[2] == "PROT_NONE":
+                unused.add(num(ret), num(ret) + length)
+            else:
+                unused.remove(num(ret), num(ret) + length)
         elif name in ("munmap", "madvise", "mprotect"):
             if in_stack(num(args[0])):
                 continue
@@ -132,7 +165,9 @@ def replay(calls):
             s.events[name] += 1
             length = page_up(num(args[1]))
             if name == "munmap":
-                s.returned["munmap_bytes"] += length
+                never = unused.remove(num(args[0]), num(args[0]) + length)
+                s.returned["munmap_bytes"] += length - never
+                s.reserve_released += never
                 s.munmap_bytes += length
             elif name == "madvise":
                 key = {"MADV_DONTNEED": "madv_dontneed_bytes", "MADV_FREE": "madv_free_bytes",
@@ -141,6 +176,8 @@ def replay(calls):
                     s.returned[key] += length
             elif args[2] == "PROT_NONE":
                 s.returned["decommit_bytes"] += length
+            else:
+                unused.remove(num(args[0]), num(args[0]) + length)
         elif name == "mremap":
             s = get(who)
             s.events["mremap"] += 1

@@ -164,8 +164,9 @@ static inline void th_chunk_freed(struct model *m, int pid, uint64_t t, uint64_t
 /* The heap counters of one allocator (cumulative, as BPF keeps them). */
 static inline struct at_heap_stats th_heap(uint64_t alloc_bytes, uint64_t free_bytes)
 {
-	return (struct at_heap_stats){ .alloc_count = alloc_bytes ? 1 : 0,
-				       .free_count = free_bytes ? 1 : 0,
+	/* Blocks of one byte: as many blocks live as bytes, never bytes without a block. */
+	return (struct at_heap_stats){ .alloc_count = alloc_bytes,
+				       .free_count = free_bytes,
 				       .alloc_bytes = alloc_bytes,
 				       .free_bytes = free_bytes };
 }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Purge latency (docs/design.md, "Purge latency"): bytes the application freed (heap
  * counters, stamped at the sample that saw them) matched first in, first out with the
- * returns to the OS (munmap, madvise, brk shrink, mremap shrink, decommit records), into log2
- * slots of microseconds, and purge_unmatched_bytes. Fed through model_apply, model_heap_add
+ * returns to the OS (munmap, madvise, brk shrink, mremap shrink, decommit records), into
+ * slots of the sample interval (its resolution: one interval, then doublings of it), and
+ * purge_unmatched_bytes. Fed through model_apply, model_heap_add
  * and model_track_retention; the expected slots are computed from the times fed. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,10 +20,16 @@
 #define RW (PROT_READ | PROT_WRITE)
 #define JE "libjemalloc.so.2"
 
+/* The sample interval: the latency's resolution. */
+#define SAMPLE (10 * MS)
+
 /* jemalloc holding 8 MiB at BASE, mapped at 1 ms. */
 static struct model *new_model(void)
 {
-	struct model_limits lim = { .max_procs = 4, .max_segs = 1024, .return_log_max = 8 };
+	struct model_limits lim = { .max_procs = 4,
+				    .max_segs = 1024,
+				    .return_log_max = 8,
+				    .sample_ms = SAMPLE / MS };
 	struct model *m = th_model(&lim, PID);
 
 	th_sys(m, PID, 1 * MS, AT_SYS_MMAP, JE, 0, 8 * MiB, RW, ANON, BASE);
@@ -43,14 +50,17 @@ static void madv(struct model *m, uint64_t t, uint64_t addr, uint64_t len, int a
 	th_sys(m, PID, t, AT_SYS_MADVISE, JE, addr, len, (uint64_t)advice, 0, 0);
 }
 
-/* The slot of a latency: log2 of whole microseconds, 0 and 1 in slot 0, the last open. */
+/* The slot of a latency: 0 below one sample interval, then k for [2^(k-1), 2^k) whole
+ * intervals, the last open. */
 static uint32_t lat_slot(uint64_t ns)
 {
-	uint64_t us = ns / 1000;
+	uint64_t n = ns / SAMPLE;
 	uint32_t slot = 0;
 
-	while (us >>= 1)
+	while (n) {
+		n >>= 1;
 		slot++;
+	}
 	return slot < AT_LAT_SLOTS ? slot : AT_LAT_SLOTS - 1;
 }
 
@@ -91,7 +101,7 @@ static void test_fifo_matching(void **state)
 	sample(m, t2, "jemalloc", 1 * MiB + 512 * KiB); /* F2: 512 KiB at t2 */
 	want[lat_slot(r1 - t1)] += 768 * KiB;		/* F1 has 256 KiB left */
 	a = alloc_at(m, t2, "jemalloc");
-	assert_int_equal(lat_slot(r1 - t1), 12); /* 5000 us: [4096, 8191] */
+	assert_int_equal(lat_slot(r1 - t1), 0); /* 5 ms: within one sample */
 	assert_memory_equal(a->purge_latency_hist, want, sizeof(want));
 	assert_int_equal(a->purge_unmatched_bytes, 0);
 
@@ -102,8 +112,8 @@ static void test_fifo_matching(void **state)
 	want[lat_slot(r2 - t2)] += 256 * KiB;		/* half of F2 */
 	want[lat_slot(r3 - t2)] += 256 * KiB;		/* the other half */
 	a = alloc_at(m, t3, "jemalloc");
-	assert_int_equal(lat_slot(r2 - t1), 16); /* 110 ms: [65536, 131071] us */
-	assert_int_equal(lat_slot(r3 - t2), 16);
+	assert_int_equal(lat_slot(r2 - t1), 4); /* 110 ms: [80, 160) ms, 8 to 16 samples */
+	assert_int_equal(lat_slot(r3 - t2), 4); /* 101 ms */
 	assert_memory_equal(a->purge_latency_hist, want, sizeof(want));
 	assert_int_equal(a->purge_unmatched_bytes, 256 * KiB); /* r3's second half */
 
@@ -119,8 +129,10 @@ static void test_fifo_matching(void **state)
 	model__free(m);
 }
 
-/* Slot edges: whole microseconds, 1023 us in slot 9, 1024 us in slot 10, the last slot
- * takes everything beyond it. Each return matches the free of the sample just before. */
+/* Slot edges: whole sample intervals (10 ms here), 9.999 ms in slot 0, 10 ms in slot 1,
+ * 20 ms in slot 2, the last slot takes everything beyond it; model_lat_bounds names them in
+ * ms. Each return matches the free of the sample just before. The histogram never claims
+ * a resolution finer than the sample (issue 13, item 10: it showed a 0 -> 1 us bucket). */
 static void test_slot_edges(void **state)
 {
 	static const struct {
@@ -128,12 +140,24 @@ static void test_slot_edges(void **state)
 		uint32_t slot;
 	} cases[] = {
 		{ 0, 0 },
-		{ 1999, 0 },
-		{ 2000, 1 },
-		{ 1023999, 9 },
-		{ 1024000, 10 },
-		{ (1ull << 39) * US, 39 },
-		{ (1ull << 41) * US, 39 },
+		{ SAMPLE - 1, 0 },
+		{ SAMPLE, 1 },
+		{ 2 * SAMPLE - 1, 1 },
+		{ 2 * SAMPLE, 2 },
+		{ 1023 * SAMPLE, 10 },
+		{ 1024 * SAMPLE, 11 },
+		{ (1ull << 38) * SAMPLE, 39 },
+		{ (1ull << 39) * SAMPLE, 39 },
+	};
+	static const struct {
+		uint32_t slot;
+		uint64_t low, high;
+	} bounds[] = {
+		{ 0, 0, 10 },
+		{ 1, 10, 20 },
+		{ 2, 20, 40 },
+		{ 11, 10240, 20480 },
+		{ 39, 10ull << 38, UINT64_MAX },
 	};
 	uint64_t want[AT_LAT_SLOTS] = { 0 }, t = 10 * MS, freed = 0;
 	struct model *m = new_model();
@@ -154,6 +178,14 @@ static void test_slot_edges(void **state)
 	a = alloc_at(m, t, "jemalloc");
 	assert_memory_equal(a->purge_latency_hist, want, sizeof(want));
 	assert_int_equal(a->purge_unmatched_bytes, 0);
+	assert_int_equal(model_report(m, t)->sample_ms, SAMPLE / MS);
+	for (size_t i = 0; i < AT_ARRAY_SIZE(bounds); i++) {
+		uint64_t low, high;
+
+		model_lat_bounds(bounds[i].slot, SAMPLE / MS, &low, &high);
+		assert_int_equal(low, bounds[i].low);
+		assert_int_equal(high, bounds[i].high);
+	}
 	model__free(m);
 }
 

@@ -308,6 +308,167 @@ static void test_attach_evidence(void **state)
 	model__free(m);
 }
 
+/* Heap counters as the kernel's would be read: one allocator instance of PID. */
+static struct at_heap_stats heap_in;
+
+static void read_heap(void *arg, struct model *m, int pid)
+{
+	(void)arg;
+	model_heap_add(m, pid ? pid : PID, "glibc", "usable", &heap_in);
+}
+
+/* Live and retained cannot go below 0 (issue 13, item 4). Live blocks on pages never
+ * touched (calloc'd from fresh mmap) are live but not resident: resident - live is below 0,
+ * and retained says 0. Counts read across a thread's fold can cross (more frees than
+ * allocations): live is 0 then, in bytes and blocks, and no finding is made of it. */
+static void test_live_retained_floor(void **state)
+{
+	struct model *m = new_model();
+	const struct rep_alloc *g;
+	const struct report *r;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 32 << 20, RW, ANON, BASE);
+	heap_in = (struct at_heap_stats){ .alloc_count = 1, .alloc_bytes = (32 << 20) - 16 };
+	model_heap_refresh(m, 0, 1000, read_heap, NULL);
+	r = model_report(m, 2000);
+	g = find(&r->procs[0], "glibc");
+	assert_non_null(g);
+	assert_int_equal(g->live_bytes, (32 << 20) - 16);
+	assert_int_equal(g->live_objects, 1);
+	assert_int_equal(g->resident_bytes, 0); /* never sampled: nothing known resident */
+	assert_true(g->retained_known);
+	assert_int_equal(g->retained_bytes, 0);
+
+	heap_in = (struct at_heap_stats){ .alloc_count = 2,
+					  .alloc_bytes = 100,
+					  .free_count = 3,
+					  .free_bytes = 500 };
+	model_heap_refresh(m, 0, 3000, read_heap, NULL);
+	r = model_report(m, 4000);
+	g = find(&r->procs[0], "glibc");
+	assert_int_equal(g->live_bytes, 0);
+	assert_int_equal(g->live_objects, 0);
+	assert_int_equal(g->retained_bytes, 0);
+	/* Bytes without a block are not live either. */
+	heap_in = (struct at_heap_stats){ .alloc_count = 2,
+					  .alloc_bytes = 900,
+					  .free_count = 2,
+					  .free_bytes = 500 };
+	model_heap_refresh(m, 0, 5000, read_heap, NULL);
+	g = find(&model_report(m, 6000)->procs[0], "glibc");
+	assert_int_equal(g->live_bytes, 0);
+	assert_int_equal(r->procs[0].nfindings, 0);
+	model__free(m);
+}
+
+/* Resident is of the last sample: memory unmapped since leaves with its pages, so an
+ * allocator's resident never exceeds what it maps now (it showed app MAPPED 3.0 MiB,
+ * RESIDENT 3.8 MiB). This process is the target, so that its pages are really resident. */
+static void test_resident_within_mapped(void **state)
+{
+	struct model_limits lim = { .max_procs = 4, .max_segs = 1024, .timeline_max = 4 };
+	struct model *m = model__new(&lim, 0);
+	const struct rep_alloc *a;
+	const struct report *r;
+	char *mem;
+
+	(void)state;
+	mem = mmap(NULL, 64 * KiB, RW, ANON, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	memset(mem, 1, 64 * KiB);
+	assert_int_equal(model_add_launched(m, getpid()), 0);
+	proc_rec(m, AT_PROC_EXEC, getpid(), 0);
+	sys_pid(m, getpid(), AT_SYS_MMAP, "prog", 0, 64 * KiB, RW, ANON, (int64_t)(uintptr_t)mem);
+	model_sample(m, 1000);
+	a = find(&model_report(m, 1500)->procs[0], "app");
+	assert_non_null(a);
+	assert_int_equal(a->resident_bytes, 64 * KiB);
+	/* Half unmapped after the sample. */
+	sys_pid(m, getpid(), AT_SYS_MUNMAP, "prog", (uint64_t)(uintptr_t)mem + 32 * KiB, 32 * KiB,
+		0, 0, 0);
+	r = model_report(m, 2000);
+	a = find(&r->procs[0], "app");
+	assert_int_equal(a->mapped_bytes, 32 * KiB);
+	assert_int_equal(a->resident_bytes, 32 * KiB);
+	for (size_t i = 0; i < r->procs[0].ntimeline; i++)
+		assert_true(r->procs[0].timeline[i].resident_bytes <=
+			    r->procs[0].timeline[i].mapped_bytes);
+	munmap(mem, 32 * KiB);
+	model__free(m);
+}
+
+/* glibc's new_heap: a 128 MiB PROT_NONE reservation, the unaligned rest unmapped at once,
+ * the heap's head made accessible, later shrunk by a PROT_NONE overlay (shrink_heap) and the
+ * whole heap unmapped (heap_trim). Only memory that was accessible is returned; the rest
+ * never held a page and is released apart (issue 13, item 3: 256 MiB "returned" by munmap
+ * in a program that touched a few MiB). */
+static void test_reserve_trims_are_not_returns(void **state)
+{
+	struct model *m = new_model();
+	const uint64_t heap = BASE + (64ull << 20), p1 = BASE + (48ull << 20);
+	const struct rep_alloc *g;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 128ull << 20, PROT_NONE, ANON | MAP_NORESERVE,
+	    (int64_t)p1);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", p1, 16ull << 20, 0, 0, 0);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap + (64ull << 20), 48ull << 20, 0, 0, 0);
+	sys(m, AT_SYS_MPROTECT, "libc.so.6", heap, 132 * KiB, RW, 0, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", heap + 64 * KiB, 68 * KiB, PROT_NONE,
+	    ANON | MAP_FIXED | MAP_NORESERVE, (int64_t)(heap + 64 * KiB));
+	g = find(&model_report(m, 1500)->procs[0], "glibc");
+	assert_non_null(g);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 0);
+	assert_int_equal(g->reserve_released_bytes, 64ull << 20);
+	assert_int_equal(g->reserve_released_count, 2);
+	assert_int_equal(g->ret_bytes[AT_RET_DECOMMIT], 68 * KiB);
+	assert_int_equal(g->mapped_bytes, 64ull << 20);
+	assert_int_equal(g->reserved_bytes, (64ull << 20) - 64 * KiB);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap, 64ull << 20, 0, 0, 0);
+	g = find(&model_report(m, 2000)->procs[0], "glibc");
+	/* The 64 KiB still accessible went back; the overlay's 68 KiB, decommitted already, and
+	 * the part never made accessible are released, not returned. */
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 64 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1);
+	assert_int_equal(g->reserve_released_bytes, (128ull << 20) - 64 * KiB);
+	assert_int_equal(g->reserve_released_count, 3);
+	assert_int_equal(g->events[AT_SYS_MUNMAP], 3);
+	assert_int_equal(g->mapped_bytes, 0);
+	/* Interval mode: the window counts what came since the reset. */
+	model_reset_counters(m, 2500);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 64ull << 20, PROT_NONE, ANON | MAP_NORESERVE,
+	    (int64_t)heap);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", heap + (32ull << 20), 32ull << 20, 0, 0, 0);
+	g = find(&model_report(m, 3000)->procs[0], "glibc");
+	assert_int_equal(g->reserve_released_bytes, 32ull << 20);
+	assert_int_equal(g->reserve_released_count, 1);
+	g = find(&model_report_total(m, 3000)->procs[0], "glibc");
+	assert_int_equal(g->reserve_released_bytes, (160ull << 20) - 64 * KiB);
+	model__free(m);
+}
+
+/* Each exited process is reported once in interval mode (issue 13, item 8): the first
+ * interval report after its exit shows it, the next ones say it was (exit_reported); the
+ * whole trace's report (the final summary, Prometheus) marks nothing. */
+static void test_exit_reported_once(void **state)
+{
+	struct model *m = new_model();
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	proc_rec(m, AT_PROC_EXIT, PID, 0);
+	assert_false(model_report_total(m, 1)->procs[0].exit_reported);
+	assert_false(model_report_total(m, 2)->procs[0].exit_reported);
+	assert_false(model_report(m, 3)->procs[0].exit_reported);
+	assert_true(model_report(m, 4)->procs[0].exit_reported);
+	assert_true(model_report(m, 4)->interval);
+	assert_false(model_report_total(m, 5)->interval);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -316,6 +477,10 @@ int main(void)
 		cmocka_unit_test(test_process_limit),
 		cmocka_unit_test(test_internals_after_owners_grow),
 		cmocka_unit_test(test_attach_evidence),
+		cmocka_unit_test(test_live_retained_floor),
+		cmocka_unit_test(test_resident_within_mapped),
+		cmocka_unit_test(test_reserve_trims_are_not_returns),
+		cmocka_unit_test(test_exit_reported_once),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

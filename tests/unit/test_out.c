@@ -62,6 +62,10 @@ static void build(void)
 	allocs[0].ret_bytes[AT_RET_MADV_FREE] = 4 << 20;
 	allocs[0].ret_count[AT_RET_MADV_FREE] = 1;
 	allocs[0].ret_last_ns[AT_RET_MADV_FREE] = 2500000000;
+	/* The unaligned rest of a thread heap's reservation, never accessible. */
+	allocs[0].reserve_released_bytes = 64 << 20;
+	allocs[0].reserve_released_count = 2;
+	allocs[0].reserve_released_last_ns = 300000000;
 	allocs[0].events[AT_SYS_MMAP] = 7;
 	allocs[0].events[AT_SYS_MUNMAP] = 4;
 	allocs[0].events[AT_SYS_BRK] = 12;
@@ -336,11 +340,149 @@ static void test_utf8_clean(void **state)
 	assert_string_equal(out, "0123456");
 }
 
+/* Purge latency in the units of its resolution, one sample (issue 13, item 10: it showed a
+ * 0 -> 1 us bucket): slot 0 is "within one sample", then doublings of the sample interval,
+ * in milliseconds, in text (--hist) and JSON alike. */
+static void test_purge_latency_units(void **state)
+{
+	struct out_meta hist_meta = meta;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+	struct out o;
+
+	(void)state;
+	hist_meta.hist = true;
+	for (int fmt = 0; fmt < 2; fmt++) {
+		f = open_memstream(&buf, &len);
+		build();
+		allocs[0].has_heap = true;
+		allocs[0].live_basis = "usable";
+		allocs[0].purge_latency_hist[0] = 4096;
+		allocs[0].purge_latency_hist[2] = 8192;
+		rep.sample_ms = 200;
+		out_init(&o, fmt ? OUT_JSON : OUT_TEXT, f, false, &hist_meta);
+		assert_int_equal(out_report(&o, &rep, true), 0);
+		fclose(f);
+		if (fmt) {
+			assert_non_null(strstr(buf,
+					       "\"purge_latency_ms_hist\":[{\"low\":0,\"high\":"
+					       "200,\"bytes\":4096},{\"low\":200,\"high\":400,"
+					       "\"bytes\":0},{\"low\":400,\"high\":800,\"bytes\":"
+					       "8192}]"));
+			assert_non_null(strstr(buf, "\"purge_latency_resolution_ms\":200"));
+		} else {
+			assert_non_null(
+				strstr(buf, "purge latency ms (1 sample = 200 ms) : bytes"));
+			assert_non_null(strstr(buf, "        0 -> 200      : 4096 "));
+			assert_non_null(strstr(buf, "      400 -> 800      : 8192 "));
+		}
+		assert_null(strstr(buf, "latency us"));
+		assert_null(strstr(buf, "latency_us"));
+		free(buf);
+		buf = NULL;
+	}
+	memset(allocs[0].purge_latency_hist, 0, sizeof(allocs[0].purge_latency_hist));
+}
+
+/* Report noise (issue 13, item 8): with -C text_top=3, text lists the 3 largest of 14
+ * exited processes and counts the other 11 by command in one line, lists the 3 largest of
+ * a process's 15 arenas and counts the other 12; an interval report leaves out the exits an
+ * earlier one showed. JSON keeps every process and arena. */
+#define NOISY 15
+static struct rep_proc noisy_procs[NOISY];
+static struct rep_alloc noisy_allocs[NOISY];
+static struct rep_arena noisy_arenas[NOISY];
+
+static char *render_noisy(enum out_format fmt, bool interval)
+{
+	struct out_meta top_meta = meta;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct out o;
+
+	build();
+	for (int i = 0; i < NOISY; i++) {
+		noisy_arenas[i] =
+			(struct rep_arena){ .type = i == 7 ? "bumpalo" : "obstack",
+					    .addr = 0x1000u + (uint64_t)i,
+					    .chunks = 1,
+					    .chunks_acquired = 1,
+					    .bytes = 4096,
+					    .high_water_bytes = 4096ull * (uint64_t)(i + 1),
+					    .release = "probe" };
+		noisy_allocs[i] = (struct rep_alloc){ .name = "glibc",
+						      .is_allocator = true,
+						      .mapped_bytes = (uint64_t)(i + 1) << 20 };
+		noisy_procs[i] = (struct rep_proc){ .pid = 100 + i,
+						    .comm = i % 2 ? "cc1" : "as",
+						    .exited = i > 0,
+						    .exit_reported = interval && i > 0 && i <= 5,
+						    .allocs = &noisy_allocs[i],
+						    .nallocs = 1 };
+	}
+	noisy_procs[0].comm = "make";
+	noisy_procs[0].arenas = noisy_arenas;
+	noisy_procs[0].narenas = NOISY;
+	rep.procs = noisy_procs;
+	rep.nprocs = NOISY;
+	rep.interval = interval;
+	top_meta.text_top = 3;
+	out_init(&o, fmt, f, false, &top_meta);
+	assert_int_equal(out_report(&o, &rep, !interval), 0);
+	fclose(f);
+	return buf;
+}
+
+static size_t count_of(const char *s, const char *what)
+{
+	size_t n = 0;
+
+	for (const char *p = s; (p = strstr(p, what)); p += strlen(what))
+		n++;
+	return n;
+}
+
+static void test_text_summarises_noise(void **state)
+{
+	char *s;
+
+	(void)state;
+	s = render_noisy(OUT_TEXT, false);
+	assert_int_equal(count_of(s, "\nPID "), 4); /* make and the 3 largest exits */
+	assert_non_null(strstr(s, "PID 114 (as) [exited]"));
+	assert_non_null(strstr(s, "PID 113 (cc1) [exited]"));
+	assert_non_null(strstr(s, "PID 112 (as) [exited]"));
+	assert_null(strstr(s, "PID 111 "));
+	/* 2 + ... + 12 MiB of the 11 not listed: 77 MiB. */
+	assert_non_null(strstr(s, "... 11 more exited processes (cc1 6, as 5): 77.0 MiB mapped at "
+				  "exit in all\n"));
+	/* Arenas: the 3 with the highest high-water (60, 56, 52 KiB), then the 12 others. */
+	assert_int_equal(count_of(s, "  obstack    0x"), 3);
+	assert_non_null(strstr(s, "... 12 more arenas (obstack 11, bumpalo 1): 48.0 KiB held, "
+				  "312.0 KiB high-water in all\n"));
+	free(s);
+	/* An interval report: the 5 exits an earlier one showed are not shown again. */
+	s = render_noisy(OUT_TEXT, true);
+	assert_int_equal(count_of(s, "\nPID "), 4);
+	assert_non_null(strstr(s, "... 6 more exited processes"));
+	assert_non_null(strstr(s, "(5 exited processes shown in an earlier interval)"));
+	free(s);
+	/* JSON keeps everything. */
+	s = render_noisy(OUT_JSON, true);
+	assert_int_equal(count_of(s, "\"pid\":"), NOISY);
+	assert_int_equal(count_of(s, "\"type\":\"obstack\""), NOISY - 1);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_golden),
 		cmocka_unit_test(test_json_golden_and_valid),
+		cmocka_unit_test(test_purge_latency_units),
+		cmocka_unit_test(test_text_summarises_noise),
 		cmocka_unit_test(test_json_error_object),
 		cmocka_unit_test(test_every_drop_in_every_backend),
 		cmocka_unit_test(test_text_printable),

@@ -135,7 +135,8 @@ static const struct opt_desc opts[] = {
 	  0,
 	  NULL,
 	  NULL,
-	  "print log2 histograms of allocation sizes (heap level)" },
+	  "print log2 histograms of allocation sizes and the purge latency, in samples "
+	  "(heap level)" },
 	{ { "stacks", optional_argument, NULL, OPT_STACKS },
 	  0,
 	  "[=N]",
@@ -204,7 +205,8 @@ static const struct knob knobs[] = {
 	{ "return_log_max", offsetof(struct at_opts, return_log_max), 0, 1u << 20,
 	  "return events listed per allocator (older ones are counted, totals stay exact)" },
 	{ "sample_ms", offsetof(struct at_opts, sample_ms), 10, 3600000,
-	  "how often residency is read from /proc/PID/pagemap and smaps_rollup" },
+	  "how often residency is read from /proc/PID/pagemap and smaps_rollup; also the "
+	  "purge latency's resolution" },
 	{ "heap_floor", offsetof(struct at_opts, heap_floor), 0, 1,
 	  "1: the heap programs return at once (make bench measures the probes' own cost)" },
 	{ "arena_chunks", offsetof(struct at_opts, arena_chunks), 64, 1u << 24,
@@ -220,6 +222,9 @@ static const struct knob knobs[] = {
 	{ "prom_top", offsetof(struct at_opts, prom_top), 1, 100000,
 	  "--prometheus: processes exported one by one (the largest by RSS); the others are "
 	  "summed under pid=\"other\"" },
+	{ "text_top", offsetof(struct at_opts, text_top), 0, 1u << 20,
+	  "text reports list this many exited processes and arenas per process, the largest "
+	  "by bytes, and count the rest in one line (0: all; JSON always has all)" },
 	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
 	  "retention that grew over this many consecutive samples is a finding "
 	  "(retention_growth)" },
@@ -245,6 +250,7 @@ void cli_defaults(struct at_opts *o)
 	o->idle_purge_ms = 10000;
 	o->growth_samples = 4;
 	o->prom_top = 20;
+	o->text_top = 10;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;

@@ -76,6 +76,7 @@ struct at_opts {
 	uint64_t idle_purge_ms;
 	uint64_t growth_samples;
 	uint64_t prom_top;
+	uint64_t text_top;
 	bool levels_given;
 };
 

@@ -167,7 +167,8 @@ static int run(struct at_ctx *c)
 						      .finding_min_bytes = o->finding_min_bytes,
 						      .idle_purge_ms = o->idle_purge_ms,
 						      .growth_samples = o->growth_samples,
-						      .min_rss = o->min_rss },
+						      .min_rss = o->min_rss,
+						      .sample_ms = o->sample_ms },
 			      c->start_ns);
 	c->loader = loader__new(&lo, trace_on_record, c);
 	if (!c->model || !c->loader)
@@ -281,7 +282,8 @@ int main(int argc, char **argv)
 				    .follow_forks = o.follow,
 				    .hist = o.hist,
 				    .levels = levels,
-				    .prom_top = (size_t)o.prom_top };
+				    .prom_top = (size_t)o.prom_top,
+				    .text_top = (size_t)o.text_top };
 	out_init(&c.out, o.ndjson ? OUT_NDJSON : o.format, out.f, o.pretty, &c.meta);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);

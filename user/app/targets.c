@@ -163,7 +163,7 @@ static void adopt(struct at_ctx *c, int pid)
 		return;
 	/* Unwind sites before tracing: a syscall made in between is attributed as well. */
 	loader_add_process(c->loader, pid);
-	if (loader_trace_pid(c->loader, pid, true) || model_add_running(c->model, pid))
+	if (loader_trace_pid(c->loader, pid, true, true) || model_add_running(c->model, pid))
 		return;
 	targets_probe_running(c, pid);
 }
@@ -208,7 +208,7 @@ int targets_setup(struct at_ctx *c)
 		 * (issue 12: attribution must not depend on the attach window). */
 		err = loader_add_process(c->loader, o->pids[i]);
 		if (!err)
-			err = loader_trace_pid(c->loader, o->pids[i], o->follow);
+			err = loader_trace_pid(c->loader, o->pids[i], o->follow, true);
 		if (!err)
 			err = model_add_running(c->model, o->pids[i]);
 		if (!err)
@@ -230,7 +230,7 @@ int targets_setup(struct at_ctx *c)
 	if (!err)
 		err = launch(c);
 	if (!err)
-		err = loader_trace_pid(c->loader, c->child, o->follow);
+		err = loader_trace_pid(c->loader, c->child, o->follow, false);
 	if (!err)
 		err = model_add_launched(c->model, c->child);
 	if (!err)

@@ -412,10 +412,11 @@ int loader_add_process(struct loader *l, int pid)
 	return err == -ENOENT || err == -ENODATA ? 0 : err;
 }
 
-int loader_trace_pid(struct loader *l, int pid, bool follow)
+int loader_trace_pid(struct loader *l, int pid, bool follow, bool running)
 {
 	__u32 key = (__u32)pid;
-	struct at_traced val = { .flags = follow ? AT_TRACE_FOLLOW_FORK : 0 };
+	struct at_traced val = { .flags = (follow ? AT_TRACE_FOLLOW_FORK : 0) |
+					  (running ? AT_TRACE_OLD_BLOCKS : 0) };
 
 	if (bpf_map__update_elem(l->skel->maps.traced, &key, sizeof(key), &val, sizeof(val),
 				 BPF_ANY))

@@ -42,7 +42,8 @@ int loader_attach_tracepoints(struct loader *l);
 int loader_add_process(struct loader *l, int pid);
 /* Add the unwind sites of one file, given its path. */
 int loader_add_file(struct loader *l, const char *path);
-int loader_trace_pid(struct loader *l, int pid, bool follow);
+/* running: pid already has blocks that its frees may release (not a command about to exec). */
+int loader_trace_pid(struct loader *l, int pid, bool follow, bool running);
 
 /* Heap and arena levels: uprobes. */
 struct loader_probe_spec {

@@ -15,6 +15,9 @@
 
 #define IMAP_F_PRE 0x1u	 /* existed before arenatrace attached */
 #define IMAP_F_LAZY 0x2u /* MADV_FREE'd since its last mapping */
+/* PROT_NONE since it was mapped, never made accessible: it never held a page (a glibc heap
+ * reservation). Bit 5. */
+#define IMAP_F_UNUSED 0x20u
 /* Bits 2-4: what decided the owner of pre-existing memory (the model's enum at_evidence). */
 #define IMAP_F_EV_SHIFT 2
 #define IMAP_F_EV_MASK (0x7u << IMAP_F_EV_SHIFT)

@@ -22,6 +22,8 @@ struct model *model__new(const struct model_limits *lim, uint64_t start_ns)
 	if (!m)
 		return NULL;
 	m->lim = *lim;
+	if (!m->lim.sample_ms)
+		m->lim.sample_ms = 1000;
 	m->start_ns = m->window_ns = start_ns;
 	m->procs = calloc(lim->max_procs ? lim->max_procs : 1, sizeof(*m->procs));
 	if (!m->procs) {

@@ -23,6 +23,7 @@ struct model_limits {
 	uint64_t idle_purge_ms;	    /* idle_purge: no return for this long */
 	size_t growth_samples;	    /* retention_growth: this many rises in a row */
 	uint64_t min_rss;	    /* processes with less RSS are left out of reports */
+	uint64_t sample_ms; /* the sampling interval: purge latency's resolution (0: 1000) */
 };
 
 struct model;

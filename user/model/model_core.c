@@ -92,6 +92,12 @@ const char *model_ret_name(enum at_ret r)
 	return r < AT_RET_NR ? ret_names[r] : "?";
 }
 
+void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high)
+{
+	*low = slot ? sample_ms << (slot - 1) : 0;
+	*high = slot + 1 < AT_LAT_SLOTS ? sample_ms << slot : UINT64_MAX;
+}
+
 const char *model_sys_name(enum at_sys s)
 {
 	return s < AT_SYS_NR ? sys_names[s] : "?";
@@ -216,7 +222,7 @@ void model_open_pagemap(struct proc *p)
 	p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint64_t now_ns)
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns)
 {
 	if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
 		return;

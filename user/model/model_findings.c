@@ -69,10 +69,10 @@ static bool kept_of(const struct rep_alloc *a, uint64_t *kept, uint64_t *live)
 		*live = a->books.live_bytes;
 		return true;
 	}
-	if (!a->has_heap || !a->retained_known || a->retained_bytes <= 0)
+	if (!a->has_heap || !a->retained_known || !a->retained_bytes)
 		return false;
-	*kept = (uint64_t)a->retained_bytes;
-	*live = a->live_bytes > 0 ? (uint64_t)a->live_bytes : 0;
+	*kept = a->retained_bytes;
+	*live = a->live_bytes;
 	return true;
 }
 
@@ -231,11 +231,11 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 		if (!rising)
 			continue;
 		first = a->ngrowth - need - 1;
-		if (a->growth[a->ngrowth - 1] - a->growth[first] < (int64_t)(min ? min : 1))
+		/* Rising at each step: the difference is positive. */
+		if (a->growth[a->ngrowth - 1] - a->growth[first] < (min ? min : 1))
 			continue;
 		f = add(p, "retention_growth", a->name,
-			(uint64_t)(a->growth[a->ngrowth - 1] - a->growth[first]),
-			a->growth_start_ns);
+			a->growth[a->ngrowth - 1] - a->growth[first], a->growth_start_ns);
 		if (!f)
 			return;
 		for (size_t i = first; i < a->ngrowth; i++) {
@@ -248,7 +248,7 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 			 "%s's retained memory grew at each of its last %zu changes: %s MiB (live "
 			 "now %.1f MiB)",
 			 a->name, need, list,
-			 MIB(a->r.books.known ? (int64_t)a->r.books.live_bytes : a->r.live_bytes));
+			 MIB(a->r.books.known ? a->r.books.live_bytes : a->r.live_bytes));
 		snprintf(f->advice, sizeof(f->advice),
 			 "memory freed by one batch is not reused by the next (fragmentation, or "
 			 "blocks kept between batches pin their pages): compare --stacks across "

@@ -42,11 +42,17 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 {
 	static const struct at_heap_stats zero;
 	const struct at_heap_stats *h = &a->heap, *b = base ? base : &zero;
+	uint64_t resident;
 
 	if (!a->r.has_heap)
 		return;
-	a->r.live_bytes = (int64_t)(h->alloc_bytes - h->free_bytes);
-	a->r.live_objects = (int64_t)(h->alloc_count - h->free_count);
+	/* Frees of blocks from before the trace are not in free_bytes (unmatched_free), so
+	 * allocated minus freed cannot fall below 0; the floor keeps a count read across a
+	 * thread's fold from showing the impossible. No blocks, no bytes. */
+	a->r.live_objects = h->alloc_count > h->free_count ? h->alloc_count - h->free_count : 0;
+	a->r.live_bytes = h->alloc_bytes > h->free_bytes && a->r.live_objects
+				  ? h->alloc_bytes - h->free_bytes
+				  : 0;
 	a->r.alloc_count = h->alloc_count - b->alloc_count;
 	a->r.free_count = h->free_count - b->free_count;
 	a->r.alloc_bytes = h->alloc_bytes - b->alloc_bytes;
@@ -57,8 +63,11 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 	/* Retained is only meaningful when every live block is known (traced from exec) and
 	 * residency is current (the process is alive). */
 	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
-	a->r.retained_bytes =
-		(int64_t)(a->r.resident_bytes + a->r.pre_resident_bytes) - a->r.live_bytes;
+	/* Resident bytes that hold no live block, at least: a live block may lie on pages never
+	 * touched (calloc'd memory fresh from mmap), which count in live and not in resident,
+	 * so resident - live can fall below 0; the figure is then 0, not negative. */
+	resident = a->r.resident_bytes + a->r.pre_resident_bytes;
+	a->r.retained_bytes = resident > a->r.live_bytes ? resident - a->r.live_bytes : 0;
 }
 
 int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)
@@ -82,14 +91,14 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 
 /* Purge latency of one allocator at a sample: without heap counters no free is known, and
  * the returns since the last sample are dropped rather than matched later. */
-static void heap_latency(struct alloc *a, uint64_t t_ns)
+static void heap_latency(const struct model *m, struct alloc *a, uint64_t t_ns)
 {
 	if (!a->r.has_heap) {
 		lat_forget_returns(&a->lat);
 		return;
 	}
-	lat_match(&a->lat, t_ns, a->heap.free_bytes, a->r.purge_latency_hist,
-		  &a->r.purge_unmatched_bytes);
+	lat_match(&a->lat, t_ns, m->lim.sample_ms * 1000000ull, a->heap.free_bytes,
+		  a->r.purge_latency_hist, &a->r.purge_unmatched_bytes);
 }
 
 /* After fresh heap counters: match the bytes freed since the last sample with the returns
@@ -105,7 +114,7 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 		for (size_t k = AT_OWNER_FIRST; k < p->nallocs; k++) {
 			struct alloc *a = &p->allocs[k];
 
-			heap_latency(a, now_ns - m->start_ns);
+			heap_latency(m, a, now_ns - m->start_ns);
 			model_heap_figures(p, a, &a->heap_base);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)

@@ -40,11 +40,21 @@ void lat_forget_returns(struct purge_lat *l)
 	l->nreturned = 0;
 }
 
+/* The slot of a latency measured to a resolution of res_ns (one sample interval: a free is
+ * known only at the sample after it): 0 below one interval, then one slot per doubling of
+ * whole intervals, the last open. */
+static uint32_t lat_slot(uint64_t lat_ns, uint64_t res_ns)
+{
+	uint64_t n = res_ns ? lat_ns / res_ns : 0;
+
+	return n ? model_log2_slot(n, AT_LAT_SLOTS - 1) + 1 : 0;
+}
+
 /* Bytes the application freed since the last sample join the queue, stamped now; then
  * every pending return takes bytes from the oldest frees (first in, first out). A return
  * earlier than the free it is matched with (both fell in one sample interval) has latency
  * 0. Returns beyond all bytes freed are unmatched. */
-void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
+void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t freed_total,
 	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched)
 {
 	if (freed_total > l->freed_seen)
@@ -58,7 +68,7 @@ void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
 			uint64_t take = r->bytes < f->bytes ? r->bytes : f->bytes;
 			uint64_t lat_ns = r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0;
 
-			hist[model_log2_slot(lat_ns / 1000, AT_LAT_SLOTS)] += take;
+			hist[lat_slot(lat_ns, res_ns)] += take;
 			r->bytes -= take;
 			f->bytes -= take;
 			if (!f->bytes)

@@ -85,6 +85,7 @@ struct touch {
 	int new_prot;	  /* mprotect / overlay target protection, -1 if none */
 	uint64_t ts;
 	uint64_t owner_bytes[AT_MAX_OWNERS];
+	uint64_t unused_bytes[AT_MAX_OWNERS]; /* pieces that never held a page (IMAP_F_UNUSED) */
 	uint16_t first_owner;
 	uint8_t first_prot;
 	bool any;
@@ -102,6 +103,11 @@ static void touch_piece(const struct imap_seg *s, void *arg)
 	}
 	if (t->kind == AT_RET_DECOMMIT && !(s->prot && t->new_prot == 0))
 		return;
+	/* Never accessible, never resident: nothing is returned (a munmap releases it apart). */
+	if (s->flags & IMAP_F_UNUSED) {
+		t->unused_bytes[s->owner] += bytes;
+		return;
+	}
 	t->owner_bytes[s->owner] += bytes;
 }
 
@@ -112,6 +118,13 @@ static void settle(struct touch *t, enum at_sys sys, uint64_t addr)
 	uint64_t best_bytes = 0;
 
 	for (size_t i = 0; i < p->nallocs; i++) {
+		if (t->unused_bytes[i] && t->kind == AT_RET_MUNMAP) {
+			struct rep_alloc *r = &p->allocs[i].r;
+
+			r->reserve_released_bytes += t->unused_bytes[i];
+			r->reserve_released_count++;
+			r->reserve_released_last_ns = t->ts;
+		}
 		if (!t->owner_bytes[i])
 			continue;
 		if (t->owner_bytes[i] > best_bytes) {
@@ -159,8 +172,9 @@ static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *
 		t.kind = AT_RET_DECOMMIT;
 		t.new_prot = 0;
 	}
-	err = imap_insert(p->im, start, start + len, (uint16_t)owner, (uint8_t)prot, 0, touch_piece,
-			  &t);
+	/* A new PROT_NONE mapping has no page, and can have none until made accessible. */
+	err = imap_insert(p->im, start, start + len, (uint16_t)owner, (uint8_t)prot,
+			  prot == PROT_NONE ? IMAP_F_UNUSED : 0, touch_piece, &t);
 	if (err)
 		return err;
 	if (t.kind < AT_RET_NR)
@@ -278,7 +292,8 @@ static int apply_mprotect(struct model *m, struct proc *p, const struct at_sys_r
 	uint64_t start = r->args[0], len = page_up(r->args[1]);
 	int prot = (int)(r->args[2] & (PROT_READ | PROT_WRITE | PROT_EXEC));
 	struct touch t = { .p = p, .m = m, .kind = AT_RET_DECOMMIT, .new_prot = prot, .ts = ts };
-	int err = imap_update(p->im, start, start + len, prot, 0, 0, touch_piece, &t);
+	int err = imap_update(p->im, start, start + len, prot, 0, prot ? IMAP_F_UNUSED : 0,
+			      touch_piece, &t);
 
 	/* Only accessible -> PROT_NONE pieces count as returned (touch_piece); a commit
 	 * credits the event alone. */

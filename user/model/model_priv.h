@@ -50,7 +50,7 @@ struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
 	struct purge_lat lat;
-	int64_t growth[16];	  /* retained bytes at its last changes, oldest first */
+	uint64_t growth[16];	  /* retained bytes at its last changes, oldest first */
 	uint64_t growth_start_ns; /* when the current run of rises began */
 	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
@@ -59,6 +59,7 @@ struct alloc {
 	struct {
 		uint64_t ret_bytes[AT_RET_NR], ret_count[AT_RET_NR], events[AT_SYS_NR];
 		uint64_t mapped_total_bytes;
+		uint64_t reserve_released_bytes, reserve_released_count;
 	} base;
 	char name[64];
 	struct rep_return *log; /* ring of the last return_log_max returns */
@@ -139,8 +140,9 @@ static inline uint32_t model_log2_slot(uint64_t v, uint32_t slots)
 void lat_note_return(struct purge_lat *l, uint64_t t_ns, uint64_t bytes);
 void lat_forget_returns(struct purge_lat *l);
 /* Matches the bytes freed since the last match (freed_total is cumulative) with the
- * pending returns, into hist (bytes by log2 microseconds) and *unmatched. */
-void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
+ * pending returns, into hist (bytes by slots of res_ns, the sample interval: AT_LAT_SLOTS)
+ * and *unmatched. */
+void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t freed_total,
 	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched);
 void lat_release(struct purge_lat *l);
 
@@ -158,7 +160,7 @@ void model_set_comm(struct proc *p, const char *comm);
 void model_open_pagemap(struct proc *p);
 /* A's retained bytes at now_ns (CLOCK_MONOTONIC), kept when they changed: the last
  * changes are what retention_growth looks at. */
-void model_note_retained(const struct model *m, struct alloc *a, int64_t v, uint64_t now_ns);
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns);
 /* Counts a return to the OS under a, logs it and queues it for the purge latency. */
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		      uint64_t addr, uint64_t bytes);

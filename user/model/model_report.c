@@ -20,6 +20,10 @@ static void window_of(const struct alloc *a, struct rep_alloc *r)
 	for (int k = 0; k < AT_SYS_NR; k++)
 		r->events[k] -= a->base.events[k];
 	r->mapped_total_bytes -= a->base.mapped_total_bytes;
+	r->reserve_released_bytes -= a->base.reserve_released_bytes;
+	r->reserve_released_count -= a->base.reserve_released_count;
+	if (!r->reserve_released_count)
+		r->reserve_released_last_ns = 0;
 }
 
 static void flatten_allocs(struct model *m, struct proc *p, bool whole)
@@ -52,6 +56,12 @@ static void flatten_allocs(struct model *m, struct proc *p, bool whole)
 					a->r.reserved_bytes += g->end - g->start;
 			}
 		}
+		/* Residency is of the last sample: memory unmapped or claimed by another owner
+		 * since leaves with its pages, so resident never exceeds what is mapped now. */
+		if (a->r.resident_bytes > a->r.mapped_bytes)
+			a->r.resident_bytes = a->r.mapped_bytes;
+		if (a->r.pre_resident_bytes > a->r.pre_mapped_bytes)
+			a->r.pre_resident_bytes = a->r.pre_mapped_bytes;
 		if (k == AT_OWNER_UNKNOWN && !a->r.pre_mapped_bytes && !a->r.mapped_bytes)
 			continue;
 		model_heap_figures(p, a, whole ? NULL : &a->heap_base);
@@ -124,9 +134,14 @@ static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 		p->r.stacks = p->stacks;
 		p->r.nstacks = p->nstacks;
 		procs[n++] = p->r;
+		/* The next interval report can say it has shown this exit already. */
+		if (!whole && p->r.exited)
+			p->r.exit_reported = true;
 	}
 	m->rep.start_ns = m->start_ns;
 	m->rep.window_ns = whole ? m->start_ns : m->window_ns;
+	m->rep.sample_ms = m->lim.sample_ms;
+	m->rep.interval = !whole;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;
 	m->rep.nprocs = n;
@@ -157,6 +172,8 @@ void model_reset_counters(struct model *m, uint64_t now_ns)
 			memcpy(a->base.ret_count, a->r.ret_count, sizeof(a->base.ret_count));
 			memcpy(a->base.events, a->r.events, sizeof(a->base.events));
 			a->base.mapped_total_bytes = a->r.mapped_total_bytes;
+			a->base.reserve_released_bytes = a->r.reserve_released_bytes;
+			a->base.reserve_released_count = a->r.reserve_released_count;
 			a->heap_base = a->heap;
 		}
 	}

@@ -62,14 +62,16 @@ struct rep_books {
 };
 
 #define AT_LIFE_SLOTS 40 /* log2 buckets of chunk lifetimes in microseconds */
-#define AT_LAT_SLOTS 40	 /* log2 buckets of purge latency in microseconds */
+/* Purge latency in sample intervals, its resolution: slot 0 within one interval, slot k
+ * from 2^(k-1) to 2^k intervals (model_lat_bounds), the last open. */
+#define AT_LAT_SLOTS 40
 
 struct rep_alloc {
 	const char *name;
 	bool is_allocator;	   /* false for memory of unknown origin found at attach */
 	uint64_t mapped_bytes;	   /* address space held now, traced since attach */
 	uint64_t reserved_bytes;   /* of which PROT_NONE */
-	uint64_t resident_bytes;   /* of the traced part, at the last sample */
+	uint64_t resident_bytes;   /* of the traced part, at the last sample; <= mapped_bytes */
 	uint64_t pre_mapped_bytes; /* held since before attach */
 	uint64_t pre_resident_bytes;
 	uint64_t pre_evidence_bytes[AT_EV_NR]; /* pre_mapped_bytes, by what decided the owner */
@@ -78,6 +80,9 @@ struct rep_alloc {
 	uint64_t ret_bytes[AT_RET_NR];
 	uint64_t ret_count[AT_RET_NR];
 	uint64_t ret_last_ns[AT_RET_NR]; /* 0: never */
+	/* Address space unmapped that was never accessible (PROT_NONE since mapped), so never
+	 * resident: not a return (glibc's trims of its thread-heap reservations). */
+	uint64_t reserve_released_bytes, reserve_released_count, reserve_released_last_ns;
 	uint64_t events[AT_SYS_NR];
 	const struct rep_return *returns; /* oldest first */
 	size_t nreturns;
@@ -86,20 +91,25 @@ struct rep_alloc {
 	 * whole trace); live figures are since the process was first traced. */
 	bool has_heap;
 	const char *live_basis; /* "usable" or "requested" */
-	int64_t live_bytes;	/* alloc_bytes - free_bytes since traced; can be negative when
-				 * memory from before attach is freed */
-	int64_t live_objects;
+	/* Blocks handed out and not freed since the process was traced: a free of a block
+	 * from before is counted in unmatched_free, never subtracted, so neither goes below
+	 * 0 (docs/design.md, "Figures that cannot lie"). */
+	uint64_t live_bytes;
+	uint64_t live_objects;
 	uint64_t alloc_count, free_count, alloc_bytes, free_bytes;
 	uint64_t unmatched_free; /* frees of blocks allocated before the trace */
 	bool retained_known;	 /* traced from the process's start: live is all of it */
-	int64_t retained_bytes;	 /* resident - live */
+	/* resident - live, at least 0: resident bytes that hold no live block, at least (a live
+	 * block on pages never touched counts in live, not in resident). */
+	uint64_t retained_bytes;
 	uint64_t hist[AT_HIST_SLOTS];
 	/* Arena level: internal functions probed. */
 	const struct rep_internal *internals;
 	size_t ninternals;
 	/* Heap level: bytes returned to the OS, by the time since the application freed them
-	 * (log2 microseconds; one sample interval of resolution), and returned bytes no free
-	 * could account for (memory freed before the trace, or not from the heap). */
+	 * (slots of sample intervals, the figure's resolution: model_lat_bounds), and returned
+	 * bytes no free could account for (memory freed before the trace, or not from the
+	 * heap). */
 	uint64_t purge_latency_hist[AT_LAT_SLOTS];
 	uint64_t purge_unmatched_bytes;
 };
@@ -164,6 +174,7 @@ struct rep_proc {
 	int ppid;
 	const char *comm;
 	bool exited;
+	bool exit_reported;    /* its exit was in an earlier interval report already */
 	bool attached_running; /* -p: memory existed before attach */
 	uint64_t rss_bytes;
 	uint64_t lazyfree_bytes;
@@ -209,6 +220,8 @@ struct rep_health {
 struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
 	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
+	uint64_t sample_ms; /* the sampling interval: the purge latency's resolution */
+	bool interval;	    /* an interval report (model_report), not the whole trace's */
 	uint64_t now_ns;
 	uint64_t records;
 	const struct rep_proc *procs;
@@ -219,6 +232,9 @@ struct report {
 };
 
 const char *model_ret_name(enum at_ret r);
+/* Purge latency slot's bounds in milliseconds, [*low, *high), for a sample interval of
+ * sample_ms; the last slot's high is UINT64_MAX (open). */
+void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high);
 const char *model_evidence_name(enum at_evidence e);
 const char *model_sys_name(enum at_sys s);
 const char *model_drop_name(enum at_drop d);

@@ -32,6 +32,7 @@ struct out_meta {
 	bool hist;	    /* text: print size histograms */
 	const char *levels; /* "os,heap" */
 	size_t prom_top;    /* Prometheus: processes exported one by one */
+	size_t text_top;    /* text: exited processes, and arenas per process, listed (0: all) */
 };
 
 struct out;

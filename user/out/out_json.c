@@ -37,6 +37,29 @@ static struct json_object *hist_json(const uint64_t *hist)
 	return hist_json_n(hist, AT_HIST_SLOTS, "count");
 }
 
+/* Purge latency in milliseconds, in slots of the sample interval (its resolution): low
+ * inclusive, high exclusive, null for the last, open slot. */
+static struct json_object *lat_json(const uint64_t *hist, uint64_t sample_ms)
+{
+	struct json_object *arr = json_object_new_array();
+	int last = -1;
+
+	for (int k = 0; k < AT_LAT_SLOTS; k++)
+		if (hist[k])
+			last = k;
+	for (int k = 0; k <= last; k++) {
+		struct json_object *b = json_object_new_object();
+		uint64_t low, high;
+
+		model_lat_bounds((uint32_t)k, sample_ms, &low, &high);
+		add(b, "low", json_u64(low));
+		add(b, "high", high == UINT64_MAX ? NULL : json_u64(high));
+		add(b, "bytes", json_u64(hist[k]));
+		json_object_array_add(arr, b);
+	}
+	return arr;
+}
+
 /* Arena level: the allocator's internal functions that were probed. */
 static struct json_object *internals_json(const struct rep_alloc *a)
 {
@@ -94,7 +117,8 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 					    "free_rate_per_s",
 					    "live_basis",
 					    "size_hist",
-					    "purge_latency_us_hist",
+					    "purge_latency_ms_hist",
+					    "purge_latency_resolution_ms",
 					    "purge_unmatched_bytes" };
 
 	if (!a->has_heap) {
@@ -102,20 +126,20 @@ static void heap_json(struct json_object *o, const struct rep_alloc *a, const st
 			add(o, keys[i], NULL);
 		return;
 	}
-	add(o, "live_bytes", json_object_new_int64(a->live_bytes));
-	add(o, "live_objects", json_object_new_int64(a->live_objects));
+	add(o, "live_bytes", json_u64(a->live_bytes));
+	add(o, "live_objects", json_u64(a->live_objects));
 	add(o, "alloc_count", json_u64(a->alloc_count));
 	add(o, "free_count", json_u64(a->free_count));
 	add(o, "alloc_bytes", json_u64(a->alloc_bytes));
 	add(o, "free_bytes", json_u64(a->free_bytes));
 	add(o, "unmatched_free", json_u64(a->unmatched_free));
-	add(o, "retained_bytes",
-	    a->retained_known ? json_object_new_int64(a->retained_bytes) : NULL);
+	add(o, "retained_bytes", a->retained_known ? json_u64(a->retained_bytes) : NULL);
 	add(o, "alloc_rate_per_s", json_object_new_double(out_rate(r, a->alloc_count)));
 	add(o, "free_rate_per_s", json_object_new_double(out_rate(r, a->free_count)));
 	add(o, "live_basis", json_str(a->live_basis));
 	add(o, "size_hist", hist_json(a->hist));
-	add(o, "purge_latency_us_hist", hist_json_n(a->purge_latency_hist, AT_LAT_SLOTS, "bytes"));
+	add(o, "purge_latency_ms_hist", lat_json(a->purge_latency_hist, r->sample_ms));
+	add(o, "purge_latency_resolution_ms", json_u64(r->sample_ms));
 	add(o, "purge_unmatched_bytes", json_u64(a->purge_unmatched_bytes));
 }
 
@@ -181,6 +205,10 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	add(o, "returned", ret);
 	add(o, "returned_count", cnt);
 	add(o, "last_return_ms", last);
+	add(o, "reserve_released_bytes", json_u64(a->reserve_released_bytes));
+	add(o, "reserve_released_count", json_u64(a->reserve_released_count));
+	add(o, "reserve_released_last_ms",
+	    a->reserve_released_count ? json_u64(a->reserve_released_last_ns / 1000000) : NULL);
 	for (int s = 0; s < AT_SYS_NR; s++)
 		add(ev, model_sys_name(s), json_u64(a->events[s]));
 	add(o, "events", ev);

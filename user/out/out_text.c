@@ -2,7 +2,78 @@
 /* Text backend: one table per process, allocators as rows, then how each gave memory back. */
 #include "out.h"
 
+#include <stdlib.h>
 #include <string.h>
+
+/* Text reports list the largest items and count the rest (-C text_top): a traced build or
+ * server may run hundreds of short processes, each with hundreds of small arenas. */
+struct ranked {
+	uint64_t bytes;
+	size_t idx;
+};
+
+static int by_bytes_desc(const void *a, const void *b)
+{
+	const struct ranked *x = a, *y = b;
+
+	if (x->bytes != y->bytes)
+		return x->bytes < y->bytes ? 1 : -1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* Marks in show[] the top items of bytes[] (n of them; those with want[i] false are not
+ * candidates and stay as they are). All are shown when top is 0 or memory is short. */
+static void pick_top(const uint64_t *bytes, const bool *want, size_t n, size_t top, bool *show)
+{
+	struct ranked *r = top ? calloc(n ? n : 1, sizeof(*r)) : NULL;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++)
+		if (want[i]) {
+			show[i] = !r;
+			if (r)
+				r[m++] = (struct ranked){ bytes[i], i };
+		}
+	if (!r)
+		return;
+	qsort(r, m, sizeof(*r), by_bytes_desc);
+	for (size_t i = 0; i < m && i < top; i++)
+		show[r[i].idx] = true;
+	free(r);
+}
+
+/* "name count" pairs of the names not listed, the most frequent first, at most 5. */
+static void name_counts(char *buf, size_t len, const char *const *names, const bool *skip, size_t n)
+{
+	const char *seen[5];
+	size_t cnt[5] = { 0 }, nseen = 0, other = 0, l;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		size_t k;
+
+		if (skip[i])
+			continue;
+		for (k = 0; k < nseen && strcmp(seen[k], names[i]); k++)
+			;
+		if (k < nseen)
+			cnt[k]++;
+		else if (nseen < AT_ARRAY_SIZE(seen))
+			seen[nseen] = names[i], cnt[nseen++] = 1;
+		else
+			other++;
+	}
+	for (size_t k = 0; k < nseen; k++) {
+		char pr[64];
+
+		l = strlen(buf);
+		snprintf(buf + l, len - l, "%s%s %zu", k ? ", " : "",
+			 out_printable(seen[k], pr, sizeof(pr)), cnt[k]);
+	}
+	l = strlen(buf);
+	if (other)
+		snprintf(buf + l, len - l, ", other %zu", other);
+}
 
 static void print_returns(FILE *f, const struct rep_alloc *a)
 {
@@ -15,6 +86,12 @@ static void print_returns(FILE *f, const struct rep_alloc *a)
 			(unsigned long long)a->ret_count[k],
 			out_bytes(a->ret_bytes[k], b, sizeof(b)), (double)a->ret_last_ns[k] / 1e9);
 	}
+	/* Never accessible, so never in RAM: not a return. */
+	if (a->reserve_released_count)
+		fprintf(f, "    released %-14s %6llu x %10s   last at %.3fs (never in RAM)\n",
+			"reserve", (unsigned long long)a->reserve_released_count,
+			out_bytes(a->reserve_released_bytes, b, sizeof(b)),
+			(double)a->reserve_released_last_ns / 1e9);
 }
 
 static void print_events(FILE *f, const struct rep_alloc *a)
@@ -57,6 +134,41 @@ static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *uni
 	}
 }
 
+/* Purge latency, in the slots of its resolution (the sample interval): "low -> high ms",
+ * high exclusive. */
+static void print_lat_hist(FILE *f, const uint64_t *hist, uint64_t sample_ms)
+{
+	uint64_t max = 0, low, high;
+	char unit[48];
+	int last = -1;
+
+	for (int k = 0; k < AT_LAT_SLOTS; k++) {
+		if (hist[k])
+			last = k;
+		if (hist[k] > max)
+			max = hist[k];
+	}
+	if (last < 0)
+		return;
+	snprintf(unit, sizeof(unit), "purge latency ms (1 sample = %llu ms)",
+		 (unsigned long long)sample_ms);
+	fprintf(f, "    %s : bytes distribution\n", unit);
+	for (int k = 0; k <= last; k++) {
+		int stars = (int)(hist[k] * 30 / max);
+
+		model_lat_bounds((uint32_t)k, sample_ms, &low, &high);
+		if (high == UINT64_MAX)
+			fprintf(f, "    %9llu -> more     : %-9llu |%-30.*s|\n",
+				(unsigned long long)low, (unsigned long long)hist[k], stars,
+				"******************************");
+		else
+			fprintf(f, "    %9llu -> %-9llu: %-9llu |%-30.*s|\n",
+				(unsigned long long)low, (unsigned long long)high,
+				(unsigned long long)hist[k], stars,
+				"******************************");
+	}
+}
+
 static const char *signed_bytes(int64_t v, char *buf, size_t len)
 {
 	char b[32];
@@ -73,11 +185,11 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 
 	if (!a->has_heap)
 		return;
-	fprintf(f, "    heap: live %s in %lld blocks (%s size)",
-		signed_bytes(a->live_bytes, b1, sizeof(b1)), (long long)a->live_objects,
+	fprintf(f, "    heap: live %s in %llu blocks (%s size)",
+		out_bytes(a->live_bytes, b1, sizeof(b1)), (unsigned long long)a->live_objects,
 		a->live_basis);
 	if (a->retained_known)
-		fprintf(f, ", retained %s\n", signed_bytes(a->retained_bytes, b2, sizeof(b2)));
+		fprintf(f, ", retained %s\n", out_bytes(a->retained_bytes, b2, sizeof(b2)));
 	else if (p->attached_running || a->unmatched_free)
 		fprintf(f, ", since attach: older blocks unknown\n");
 	else
@@ -90,7 +202,7 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 	fputc('\n', f);
 	if (hist) {
 		print_hist(f, a->hist, AT_HIST_SLOTS, "request bytes", "count");
-		print_hist(f, a->purge_latency_hist, AT_LAT_SLOTS, "purge latency us", "bytes");
+		print_lat_hist(f, a->purge_latency_hist, r->sample_ms);
 	}
 }
 
@@ -160,15 +272,41 @@ static void print_internals(FILE *f, const struct rep_alloc *a)
 	}
 }
 
-static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
+static void print_arenas(FILE *f, const struct rep_proc *p, bool hist, size_t top)
 {
 	char b1[32], b2[32], b3[32], ty[64];
+	uint64_t *bytes = NULL, held = 0, high = 0;
+	bool *want = NULL, *show = NULL;
+	const char **types = NULL;
+	size_t rest = 0;
 
-	if (p->narenas)
-		fprintf(f, "  %-10s %-16s %9s %10s %10s %7s %10s  %s\n", "ARENA", "ADDRESS",
-			"CHUNKS", "HELD", "HIGH-WATER", "RESETS", "KEPT", "RELEASE");
+	if (!p->narenas)
+		goto omitted;
+	/* The top arenas by high-water; the others in one line. */
+	bytes = calloc(p->narenas, sizeof(*bytes));
+	want = calloc(p->narenas, sizeof(*want));
+	show = calloc(p->narenas, sizeof(*show));
+	types = calloc(p->narenas, sizeof(*types));
+	for (size_t i = 0; bytes && want && show && types && i < p->narenas; i++) {
+		bytes[i] = p->arenas[i].high_water_bytes;
+		types[i] = p->arenas[i].type;
+		want[i] = true;
+	}
+	if (bytes && want && show && types && top < p->narenas)
+		pick_top(bytes, want, p->narenas, top, show);
+	else if (show)
+		memset(show, 1, p->narenas * sizeof(*show));
+	fprintf(f, "  %-10s %-16s %9s %10s %10s %7s %10s  %s\n", "ARENA", "ADDRESS", "CHUNKS",
+		"HELD", "HIGH-WATER", "RESETS", "KEPT", "RELEASE");
 	for (size_t i = 0; i < p->narenas; i++) {
 		const struct rep_arena *a = &p->arenas[i];
+
+		if (show && !show[i]) {
+			rest++;
+			held += a->bytes;
+			high += a->high_water_bytes;
+			continue;
+		}
 
 		fprintf(f, "  %-10.10s 0x%-14llx %4llu/%-4llu %10s %10s %7llu %10s  %s%s\n",
 			out_printable(a->type, ty, sizeof(ty)), (unsigned long long)a->addr,
@@ -181,6 +319,18 @@ static void print_arenas(FILE *f, const struct rep_proc *p, bool hist)
 			print_hist(f, a->lifetime_hist, AT_LIFE_SLOTS, "chunk lifetime us",
 				   "count");
 	}
+	if (rest) {
+		char list[200];
+
+		name_counts(list, sizeof(list), types, show, p->narenas);
+		fprintf(f, "  ... %zu more arenas (%s): %s held, %s high-water in all\n", rest,
+			list, out_bytes(held, b1, sizeof(b1)), out_bytes(high, b2, sizeof(b2)));
+	}
+	free(bytes);
+	free(want);
+	free(show);
+	free(types);
+omitted:
 	if (p->arenas_omitted)
 		fprintf(f, "  (%llu older ended arenas not kept)\n",
 			(unsigned long long)p->arenas_omitted);
@@ -201,7 +351,8 @@ static void print_findings(FILE *f, const struct rep_proc *p)
 	}
 }
 
-static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r, bool hist)
+static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r, bool hist,
+		       size_t top)
 {
 	char b1[32], b2[32], b3[32], b4[32], b5[32], comm[128], name[96], frame[256];
 
@@ -227,7 +378,7 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 		print_returns(f, a);
 		print_events(f, a);
 	}
-	print_arenas(f, p, hist);
+	print_arenas(f, p, hist, top);
 	print_findings(f, p);
 	if (p->nstacks)
 		fprintf(f, "  top allocation stacks by live bytes:\n");
@@ -241,6 +392,76 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 			fprintf(f, "      %s\n",
 				out_printable(p->stacks[i].frames[k], frame, sizeof(frame)));
 	}
+}
+
+/* A process's bytes, to rank exited ones: what its allocators held at its exit. */
+static uint64_t proc_bytes(const struct rep_proc *p)
+{
+	uint64_t b = 0;
+
+	for (size_t i = 0; i < p->nallocs; i++)
+		b += p->allocs[i].mapped_bytes + p->allocs[i].pre_mapped_bytes;
+	return b;
+}
+
+/* Live processes in full; exited ones once (an interval report leaves out those an earlier
+ * one showed), the top ones by bytes, the rest counted in one line. */
+static void print_procs(FILE *f, const struct report *r, bool hist, size_t top)
+{
+	size_t n = r->nprocs, rest = 0, before = 0;
+	uint64_t *bytes = calloc(n ? n : 1, sizeof(*bytes)), rest_bytes = 0;
+	bool *want = calloc(n ? n : 1, sizeof(*want)), *show = calloc(n ? n : 1, sizeof(*show));
+	const char **comms = calloc(n ? n : 1, sizeof(*comms));
+	char b[32], list[200];
+
+	if (!bytes || !want || !show || !comms) {
+		/* Short of memory: every process, in full. */
+		free(bytes);
+		free(want);
+		free(show);
+		free(comms);
+		bytes = NULL, want = show = NULL, comms = NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct rep_proc *p = &r->procs[i];
+		bool again = r->interval && p->exit_reported;
+
+		if (show)
+			show[i] = !p->exited;
+		if (want)
+			want[i] = p->exited && !again;
+		if (bytes)
+			bytes[i] = proc_bytes(p);
+		if (comms)
+			comms[i] = p->comm;
+		before += again;
+	}
+	if (bytes && want && show)
+		pick_top(bytes, want, n, top, show);
+	for (size_t i = 0; i < n; i++) {
+		const struct rep_proc *p = &r->procs[i];
+
+		if (!show || show[i]) {
+			print_proc(f, p, r, hist, top);
+		} else if (!want || want[i]) {
+			rest++;
+			rest_bytes += proc_bytes(p);
+		}
+	}
+	if (rest && want && show && comms) {
+		/* Those shown or reported before are not in the names' counts. */
+		for (size_t i = 0; i < n; i++)
+			show[i] |= !want[i];
+		name_counts(list, sizeof(list), comms, show, n);
+		fprintf(f, "\n... %zu more exited processes (%s): %s mapped at exit in all\n", rest,
+			list, out_bytes(rest_bytes, b, sizeof(b)));
+	}
+	if (before)
+		fprintf(f, "\n(%zu exited processes shown in an earlier interval)\n", before);
+	free(bytes);
+	free(want);
+	free(show);
+	free(comms);
 }
 
 static int text_report(struct out *o, const struct report *r, bool final)
@@ -258,8 +479,7 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	else
 		fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
 			(double)(r->now_ns - r->start_ns) / 1e9);
-	for (size_t i = 0; i < r->nprocs; i++)
-		print_proc(f, &r->procs[i], r, o->meta->hist);
+	print_procs(f, r, o->meta->hist, o->meta->text_top);
 	fprintf(f, "\ndrops:");
 	for (size_t k = 0; k < r->ndrops; k++) {
 		if (r->drops[k].value) {
