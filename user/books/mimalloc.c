@@ -199,6 +199,25 @@ bool bmi_spent(struct bmi_rd *r, int err)
 	return true;
 }
 
+int bmi_list_step(struct bmi_rd *r, uint64_t *b, const char *what, uint64_t owner)
+{
+	int err;
+
+	if (r->list_steps++ >= MAX_LIST_STEPS) {
+		books_partial(r->b, "more than %u free-list blocks", MAX_LIST_STEPS);
+		return -E2BIG;
+	}
+	err = bmi_read(r, *b, b, sizeof(*b));
+	if (bmi_spent(r, err))
+		return err;
+	if (err) {
+		books_partial(r->b, "%s %#llx: a block not resident", what,
+			      (unsigned long long)owner);
+		return 1;
+	}
+	return 0;
+}
+
 /* The thread pointer of a live glibc thread points at its TCB, whose first and third words
  * (tcb, self) point back at it. A TCB that cannot be read leaves the id unverified. */
 static bool tcb_plausible(struct bmi_rd *r, uint64_t tid)
@@ -341,18 +360,11 @@ static int walk_thread_free(struct bmi_rd *r, struct books_mi_page *pg)
 				      (unsigned long long)pg->head);
 			break;
 		}
-		if (r->list_steps++ >= MAX_LIST_STEPS) {
-			books_partial(r->b, "more than %u free-list blocks", MAX_LIST_STEPS);
-			return -E2BIG;
-		}
-		err = bmi_read(r, b, &b, sizeof(b));
-		if (bmi_spent(r, err))
+		err = bmi_list_step(r, &b, "thread-free list of page", pg->head);
+		if (err < 0)
 			return err;
-		if (err) {
-			books_partial(r->b, "thread-free block of page %#llx not resident",
-				      (unsigned long long)pg->head);
+		if (err)
 			break;
-		}
 		n++;
 	}
 	pg->thread_frees = n;

@@ -181,18 +181,9 @@ static int walk_delayed(struct bmi_rd *r, struct heap_ent *h)
 				      (unsigned long long)h->addr);
 			return 0;
 		}
-		if (r->list_steps++ >= MAX_LIST_STEPS) {
-			books_partial(r->b, "more than %u free-list blocks", MAX_LIST_STEPS);
-			return -E2BIG;
-		}
-		err = bmi_read(r, b, &b, sizeof(b));
-		if (bmi_spent(r, err))
-			return err;
-		if (err) {
-			books_partial(r->b, "delayed-free block of heap %#llx not resident",
-				      (unsigned long long)h->addr);
-			return 0;
-		}
+		err = bmi_list_step(r, &b, "delayed-free list of heap", h->addr);
+		if (err)
+			return err < 0 ? err : 0;
 		p->delayed_frees++;
 	}
 	return 0;

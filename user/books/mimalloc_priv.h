@@ -124,6 +124,10 @@ static inline bool user_ptr(uint64_t p)
 int bmi_read(struct bmi_rd *r, uint64_t addr, void *buf, size_t len);
 /* Whether err is the budget running out (then the books are marked partial). */
 bool bmi_spent(struct bmi_rd *r, int err);
+/* One step along a free list: counts it against MAX_LIST_STEPS and reads the next block's
+ * address into *b. 0: go on; 1: the block is not resident (the books say so, naming the list
+ * by what and owner); < 0: stop the whole read (too many steps, budget spent). */
+int bmi_list_step(struct bmi_rd *r, uint64_t *b, const char *what, uint64_t owner);
 /* Counts a candidate refused (keeping the first reason); returns 0, "no segment here". */
 int bmi_refuse(struct bmi_rd *r, const char *why);
 /* The page whose slices hold addr, among segments still accepted. */
