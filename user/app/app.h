@@ -36,6 +36,7 @@ struct at_ctx {
 	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
 	int output_errno;	/* the first write to the output that failed */
+	double started_s;	/* arenatrace's start, since the Unix epoch (trace.c) */
 	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */
 };
 

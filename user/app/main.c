@@ -306,6 +306,8 @@ int main(int argc, char **argv)
 	heap__free(c.heap);
 	arena__free(c.arena);
 	exporter__free(c.exporter);
+	out_close(&c.prom);
+	out_close(&c.out);
 	loader__free(c.loader);
 	model__free(c.model);
 	syms_cache_clear();

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The trace: one dispatcher for every record, the periodic samples (residency, heap
  * counters, --prometheus), interval and final reports, and the end of the trace. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,11 +198,49 @@ static void capture_stacks(void *arg, int pid)
 	free(rep);
 }
 
+/* When arenatrace started, in seconds since the Unix epoch: its start in clock ticks after
+ * boot (/proc/self/stat, field 22) plus the boot time (/proc/stat btime); 0 if unknown. */
+static double start_time_s(void)
+{
+	char *buf = NULL, *p;
+	size_t len;
+	unsigned long long ticks = 0, btime = 0;
+	double t = 0;
+
+	if (!procfs_slurp("/proc/self/stat", &buf, &len) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu",
+		   &ticks) == 1) {
+		free(buf);
+		buf = NULL;
+		if (!procfs_slurp("/proc/stat", &buf, &len) && (p = strstr(buf, "\nbtime ")) &&
+		    sscanf(p + 7, "%llu", &btime) == 1)
+			t = (double)btime + (double)ticks / (double)sysconf(_SC_CLK_TCK);
+	}
+	free(buf);
+	return t;
+}
+
+static uint64_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	uint64_t n = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n ? n - 1 : 0; /* the directory's own descriptor */
+}
+
 /* arenatrace's own costs, for the report. */
 static void set_health(struct at_ctx *c)
 {
 	struct rep_health h = { 0 };
 	struct rusage ru;
+	struct rlimit rl;
 	unsigned long pages = 0, rss = 0;
 	FILE *f = fopen("/proc/self/statm", "re");
 
@@ -211,10 +250,19 @@ static void set_health(struct at_ctx *c)
 			((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
 				1000000000ull +
 			((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2)
+	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2) {
 		h.rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+		h.vm_bytes = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	}
 	if (f)
 		fclose(f);
+	if (!c->started_s)
+		c->started_s = start_time_s();
+	h.start_time_s = c->started_s;
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		h.max_fds = rl.rlim_cur == RLIM_INFINITY ? 0 : (uint64_t)rl.rlim_cur;
+		h.open_fds = open_fds();
+	}
 	model_set_health(c->model, &h);
 }
 

@@ -89,7 +89,7 @@ static void heap_latency(struct alloc *a, uint64_t t_ns)
 		return;
 	}
 	lat_match(&a->lat, t_ns, a->heap.free_bytes, a->r.purge_latency_hist,
-		  &a->r.purge_unmatched_bytes);
+		  &a->r.purge_latency_byte_seconds, &a->r.purge_unmatched_bytes);
 }
 
 /* After fresh heap counters: match the bytes freed since the last sample with the returns

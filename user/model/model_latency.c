@@ -38,7 +38,7 @@ void lat_forget_returns(struct purge_lat *l)
  * earlier than the free it is matched with (both fell in one sample interval) has latency
  * 0. Returns beyond all bytes freed are unmatched. */
 void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
-	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched)
+	       uint64_t hist[AT_LAT_SLOTS], double *byte_seconds, uint64_t *unmatched)
 {
 	if (freed_total > l->freed_seen)
 		lat_push(&l->freed, &l->nfreed, &l->freed_cap, t_ns, freed_total - l->freed_seen);
@@ -52,6 +52,7 @@ void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t freed_total,
 			uint64_t lat_ns = r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0;
 
 			hist[model_log2_slot(lat_ns / 1000, AT_LAT_SLOTS)] += take;
+			*byte_seconds += (double)take * (double)lat_ns / 1e9;
 			r->bytes -= take;
 			f->bytes -= take;
 			if (!f->bytes)
