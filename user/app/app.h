@@ -27,7 +27,9 @@ struct at_ctx {
 	struct out out;
 	struct out_meta meta;
 	struct exporter *exporter; /* --prometheus */
-	struct out prom;
+	struct out prom;	   /* the Prometheus backend: --prometheus, --textfile */
+	bool has_prom;
+	int textfile_errno; /* the first --textfile write that failed */
 	uint64_t start_ns;
 	pid_t child;
 	int go_fd;		/* the child execs when this is closed */
@@ -66,6 +68,8 @@ void attach_read_books(struct at_ctx *c, int pid, uint64_t t);
 int trace_on_record(void *arg, void *data, size_t len);
 /* --prometheus: the current figures, rendered for the next scrapes. */
 void trace_publish(struct at_ctx *c, uint64_t t);
+/* --textfile: the current figures written to the file (a new file renamed over it). */
+void trace_write_textfile(struct at_ctx *c, uint64_t t);
 /* Samples, interval reports and the final one, until the end of the trace. */
 int trace_loop(struct at_ctx *c);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -279,27 +280,87 @@ static const struct report *current_report(struct at_ctx *c, uint64_t t, bool wh
 	return whole ? model_report_total(c->model, t) : model_report(c->model, t);
 }
 
-/* --prometheus: the current figures, rendered for the next scrapes. */
-void trace_publish(struct at_ctx *c, uint64_t t)
+/* The current figures in Prometheus's format (the counters of the whole trace, which never
+ * go back): a heap buffer the caller frees, or NULL. */
+static char *render_prom(struct at_ctx *c, uint64_t t, size_t *len)
 {
-	const struct report *r;
+	const struct report *r = current_report(c, t, true);
 	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	FILE *f = open_memstream(&buf, len);
 
-	if (!c->exporter)
-		return;
-	r = current_report(c, t, true);
-	f = open_memstream(&buf, &len);
 	if (r && f) {
 		c->prom.f = f;
 		out_report(&c->prom, r, false);
 	}
 	if (f)
 		fclose(f);
+	return buf;
+}
+
+void trace_publish(struct at_ctx *c, uint64_t t)
+{
+	size_t len = 0;
+	char *buf;
+
+	if (!c->exporter)
+		return;
+	buf = render_prom(c, t, &len);
 	if (buf)
 		exporter_publish(c->exporter, buf, len);
 	free(buf);
+}
+
+/* node_exporter's textfile collector reads *.prom files whenever it is scraped: the new
+ * text goes to a temporary file in the same directory (not named *.prom), then renamed over
+ * the old, so that a scrape sees the old file or the new one, never a part. */
+static int write_atomic(const char *path, const char *text, size_t len)
+{
+	char *tmp = NULL;
+	int fd, err = 0;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return -ENOMEM;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		free(tmp);
+		return err;
+	}
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!err && fchmod(fd, 0644)) /* mkstemp's 0600: node_exporter runs as another user */
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
+void trace_write_textfile(struct at_ctx *c, uint64_t t)
+{
+	size_t len = 0;
+	char *buf;
+	int err;
+
+	if (!c->opts->textfile)
+		return;
+	buf = render_prom(c, t, &len);
+	err = buf ? write_atomic(c->opts->textfile, buf, len) : -ENOMEM;
+	free(buf);
+	if (err && !c->textfile_errno) {
+		c->textfile_errno = -err;
+		at_err("cannot write --textfile '%s': %s", c->opts->textfile, strerror(-err));
+	}
 }
 
 /* Residency from /proc and the heap counters of live threads, read together. A periodic
@@ -407,6 +468,7 @@ static void report(struct at_ctx *c, bool final)
 		out_report(&c->out, r, final);
 	fflush(c->out.f);
 	output_check(c);
+	trace_write_textfile(c, t);
 }
 
 static bool targets_vanished(const struct at_ctx *c)
