@@ -635,7 +635,8 @@ static void test_counters_never_fall(void **state)
 
 	/* 2: P3 grows past P1 (110 returned); P1 (now 130) falls among the others. The
 	 * others do not lose P3's 5 (it stays there) and gain P1's 30 and P2's 2; P3's own
-	 * series counts what it returned since it came to the top. */
+	 * series counts what it returned since it came to the top. P1's own series ended:
+	 * it stays, frozen at 100, until a scraper has read it. */
 	p[2].rss_bytes = 50;
 	x[0].ret_bytes[AT_RET_MUNMAP] = 130;
 	y[0].ret_bytes[AT_RET_MUNMAP] = 42;
@@ -643,8 +644,18 @@ static void test_counters_never_fall(void **state)
 	s = render_with(&o, &r);
 	assert_true(sample(s, MUNMAP("pid=\"3\",comm=\"c\"", "glibc")) == 105);
 	assert_true(sample(s, MUNMAP(PO, "glibc")) == 45 + 30 + 2);
-	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == -1); /* ended */
-	/* 105 + 77 + P1's 100 of its own series = 130 + 42 + 110, all there is. */
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 100);
+	/* No gauge for an ended series. */
+	assert_null(strstr(s, "arenatrace_mapped_bytes{pid=\"1\""));
+	/* 105 + 77 + P1's 100 = 130 + 42 + 110, all there is. */
+	free(s);
+	o.reads = 1; /* a scrape, maybe of the text before */
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 100);
+	free(s);
+	o.reads = 2; /* read since: the series ends */
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == -1);
 	free(s);
 
 	/* 3: P2 exits and is gone from the report (its 42 stay with the others); P1 comes
@@ -659,6 +670,8 @@ static void test_counters_never_fall(void **state)
 	s = render_with(&o, &r);
 	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 110);
 	assert_true(sample(s, MUNMAP(PO, "glibc")) == 78); /* + P3's 1 */
+	/* P3 left the top: frozen at its 105 until read. */
+	assert_true(sample(s, MUNMAP("pid=\"3\",comm=\"c\"", "glibc")) == 105);
 	free(s);
 
 	/* 4: P1 execs: its counters restart from 0 (7 since the exec); its series goes on

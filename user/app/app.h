@@ -30,6 +30,7 @@ struct at_ctx {
 	struct out prom;	   /* the Prometheus backend: --prometheus, --textfile */
 	bool has_prom;
 	int textfile_errno; /* the first --textfile write that failed */
+	uint64_t textfile_writes;
 	uint64_t start_ns;
 	pid_t child;
 	int go_fd;		/* the child execs when this is closed */

@@ -290,6 +290,9 @@ static char *render_prom(struct at_ctx *c, uint64_t t, size_t *len)
 
 	if (r && f) {
 		c->prom.f = f;
+		/* An ended series stays until a reader read it (out.h). */
+		c->prom.reads =
+			(c->exporter ? exporter_scrapes(c->exporter) : 0) + c->textfile_writes;
 		out_report(&c->prom, r, false);
 	}
 	if (f)
@@ -357,6 +360,7 @@ void trace_write_textfile(struct at_ctx *c, uint64_t t)
 	buf = render_prom(c, t, &len);
 	err = buf ? write_atomic(c->opts->textfile, buf, len) : -ENOMEM;
 	free(buf);
+	c->textfile_writes += !err;
 	if (err && !c->textfile_errno) {
 		c->textfile_errno = -err;
 		at_err("cannot write --textfile '%s': %s", c->opts->textfile, strerror(-err));

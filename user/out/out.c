@@ -17,6 +17,7 @@ void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const st
 	o->pretty = pretty;
 	o->meta = m;
 	o->priv = NULL;
+	o->reads = 0;
 }
 
 void out_close(struct out *o)

@@ -51,6 +51,10 @@ struct out {
 	bool pretty;
 	const struct out_meta *meta;
 	void *priv; /* the backend's state between reports (Prometheus: its counters) */
+	/* Prometheus: how many times a reader has read what was rendered (scrapes served,
+	 * --textfile files written), set before each report: an ended series stays until
+	 * read. */
+	uint64_t reads;
 };
 
 extern const struct out_ops out_text_ops;

@@ -42,6 +42,7 @@ struct series {
 	double mapped, resident, live, retained;
 	bool has_heap, retained_known;
 	bool other;	   /* pid="other" */
+	bool ended;	   /* a process's own series that ended, frozen until read */
 	bool figures;	   /* the gauges above are known (pid="other": some processes are there) */
 	double c[C_WIDTH]; /* counters, monotonic (from the carry) */
 };
@@ -155,14 +156,36 @@ static void add_figures(struct series *t, const struct rep_alloc *a, bool own)
 
 /* Builds the series: one per (top process, allocator), one per allocator for the rest,
  * their counters from the carry. labels: the top processes' label strings. */
-static size_t build(struct prom_carry *carry, const struct report *r, const struct rep_proc **procs,
-		    size_t top, char (*labels)[LABELS_MAX], struct series **out)
+struct ended {
+	struct series **s;
+	size_t *n, *cap;
+};
+
+static void add_ended(void *arg, const char *labels, const char *name, const double *values)
+{
+	struct ended *e = arg;
+	struct series *t;
+
+	if (at_grow(e->s, *e->n, e->cap, sizeof(**e->s), 1))
+		return;
+	t = &(*e->s)[(*e->n)++];
+	memset(t, 0, sizeof(*t));
+	t->ended = true;
+	t->labels = labels;
+	t->name = name;
+	label_value(name, t->alloc, sizeof(t->alloc));
+	memcpy(t->c, values, sizeof(t->c));
+}
+
+static size_t build(struct prom_carry *carry, uint64_t reads, const struct report *r,
+		    const struct rep_proc **procs, size_t top, char (*labels)[LABELS_MAX],
+		    struct series **out)
 {
 	struct series *s = NULL, other[MAX_NAMES];
 	size_t n = 0, nother = 0, cap = 0;
 	double raw[C_WIDTH];
 
-	prom_carry_begin(carry);
+	prom_carry_begin(carry, reads);
 	for (size_t i = 0; i < r->nprocs; i++) {
 		const struct rep_proc *p = procs[i];
 
@@ -182,7 +205,8 @@ static size_t build(struct prom_carry *carry, const struct report *r, const stru
 				t->figures = true;
 				t->name = a->name;
 				label_value(a->name, t->alloc, sizeof(t->alloc));
-				prom_carry_add(carry, p->pid, p->execs, a->name, raw, true, t->c);
+				prom_carry_add(carry, p->pid, p->execs, a->name, labels[i], raw,
+					       true, t->c);
 			} else {
 				for (size_t j = 0; j < nother && !t; j++)
 					if (!strcmp(other[j].name, a->name))
@@ -197,12 +221,15 @@ static size_t build(struct prom_carry *carry, const struct report *r, const stru
 				/* Beyond MAX_NAMES allocators, the rest's counters are lost. */
 				if (!t)
 					continue;
-				prom_carry_add(carry, p->pid, p->execs, a->name, raw, false, NULL);
+				prom_carry_add(carry, p->pid, p->execs, a->name, NULL, raw, false,
+					       NULL);
 			}
 			add_figures(t, a, i < top);
 		}
 	}
 	prom_carry_end(carry);
+	/* The own series that ended and wait for a scrape, their counters only. */
+	prom_carry_each_ended(carry, add_ended, &(struct ended){ &s, &n, &cap });
 	/* pid="other": every allocator whose carry ever got counts, with the gauges of the
 	 * processes among the others now (none: no gauge). */
 	for (size_t j = 0; j < prom_carry_others(carry); j++) {
@@ -280,7 +307,7 @@ static void counters(FILE *f, const struct series *s, size_t n)
  * once it has counts. */
 static bool has_hist(const struct series *t, int first, int buckets)
 {
-	return t->other ? t->c[first + buckets - 1] > 0 : t->has_heap;
+	return t->other || t->ended ? t->c[first + buckets - 1] > 0 : t->has_heap;
 }
 
 static void histograms(FILE *f, const struct series *s, size_t n)
@@ -472,7 +499,7 @@ static int prom_report(struct out *o, const struct report *r, bool final)
 	}
 	for (size_t i = 0; i < top; i++)
 		proc_labels(procs[i], labels[i], LABELS_MAX);
-	n = build(st->carry, r, procs, top, labels, &s);
+	n = build(st->carry, o->reads, r, procs, top, labels, &s);
 	gauges(f, s, n);
 	counters(f, s, n);
 	histograms(f, s, n);

@@ -8,9 +8,12 @@ struct entry {
 	int pid;
 	uint32_t gen;
 	bool seen; /* in this render */
+	bool top;  /* in the top at this render */
 	char *name;
-	double *last;	  /* the raw counters at the last render */
-	double *exported; /* the process's own series: its gains while in the top */
+	char *labels;	    /* of its own series, while it has one (else NULL) */
+	uint64_t top_reads; /* the reads counter at the last render that had it in the top */
+	double *last;	    /* the raw counters at the last render */
+	double *exported;   /* the process's own series: its gains while in the top */
 };
 
 struct other {
@@ -20,6 +23,7 @@ struct other {
 
 struct prom_carry {
 	size_t width;
+	uint64_t reads;
 	struct entry *e; /* sorted by (pid, name) */
 	size_t n, cap;
 	size_t sorted; /* e[0, sorted) is sorted; entries added in this render follow */
@@ -39,6 +43,7 @@ struct prom_carry *prom_carry__new(size_t width)
 static void entry_free(struct entry *e)
 {
 	free(e->name);
+	free(e->labels);
 	free(e->last); /* exported shares its block */
 }
 
@@ -66,11 +71,12 @@ static int cmp_entry(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-void prom_carry_begin(struct prom_carry *c)
+void prom_carry_begin(struct prom_carry *c, uint64_t reads)
 {
 	for (size_t i = 0; i < c->n; i++)
-		c->e[i].seen = false;
+		c->e[i].seen = c->e[i].top = false;
 	c->sorted = c->n;
+	c->reads = reads;
 }
 
 static struct entry *find(struct prom_carry *c, int pid, const char *name)
@@ -106,8 +112,8 @@ static double *other_of(struct prom_carry *c, const char *name)
 	return o->values;
 }
 
-int prom_carry_add(struct prom_carry *c, int pid, uint32_t gen, const char *name, const double *raw,
-		   bool top, double *out)
+int prom_carry_add(struct prom_carry *c, int pid, uint32_t gen, const char *name,
+		   const char *labels, const double *raw, bool top, double *out)
 {
 	struct entry *e = find(c, pid, name);
 	double *other = top ? NULL : other_of(c, name);
@@ -140,6 +146,16 @@ int prom_carry_add(struct prom_carry *c, int pid, uint32_t gen, const char *name
 		memset(e->last, 0, c->width * sizeof(double));
 	e->gen = gen;
 	e->seen = true;
+	if (top) {
+		char *l = labels ? strdup(labels) : NULL;
+
+		if (labels && !l)
+			return -ENOMEM;
+		free(e->labels);
+		e->labels = l;
+		e->top = true;
+		e->top_reads = c->reads;
+	}
 	for (size_t k = 0; k < c->width; k++) {
 		double gain = raw[k] - e->last[k];
 
@@ -154,12 +170,49 @@ int prom_carry_add(struct prom_carry *c, int pid, uint32_t gen, const char *name
 	return 0;
 }
 
+/* Whether e's own series ended and still waits for a reader. */
+static bool lingers(const struct prom_carry *c, const struct entry *e)
+{
+	return !e->top && e->labels && c->reads < e->top_reads + 2;
+}
+
+static int cmp_top_reads(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a,
+			   *y = *(const struct entry *const *)b;
+
+	return (x->top_reads < y->top_reads) - (x->top_reads > y->top_reads); /* newest first */
+}
+
 void prom_carry_end(struct prom_carry *c)
 {
-	size_t k = 0;
+	size_t k = 0, nl = 0;
+	struct entry **l = NULL;
 
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->e[i].seen)
+		struct entry *e = &c->e[i];
+
+		if (!e->top && e->labels && !lingers(c, e)) {
+			free(e->labels); /* read since it ended: the series goes */
+			e->labels = NULL;
+		}
+		nl += lingers(c, e);
+	}
+	/* Too many waiting: the oldest go (their gains since the last scrape are lost). */
+	if (nl > PROM_CARRY_LINGER && (l = calloc(nl, sizeof(*l)))) {
+		nl = 0;
+		for (size_t i = 0; i < c->n; i++)
+			if (lingers(c, &c->e[i]))
+				l[nl++] = &c->e[i];
+		qsort(l, nl, sizeof(*l), cmp_top_reads);
+		for (size_t i = PROM_CARRY_LINGER; i < nl; i++) {
+			free(l[i]->labels);
+			l[i]->labels = NULL;
+		}
+		free(l);
+	}
+	for (size_t i = 0; i < c->n; i++) {
+		if (c->e[i].seen || lingers(c, &c->e[i]))
 			c->e[k++] = c->e[i];
 		else
 			entry_free(&c->e[i]);
@@ -168,6 +221,16 @@ void prom_carry_end(struct prom_carry *c)
 	if (c->n)
 		qsort(c->e, c->n, sizeof(*c->e), cmp_entry);
 	c->sorted = c->n;
+}
+
+void prom_carry_each_ended(const struct prom_carry *c,
+			   void (*fn)(void *arg, const char *labels, const char *name,
+				      const double *values),
+			   void *arg)
+{
+	for (size_t i = 0; i < c->n; i++)
+		if (lingers(c, &c->e[i]))
+			fn(arg, c->e[i].labels, c->e[i].name, c->e[i].exported);
 }
 
 size_t prom_carry_others(const struct prom_carry *c)
