@@ -78,8 +78,8 @@ def test_prometheus_scrapes_the_truth(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pid = target.pid
-        key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls"}}'
-        until(lambda: key in metrics(port))
+        key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls",cgroup="'
+        until(lambda: any(k.startswith(key) for k in metrics(port)))
         paths["go"].touch()
         wait_file(str(paths["truth"]), target)
         truth = load(paths["truth"])
@@ -493,6 +493,45 @@ def test_counters_never_fall_labels_say_whose(tmp_path):
     # The exposition as served is clean for promtool, hostile names and all.
     # (The last phase has the fourth process in the top: its hostile comm is served.)
     assert 'comm="fc\\"q\\\\z"' in text
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_textfile(tmp_path):
+    """--textfile: the metrics for node_exporter's textfile collector, written at the start,
+    at each report and at the end by renaming a complete file over the path: at the end it
+    holds the workload's returns exactly, promtool finds it clean, and no temporary file is
+    left in the directory."""
+    out = tmp_path / "textfile" / "arenatrace.prom"
+    out.parent.mkdir()
+    fleet = Fleet(tmp_path, "--comm", "fleet_churn", "-i", "0.5", "--textfile", str(out))
+    env = dict(os.environ, AT_TRUTH=str(tmp_path / "truth"), AT_HOLD=str(tmp_path / "hold"))
+    target = subprocess.Popen([workload("fleet_churn"), "0", "1", "1", "2"], env=env)
+    try:
+        assert "arenatrace_build_info{" in out.read_text()  # from the start
+        first = out.stat().st_ino
+        wait_file(str(tmp_path / "truth"), target)
+        truth = load(tmp_path / "truth")
+        until(lambda: out.stat().st_ino != first)  # replaced, not rewritten in place
+        fleet.stop()
+    finally:
+        (tmp_path / "hold").touch()
+        target.wait(timeout=60)
+        fleet.proc.kill()
+    text = out.read_text()
+    samples = dict(l.rsplit(" ", 1) for l in text.splitlines() if not l.startswith("#"))
+    with open("/proc/self/cgroup") as f:  # the workload's, inherited from the test
+        cgroup = f.read().split("0::", 1)[1].rstrip("\n")
+
+    def returned(kind):
+        return float(samples[f'arenatrace_returned_bytes_total{{pid="{target.pid}",'
+                             f'comm="fleet_churn",cgroup="{cgroup}",allocator="app",'
+                             f'kind="{kind}"}}'])
+    assert returned("munmap") == truth["munmap_bytes"]
+    assert returned("madv_dontneed") == truth["dontneed_bytes"]
+    assert os.listdir(out.parent) == ["arenatrace.prom"]
+    assert oct(out.stat().st_mode & 0o777) == "0o644"
     r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
                        text=True)
     assert r.returncode == 0, r.stdout + r.stderr
