@@ -12,8 +12,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from helpers import ARENATRACE, bpf_progs, interrupt, load, map_tgids, until, wait_attached, \
-    wait_file, workload
+from helpers import ARENATRACE, bpf_progs, interrupt, load, map_dump, map_tgids, until, \
+    wait_attached, wait_file, workload
 
 
 def free_port():
@@ -111,8 +111,11 @@ def test_prometheus_scrapes_the_truth(tmp_path):
         prom.terminate()
         prom.wait(timeout=60)
         paths["hold"].touch()
-        target.wait(timeout=60)
-        fleet.stop()
+        try:
+            target.wait(timeout=60)
+        finally:
+            fleet.stop()
+            fleet.proc.kill()  # never left behind, whatever failed
 
 
 def test_ndjson_stream(tmp_path):
@@ -232,9 +235,7 @@ def test_churn_stays_bounded(tmp_path):
             m = metrics(port)
             rss.append(m["process_resident_memory_bytes"])
             procs.append(m["arenatrace_processes"])
-            dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", "traced"],
-                                  capture_output=True, text=True, check=True)
-            traced.append(len(json.loads(dump.stdout)))
+            traced.append(len(map_dump("traced", fleet.proc.pid)))
             time.sleep(2)
         truth = load(paths["truth"])
         m = metrics(port)
@@ -243,8 +244,9 @@ def test_churn_stays_bounded(tmp_path):
         deadline = time.monotonic() + 20
         while True:
             table = map_tgids("heap_table", lambda e: [
-                e["value"][off:off + 8] for off in range(0, 64, 16)], shift=44 - 10)
-            overflow = map_tgids("heap_live", lambda e: [e["key"][:4]])
+                e["value"][off:off + 8] for off in range(0, 64, 16)], shift=44 - 10,
+                pid=fleet.proc.pid)
+            overflow = map_tgids("heap_live", lambda e: [e["key"][:4]], pid=fleet.proc.pid)
             dead = [t for t in table | overflow if not os.path.exists(f"/proc/{t}")]
             if not dead or time.monotonic() > deadline:
                 break
@@ -463,9 +465,12 @@ def test_counters_never_fall_labels_say_whose(tmp_path):
         prom.terminate()
         prom.wait(timeout=60)
         (tmp_path / "hold").touch()
-        for p in procs:
-            p.wait(timeout=60)
-        fleet.stop()
+        try:
+            for p in procs:
+                p.wait(timeout=60)
+        finally:
+            fleet.stop()
+            fleet.proc.kill()  # never left behind, whatever failed
         for d in (docker, weird, parent):
             until(lambda: subprocess.run(["rmdir", d], capture_output=True).returncode == 0
                   or not os.path.exists(d), timeout=30)

@@ -68,8 +68,9 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 bool procfs_in_cgroup(int pid, const char *cgroup);
 
 /* Whose memory (the fleet exporter's labels). The cgroup v2 path of a process from the text
- * of /proc/PID/cgroup: the "0::" entry, which the kernel writes last, so that a path holding
- * a newline is taken whole; " (deleted)" (a removed cgroup) is dropped. Cut to len - 1
+ * of /proc/PID/cgroup: the "0::" entry, which the kernel writes last, taken to the end (the
+ * kernel refuses newlines in cgroup names, but a path holding one would be taken whole);
+ * " (deleted)" (a removed cgroup) is dropped. Cut to len - 1
  * bytes. 0, or -ENOENT when there is no v2 entry (a v1-only host). */
 int procfs_parse_cgroup(const char *text, char *path, size_t len);
 int procfs_read_cgroup(int pid, char *path, size_t len);
