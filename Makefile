@@ -212,6 +212,9 @@ BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_b
 check: $(UNIT_BINS) $(BOOKS_WORKLOADS) | $(call stamp,build) $(call stamp,unit)
 	$(Q)python3 scripts/check-layers.py
 	$(Q)set -e; for t in $(UNIT_BINS); do $$t; done
+	$(Q)promtool check rules docs/fleet/arenatrace-rules.yml
+	$(Q)promtool test rules tests/fleet/rules_test.yml
+	$(Q)python3 tests/fleet/check_dashboard.py docs/fleet/arenatrace-dashboard.json
 
 # CI runs this: the tree must be formatted as .clang-format says (make format), and (CI=1)
 # the unit tests and a fast end-to-end subset run again on a sanitized build, and each fuzz
@@ -244,6 +247,8 @@ install: all
 	install -d $(DESTDIR)$(UNITDIR)
 	sed 's|@SBINDIR@|$(PREFIX)/sbin|' scripts/arenatrace.service.in > $(DESTDIR)$(UNITDIR)/arenatrace.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/arenatrace.service
+	install -D -m 0644 docs/fleet/arenatrace-rules.yml $(DESTDIR)$(PREFIX)/share/arenatrace/arenatrace-rules.yml
+	install -D -m 0644 docs/fleet/arenatrace-dashboard.json $(DESTDIR)$(PREFIX)/share/arenatrace/arenatrace-dashboard.json
 
 # Fuzzing (clang's libFuzzer, AddressSanitizer and UBSan; gcc's build is the warnings gate):
 # every user/ object built again with coverage, one binary per tests/fuzz/fuzz_*.c, each run

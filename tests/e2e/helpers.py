@@ -161,10 +161,34 @@ class Run:
         self.proc = process(self.report, name[:15])
 
 
-def map_tgids(name, words, shift=0):
-    """The tgids in a BPF map's entries: words(entry) gives the little-endian hex byte
-    lists that hold one, shifted right by shift bits; 0 (a free slot) is left out."""
-    dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
-                          capture_output=True, text=True, check=True).stdout
-    return {v >> shift for e in json.loads(dump) for w in words(e)
+def map_dump(name, pid=None):
+    """The entries of the BPF maps called name: of the arenatrace whose pid is given only
+    (other arenatrace instances on a shared machine have maps of that name too), or all."""
+    if pid is None:
+        return json.loads(subprocess.run(["bpftool", "-j", "map", "dump", "name", name],
+                                         capture_output=True, text=True, check=True).stdout)
+    # The maps the process holds: the map_id of each of its descriptors (fdinfo).
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            with open(f"/proc/{pid}/fdinfo/{fd}") as f:
+                ids |= {int(l.split()[1]) for l in f if l.startswith("map_id:")}
+        except OSError:
+            pass
+    maps = json.loads(subprocess.run(["bpftool", "-j", "map", "show"], capture_output=True,
+                                     text=True, check=True).stdout)
+    entries = []
+    for m in maps:
+        if m.get("name") == name and m["id"] in ids:
+            entries += json.loads(subprocess.run(
+                ["bpftool", "-j", "map", "dump", "id", str(m["id"])], capture_output=True,
+                text=True, check=True).stdout)
+    return entries
+
+
+def map_tgids(name, words, shift=0, pid=None):
+    """The tgids in a BPF map's entries (of arenatrace pid, if given): words(entry) gives
+    the little-endian hex byte lists that hold one, shifted right by shift bits; 0 (a free
+    slot) is left out."""
+    return {v >> shift for e in map_dump(name, pid) for w in words(e)
             if (v := int.from_bytes(bytes(int(b, 16) for b in w), "little"))}

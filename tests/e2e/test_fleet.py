@@ -5,14 +5,15 @@ streams events and snapshots; churn keeps arenatrace bounded; SIGKILL harms noth
 import json
 import os
 import re
+import shutil
 import socket
 import subprocess
 import time
 import urllib.parse
 import urllib.request
 
-from helpers import ARENATRACE, bpf_progs, interrupt, load, map_tgids, until, wait_attached, \
-    wait_file, workload
+from helpers import ARENATRACE, bpf_progs, interrupt, load, map_dump, map_tgids, until, \
+    wait_attached, wait_file, workload
 
 
 def free_port():
@@ -77,8 +78,8 @@ def test_prometheus_scrapes_the_truth(tmp_path):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         pid = target.pid
-        key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls"}}'
-        until(lambda: key in metrics(port))
+        key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls",cgroup="'
+        until(lambda: any(k.startswith(key) for k in metrics(port)))
         paths["go"].touch()
         wait_file(str(paths["truth"]), target)
         truth = load(paths["truth"])
@@ -105,13 +106,16 @@ def test_prometheus_scrapes_the_truth(tmp_path):
         assert float(query(f'arenatrace_mapped_bytes{{pid="{pid}",allocator="glibc"}}')) > 0
         assert float(query('sum(arenatrace_drops_total)')) == 0
         assert float(query('arenatrace_processes')) >= 1
-        assert float(query('arenatrace_resident_memory_bytes')) > 0
+        assert float(query('process_resident_memory_bytes')) > 0
     finally:
         prom.terminate()
         prom.wait(timeout=60)
         paths["hold"].touch()
-        target.wait(timeout=60)
-        fleet.stop()
+        try:
+            target.wait(timeout=60)
+        finally:
+            fleet.stop()
+            fleet.proc.kill()  # never left behind, whatever failed
 
 
 def test_ndjson_stream(tmp_path):
@@ -229,11 +233,9 @@ def test_churn_stays_bounded(tmp_path):
         paths["go"].touch()
         while target.poll() is None and not paths["truth"].exists():
             m = metrics(port)
-            rss.append(m["arenatrace_resident_memory_bytes"])
+            rss.append(m["process_resident_memory_bytes"])
             procs.append(m["arenatrace_processes"])
-            dump = subprocess.run(["bpftool", "-j", "map", "dump", "name", "traced"],
-                                  capture_output=True, text=True, check=True)
-            traced.append(len(json.loads(dump.stdout)))
+            traced.append(len(map_dump("traced", fleet.proc.pid)))
             time.sleep(2)
         truth = load(paths["truth"])
         m = metrics(port)
@@ -242,8 +244,9 @@ def test_churn_stays_bounded(tmp_path):
         deadline = time.monotonic() + 20
         while True:
             table = map_tgids("heap_table", lambda e: [
-                e["value"][off:off + 8] for off in range(0, 64, 16)], shift=44 - 10)
-            overflow = map_tgids("heap_live", lambda e: [e["key"][:4]])
+                e["value"][off:off + 8] for off in range(0, 64, 16)], shift=44 - 10,
+                pid=fleet.proc.pid)
+            overflow = map_tgids("heap_live", lambda e: [e["key"][:4]], pid=fleet.proc.pid)
             dead = [t for t in table | overflow if not os.path.exists(f"/proc/{t}")]
             if not dead or time.monotonic() > deadline:
                 break
@@ -344,3 +347,198 @@ def test_scrapes_served_past_slow_and_idle_clients(tmp_path):
         for s in idle + slow:
             s.close()
         fleet.stop()
+
+
+ID64 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+
+def start_prometheus(tmp_path, port):
+    """Debian's Prometheus on loopback, scraping arenatrace at port every second; its
+    Popen and its API's address."""
+    prom_port = free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        "global:\n  scrape_interval: 1s\n"
+        f"scrape_configs:\n  - job_name: arenatrace\n    static_configs:\n"
+        f"      - targets: ['127.0.0.1:{port}']\n")
+    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
+                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                             f"--web.listen-address=127.0.0.1:{prom_port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return prom, f"http://127.0.0.1:{prom_port}/api/v1/"
+
+
+def promql(api, q):
+    """An instant query's result: [(labels, value)]; [] while Prometheus is not up."""
+    try:
+        res = json.loads(get(api + "query?" + urllib.parse.urlencode({"query": q})))
+    except OSError:
+        return []
+    return [(r["metric"], float(r["value"][1])) for r in res["data"]["result"]]
+
+
+def scraped_at(api, q, start):
+    """The times (seconds) Prometheus has a sample of q's one series since start, at each
+    second (query_range: none while the series was stale)."""
+    res = json.loads(get(api + "query_range?" + urllib.parse.urlencode(
+        {"query": q, "start": start, "end": time.time(), "step": "1s"})))["data"]["result"]
+    assert len(res) <= 1, res
+    return [float(t) for t, v in res[0]["values"]] if res else []
+
+
+def test_counters_never_fall_labels_say_whose(tmp_path):
+    """Five processes take turns being large under arenatrace -a -C prom_top=2 -i 1, one
+    exiting early, scraped by a real Prometheus: no counter of any series ever falls, the
+    processes move in and out of the top, the series of the one that exited end, the
+    returns summed over every series are the workloads' own, the labels carry each one's
+    cgroup v2 path, unit and container id, and hostile names come out escaped. (systemd is
+    not running on the CI machines, so no systemd-run: the units are cgroups named as
+    systemd names them.)"""
+    parent = os.path.join(cgroup2_root(), "at-fleet-e2e.slice")
+    docker = os.path.join(parent, f"docker-{ID64}.scope")
+    weird = os.path.join(parent, 'we"ird\\name.service')  # the kernel refuses newlines
+    for d in (docker, weird):
+        os.makedirs(d, exist_ok=True)
+    hostile = tmp_path / 'fc"q\\z'  # a comm with a quote and a backslash
+    shutil.copy(workload("fleet_churn"), hostile)
+    port = free_port()
+    fleet = Fleet(tmp_path, "--comm", "fleet_churn", "--comm", hostile.name, "-C", "prom_top=2",
+                  "-i", "1", "--prometheus", f"127.0.0.1:{port}")
+    prom, api = start_prometheus(tmp_path, port)
+    churn = workload("fleet_churn")
+    # (argv, cgroup): INDEX N PHASE_S PHASES; the last one is big in the first phase only
+    # and exits after two.
+    specs = [([churn, "0", "4", "2", "12"], docker), ([churn, "1", "4", "2", "12"], weird),
+             ([churn, "2", "4", "2", "12"], None), ([str(hostile), "3", "4", "2", "12"], None),
+             ([churn, "0", "4", "2", "2"], None)]
+    go = tmp_path / "go"
+    procs = []
+    try:
+        until(lambda: promql(api, "arenatrace_processes"))
+        for i, (argv, cg) in enumerate(specs):
+            env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(tmp_path / f"truth{i}"))
+            if i < 4:
+                env["AT_HOLD"] = str(tmp_path / "hold")
+            if cg:
+                env["CG"] = cg
+                argv = ["sh", "-c", 'echo $$ > "$CG/cgroup.procs" && exec "$@"', "sh", *argv]
+            procs.append(subprocess.Popen(argv, env=env))
+        pids = [p.pid for p in procs]
+        start = time.time()
+        go.touch()
+        for i, p in enumerate(procs):
+            wait_file(str(tmp_path / f"truth{i}"), p)
+        truths = [load(tmp_path / f"truth{i}") for i in range(len(procs))]
+        assert procs[4].wait(timeout=60) == 0
+        want = {kind: sum(t[f"{key}_bytes"] for t in truths)
+                for kind, key in (("munmap", "munmap"), ("madv_dontneed", "dontneed"))}
+
+        got = {}
+
+        def total(kind):
+            r = promql(api, "sum(last_over_time(arenatrace_returned_bytes_total"
+                            f'{{allocator="app",kind="{kind}"}}[10m]))')
+            got[kind] = r and r[0][1]
+            return r and r[0][1] == want[kind]
+
+        def totals():
+            """every byte the workloads returned is in the series, exactly once"""
+            return total("munmap") and total("madv_dontneed")
+
+        try:
+            until(totals)
+        except AssertionError:
+            raise AssertionError(f"{got} != {want}: " + get(f"http://127.0.0.1:{port}/metrics"))
+        # The exited process's series ended: none now, though it had some.
+        gone = pids[4]
+        until(lambda: not promql(api, f'arenatrace_process_rss_bytes{{pid="{gone}"}}'))
+        text = get(f"http://127.0.0.1:{port}/metrics")
+        # No counter ever fell: resets() over the raw samples of every counter and
+        # histogram series of the run.
+        names = [n for n in json.loads(get(api + "label/__name__/values"))["data"]
+                 if re.search(r"_total$|_bucket$|_count$", n)]
+        resets = [r for n in names for r in promql(api, f'resets({n}{{job="arenatrace"}}[10m])')]
+        seen = {p: scraped_at(api, f'arenatrace_process_rss_bytes{{pid="{p}"}}', start)
+                for p in pids}
+        labels = {p: promql(api, f'last_over_time(arenatrace_process_rss_bytes{{pid="{p}"}}[10m])')
+                  for p in pids[:4]}
+        other = promql(api, 'last_over_time(arenatrace_returned_bytes_total'
+                            '{pid="other",allocator="app",kind="munmap"}[10m])')
+    finally:
+        prom.terminate()
+        prom.wait(timeout=60)
+        (tmp_path / "hold").touch()
+        try:
+            for p in procs:
+                p.wait(timeout=60)
+        finally:
+            fleet.stop()
+            fleet.proc.kill()  # never left behind, whatever failed
+        for d in (docker, weird, parent):
+            until(lambda: subprocess.run(["rmdir", d], capture_output=True).returncode == 0
+                  or not os.path.exists(d), timeout=30)
+    assert len(resets) > 50, resets
+    assert [r for r in resets if r[1] != 0] == []
+    # The processes moved in and out of the top two: the first three had their own series
+    # while their ballast was in, none between (a gap), and theirs again at the next turn;
+    # the fourth (16 MiB at least) was always there; the one that exited had series.
+    for p in pids[:3]:
+        assert any(b - a > 2 for a, b in zip(seen[p], seen[p][1:])), (p, seen[p])
+    assert seen[pids[3]] and seen[gone]
+    assert other and other[0][1] > 0
+    # Whose memory: cgroup v2 path, unit, container id; quotes and backslashes survive.
+    (l0, _), = labels[pids[0]]
+    assert l0["cgroup"] == f"/at-fleet-e2e.slice/docker-{ID64}.scope"
+    assert l0["unit"] == f"docker-{ID64}.scope" and l0["container"] == ID64
+    assert l0["comm"] == "fleet_churn"
+    (l1, _), = labels[pids[1]]
+    assert l1["cgroup"] == '/at-fleet-e2e.slice/we"ird\\name.service'
+    assert l1["unit"] == 'we"ird\\name.service' and "container" not in l1
+    (l3, _), = labels[pids[3]]
+    assert l3["comm"] == 'fc"q\\z'
+    with open("/proc/self/cgroup") as f:  # the test's own, which the workload inherited
+        assert l3["cgroup"] == f.read().split("0::", 1)[1].rstrip("\n")
+    # The exposition as served is clean for promtool, hostile names and all.
+    # (The last phase has the fourth process in the top: its hostile comm is served.)
+    assert 'comm="fc\\"q\\\\z"' in text
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_textfile(tmp_path):
+    """--textfile: the metrics for node_exporter's textfile collector, written at the start,
+    at each report and at the end by renaming a complete file over the path: at the end it
+    holds the workload's returns exactly, promtool finds it clean, and no temporary file is
+    left in the directory."""
+    out = tmp_path / "textfile" / "arenatrace.prom"
+    out.parent.mkdir()
+    fleet = Fleet(tmp_path, "--comm", "fleet_churn", "-i", "0.5", "--textfile", str(out))
+    env = dict(os.environ, AT_TRUTH=str(tmp_path / "truth"), AT_HOLD=str(tmp_path / "hold"))
+    target = subprocess.Popen([workload("fleet_churn"), "0", "1", "1", "2"], env=env)
+    try:
+        assert "arenatrace_build_info{" in out.read_text()  # from the start
+        first = out.stat().st_ino
+        wait_file(str(tmp_path / "truth"), target)
+        truth = load(tmp_path / "truth")
+        until(lambda: out.stat().st_ino != first)  # replaced, not rewritten in place
+        fleet.stop()
+    finally:
+        (tmp_path / "hold").touch()
+        target.wait(timeout=60)
+        fleet.proc.kill()
+    text = out.read_text()
+    samples = dict(l.rsplit(" ", 1) for l in text.splitlines() if not l.startswith("#"))
+    with open("/proc/self/cgroup") as f:  # the workload's, inherited from the test
+        cgroup = f.read().split("0::", 1)[1].rstrip("\n")
+
+    def returned(kind):
+        return float(samples[f'arenatrace_returned_bytes_total{{pid="{target.pid}",'
+                             f'comm="fleet_churn",cgroup="{cgroup}",allocator="app",'
+                             f'kind="{kind}"}}'])
+    assert returned("munmap") == truth["munmap_bytes"]
+    assert returned("madv_dontneed") == truth["dontneed_bytes"]
+    assert os.listdir(out.parent) == ["arenatrace.prom"]
+    assert oct(out.stat().st_mode & 0o777) == "0o644"
+    r = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr

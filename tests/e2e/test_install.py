@@ -15,6 +15,10 @@ def test_make_install(tmp_path):
     binary = prefix / "sbin" / "arenatrace"
     assert os.access(binary, os.X_OK)
     assert (prefix / "share" / "man" / "man8" / "arenatrace.8").is_file()
+    # The alert rules and the dashboard, as shipped in docs/fleet.
+    for name in ("arenatrace-rules.yml", "arenatrace-dashboard.json"):
+        with open(os.path.join(ROOT, "docs", "fleet", name)) as f:
+            assert (prefix / "share" / "arenatrace" / name).read_text() == f.read()
     unit = (unitdir / "arenatrace.service").read_text()
     assert f"ExecStart={binary} -a --prometheus 127.0.0.1:9464" in unit
     assert "NoNewPrivileges=yes" in unit and "CapabilityBoundingSet=CAP_BPF" in unit

@@ -58,6 +58,24 @@ static void test_levels(void **state)
 	assert_non_null(strstr(err, "unknown level 'everything'"));
 }
 
+/* --textfile PATH, alone or with --prometheus; an empty path is refused. */
+static void test_textfile(void **state)
+{
+	char *both[] = { "arenatrace", "-a",	     "--prometheus",
+			 "9464",       "--textfile", "/var/lib/node/at.prom",
+			 "-i",	       "30",	     NULL };
+	char *empty[] = { "arenatrace", "-a", "--textfile", "", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 8, both), 0);
+	assert_string_equal(o.textfile, "/var/lib/node/at.prom");
+	assert_string_equal(o.prometheus, "9464");
+	assert_int_equal(parse(&o, err, 4, empty), -EINVAL);
+	assert_non_null(strstr(err, "--textfile needs a path"));
+}
+
 static void test_command_keeps_its_options(void **state)
 {
 	char *argv[] = { "arenatrace", "-d", "2.5", "-C", "sample_ms=50", "--", "ls", "-l", NULL };
@@ -178,6 +196,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
 		cmocka_unit_test(test_levels),
+		cmocka_unit_test(test_textfile),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_kernel_budget),
 		cmocka_unit_test(test_command_keeps_its_options),

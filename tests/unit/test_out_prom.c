@@ -156,7 +156,25 @@ static void build(void)
 					  .bpf_run_count = 42,
 					  .bpf_stats = true,
 					  .cpu_ns = 2500000000,
-					  .rss_bytes = 16 * MiB };
+					  .rss_bytes = 16 * MiB,
+					  .vm_bytes = 64 * MiB,
+					  .start_time_s = 1700000000.5,
+					  .open_fds = 12,
+					  .max_fds = 1024 };
+}
+
+/* Renders r with o, an output kept from one report to the next (its counters). */
+static char *render_with(struct out *o, const struct report *r)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	assert_non_null(f);
+	o->f = f;
+	assert_int_equal(out_report(o, r, false), 0);
+	fclose(f);
+	return buf;
 }
 
 static char *render(const struct report *r, size_t top)
@@ -173,27 +191,9 @@ static char *render(const struct report *r, size_t top)
 	out_init(&o, OUT_PROM, f, false, &meta);
 	assert_false(out_wants_events(&o));
 	assert_int_equal(out_report(&o, r, false), 0);
+	out_close(&o);
 	fclose(f);
 	return buf;
-}
-
-/* The output without its # HELP lines (their wording is free; the rest is the format). */
-static char *without_help(const char *s)
-{
-	char *out = calloc(1, strlen(s) + 1), *o = out;
-
-	assert_non_null(out);
-	while (*s) {
-		const char *nl = strchr(s, '\n');
-		size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
-
-		if (strncmp(s, "# HELP ", 7)) {
-			memcpy(o, s, n);
-			o += n;
-		}
-		s += n;
-	}
-	return out;
 }
 
 /* promtool check metrics, when Debian's prometheus package put it here: 0 passed, 1 failed,
@@ -216,6 +216,7 @@ static int promtool(const char *text)
 #define P1 "pid=\"100\",comm=\"web\\\"srv\\\\?\""
 #define P2 "pid=\"200\",comm=\"worker\""
 #define PO "pid=\"other\",comm=\"other\""
+#define ID64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 #define RET(labels, alloc, munmap, dontneed, madvfree, remove, brk, mremap, decommit)              \
 	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc                            \
 	"\",kind=\"munmap\"} " munmap "\n"                                                         \
@@ -302,10 +303,55 @@ static const char want[] =
 					 "arenatrace_bpf_run_seconds_total 1.500000000\n"
 					 "# TYPE arenatrace_bpf_runs_total counter\n"
 					 "arenatrace_bpf_runs_total 42\n"
-					 "# TYPE arenatrace_cpu_seconds_total counter\n"
-					 "arenatrace_cpu_seconds_total 2.500\n"
-					 "# TYPE arenatrace_resident_memory_bytes gauge\n"
-					 "arenatrace_resident_memory_bytes 16777216\n";
+					 "# TYPE process_cpu_seconds_total counter\n"
+					 "process_cpu_seconds_total 2.500\n"
+					 "# TYPE process_resident_memory_bytes gauge\n"
+					 "process_resident_memory_bytes 16777216\n";
+
+/* The families above, whose lines this test checks in full; the others have tests of
+ * their own below. */
+static const char *const checked[] = {
+	"arenatrace_mapped_bytes",
+	"arenatrace_resident_bytes",
+	"arenatrace_live_bytes",
+	"arenatrace_retained_bytes",
+	"arenatrace_returned_bytes_total",
+	"arenatrace_process_rss_bytes",
+	"arenatrace_process_lazyfree_bytes",
+	"arenatrace_findings",
+	"arenatrace_processes",
+	"arenatrace_events_total",
+	"arenatrace_drops_total",
+	"arenatrace_bpf_run_seconds_total",
+	"arenatrace_bpf_runs_total",
+	"process_cpu_seconds_total",
+	"process_resident_memory_bytes",
+	NULL,
+};
+
+/* The lines of s of the families named (samples and # TYPE lines). */
+static char *only(const char *s, const char *const *names)
+{
+	char *out = calloc(1, strlen(s) + 1), *o = out;
+
+	assert_non_null(out);
+	while (*s) {
+		const char *nl = strchr(s, '\n');
+		size_t n = nl ? (size_t)(nl - s) + 1 : strlen(s);
+		const char *name = strncmp(s, "# TYPE ", 7) ? s : s + 7;
+		size_t len = strcspn(name, "{ \n");
+
+		for (const char *const *k = names; *k; k++) {
+			if (strlen(*k) == len && !strncmp(name, *k, len)) {
+				memcpy(o, s, n);
+				o += n;
+				break;
+			}
+		}
+		s += n;
+	}
+	return out;
+}
 
 static void test_series(void **state)
 {
@@ -314,7 +360,7 @@ static void test_series(void **state)
 	(void)state;
 	build();
 	s = render(&rep, 2);
-	body = without_help(s);
+	body = only(s, checked);
 	assert_string_equal(body, want);
 	free(body);
 	free(s);
@@ -347,7 +393,7 @@ static void test_help_and_type(void **state)
 		assert_null(strstr(p + 1, help));
 		families++;
 	}
-	assert_int_equal(families, 15);
+	assert_int_equal(families, 24);
 	free(s);
 }
 
@@ -417,6 +463,241 @@ static void test_allocator_label_escaped(void **state)
 	free(s);
 }
 
+/* Whose memory: the cgroup, unit and container of an exported process label its series
+ * (escaped, empty ones left out), and its findings carry them with the allocator. */
+static void test_labels_and_findings(void **state)
+{
+	char *s;
+
+	(void)state;
+	build();
+	procs[1].cgroup = "/system.slice/docker-" ID64 ".scope";
+	procs[1].unit = "docker-" ID64 ".scope";
+	procs[1].container = ID64;
+	procs[3].cgroup = "/a\"b\\c";
+	procs[3].unit = "";
+	procs[3].container = "";
+	f1[0].bytes = 3 * MiB;
+	f2[0].bytes = 1 * MiB;
+	snprintf(f1[1].allocator, sizeof(f1[1].allocator), "je\"x");
+	f1[1].bytes = 12 * MiB;
+	s = render(&rep, 2);
+	assert_contains(s, "arenatrace_mapped_bytes{" P1 ",cgroup=\"/system.slice/docker-" ID64
+			   ".scope\",unit=\"docker-" ID64 ".scope\",container=\"" ID64
+			   "\",allocator=\"glibc\"} 12582912\n");
+	assert_contains(s,
+			"arenatrace_process_rss_bytes{" P2 ",cgroup=\"/a\\\"b\\\\c\"} 209715200\n");
+	assert_contains(s, "arenatrace_finding_bytes{" P1 ",cgroup=\"/system.slice/docker-" ID64
+			   ".scope\",unit=\"docker-" ID64 ".scope\",container=\"" ID64
+			   "\",allocator=\"glibc\",kind=\"glibc_untrimmable\"} 3145728\n");
+	assert_contains(s, ",allocator=\"je\\\"x\",kind=\"idle_purge\"} 12582912\n");
+	assert_contains(s, "arenatrace_finding_bytes{" P2
+			   ",cgroup=\"/a\\\"b\\\\c\",allocator=\"glibc\""
+			   ",kind=\"glibc_untrimmable\"} 1048576\n");
+	/* The others' findings are counted by kind only (retention_growth is P3's). */
+	assert_null(strstr(s, "arenatrace_finding_bytes{pid=\"300\""));
+	assert_null(strstr(s, "kind=\"retention_growth\"} 0"));
+	assert_contains(s, "arenatrace_findings{kind=\"retention_growth\"} 1\n");
+	assert_int_equal(promtool(s), 0);
+	free(s);
+}
+
+/* The heap level's histograms, cumulative: request sizes at every other power of two
+ * (le 2^(k+1) - 1 bytes, no _sum); purge latency in the slots of its resolution, one sample
+ * (le sample_ms << k, in seconds, for the first 12 slots, then +Inf), with the sum of bytes
+ * times latency. */
+static void test_histograms(void **state)
+{
+	char *s;
+
+	(void)state;
+	build();
+	a1[0].hist[0] = 1;		     /* 0 or 1 byte */
+	a1[0].hist[3] = 2;		     /* 8..15 */
+	a1[0].hist[4] = 4;		     /* 16..31 */
+	a1[0].hist[10] = 8;		     /* 1024..2047 */
+	a1[0].hist[40] = 16;		     /* beyond 1 GiB: +Inf only */
+	a1[0].purge_latency_hist[0] = 4096; /* within one sample */
+	a1[0].purge_latency_hist[5] = 8192; /* 16 to 32 samples: 3.2 to 6.4 s */
+	a1[0].purge_latency_hist[39] = 1;   /* the last slot */
+	a1[0].purge_latency_byte_seconds = 12288.25;
+	rep.sample_ms = 200;
+	s = render(&rep, 2);
+#define H1 "{" P1 ",allocator=\"glibc\""
+	assert_contains(s, "arenatrace_request_size_bytes_bucket" H1 ",le=\"15\"} 3\n"
+			   "arenatrace_request_size_bytes_bucket" H1 ",le=\"63\"} 7\n"
+			   "arenatrace_request_size_bytes_bucket" H1 ",le=\"255\"} 7\n"
+			   "arenatrace_request_size_bytes_bucket" H1 ",le=\"1023\"} 7\n"
+			   "arenatrace_request_size_bytes_bucket" H1 ",le=\"4095\"} 15\n");
+	assert_contains(s, "arenatrace_request_size_bytes_bucket" H1 ",le=\"1073741823\"} 15\n"
+			   "arenatrace_request_size_bytes_bucket" H1 ",le=\"+Inf\"} 31\n"
+			   "arenatrace_request_size_bytes_count" H1 "} 31\n");
+	assert_contains(s, "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"0.2\"} 4096\n"
+			   "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"0.4\"} 4096\n");
+	assert_contains(s, "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"3.2\"} 4096\n"
+			   "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"6.4\"} 12288\n");
+	assert_contains(s,
+			"arenatrace_purge_latency_seconds_bucket" H1 ",le=\"409.6\"} 12288\n"
+			"arenatrace_purge_latency_seconds_bucket" H1 ",le=\"+Inf\"} 12289\n"
+			"arenatrace_purge_latency_seconds_sum" H1 "} 12288.250000\n"
+			"arenatrace_purge_latency_seconds_count" H1 "} 12289\n");
+	/* jemalloc of P1 has the heap level too (all zero); the program's own memory has
+	 * none, and pid="other" has no counts: no histogram. */
+	assert_contains(s,
+			"arenatrace_request_size_bytes_count{" P1 ",allocator=\"jemalloc\"} 0\n");
+	assert_null(strstr(s, "arenatrace_request_size_bytes_count{" P1 ",allocator=\"app\"}"));
+	assert_null(strstr(s, "arenatrace_request_size_bytes_count{" PO));
+	assert_int_equal(promtool(s), 0);
+	free(s);
+}
+
+/* build_info and arenatrace's own process under the client libraries' names. */
+static void test_conventions(void **state)
+{
+	char *s;
+
+	(void)state;
+	build();
+	s = render(&rep, 2);
+	assert_contains(s, "\narenatrace_build_info{version=\"0.1.0\",abi=\"");
+	assert_contains(s, "\",kernel=\"6.18.0-test\"} 1\n");
+	assert_contains(s, "\nprocess_virtual_memory_bytes 67108864\n");
+	assert_contains(s, "\nprocess_start_time_seconds 1700000000.50\n");
+	assert_contains(s, "\nprocess_open_fds 12\n");
+	assert_contains(s, "\nprocess_max_fds 1024\n");
+	assert_null(strstr(s, "arenatrace_cpu_seconds_total"));
+	free(s);
+	rep.health.start_time_s = 0;
+	rep.health.max_fds = 0;
+	s = render(&rep, 2);
+	assert_null(strstr(s, "process_start_time_seconds"));
+	assert_null(strstr(s, "process_open_fds"));
+	free(s);
+}
+
+/* The value of the sample named by line's start (name{labels}), or -1 when absent. */
+static double sample(const char *s, const char *key)
+{
+	char line[512];
+	const char *p;
+
+	snprintf(line, sizeof(line), "\n%s ", key);
+	p = strstr(s, line);
+	return p ? atof(p + strlen(line)) : -1;
+}
+
+#define MUNMAP(labels, alloc)                                                                      \
+	"arenatrace_returned_bytes_total{" labels ",allocator=\"" alloc "\",kind=\"munmap\"}"
+
+/* Counters never fall, whatever moves in and out of the top: one output kept across
+ * reports while P1 and P3 trade places, P2 exits and P1 execs. Every byte returned is in
+ * exactly one series: the sum over the series is the processes' own total. */
+static void test_counters_never_fall(void **state)
+{
+	const struct out_meta meta = { .version = "0.1.0", .prom_top = 1 };
+	struct rep_alloc x[1], y[1], z[1];
+	struct rep_proc p[3];
+	struct report r = { 0 };
+	struct out o;
+	char *s;
+
+	(void)state;
+	memset(x, 0, sizeof(x));
+	memset(y, 0, sizeof(y));
+	memset(z, 0, sizeof(z));
+	x[0] = (struct rep_alloc){ .name = "glibc", .is_allocator = true };
+	y[0] = x[0];
+	z[0] = x[0];
+	p[0] = (struct rep_proc){ .pid = 1,
+				  .comm = "a",
+				  .rss_bytes = 30,
+				  .allocs = x,
+				  .nallocs = 1 };
+	p[1] = (struct rep_proc){ .pid = 2,
+				  .comm = "b",
+				  .rss_bytes = 20,
+				  .allocs = y,
+				  .nallocs = 1 };
+	p[2] = (struct rep_proc){ .pid = 3,
+				  .comm = "c",
+				  .rss_bytes = 10,
+				  .allocs = z,
+				  .nallocs = 1 };
+	r.procs = p;
+	r.nprocs = 3;
+	out_init(&o, OUT_PROM, NULL, false, &meta);
+
+	/* 1: P1 on top with 100 returned; P2 (40) and P3 (5) among the others. */
+	x[0].ret_bytes[AT_RET_MUNMAP] = 100;
+	y[0].ret_bytes[AT_RET_MUNMAP] = 40;
+	z[0].ret_bytes[AT_RET_MUNMAP] = 5;
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 100);
+	assert_true(sample(s, MUNMAP(PO, "glibc")) == 45);
+	free(s);
+
+	/* 2: P3 grows past P1 (110 returned); P1 (now 130) falls among the others. The
+	 * others do not lose P3's 5 (it stays there) and gain P1's 30 and P2's 2; P3's own
+	 * series counts what it returned since it came to the top. P1's own series ended:
+	 * it stays, frozen at 100, until a scraper has read it. */
+	p[2].rss_bytes = 50;
+	x[0].ret_bytes[AT_RET_MUNMAP] = 130;
+	y[0].ret_bytes[AT_RET_MUNMAP] = 42;
+	z[0].ret_bytes[AT_RET_MUNMAP] = 110;
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"3\",comm=\"c\"", "glibc")) == 105);
+	assert_true(sample(s, MUNMAP(PO, "glibc")) == 45 + 30 + 2);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 100);
+	/* No gauge for an ended series. */
+	assert_null(strstr(s, "arenatrace_mapped_bytes{pid=\"1\""));
+	/* 105 + 77 + P1's 100 = 130 + 42 + 110, all there is. */
+	free(s);
+	o.reads = 1; /* a scrape, maybe of the text before */
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 100);
+	free(s);
+	o.reads = 2; /* read since: the series ends */
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == -1);
+	free(s);
+
+	/* 3: P2 exits and is gone from the report (its 42 stay with the others); P1 comes
+	 * back to the top: its series goes on from its own 100, plus what it returned since
+	 * (10), not what went to the others. */
+	p[1] = p[2];
+	r.nprocs = 2;
+	p[0].rss_bytes = 90;
+	x[0].ret_bytes[AT_RET_MUNMAP] = 140;
+	p[1].allocs = z;
+	z[0].ret_bytes[AT_RET_MUNMAP] = 111;
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 110);
+	assert_true(sample(s, MUNMAP(PO, "glibc")) == 78); /* + P3's 1 */
+	/* P3 left the top: frozen at its 105 until read. */
+	assert_true(sample(s, MUNMAP("pid=\"3\",comm=\"c\"", "glibc")) == 105);
+	free(s);
+
+	/* 4: P1 execs: its counters restart from 0 (7 since the exec); its series goes on
+	 * and grows by 7, never falls. */
+	p[0].execs = 1;
+	p[0].comm = "a";
+	x[0].ret_bytes[AT_RET_MUNMAP] = 7;
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP("pid=\"1\",comm=\"a\"", "glibc")) == 117);
+	assert_true(sample(s, MUNMAP(PO, "glibc")) == 78);
+	free(s);
+
+	/* 5: nobody left: the carry's series stays, with no gauges. */
+	r.nprocs = 0;
+	s = render_with(&o, &r);
+	assert_true(sample(s, MUNMAP(PO, "glibc")) == 78);
+	assert_null(strstr(s, "arenatrace_mapped_bytes{"));
+	assert_int_equal(promtool(s), 0);
+	free(s);
+	out_close(&o);
+	assert_null(o.priv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -425,6 +706,10 @@ int main(void)
 		cmocka_unit_test(test_variants),
 		cmocka_unit_test(test_promtool),
 		cmocka_unit_test(test_allocator_label_escaped),
+		cmocka_unit_test(test_labels_and_findings),
+		cmocka_unit_test(test_histograms),
+		cmocka_unit_test(test_conventions),
+		cmocka_unit_test(test_counters_never_fall),
 	};
 
 	return cmocka_run_group_tests_name("out_prom", tests, NULL, NULL);

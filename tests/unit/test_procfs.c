@@ -99,6 +99,87 @@ static void test_pagemap_entries(void **state)
 	close(fd);
 }
 
+/* Whose memory: the v2 path, its systemd unit and its container id, from the texts real
+ * hosts write (a pure v2 host, a hybrid one, docker, containerd under Kubernetes, podman, a
+ * user session), and hostile names. */
+static void test_cgroup(void **state)
+{
+	static const char id[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+	char path[256], unit[128], cid[65], big[400];
+
+	(void)state;
+	assert_int_equal(
+		procfs_parse_cgroup("0::/system.slice/nginx.service\n", path, sizeof(path)), 0);
+	assert_string_equal(path, "/system.slice/nginx.service");
+	procfs_cgroup_unit(path, unit, sizeof(unit));
+	assert_string_equal(unit, "nginx.service");
+	procfs_cgroup_container(path, cid, sizeof(cid));
+	assert_string_equal(cid, "");
+	/* Hybrid: v1 lines first, the v2 entry last. */
+	assert_int_equal(procfs_parse_cgroup("12:pids:/user.slice\n1:name=systemd:/x.scope\n"
+					     "0::/user.slice/user-1000.slice/user@1000.service/"
+					     "app.slice/foo.scope\n",
+					     path, sizeof(path)),
+			 0);
+	assert_string_equal(path,
+			    "/user.slice/user-1000.slice/user@1000.service/app.slice/foo.scope");
+	procfs_cgroup_unit(path, unit, sizeof(unit));
+	assert_string_equal(unit, "foo.scope"); /* the last unit, not user@1000.service */
+	/* v1 only: no v2 entry. */
+	assert_int_equal(procfs_parse_cgroup("4:memory:/x\n", path, sizeof(path)), -ENOENT);
+	assert_int_equal(procfs_parse_cgroup("", path, sizeof(path)), -ENOENT);
+	/* The root, and a cgroup removed while the process is in it. */
+	assert_int_equal(procfs_parse_cgroup("0::/\n", path, sizeof(path)), 0);
+	assert_string_equal(path, "/");
+	procfs_cgroup_unit(path, unit, sizeof(unit));
+	assert_string_equal(unit, "");
+	assert_int_equal(procfs_parse_cgroup("0::/a/b.service (deleted)\n", path, sizeof(path)), 0);
+	assert_string_equal(path, "/a/b.service");
+	/* Docker under systemd: the scope is the unit, the id the container. */
+	snprintf(big, sizeof(big), "0::/system.slice/docker-%s.scope\n", id);
+	assert_int_equal(procfs_parse_cgroup(big, path, sizeof(path)), 0);
+	procfs_cgroup_unit(path, unit, sizeof(unit));
+	procfs_cgroup_container(path, cid, sizeof(cid));
+	assert_string_equal(cid, id);
+	assert_int_equal(strncmp(unit, "docker-", 7), 0);
+	assert_string_equal(unit + 7 + 64, ".scope");
+	/* Kubernetes with cgroupfs: the id is the last component; the pod's uid (with dashes)
+	 * is no id; with containerd's systemd driver the id follows "cri-containerd:". */
+	snprintf(big, sizeof(big), "/kubepods/burstable/pod1b2c3d4e-aaaa-bbbb-cccc-0123456789ab/%s",
+		 id);
+	procfs_cgroup_container(big, cid, sizeof(cid));
+	assert_string_equal(cid, id);
+	procfs_cgroup_unit(big, unit, sizeof(unit));
+	assert_string_equal(unit, "");
+	snprintf(big, sizeof(big),
+		 "/system.slice/containerd.service/kubepods-pod1.slice:cri-containerd:%s", id);
+	procfs_cgroup_container(big, cid, sizeof(cid));
+	assert_string_equal(cid, id);
+	procfs_cgroup_unit(big, unit, sizeof(unit));
+	assert_string_equal(unit, "containerd.service");
+	/* 63 or 65 hex digits are no id. */
+	procfs_cgroup_container(
+		"/x/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", cid,
+		sizeof(cid));
+	assert_string_equal(cid, "");
+	snprintf(big, sizeof(big), "/x/%sf", id);
+	procfs_cgroup_container(big, cid, sizeof(cid));
+	assert_string_equal(cid, "");
+	/* A name holding a newline, quotes and a backslash is taken whole (the v2 entry comes
+	 * last); ".service" alone is no unit; a long path is cut to the buffer. */
+	assert_int_equal(procfs_parse_cgroup("0::/a\nb\"c\\.service\n", path, sizeof(path)), 0);
+	assert_string_equal(path, "/a\nb\"c\\.service");
+	procfs_cgroup_unit(path, unit, sizeof(unit));
+	assert_string_equal(unit, "a\nb\"c\\.service");
+	procfs_cgroup_unit("/x/.service", unit, sizeof(unit));
+	assert_string_equal(unit, "");
+	memset(big, 'a', sizeof(big));
+	memcpy(big, "0::/", 4);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(procfs_parse_cgroup(big, path, 16), 0);
+	assert_int_equal(strlen(path), 15);
+}
+
 static void test_live_self(void **state)
 {
 	struct proc_stat st;
@@ -121,6 +202,9 @@ static void test_live_self(void **state)
 	assert_int_equal(res, 3 * 4096);
 	close(fd);
 	munmap(p, 8 * 4096);
+	/* Every process has a v2 entry here (CI and this host mount cgroup v2). */
+	assert_int_equal(procfs_read_cgroup(getpid(), path, sizeof(path)), 0);
+	assert_true(path[0] == '/');
 }
 
 int main(void)
@@ -128,6 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_lines),   cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_smaps_rollup), cmocka_unit_test(test_pagemap_entries),
+		cmocka_unit_test(test_cgroup),
 		cmocka_unit_test(test_live_self),
 	};
 

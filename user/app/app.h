@@ -27,7 +27,10 @@ struct at_ctx {
 	struct out out;
 	struct out_meta meta;
 	struct exporter *exporter; /* --prometheus */
-	struct out prom;
+	struct out prom;	   /* the Prometheus backend: --prometheus, --textfile */
+	bool has_prom;
+	int textfile_errno; /* the first --textfile write that failed */
+	uint64_t textfile_writes;
 	uint64_t start_ns;
 	pid_t child;
 	int go_fd;		/* the child execs when this is closed */
@@ -36,6 +39,7 @@ struct at_ctx {
 	struct output *output;	/* -o, or stdout (main.c) */
 	uint64_t books_next_ns; /* the next periodic reading of the books (trace.c) */
 	int output_errno;	/* the first write to the output that failed */
+	double started_s;	/* arenatrace's start, since the Unix epoch (trace.c) */
 	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */
 };
 
@@ -65,6 +69,8 @@ void attach_read_books(struct at_ctx *c, int pid, uint64_t t);
 int trace_on_record(void *arg, void *data, size_t len);
 /* --prometheus: the current figures, rendered for the next scrapes. */
 void trace_publish(struct at_ctx *c, uint64_t t);
+/* --textfile: the current figures written to the file (a new file renamed over it). */
+void trace_write_textfile(struct at_ctx *c, uint64_t t);
 /* Samples, interval reports and the final one, until the end of the trace. */
 int trace_loop(struct at_ctx *c);
 

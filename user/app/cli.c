@@ -25,6 +25,7 @@ enum {
 	OPT_CGROUP,
 	OPT_MIN_RSS,
 	OPT_PROMETHEUS,
+	OPT_TEXTFILE,
 	OPT_NDJSON,
 };
 
@@ -131,6 +132,13 @@ static const struct opt_desc opts[] = {
 	  NULL,
 	  "serve Prometheus metrics at http://ADDR:PORT/metrics (ADDR "
 	  "defaults to 127.0.0.1); runs until stopped" },
+	{ { "textfile", required_argument, NULL, OPT_TEXTFILE },
+	  0,
+	  "PATH",
+	  NULL,
+	  "write the Prometheus metrics to PATH (node_exporter's textfile "
+	  "collector: a .prom file in its directory) at each -i report and at "
+	  "the end, replaced at once (a new file renamed over it)" },
 	{ { "hist", no_argument, NULL, OPT_HIST },
 	  0,
 	  NULL,
@@ -581,6 +589,11 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			o->prometheus = optarg;
 			break;
 		}
+		case OPT_TEXTFILE:
+			if (!*optarg)
+				return fail(err, len, "--textfile needs a path%s%s", "", "");
+			o->textfile = optarg;
+			break;
 		case OPT_NDJSON:
 			o->ndjson = true;
 			break;

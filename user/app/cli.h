@@ -36,6 +36,7 @@ struct at_opts {
 	const char *cgroup;	/* --cgroup: a cgroup v2 path, relative to /sys/fs/cgroup */
 	uint64_t min_rss;	/* --min-rss: processes below this RSS are not reported */
 	const char *prometheus; /* --prometheus [ADDR:]PORT */
+	const char *textfile;	/* --textfile PATH: the same metrics, for node_exporter */
 	bool ndjson;
 	char **cmd; /* -- CMD ARGS, NULL-terminated, or NULL */
 	double duration_s;

@@ -187,7 +187,10 @@ static int run(struct at_ctx *c)
 		c->exporter = exporter__new(o->prometheus);
 		if (!c->exporter)
 			return AT_EXIT_RUNTIME;
+	}
+	if (o->prometheus || o->textfile) {
 		out_init(&c->prom, OUT_PROM, stdout, false, &c->meta);
+		c->has_prom = true;
 	}
 	if (o->level_arena) {
 		c->arena = arena__new(c->loader, &(struct arena_opts){ .all = o->all,
@@ -214,7 +217,10 @@ static int run(struct at_ctx *c)
 		if (rc)
 			return rc;
 	}
-	trace_publish(c, app_now_ns()); /* scrapes get figures from the start */
+	trace_publish(c, app_now_ns());	       /* scrapes get figures from the start */
+	trace_write_textfile(c, app_now_ns()); /* and a --textfile that cannot be written fails */
+	if (c->textfile_errno)
+		return AT_EXIT_RUNTIME;
 	output_start(c->output);
 	at_note(0, "tracing%s; Ctrl-C to stop", o->cmd ? " the command" : "");
 	return trace_loop(c);
@@ -309,8 +315,13 @@ int main(int argc, char **argv)
 	heap__free(c.heap);
 	arena__free(c.arena);
 	exporter__free(c.exporter);
+	if (c.has_prom)
+		out_close(&c.prom);
+	out_close(&c.out);
 	loader__free(c.loader);
 	model__free(c.model);
 	syms_cache_clear();
+	if (c.textfile_errno && (rc == AT_EXIT_OK || rc == AT_EXIT_VANISHED))
+		rc = AT_EXIT_RUNTIME;
 	return finish_output(&c, &out, o.output, rc);
 }

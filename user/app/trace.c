@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* The trace: one dispatcher for every record, the periodic samples (residency, heap
  * counters, --prometheus), interval and final reports, and the end of the trace. */
+#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -197,11 +199,49 @@ static void capture_stacks(void *arg, int pid)
 	free(rep);
 }
 
+/* When arenatrace started, in seconds since the Unix epoch: its start in clock ticks after
+ * boot (/proc/self/stat, field 22) plus the boot time (/proc/stat btime); 0 if unknown. */
+static double start_time_s(void)
+{
+	char *buf = NULL, *p;
+	size_t len;
+	unsigned long long ticks = 0, btime = 0;
+	double t = 0;
+
+	if (!procfs_slurp("/proc/self/stat", &buf, &len) && (p = strrchr(buf, ')')) &&
+	    sscanf(p + 2,
+		   "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d "
+		   "%*d %*d %llu",
+		   &ticks) == 1) {
+		free(buf);
+		buf = NULL;
+		if (!procfs_slurp("/proc/stat", &buf, &len) && (p = strstr(buf, "\nbtime ")) &&
+		    sscanf(p + 7, "%llu", &btime) == 1)
+			t = (double)btime + (double)ticks / (double)sysconf(_SC_CLK_TCK);
+	}
+	free(buf);
+	return t;
+}
+
+static uint64_t open_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	uint64_t n = 0;
+	struct dirent *e;
+
+	while (d && (e = readdir(d)))
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n ? n - 1 : 0; /* the directory's own descriptor */
+}
+
 /* arenatrace's own costs, for the report. */
 static void set_health(struct at_ctx *c)
 {
 	struct rep_health h = { 0 };
 	struct rusage ru;
+	struct rlimit rl;
 	unsigned long pages = 0, rss = 0;
 	FILE *f = fopen("/proc/self/statm", "re");
 
@@ -211,10 +251,19 @@ static void set_health(struct at_ctx *c)
 			((uint64_t)ru.ru_utime.tv_sec + (uint64_t)ru.ru_stime.tv_sec) *
 				1000000000ull +
 			((uint64_t)ru.ru_utime.tv_usec + (uint64_t)ru.ru_stime.tv_usec) * 1000ull;
-	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2)
+	if (f && fscanf(f, "%lu %lu", &pages, &rss) == 2) {
 		h.rss_bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+		h.vm_bytes = (uint64_t)pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	}
 	if (f)
 		fclose(f);
+	if (!c->started_s)
+		c->started_s = start_time_s();
+	h.start_time_s = c->started_s;
+	if (!getrlimit(RLIMIT_NOFILE, &rl)) {
+		h.max_fds = rl.rlim_cur == RLIM_INFINITY ? 0 : (uint64_t)rl.rlim_cur;
+		h.open_fds = open_fds();
+	}
 	h.warnings_not_shown = at_warn_suppressed();
 	model_set_health(c->model, &h);
 }
@@ -232,27 +281,91 @@ static const struct report *current_report(struct at_ctx *c, uint64_t t, bool wh
 	return whole ? model_report_total(c->model, t) : model_report(c->model, t);
 }
 
-/* --prometheus: the current figures, rendered for the next scrapes. */
-void trace_publish(struct at_ctx *c, uint64_t t)
+/* The current figures in Prometheus's format (the counters of the whole trace, which never
+ * go back): a heap buffer the caller frees, or NULL. */
+static char *render_prom(struct at_ctx *c, uint64_t t, size_t *len)
 {
-	const struct report *r;
+	const struct report *r = current_report(c, t, true);
 	char *buf = NULL;
-	size_t len = 0;
-	FILE *f;
+	FILE *f = open_memstream(&buf, len);
 
-	if (!c->exporter)
-		return;
-	r = current_report(c, t, true);
-	f = open_memstream(&buf, &len);
 	if (r && f) {
 		c->prom.f = f;
+		/* An ended series stays until a reader read it (out.h). */
+		c->prom.reads =
+			(c->exporter ? exporter_scrapes(c->exporter) : 0) + c->textfile_writes;
 		out_report(&c->prom, r, false);
 	}
 	if (f)
 		fclose(f);
+	return buf;
+}
+
+void trace_publish(struct at_ctx *c, uint64_t t)
+{
+	size_t len = 0;
+	char *buf;
+
+	if (!c->exporter)
+		return;
+	buf = render_prom(c, t, &len);
 	if (buf)
 		exporter_publish(c->exporter, buf, len);
 	free(buf);
+}
+
+/* node_exporter's textfile collector reads *.prom files whenever it is scraped: the new
+ * text goes to a temporary file in the same directory (not named *.prom), then renamed over
+ * the old, so that a scrape sees the old file or the new one, never a part. */
+static int write_atomic(const char *path, const char *text, size_t len)
+{
+	char *tmp = NULL;
+	int fd, err = 0;
+
+	if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
+		return -ENOMEM;
+	fd = mkstemp(tmp);
+	if (fd < 0) {
+		err = -errno;
+		free(tmp);
+		return err;
+	}
+	for (size_t off = 0; off < len && !err;) {
+		ssize_t n = write(fd, text + off, len - off);
+
+		if (n < 0 && errno != EINTR)
+			err = -errno;
+		else if (n > 0)
+			off += (size_t)n;
+	}
+	if (!err && fchmod(fd, 0644)) /* mkstemp's 0600: node_exporter runs as another user */
+		err = -errno;
+	if (close(fd) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err)
+		unlink(tmp);
+	free(tmp);
+	return err;
+}
+
+void trace_write_textfile(struct at_ctx *c, uint64_t t)
+{
+	size_t len = 0;
+	char *buf;
+	int err;
+
+	if (!c->opts->textfile)
+		return;
+	buf = render_prom(c, t, &len);
+	err = buf ? write_atomic(c->opts->textfile, buf, len) : -ENOMEM;
+	free(buf);
+	c->textfile_writes += !err;
+	if (err && !c->textfile_errno) {
+		c->textfile_errno = -err;
+		at_err("cannot write --textfile '%s': %s", c->opts->textfile, strerror(-err));
+	}
 }
 
 /* Residency from /proc and the heap counters of live threads, read together. A periodic
@@ -361,6 +474,7 @@ static void report(struct at_ctx *c, bool final)
 		out_report(&c->out, r, final);
 	fflush(c->out.f);
 	output_check(c);
+	trace_write_textfile(c, t);
 }
 
 static bool targets_vanished(const struct at_ctx *c)

@@ -67,6 +67,7 @@ int model_add_running(struct model *m, int pid)
 	model_set_comm(p, st.comm);
 	p->r.ppid = st.ppid;
 	p->r.attached_running = true;
+	model_read_cgroup(p);
 	err = model_os_preload(p, &st);
 	attrib_refresh(p->attrib);
 	model_open_pagemap(p);
@@ -80,6 +81,7 @@ int model_add_launched(struct model *m, int pid)
 	if (!p)
 		return -errno;
 	model_set_comm(p, "(exec)");
+	model_read_cgroup(p);
 	return 0;
 }
 
@@ -96,6 +98,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		if (p || !(p = model_proc_new(m, (int)r->hdr.pid)))
 			return 0;
 		model_set_comm(p, comm);
+		model_read_cgroup(p);
 		p->r.ppid = (int)r->ppid;
 		p->r.attached_running = true;
 		if (parent) {
@@ -113,6 +116,8 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		if (!p)
 			return 0;
 		model_set_comm(p, comm);
+		model_read_cgroup(p);
+		p->r.execs++;
 		imap_clear(p->im);
 		model_reset_owners(p);
 		model_reset_timeline(p);

@@ -14,6 +14,7 @@
 #include "imap.h"
 #include "model.h"
 #include "model_priv.h"
+#include "procfs.h"
 
 static const char *const ret_names[] = {
 	"munmap",     "madv_dontneed", "madv_free", "madv_remove",
@@ -210,6 +211,14 @@ struct proc *model_proc_new(struct model *m, int pid)
 void model_set_comm(struct proc *p, const char *comm)
 {
 	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+}
+
+void model_read_cgroup(struct proc *p)
+{
+	if (procfs_read_cgroup(p->r.pid, p->cgroup, sizeof(p->cgroup)))
+		return;
+	procfs_cgroup_unit(p->cgroup, p->unit, sizeof(p->unit));
+	procfs_cgroup_container(p->cgroup, p->container, sizeof(p->container));
 }
 
 void model_open_pagemap(struct proc *p)

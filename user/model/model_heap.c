@@ -98,7 +98,8 @@ static void heap_latency(const struct model *m, struct alloc *a, uint64_t t_ns)
 		return;
 	}
 	lat_match(&a->lat, t_ns, m->lim.sample_ms * 1000000ull, a->heap.free_bytes,
-		  a->r.purge_latency_hist, &a->r.purge_unmatched_bytes);
+		  a->r.purge_latency_hist, &a->r.purge_latency_byte_seconds,
+		  &a->r.purge_unmatched_bytes);
 }
 
 /* After fresh heap counters: match the bytes freed since the last sample with the returns

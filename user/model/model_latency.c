@@ -55,7 +55,7 @@ static uint32_t lat_slot(uint64_t lat_ns, uint64_t res_ns)
  * earlier than the free it is matched with (both fell in one sample interval) has latency
  * 0. Returns beyond all bytes freed are unmatched. */
 void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t freed_total,
-	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched)
+	       uint64_t hist[AT_LAT_SLOTS], double *byte_seconds, uint64_t *unmatched)
 {
 	if (freed_total > l->freed_seen)
 		lat_push(&l->freed, &l->nfreed, &l->freed_cap, t_ns, freed_total - l->freed_seen);
@@ -69,6 +69,7 @@ void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t fre
 			uint64_t lat_ns = r->t_ns > f->t_ns ? r->t_ns - f->t_ns : 0;
 
 			hist[lat_slot(lat_ns, res_ns)] += take;
+			*byte_seconds += (double)take * (double)lat_ns / 1e9;
 			r->bytes -= take;
 			f->bytes -= take;
 			if (!f->bytes)

@@ -494,7 +494,8 @@ void model_sample(struct model *m, uint64_t now_ns)
 		if (p->r.exited || p->pagemap_fd < 0)
 			continue;
 		if (procfs_read_smaps_rollup(p->r.pid, &p->r.rss_bytes, &p->r.lazyfree_bytes))
-			continue; /* gone: keep the last sample */
+			continue;     /* gone: keep the last sample */
+		model_read_cgroup(p); /* a process can be moved to another cgroup at any time */
 		for (size_t k = 0; k < n; k++) {
 			const struct imap_seg *g = imap_at(p->im, k);
 			uint64_t b = 0;

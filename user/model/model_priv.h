@@ -86,6 +86,7 @@ struct marena {
 struct proc {
 	struct rep_proc r;
 	char comm[64];
+	char cgroup[256], unit[128], container[65]; /* cut to size */
 	struct imap *im;
 	struct alloc *allocs; /* grown as owners appear (about 4 KiB each), AT_MAX_OWNERS at most */
 	size_t nallocs, allocs_cap;
@@ -140,10 +141,10 @@ static inline uint32_t model_log2_slot(uint64_t v, uint32_t slots)
 void lat_note_return(struct purge_lat *l, uint64_t t_ns, uint64_t bytes);
 void lat_forget_returns(struct purge_lat *l);
 /* Matches the bytes freed since the last match (freed_total is cumulative) with the
- * pending returns, into hist (bytes by slots of res_ns, the sample interval: AT_LAT_SLOTS)
- * and *unmatched. */
+ * pending returns, into hist (bytes by slots of res_ns, the sample interval: AT_LAT_SLOTS),
+ * *byte_seconds (the sum of bytes x latency) and *unmatched. */
 void lat_match(struct purge_lat *l, uint64_t t_ns, uint64_t res_ns, uint64_t freed_total,
-	       uint64_t hist[AT_LAT_SLOTS], uint64_t *unmatched);
+	       uint64_t hist[AT_LAT_SLOTS], double *byte_seconds, uint64_t *unmatched);
 void lat_release(struct purge_lat *l);
 
 /* model_core.c */
@@ -158,6 +159,8 @@ void model_reset_owners(struct proc *p);
 void model_reset_timeline(struct proc *p);
 void model_set_comm(struct proc *p, const char *comm);
 void model_open_pagemap(struct proc *p);
+/* The process's cgroup, unit and container, read now (kept when it cannot be read). */
+void model_read_cgroup(struct proc *p);
 /* A's retained bytes at now_ns (CLOCK_MONOTONIC), kept when they changed: the last
  * changes are what retention_growth looks at. */
 void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns);

@@ -131,6 +131,9 @@ static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 		p->r.timeline = p->tl_flat;
 		p->r.ntimeline = p->tl_flat ? p->tl_n : 0;
 		p->r.comm = p->comm;
+		p->r.cgroup = p->cgroup;
+		p->r.unit = p->unit;
+		p->r.container = p->container;
 		p->r.stacks = p->stacks;
 		p->r.nstacks = p->nstacks;
 		procs[n++] = p->r;

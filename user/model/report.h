@@ -111,6 +111,7 @@ struct rep_alloc {
 	 * bytes no free could account for (memory freed before the trace, or not from the
 	 * heap). */
 	uint64_t purge_latency_hist[AT_LAT_SLOTS];
+	double purge_latency_byte_seconds; /* the sum of bytes x their latency */
 	uint64_t purge_unmatched_bytes;
 };
 
@@ -173,6 +174,12 @@ struct rep_proc {
 	int pid;
 	int ppid;
 	const char *comm;
+	/* Whose memory (fleet labels), read at each sample: the cgroup v2 path ("" when
+	 * unknown), the systemd unit it names and the container id it holds ("" when none). */
+	const char *cgroup;
+	const char *unit;
+	const char *container;
+	uint32_t execs; /* execs seen: its counters restart at each (a new program) */
 	bool exited;
 	bool exit_reported;    /* its exit was in an earlier interval report already */
 	bool attached_running; /* -p: memory existed before attach */
@@ -214,6 +221,9 @@ struct rep_health {
 	bool bpf_stats;		     /* the two above are known */
 	uint64_t cpu_ns;	     /* arenatrace's own user and system CPU time */
 	uint64_t rss_bytes;	     /* arenatrace's own RSS */
+	uint64_t vm_bytes;	     /* arenatrace's own virtual memory size */
+	double start_time_s;	     /* arenatrace's start, seconds since the Unix epoch (0: unknown) */
+	uint64_t open_fds, max_fds;
 	uint64_t warnings_not_shown; /* repeated warnings held back (sys/log.h, at_warn) */
 };
 

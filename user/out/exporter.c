@@ -16,6 +16,7 @@ struct exporter {
 	pthread_mutex_t lock;
 	char *text;
 	size_t len;
+	uint64_t scrapes; /* /metrics requests served */
 };
 
 int exporter_parse_addr(const char *addr, uint32_t *ip_be, uint16_t *port)
@@ -78,6 +79,7 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 	pthread_mutex_lock(&e->lock);
 	ret = respond(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8",
 		      e->text ? e->text : "", e->text ? e->len : 0);
+	e->scrapes += ret == MHD_YES;
 	pthread_mutex_unlock(&e->lock);
 	return ret;
 }
@@ -124,6 +126,16 @@ void exporter__free(struct exporter *e)
 	pthread_mutex_destroy(&e->lock);
 	free(e->text);
 	free(e);
+}
+
+uint64_t exporter_scrapes(struct exporter *e)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&e->lock);
+	n = e->scrapes;
+	pthread_mutex_unlock(&e->lock);
+	return n;
 }
 
 void exporter_publish(struct exporter *e, const char *text, size_t len)

@@ -17,6 +17,8 @@ struct exporter *exporter__new(const char *addr);
 void exporter__free(struct exporter *e);
 /* Replaces the served text (copied). */
 void exporter_publish(struct exporter *e, const char *text, size_t len);
+/* How many /metrics requests were served so far. */
+uint64_t exporter_scrapes(struct exporter *e);
 /* Parses "[ADDR:]PORT" (also used by the option check); 0 or -EINVAL. */
 int exporter_parse_addr(const char *addr, uint32_t *ip_be, uint16_t *port);
 

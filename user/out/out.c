@@ -16,6 +16,14 @@ void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const st
 	o->f = f;
 	o->pretty = pretty;
 	o->meta = m;
+	o->priv = NULL;
+	o->reads = 0;
+}
+
+void out_close(struct out *o)
+{
+	if (o->ops && o->ops->close)
+		o->ops->close(o);
 }
 
 int out_report(struct out *o, const struct report *r, bool final)

@@ -42,6 +42,8 @@ struct out_ops {
 	void (*error)(struct out *o, const char *msg);
 	/* NDJSON: one ring-buffer record as it arrives (NULL: the backend shows none). */
 	void (*event)(struct out *o, const void *rec, size_t len, uint64_t start_ns);
+	/* Frees the backend's own state (NULL: it keeps none). */
+	void (*close)(struct out *o);
 };
 
 struct out {
@@ -49,6 +51,11 @@ struct out {
 	FILE *f;
 	bool pretty;
 	const struct out_meta *meta;
+	void *priv; /* the backend's state between reports (Prometheus: its counters) */
+	/* Prometheus: how many times a reader has read what was rendered (scrapes served,
+	 * --textfile files written), set before each report: an ended series stays until
+	 * read. */
+	uint64_t reads;
 };
 
 extern const struct out_ops out_text_ops;
@@ -60,6 +67,8 @@ void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const st
 /* final: the end of the trace (one-shot summary) rather than an interval. */
 int out_report(struct out *o, const struct report *r, bool final);
 void out_error(struct out *o, const char *msg);
+/* Frees what the backend kept between reports; the FILE is the caller's. */
+void out_close(struct out *o);
 /* Whether the backend streams events (out_event then shows each). */
 bool out_wants_events(const struct out *o);
 void out_event(struct out *o, const void *rec, size_t len, uint64_t start_ns);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "procfs.h"
 
+#include <ctype.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -273,6 +274,90 @@ bool procfs_in_cgroup(int pid, const char *cgroup)
 	if (f)
 		fclose(f);
 	return ok;
+}
+
+int procfs_parse_cgroup(const char *text, char *path, size_t len)
+{
+	static const char deleted[] = " (deleted)";
+	const char *p = text, *end;
+	size_t n;
+
+	while (p && strncmp(p, "0::", 3)) {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : NULL;
+	}
+	if (!p || !len)
+		return -ENOENT;
+	p += 3;
+	end = p + strlen(p);
+	if (end > p && end[-1] == '\n')
+		end--;
+	if ((size_t)(end - p) >= sizeof(deleted) - 1 &&
+	    !memcmp(end - (sizeof(deleted) - 1), deleted, sizeof(deleted) - 1))
+		end -= sizeof(deleted) - 1;
+	n = (size_t)(end - p) < len - 1 ? (size_t)(end - p) : len - 1;
+	memcpy(path, p, n);
+	path[n] = '\0';
+	return 0;
+}
+
+int procfs_read_cgroup(int pid, char *path, size_t len)
+{
+	char file[64], *buf = NULL;
+	size_t n;
+	int err;
+
+	snprintf(file, sizeof(file), "/proc/%d/cgroup", pid);
+	err = procfs_slurp(file, &buf, &n);
+	if (!err)
+		err = procfs_parse_cgroup(buf, path, len);
+	free(buf);
+	return err;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+
+	return n > k && !memcmp(s + n - k, suffix, k);
+}
+
+void procfs_cgroup_unit(const char *path, char *unit, size_t len)
+{
+	const char *end = path + strlen(path);
+
+	unit[0] = '\0';
+	while (end > path) {
+		const char *start = end;
+		size_t n;
+
+		while (start > path && start[-1] != '/')
+			start--;
+		n = (size_t)(end - start);
+		if (ends_with(start, n, ".service") || ends_with(start, n, ".scope")) {
+			snprintf(unit, len, "%.*s", (int)n, start);
+			return;
+		}
+		end = start > path ? start - 1 : path;
+	}
+}
+
+void procfs_cgroup_container(const char *path, char *id, size_t len)
+{
+	size_t run = 0;
+
+	id[0] = '\0';
+	for (const char *c = path;; c++) {
+		if (*c && isxdigit((unsigned char)*c)) {
+			run++;
+			continue;
+		}
+		if (run == 64)
+			snprintf(id, len, "%.64s", c - 64);
+		run = 0;
+		if (!*c)
+			break;
+	}
 }
 
 /* Where the cgroup v2 hierarchy is mounted, in root (PATH_MAX bytes). */

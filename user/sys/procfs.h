@@ -67,6 +67,21 @@ int procfs_cgroup_dir(const char *cgroup, char *out, size_t len, struct stat *st
 /* Whether pid is in the cgroup v2 at path (relative to the root) or below; true for NULL. */
 bool procfs_in_cgroup(int pid, const char *cgroup);
 
+/* Whose memory (the fleet exporter's labels). The cgroup v2 path of a process from the text
+ * of /proc/PID/cgroup: the "0::" entry, which the kernel writes last, taken to the end (the
+ * kernel refuses newlines in cgroup names, but a path holding one would be taken whole);
+ * " (deleted)" (a removed cgroup) is dropped. Cut to len - 1
+ * bytes. 0, or -ENOENT when there is no v2 entry (a v1-only host). */
+int procfs_parse_cgroup(const char *text, char *path, size_t len);
+int procfs_read_cgroup(int pid, char *path, size_t len);
+/* The systemd unit a cgroup path names: its last component ending in ".service" or
+ * ".scope" ("" when none). */
+void procfs_cgroup_unit(const char *path, char *unit, size_t len);
+/* The container id a cgroup path holds: its last run of exactly 64 hex digits
+ * (docker-ID.scope, cri-containerd-ID.scope, libpod-ID, .../kubepods/.../ID), "" when none;
+ * unit and container need 65 bytes or more. */
+void procfs_cgroup_container(const char *path, char *id, size_t len);
+
 /* Calls fn for each executable file pid maps (each once in a row) with a path to open it by:
  * "/proc/PID/root/FILE", so that files in other mount namespaces resolve, or for a file
  * deleted since it was mapped (a library upgraded under a running process)
