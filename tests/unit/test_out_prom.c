@@ -512,11 +512,11 @@ static void test_histograms(void **state)
 
 	(void)state;
 	build();
-	a1[0].hist[0] = 1;		     /* 0 or 1 byte */
-	a1[0].hist[3] = 2;		     /* 8..15 */
-	a1[0].hist[4] = 4;		     /* 16..31 */
-	a1[0].hist[10] = 8;		     /* 1024..2047 */
-	a1[0].hist[40] = 16;		     /* beyond 1 GiB: +Inf only */
+	a1[0].hist[0] = 1;		    /* 0 or 1 byte */
+	a1[0].hist[3] = 2;		    /* 8..15 */
+	a1[0].hist[4] = 4;		    /* 16..31 */
+	a1[0].hist[10] = 8;		    /* 1024..2047 */
+	a1[0].hist[40] = 16;		    /* beyond 1 GiB: +Inf only */
 	a1[0].purge_latency_hist[0] = 4096; /* within one sample */
 	a1[0].purge_latency_hist[5] = 8192; /* 16 to 32 samples: 3.2 to 6.4 s */
 	a1[0].purge_latency_hist[39] = 1;   /* the last slot */
@@ -536,11 +536,10 @@ static void test_histograms(void **state)
 			   "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"0.4\"} 4096\n");
 	assert_contains(s, "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"3.2\"} 4096\n"
 			   "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"6.4\"} 12288\n");
-	assert_contains(s,
-			"arenatrace_purge_latency_seconds_bucket" H1 ",le=\"409.6\"} 12288\n"
-			"arenatrace_purge_latency_seconds_bucket" H1 ",le=\"+Inf\"} 12289\n"
-			"arenatrace_purge_latency_seconds_sum" H1 "} 12288.250000\n"
-			"arenatrace_purge_latency_seconds_count" H1 "} 12289\n");
+	assert_contains(s, "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"409.6\"} 12288\n"
+			   "arenatrace_purge_latency_seconds_bucket" H1 ",le=\"+Inf\"} 12289\n"
+			   "arenatrace_purge_latency_seconds_sum" H1 "} 12288.250000\n"
+			   "arenatrace_purge_latency_seconds_count" H1 "} 12289\n");
 	/* jemalloc of P1 has the heap level too (all zero); the program's own memory has
 	 * none, and pid="other" has no counts: no histogram. */
 	assert_contains(s,

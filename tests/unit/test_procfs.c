@@ -212,8 +212,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_maps_lines),   cmocka_unit_test(test_stat),
 		cmocka_unit_test(test_smaps_rollup), cmocka_unit_test(test_pagemap_entries),
-		cmocka_unit_test(test_cgroup),
-		cmocka_unit_test(test_live_self),
+		cmocka_unit_test(test_cgroup),	     cmocka_unit_test(test_live_self),
 	};
 
 	return cmocka_run_group_tests_name("procfs", tests, NULL, NULL);

@@ -218,11 +218,11 @@ struct rep_drop {
 struct rep_health {
 	uint64_t bpf_run_ns; /* time the BPF programs ran (kernel.bpf_stats_enabled) */
 	uint64_t bpf_run_count;
-	bool bpf_stats;		     /* the two above are known */
-	uint64_t cpu_ns;	     /* arenatrace's own user and system CPU time */
-	uint64_t rss_bytes;	     /* arenatrace's own RSS */
-	uint64_t vm_bytes;	     /* arenatrace's own virtual memory size */
-	double start_time_s;	     /* arenatrace's start, seconds since the Unix epoch (0: unknown) */
+	bool bpf_stats;	     /* the two above are known */
+	uint64_t cpu_ns;     /* arenatrace's own user and system CPU time */
+	uint64_t rss_bytes;  /* arenatrace's own RSS */
+	uint64_t vm_bytes;   /* arenatrace's own virtual memory size */
+	double start_time_s; /* arenatrace's start, seconds since the Unix epoch (0: unknown) */
 	uint64_t open_fds, max_fds;
 	uint64_t warnings_not_shown; /* repeated warnings held back (sys/log.h, at_warn) */
 };
