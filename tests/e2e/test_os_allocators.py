@@ -2,7 +2,13 @@
 """glibc, jemalloc and mimalloc workloads: arenatrace's per-allocator syscall counts and
 returned bytes equal the strace oracle's, and the mapped figures equal each allocator's
 own statistics."""
-from helpers import Run, allocator, assert_no_drops
+import json
+import subprocess
+import time
+
+import pytest
+
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, interrupt, until
 from oracle import analyse, SYSCALLS, RETURN_KINDS
 
 
@@ -92,3 +98,71 @@ def test_glibc_thread_arenas_trims_are_not_returns(tmp_path):
     # Each heap stays mapped, 64 MiB each; the part made accessible holds the blocks.
     assert g["mapped_bytes"] >= t["threads"] * (64 << 20)
     assert g["reserved_bytes"] < g["mapped_bytes"] - t["touched"]
+
+
+PYMALLOC_SCRIPT = r"""
+import os, re, sys, tempfile, time
+hold, truth = sys.argv[1], sys.argv[2]
+x = [(i, i) for i in range(300000)]
+y = [(i, str(i)) for i in range(100000)]
+del x
+# CPython's own books: its counters of arenas, from _debugmallocstats on stderr.
+with tempfile.TemporaryFile() as f:
+    saved = os.dup(2)
+    os.dup2(f.fileno(), 2)
+    sys._debugmallocstats()
+    os.dup2(saved, 2)
+    f.seek(0)
+    stats = f.read().decode()
+got = {k: int(re.search(r"# arenas " + k + r" *= *(\d+)", stats).group(1))
+       for k in ("allocated total", "reclaimed", "allocated current")}
+with open(truth + ".tmp", "w") as out:
+    out.write(repr(got))
+os.rename(truth + ".tmp", truth)
+while not os.path.exists(hold):
+    time.sleep(0.05)
+"""
+
+
+@pytest.mark.parametrize("symbols", [True, False])
+def test_pymalloc_is_an_allocator(tmp_path, symbols):
+    # CPython's arena allocator (item 9): its arenas are pymalloc's, not the program's.
+    # With the interpreter's debug file (python3.11-dbg) by function (_PyObject_ArenaMmap,
+    # which also gives the interpreter's data-stack chunks of 16 KiB and more); without it
+    # (a copy with no build-id or debuglink) by size, 1 MiB mappings made by the
+    # interpreter's own code. Truth: the interpreter's arena counters.
+    exe = "/usr/bin/python3.11"
+    if not symbols:
+        exe = str(tmp_path / "python3.11")
+        subprocess.run(["objcopy", "--remove-section", ".note.gnu.build-id", "--remove-section",
+                        ".gnu_debuglink", "/usr/bin/python3.11", exe], check=True)
+    hold, truth, out, err = (tmp_path / n for n in ("hold", "truth", "out.json", "err"))
+    with open(err, "w") as e:
+        at = subprocess.Popen([ARENATRACE, "-j", "-o", str(out), "--", exe, "-c",
+                               PYMALLOC_SCRIPT, str(hold), str(truth)], stderr=e)
+    try:
+        until(lambda: truth.exists() or at.poll() is not None)
+        time.sleep(0.5)  # a sample of the final state
+        assert interrupt(at) == 0, err.read_text()
+    finally:
+        hold.touch()
+    t = eval(truth.read_text())
+    report = json.loads(out.read_text())
+    (p,) = [x for x in report["processes"] if x["comm"].startswith("python3")]
+    py = allocator(p, "pymalloc")
+    assert py is not None, [a["name"] for a in p["allocators"]]
+    arenas = t["allocated current"] << 20
+    assert t["allocated total"] >= 40 and t["reclaimed"] >= 20  # the workload did its part
+    if symbols:
+        # The data-stack chunks come on top, in multiples of 16 KiB, far less than an arena.
+        extra = py["mapped_bytes"] - arenas
+        assert 0 <= extra < 1 << 20 and extra % (16 << 10) == 0, (py["mapped_bytes"], t)
+        assert py["events"]["mmap"] >= t["allocated total"]
+    else:
+        assert py["mapped_bytes"] == arenas, (py["mapped_bytes"], t)
+        assert py["events"]["mmap"] == t["allocated total"]
+        assert py["events"]["munmap"] == t["reclaimed"]
+        assert py["returned"]["munmap_bytes"] == t["reclaimed"] << 20
+    # No arena-sized mapping is left to the program.
+    app = allocator(p, "app")
+    assert app is None or app["mapped_bytes"] < 1 << 20
