@@ -4,6 +4,7 @@ started, at the default levels (no trap per malloc). The allocators' own books, 
 the process, must give what the process itself knows: its live bytes exactly, and an owner
 for the memory that was there before attach."""
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -307,3 +308,51 @@ def test_attach_window_attribution(tmp_path):
             assert glibc is None or glibc["events"]["mmap"] == 0, glibc["events"]
     finally:
         stop(p)
+
+
+PY_FILLED = r"""
+import os, sys, time
+x = [(i, str(i)) for i in range(300000)]
+del x[::3]
+w = int(sys.argv[1])
+sys._debugmallocstats()   # to stderr: CPython's own count of its blocks
+os.write(w, b"ready\n")    # nothing allocated after the count (constants only)
+time.sleep(600)
+"""
+
+
+def test_python_filled_then_attached(tmp_path):
+    # A Python process that built 300,000 tuples and freed a third, attached with -p: its
+    # pymalloc pools are read from outside (issue 13, item 9) and give exactly the blocks
+    # and bytes in use that CPython's own _debugmallocstats counts, and own the memory.
+    err = tmp_path / "stats"
+    r2, w2 = os.pipe()
+    with open(err, "w") as e:
+        target = subprocess.Popen(["/usr/bin/python3", "-c", PY_FILLED, str(w2)], stderr=e,
+                                  pass_fds=(w2,))
+    os.close(w2)
+    try:
+        assert os.read(r2, 6) == b"ready\n"
+        out = tmp_path / "out.json"
+        r = subprocess.run([ARENATRACE, "-j", "-o", str(out), "-d", "0.5", "-p",
+                            str(target.pid)], capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+    finally:
+        target.kill()
+        target.wait(timeout=60)
+    stats = err.read_text()
+    live = int(re.search(r"# bytes in allocated blocks *= *([\d,]+)", stats).group(1)
+               .replace(",", ""))
+    rows = re.findall(r"^ +\d+ +\d+ +(\d+) +(\d+) +\d+$", stats, re.M)
+    pools, blocks = sum(int(p) for p, _ in rows), sum(int(b) for _, b in rows)
+    (p,) = [x for x in load(str(out))["processes"] if x["pid"] == target.pid]
+    py = allocator(p, "pymalloc")
+    assert py is not None, [a["name"] for a in p["allocators"]]
+    books = py["books"]
+    figures = books["figures"]
+    assert books["live_bytes"] == live
+    assert figures["pools"] == pools and figures["blocks"] == blocks
+    assert not books["partial"], books["reason"]
+    # Every pool's 16 KiB is pymalloc's, by its header.
+    assert py["owner_evidence_bytes"]["header"] == pools * 16384
+    assert blocks > 400000

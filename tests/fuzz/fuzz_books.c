@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* libFuzzer: the allocators' books readers on memory the target controls: the bytes are a
- * 32 MiB-aligned anonymous mapping as mimalloc's reader finds it, and a glibc malloc_state
- * as the scan decodes it. Bounded, partial or refused, never a crash or a hang. */
+ * 32 MiB-aligned anonymous mapping as mimalloc's and pymalloc's readers find it (pymalloc's
+ * in a process that maps python3), and a glibc malloc_state as the scan decodes it. Bounded, partial or refused, never a crash or a hang. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +11,7 @@
 #include "glibc_layout.h"
 #include "mimalloc.h"
 #include "procfs.h"
+#include "pymalloc.h"
 #include "tmem.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -29,6 +30,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		tmem_set_budget(t, 1 << 20);
 		books_mimalloc_read_maps(t, &e, 1, &b, NULL);
 		books_release(&b);
+		{
+			struct maps_entry py[2] = {
+				{ .start = 0x400000, .end = 0x401000, .prot = 5 },
+				e
+			};
+
+			strcpy(py[0].path, "/usr/bin/python3");
+			if (py[1].end - py[1].start < BOOKS_PY_ARENA_BYTES)
+				py[1].end = py[1].start + BOOKS_PY_ARENA_BYTES;
+			books_pymalloc_read_maps(t, py, 2, &b);
+			books_release(&b);
+		}
 	}
 	if (size >= GL_MS_SIZE) {
 		struct glibc_mem mem = { 0 };

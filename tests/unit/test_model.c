@@ -308,6 +308,47 @@ static void test_attach_evidence(void **state)
 	model__free(m);
 }
 
+/* An anonymous writable mapping right after a file's is taken for the file's .bss, by
+ * layout (nobody's allocator memory). Arenas mapped next to it later merge into it, so a
+ * validated header (pymalloc's pools in a Python process) may take its part of it, but a
+ * caller's syscall may not. */
+static void test_bss_claimed_by_header(void **state)
+{
+	struct model_limits lim = { .max_procs = 4, .max_segs = 4096, .return_log_max = 4 };
+	struct model *m = model__new(&lim, 0);
+	struct rep_books books = { .known = true, .live_bytes = 4096, .mapped_bytes = 16 * KiB };
+	struct model_range pools[] = { { 0, 0, AT_EV_HEADER } };
+	char path[] = "/tmp/at_bss_XXXXXX";
+	int fd = mkstemp(path);
+	const struct rep_proc *p;
+	uint64_t base;
+	void *res;
+
+	(void)state;
+	assert_true(fd >= 0);
+	assert_int_equal(ftruncate(fd, 4096), 0);
+	res = mmap(NULL, 4096 + 128 * KiB, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	assert_true(res != MAP_FAILED);
+	base = (uint64_t)(uintptr_t)res;
+	assert_true(mmap(res, 4096, PROT_READ, MAP_PRIVATE | MAP_FIXED, fd, 0) == res);
+	assert_true(mmap((void *)(uintptr_t)(base + 4096), 128 * KiB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1,
+			 0) == (void *)(uintptr_t)(base + 4096));
+	assert_int_equal(model_add_running(m, getpid()), 0);
+	sys_pid(m, getpid(), AT_SYS_MADVISE, "libjemalloc.so.2", base + 4096, 4096, MADV_DONTNEED,
+		0, 0);
+	pools[0].start = base + 4096 + 32 * KiB;
+	pools[0].end = base + 4096 + 48 * KiB;
+	assert_int_equal(model_set_books(m, getpid(), "pymalloc", &books, pools, 1), 0);
+	p = &model_report(m, 2)->procs[0];
+	assert_int_equal(pre_bytes(p, "pymalloc", AT_EV_HEADER), 16 * KiB);
+	assert_int_equal(pre_bytes(p, "jemalloc", AT_EV_CALLER), 0);
+	munmap(res, 4096 + 128 * KiB);
+	close(fd);
+	unlink(path);
+	model__free(m);
+}
+
 /* Heap counters as the kernel's would be read: one allocator instance of PID. */
 static struct at_heap_stats heap_in;
 
@@ -477,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_process_limit),
 		cmocka_unit_test(test_internals_after_owners_grow),
 		cmocka_unit_test(test_attach_evidence),
+		cmocka_unit_test(test_bss_claimed_by_header),
 		cmocka_unit_test(test_live_retained_floor),
 		cmocka_unit_test(test_resident_within_mapped),
 		cmocka_unit_test(test_reserve_trims_are_not_returns),

@@ -14,6 +14,7 @@
 #include "jemalloc.h"
 #include "log.h"
 #include "mimalloc.h"
+#include "pymalloc.h"
 #include "model.h"
 #include "tmem.h"
 
@@ -35,6 +36,7 @@ static const struct reader readers[] = {
 	{ "glibc", read_glibc },
 	{ "jemalloc", books_jemalloc_read },
 	{ "mimalloc", books_mimalloc_read },
+	{ "pymalloc", books_pymalloc_read },
 };
 
 static enum at_evidence evidence_of(uint32_t ev)

@@ -339,8 +339,12 @@ static void collect_claimable(const struct imap_seg *s, void *arg)
 	struct claimable *c = arg;
 	const struct imap_seg *g = c->whole ? imap_find(c->im, s->start) : s;
 
-	if (!(s->flags & IMAP_F_PRE) || s->owner == AT_OWNER_STACK || s->owner == AT_OWNER_LDSO ||
-	    strength(s) >= c->below || c->n == AT_ARRAY_SIZE(c->piece) || !g)
+	/* A writable mapping right after a file's was taken for its .bss by layout alone;
+	 * anonymous mappings made later next to it merge into it, so a validated header or
+	 * the allocator's own books (strength 3) may still take their part of it. */
+	if (!(s->flags & IMAP_F_PRE) || s->owner == AT_OWNER_STACK ||
+	    (s->owner == AT_OWNER_LDSO && c->below < 3) || strength(s) >= c->below ||
+	    c->n == AT_ARRAY_SIZE(c->piece) || !g)
 		return;
 	c->piece[c->n].start = g->start;
 	c->piece[c->n++].end = g->end;
