@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import time
 import urllib.parse
@@ -266,10 +267,15 @@ def test_churn_stays_bounded(tmp_path):
     settled = rss[len(rss) // 4:]
     assert max(settled) - min(settled) < 8 << 20, rss
     assert max(rss) < 64 << 20
+    # Not a timing bound: a sample delayed on a loaded machine keeps more exited processes
+    # for a moment, but kept for good they would add up to the whole churn (18,000 here).
+    # So: never more than two seconds of churn, and the median does not grow.
     rate = truth["started"] / 60
-    assert max(procs) < 3 + rate * 0.2 * 2, procs
-    # The kernel's traced-process map holds live processes only (exits delete them).
-    assert max(traced) < 3 + rate * 0.2 * 2, traced
+    half = len(procs) // 2
+    for series in (procs, traced):  # traced: the kernel's map, live processes only
+        assert max(series) < 3 + rate * 2, series
+        assert statistics.median(series[half:]) <= 1.5 * statistics.median(series[1:half]) + 5, \
+            series
     assert m["arenatrace_events_total"] > truth["started"]
 
 

@@ -172,9 +172,12 @@ def test_exited_process_leaves_no_map_entries(tmp_path):
         assert load(str(truth))["je_live_bytes"] > 0
         until(lambda: not os.path.exists(f"/proc/{child}"), timeout=60)
         # The exit record is handled within a poll interval, the sweep at the next sample.
-        until(lambda: child not in map_tgids("heap_live", lambda e: [e["key"][:4]]) and
+        # Only this arenatrace's maps: other instances may be running.
+        until(lambda: child not in map_tgids("heap_live", lambda e: [e["key"][:4]],
+                                             pid=tracer.pid) and
               child not in map_tgids("heap_table", lambda e: [
-                  e["value"][off:off + 8] for off in range(0, 64, 16)], shift=36), timeout=30)
+                  e["value"][off:off + 8] for off in range(0, 64, 16)], shift=36,
+                  pid=tracer.pid), timeout=30)
     finally:
         tracer.send_signal(signal.SIGINT)
         tracer.wait(timeout=60)
