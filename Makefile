@@ -205,7 +205,7 @@ $(OUTPUT)/workloads/books_mi_preload: tests/workloads/mi_books.c | $(WORKLOAD_ST
 $(WORKLOADS) $(HEAP_VARIANTS): | $(WORKLOAD_STAMPS)
 workloads: $(WORKLOADS) $(HEAP_VARIANTS) $(BOOKS_WORKLOADS) | $(WORKLOAD_STAMPS)
 # What demo.sh and bench.py run.
-DEMO_WORKLOADS := $(OUTPUT)/workloads/demo
+DEMO_WORKLOADS := $(OUTPUT)/workloads/demo $(OUTPUT)/workloads/diff_demo
 BENCH_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,bench_malloc bench_mmap je_bench_malloc \
 	mi_bench_malloc bench_bigheap glibc_books mi_books madvise_storm)
 

@@ -17,3 +17,17 @@ echo "== the same run as JSON: $OUTPUT/demo.json (schema: docs/json.md)"
 "$OUTPUT/arenatrace" -C sample_ms=200 -d 4.2 -j --pretty -o "$OUTPUT/demo.json" -- \
 	"$OUTPUT/workloads/demo" 2>/dev/null
 sleep 1.5
+echo
+echo "== one workload, three allocators: arenatrace diff (the same churn through malloc, as is,"
+echo "   then with jemalloc and with mimalloc preloaded; each run's JSON in $OUTPUT/diff-*.json)"
+for a in glibc jemalloc mimalloc; do
+	case $a in
+	glibc) pre= ;;
+	*) pre=/usr/lib/x86_64-linux-gnu/lib$a.so.2 ;;
+	esac
+	"$OUTPUT/arenatrace" -C sample_ms=200 -d 3.5 -j -o "$OUTPUT/diff-$a.json" -- \
+		env ${pre:+LD_PRELOAD=$pre} "$OUTPUT/workloads/diff_demo" 8 2 2>/dev/null
+	sleep 0.5
+done
+"$OUTPUT/arenatrace" diff "$OUTPUT/diff-glibc.json" "$OUTPUT/diff-jemalloc.json" \
+	"$OUTPUT/diff-mimalloc.json"

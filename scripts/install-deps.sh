@@ -24,7 +24,7 @@ set_pkgs()
 	test) echo "g++ libjemalloc-dev libmimalloc-dev systemtap-sdt-dev cargo rustc
 		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
 		python3 python3-pytest python3.11-dbg prometheus systemd redis-server redis-tools" ;;
-	demo) echo "libjemalloc-dev" ;;
+	demo) echo "libjemalloc-dev libmimalloc-dev" ;;
 	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace redis-server redis-tools" ;;
 	format) echo "clang-format" ;;
 	*) return 1 ;;

@@ -9,6 +9,7 @@
 #define AT_APP_H
 
 #include <signal.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "common.h"
@@ -73,5 +74,8 @@ void trace_publish(struct at_ctx *c, uint64_t t);
 void trace_write_textfile(struct at_ctx *c, uint64_t t);
 /* Samples, interval reports and the final one, until the end of the trace. */
 int trace_loop(struct at_ctx *c);
+
+/* arenatrace diff FILE...: JSON reports side by side (app/diff.c); an exit code. */
+int diff_main(int argc, char **argv, FILE *f);
 
 #endif

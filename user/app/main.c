@@ -255,6 +255,8 @@ int main(int argc, char **argv)
 	struct output out;
 	int rc;
 
+	if (argc > 1 && !strcmp(argv[1], "diff"))
+		return diff_main(argc - 2, argv + 2, stdout);
 	cli_defaults(&o);
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		at_err("%s; see --help", err);

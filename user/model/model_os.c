@@ -515,8 +515,14 @@ void model_sample(struct model *m, uint64_t now_ns)
 				s.mapped_bytes += g->end - g->start;
 		}
 		for (size_t k = 0; k < p->nallocs; k++) {
-			p->allocs[k].r.resident_bytes = res.traced[k];
-			p->allocs[k].r.pre_resident_bytes = res.pre[k];
+			struct rep_alloc *a = &p->allocs[k].r;
+
+			a->resident_bytes = res.traced[k];
+			a->pre_resident_bytes = res.pre[k];
+			if (res.traced[k] + res.pre[k] > a->peak_resident_bytes) {
+				a->peak_resident_bytes = res.traced[k] + res.pre[k];
+				a->peak_resident_ns = s.t_ns;
+			}
 			if (k >= AT_OWNER_FIRST || k == AT_OWNER_UNKNOWN)
 				s.resident_bytes += res.traced[k] + res.pre[k];
 		}

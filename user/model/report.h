@@ -74,6 +74,10 @@ struct rep_alloc {
 	uint64_t resident_bytes;   /* of the traced part, at the last sample; <= mapped_bytes */
 	uint64_t pre_mapped_bytes; /* held since before attach */
 	uint64_t pre_resident_bytes;
+	/* The most resident (traced and pre-existing together) at any sample, and when (since
+	 * the start of the trace): what a run needed at its worst (arenatrace diff). */
+	uint64_t peak_resident_bytes;
+	uint64_t peak_resident_ns;
 	uint64_t pre_evidence_bytes[AT_EV_NR]; /* pre_mapped_bytes, by what decided the owner */
 	struct rep_books books;
 	uint64_t mapped_total_bytes; /* taken from the OS since attach, cumulative */

@@ -189,6 +189,8 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	add(o, "mapped_bytes", json_u64(a->mapped_bytes));
 	add(o, "reserved_bytes", json_u64(a->reserved_bytes));
 	add(o, "resident_bytes", json_u64(a->resident_bytes));
+	add(o, "peak_resident_bytes", json_u64(a->peak_resident_bytes));
+	add(o, "peak_resident_ms", json_u64(a->peak_resident_ns / 1000000));
 	add(o, "mapped_total_bytes", json_u64(a->mapped_total_bytes));
 	add(pre, "mapped_bytes", json_u64(a->pre_mapped_bytes));
 	add(pre, "resident_bytes", json_u64(a->pre_resident_bytes));

@@ -1,0 +1,272 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * arenatrace diff A.json B.json [C.json...]: runs side by side (the same workload under
+ * other allocators or versions), from their JSON reports (the final one of each file; a
+ * file of -i or --ndjson reports gives its last): peak and final resident, live, retained,
+ * LazyFree, returns by kind, findings, and which run keeps least at the end and where
+ * the most is kept. Summed over each run's processes. docs/design.md, "arenatrace diff".
+ */
+#include <json-c/json.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "app.h"
+#include "log.h"
+#include "model.h"
+#include "out.h"
+
+#define DIFF_MAX_RUNS 8
+#define DIFF_KINDS AT_RET_NR
+
+struct run {
+	char label[40];
+	char allocators[96];
+	uint64_t peak_resident, resident, live, retained, lazyfree, returned[DIFF_KINDS];
+	bool live_known, retained_known;
+	char findings[160];
+	char top_name[64]; /* the allocator that retains the most */
+	uint64_t top_retained;
+	int procs;
+};
+
+static uint64_t u64_at(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+static struct json_object *get(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? v : NULL;
+}
+
+static void append(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(buf);
+
+	if (strstr(buf, s))
+		return;
+	snprintf(buf + n, len - n, "%s%s", n ? "," : "", s);
+}
+
+/* The report a file holds: the last object with "final": true, else the last one. */
+static struct json_object *load_report(const char *path)
+{
+	struct json_object *whole = json_object_from_file(path), *last = NULL, *fin = NULL;
+	FILE *f;
+	char *line = NULL;
+	size_t cap = 0;
+
+	if (whole && json_object_is_type(whole, json_type_object))
+		return whole;
+	json_object_put(whole);
+	f = fopen(path, "re");
+	if (!f)
+		return NULL;
+	while (getline(&line, &cap, f) > 0) {
+		struct json_object *o = json_tokener_parse(line), *v;
+
+		if (!o || !json_object_is_type(o, json_type_object) || !get(o, "processes")) {
+			json_object_put(o);
+			continue;
+		}
+		if (json_object_object_get_ex(o, "final", &v) && json_object_get_boolean(v)) {
+			json_object_put(fin);
+			fin = json_object_get(o);
+		}
+		json_object_put(last);
+		last = o;
+	}
+	free(line);
+	fclose(f);
+	if (fin) {
+		json_object_put(last);
+		return fin;
+	}
+	return last;
+}
+
+static void add_alloc(struct run *r, struct json_object *a)
+{
+	struct json_object *books = get(a, "books"), *pre = get(a, "preexisting"),
+			   *ret = get(a, "returned"), *v;
+	const char *name = json_object_get_string(get(a, "name"));
+	uint64_t retained = 0;
+	bool has_retained = false;
+	char key[48];
+
+	name = name ? name : "?";
+	r->resident += u64_at(a, "resident_bytes") + (pre ? u64_at(pre, "resident_bytes") : 0);
+	for (int k = 0; k < DIFF_KINDS; k++) {
+		snprintf(key, sizeof(key), "%s_bytes", model_ret_name(k));
+		r->returned[k] += ret ? u64_at(ret, key) : 0;
+	}
+	/* Live and retained from the allocator's own books first, else the heap level. */
+	if (books && json_object_is_type(books, json_type_object)) {
+		r->live += u64_at(books, "live_bytes");
+		retained = u64_at(books, "retained_bytes");
+		r->live_known = has_retained = true;
+	} else if (json_object_object_get_ex(a, "live_bytes", &v) && v) {
+		r->live += (uint64_t)json_object_get_int64(v);
+		r->live_known = true;
+		if (json_object_object_get_ex(a, "retained_bytes", &v) && v) {
+			retained = (uint64_t)json_object_get_int64(v);
+			has_retained = true;
+		}
+	}
+	if (has_retained) {
+		r->retained += retained;
+		r->retained_known = true;
+		if (retained > r->top_retained) {
+			r->top_retained = retained;
+			snprintf(r->top_name, sizeof(r->top_name), "%s", name);
+		}
+	}
+	if (strcmp(name, "app") && strcmp(name, "unknown") &&
+	    u64_at(a, "mapped_bytes") + (pre ? u64_at(pre, "mapped_bytes") : 0))
+		append(r->allocators, sizeof(r->allocators), name);
+}
+
+static int read_run(const char *path, struct run *r)
+{
+	struct json_object *rep = load_report(path), *procs;
+	const char *base = strrchr(path, '/');
+	size_t n;
+
+	if (!rep)
+		return -EINVAL;
+	procs = get(rep, "processes");
+	if (!procs || !json_object_is_type(procs, json_type_array)) {
+		json_object_put(rep);
+		return -EINVAL;
+	}
+	snprintf(r->label, sizeof(r->label), "%s", base ? base + 1 : path);
+	n = strlen(r->label);
+	if (n > 5 && !strcmp(r->label + n - 5, ".json"))
+		r->label[n - 5] = '\0';
+	for (size_t i = 0; i < json_object_array_length(procs); i++) {
+		struct json_object *p = json_object_array_get_idx(procs, i),
+				   *allocs = get(p, "allocators"), *tl = get(p, "timeline"),
+				   *fs = get(p, "findings");
+		uint64_t peak = 0;
+
+		r->procs++;
+		for (size_t k = 0; allocs && k < json_object_array_length(allocs); k++)
+			add_alloc(r, json_object_array_get_idx(allocs, k));
+		for (size_t k = 0; tl && k < json_object_array_length(tl); k++) {
+			struct json_object *s = json_object_array_get_idx(tl, k);
+
+			if (u64_at(s, "resident_bytes") > peak)
+				peak = u64_at(s, "resident_bytes");
+			if (k + 1 == json_object_array_length(tl))
+				r->lazyfree += u64_at(s, "lazyfree_bytes");
+		}
+		r->peak_resident += peak;
+		for (size_t k = 0; fs && k < json_object_array_length(fs); k++) {
+			const char *kind = json_object_get_string(
+				get(json_object_array_get_idx(fs, k), "kind"));
+
+			if (kind)
+				append(r->findings, sizeof(r->findings), kind);
+		}
+	}
+	json_object_put(rep);
+	return 0;
+}
+
+static void row_bytes(FILE *f, const char *title, const struct run *runs, size_t n, size_t off,
+		      bool (*known)(const struct run *))
+{
+	char b[32];
+
+	fprintf(f, "%-24s", title);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t v = *(const uint64_t *)((const char *)&runs[i] + off);
+
+		fprintf(f, " %18s", known && !known(&runs[i]) ? "-" : out_bytes(v, b, sizeof(b)));
+	}
+	fputc('\n', f);
+}
+
+static bool live_known(const struct run *r)
+{
+	return r->live_known;
+}
+
+static bool retained_known(const struct run *r)
+{
+	return r->retained_known;
+}
+
+static void row_text(FILE *f, const char *title, const struct run *runs, size_t n, size_t off)
+{
+	fprintf(f, "%-24s", title);
+	for (size_t i = 0; i < n; i++) {
+		const char *s = (const char *)&runs[i] + off;
+
+		fprintf(f, " %18.18s", *s ? s : "-");
+	}
+	fputc('\n', f);
+}
+
+int diff_main(int argc, char **argv, FILE *f)
+{
+	struct run runs[DIFF_MAX_RUNS] = { 0 };
+	size_t n = (size_t)argc, least = 0, most = 0;
+	char b1[32], b2[32], b3[32];
+
+	if (argc < 2 || argc > DIFF_MAX_RUNS) {
+		at_err("diff needs 2 to %d JSON reports (arenatrace -j -o FILE); see --help",
+		       DIFF_MAX_RUNS);
+		return AT_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (read_run(argv[i], &runs[i])) {
+			at_err("'%s' is not an arenatrace JSON report", argv[i]);
+			return AT_EXIT_USAGE;
+		}
+	}
+	fprintf(f, "%-24s", "run");
+	for (size_t i = 0; i < n; i++)
+		fprintf(f, " %18.18s", runs[i].label);
+	fputc('\n', f);
+	row_text(f, "allocators", runs, n, offsetof(struct run, allocators));
+	row_bytes(f, "peak resident", runs, n, offsetof(struct run, peak_resident), NULL);
+	row_bytes(f, "final resident", runs, n, offsetof(struct run, resident), NULL);
+	row_bytes(f, "final live", runs, n, offsetof(struct run, live), live_known);
+	row_bytes(f, "final retained", runs, n, offsetof(struct run, retained), retained_known);
+	row_bytes(f, "LazyFree", runs, n, offsetof(struct run, lazyfree), NULL);
+	for (int k = 0; k < DIFF_KINDS; k++) {
+		char title[48];
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].returned[k] != 0;
+		if (!any)
+			continue;
+		snprintf(title, sizeof(title), "returned %s", model_ret_name(k));
+		row_bytes(f, title, runs, n, offsetof(struct run, returned) + k * sizeof(uint64_t),
+			  NULL);
+	}
+	row_text(f, "findings", runs, n, offsetof(struct run, findings));
+	for (size_t i = 1; i < n; i++) {
+		least = runs[i].resident < runs[least].resident ? i : least;
+		most = runs[i].resident > runs[most].resident ? i : most;
+	}
+	fprintf(f, "\nkeeps least at the end: %s (resident %s)", runs[least].label,
+		out_bytes(runs[least].resident, b1, sizeof(b1)));
+	if (most != least) {
+		fprintf(f, "; most: %s (resident %s, %s more", runs[most].label,
+			out_bytes(runs[most].resident, b2, sizeof(b2)),
+			out_bytes(runs[most].resident - runs[least].resident, b3, sizeof(b3)));
+		if (runs[most].top_retained)
+			fprintf(f, "; %s retains %s of it", runs[most].top_name,
+				out_bytes(runs[most].top_retained, b1, sizeof(b1)));
+		fputc(')', f);
+	}
+	fputs("\n", f);
+	return ferror(f) ? AT_EXIT_RUNTIME : AT_EXIT_OK;
+}
