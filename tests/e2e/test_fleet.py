@@ -61,7 +61,7 @@ def start_workload(tmp_path, name, *args, env=None):
 
 
 def test_prometheus_scrapes_the_truth(tmp_path):
-    port, prom_port = free_port(), free_port()
+    port = free_port()
     # Running before arenatrace starts (found by its scan of /proc): its live bytes count
     # from the attach, as the workload counts them from its go signal.
     target, paths = start_workload(tmp_path, "heap_calls")
@@ -69,14 +69,7 @@ def test_prometheus_scrapes_the_truth(tmp_path):
     # before the attach too, which the workload does not).
     fleet = Fleet(tmp_path, "--comm", "heap_calls", "--level", "os,arena,heap", "--no-books",
                   "--prometheus", f"127.0.0.1:{port}")
-    (tmp_path / "prometheus.yml").write_text(
-        "global:\n  scrape_interval: 1s\n"
-        f"scrape_configs:\n  - job_name: arenatrace\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{port}']\n")
-    prom = subprocess.Popen(["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
-                             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                             f"--web.listen-address=127.0.0.1:{prom_port}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    prom, api = start_prometheus(tmp_path, port)
     try:
         pid = target.pid
         key = f'arenatrace_process_rss_bytes{{pid="{pid}",comm="heap_calls",cgroup="'
@@ -87,7 +80,7 @@ def test_prometheus_scrapes_the_truth(tmp_path):
 
         def query(q):
             """Prometheus answers the query"""
-            url = f"http://127.0.0.1:{prom_port}/api/v1/query?" + \
+            url = f"{api}query?" + \
                 urllib.parse.urlencode({"query": q})
             try:
                 res = json.loads(get(url))["data"]["result"]

@@ -108,19 +108,28 @@ static void print_events(FILE *f, const struct rep_alloc *a)
 		fputc('\n', f);
 }
 
+/* The last non-empty slot of a histogram (-1: all empty) and its largest count. */
+static int hist_extent(const uint64_t *hist, int slots, uint64_t *max)
+{
+	int last = -1;
+
+	*max = 0;
+	for (int k = 0; k < slots; k++) {
+		if (hist[k])
+			last = k;
+		if (hist[k] > *max)
+			*max = hist[k];
+	}
+	return last;
+}
+
 /* bcc-style log2 rows: "low -> high : count |stars|", empty tail buckets trimmed. unit:
  * what the buckets measure; what: what they count. */
 static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *unit, const char *what)
 {
-	uint64_t max = 0;
-	int last = -1;
+	uint64_t max;
+	int last = hist_extent(hist, slots, &max);
 
-	for (int k = 0; k < slots; k++) {
-		if (hist[k])
-			last = k;
-		if (hist[k] > max)
-			max = hist[k];
-	}
 	if (last < 0)
 		return;
 	fprintf(f, "    %20s : %-9s %s\n", unit, what, "distribution");
@@ -138,16 +147,10 @@ static void print_hist(FILE *f, const uint64_t *hist, int slots, const char *uni
  * high exclusive. */
 static void print_lat_hist(FILE *f, const uint64_t *hist, uint64_t sample_ms)
 {
-	uint64_t max = 0, low, high;
+	uint64_t max, low, high;
 	char unit[48];
-	int last = -1;
+	int last = hist_extent(hist, AT_LAT_SLOTS, &max);
 
-	for (int k = 0; k < AT_LAT_SLOTS; k++) {
-		if (hist[k])
-			last = k;
-		if (hist[k] > max)
-			max = hist[k];
-	}
 	if (last < 0)
 		return;
 	snprintf(unit, sizeof(unit), "purge latency ms (1 sample = %llu ms)",
