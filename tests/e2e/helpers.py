@@ -2,6 +2,7 @@
 """Running arenatrace and the workloads for the end-to-end tests."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -78,6 +79,25 @@ def allocator(proc, name):
         if a["name"] == name:
             return a
     return None
+
+
+def prog_ids(pid):
+    """The ids of the BPF programs process pid holds open (their fdinfo)."""
+    ids = set()
+    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
+        try:
+            text = open(f"/proc/{pid}/fdinfo/{fd}").read()
+        except OSError:
+            continue
+        ids |= {int(x) for x in re.findall(r"^prog_id:\s+(\d+)$", text, re.M)}
+    return ids
+
+
+def loaded_prog_ids():
+    """The ids of the BPF programs loaded now."""
+    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
+                       check=True)
+    return {p["id"] for p in json.loads(r.stdout)}
 
 
 def bpf_progs():

@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from helpers import ARENATRACE, interrupt, load, until, wait_attached, workload
+from helpers import ARENATRACE, interrupt, load, loaded_prog_ids, prog_ids, until, wait_attached, \
+    workload
 
 EXIT_USAGE, EXIT_TARGET, EXIT_PRIV, EXIT_KERNEL, EXIT_VANISHED = 2, 3, 4, 5, 6
 
@@ -144,24 +145,6 @@ def test_tracefs_cannot_be_mounted():
                        timeout=120)
     assert r.returncode == EXIT_KERNEL
     assert "mount -t tracefs nodev /sys/kernel/tracing" in one_line(r.stderr)
-
-
-def prog_ids(pid):
-    """The ids of the BPF programs process pid holds open (their fdinfo)."""
-    ids = set()
-    for fd in os.listdir(f"/proc/{pid}/fdinfo"):
-        try:
-            text = open(f"/proc/{pid}/fdinfo/{fd}").read()
-        except OSError:
-            continue
-        ids |= {int(x) for x in re.findall(r"^prog_id:\s+(\d+)$", text, re.M)}
-    return ids
-
-
-def loaded_prog_ids():
-    r = subprocess.run(["bpftool", "-j", "prog", "show"], capture_output=True, text=True,
-                       check=True)
-    return {p["id"] for p in json.loads(r.stdout)}
 
 
 def test_sigkill_leaves_target_running_and_removes_probes(tmp_path):
