@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 10
+#define AT_ABI_VERSION 11
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -320,11 +320,18 @@ struct at_stack_key {
 	__s32 stack_id;
 };
 
+/* Per (process, stack): live bytes and blocks, and what was allocated in all (--pprof's
+ * alloc_space and alloc_objects), by the allocator instance (the cookie's) that first
+ * allocated there: a call site calls one allocator. */
 struct at_stack_live {
 	__s64 bytes;
 	__s64 blocks;
+	__u64 alloc_bytes;
+	__u64 alloc_count;
+	__u32 alloc;
+	__u32 pad;
 };
-AT_LAYOUT(sizeof(struct at_stack_live) == 16, "at_stack_live layout");
+AT_LAYOUT(sizeof(struct at_stack_live) == 40, "at_stack_live layout");
 /* The loader's delete_keys_of reads the tgid first in every per-process key. */
 AT_LAYOUT(AT_OFFSET(struct at_live_key, tgid) == 0 && AT_OFFSET(struct at_stack_key, tgid) == 0,
 	  "per-process keys begin with the tgid");

@@ -287,7 +287,12 @@ static void test_every_drop_in_every_backend(void **state)
 static void test_text_printable(void **state)
 {
 	struct rep_alloc a = { .name = "lib\x1b[2Jevil.so", .is_allocator = true };
-	struct rep_stack st = { .bytes = 64, .blocks = 1, .nframes = 1 };
+	struct rep_frame fr = { .address = 0x1000,
+				.module = "/lib/libx.so",
+				.offset = 0x10,
+				.function = "evil\x1b[31m",
+				.function_offset = 4 };
+	struct rep_stack st = { .bytes = 64, .blocks = 1, .frames = &fr, .nframes = 1 };
 	struct rep_proc p = { .pid = 5,
 			      .comm = "c",
 			      .allocs = &a,
@@ -299,9 +304,9 @@ static void test_text_printable(void **state)
 	char *text;
 
 	(void)state;
-	snprintf(st.frames[0], sizeof(st.frames[0]), "evil\x1b[31m (libx.so)");
 	text = render_report(OUT_TEXT, &r);
 	assert_null(strchr(text, '\x1b'));
+	assert_non_null(strstr(text, "evil?[31m+0x4 (libx.so)"));
 	assert_non_null(strstr(text, "lib?[2Jevil."));
 	free(text);
 }

@@ -61,6 +61,135 @@ static void read_heap(void *arg, struct model *m, int pid)
 	heap_read(src->heap, pid, src->live_threads, heap_to_model, m);
 }
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The resolved frames of a capture, one per distinct address. */
+struct frame_set {
+	uint64_t *addrs; /* sorted */
+	struct stacks_frame *sf;
+	int *err; /* stacks_frame's result */
+	size_t n;
+};
+
+static int resolve_all(struct at_ctx *c, int pid, const struct loader_stack *raw, size_t nraw,
+		       struct frame_set *fs)
+{
+	size_t total = 0, n = 0;
+
+	for (size_t i = 0; i < nraw; i++)
+		total += raw[i].nips;
+	fs->addrs = malloc((total ? total : 1) * sizeof(*fs->addrs));
+	if (!fs->addrs)
+		return -ENOMEM;
+	for (size_t i = 0; i < nraw; i++)
+		for (size_t k = 0; k < raw[i].nips; k++)
+			fs->addrs[n++] = raw[i].ips[k];
+	qsort(fs->addrs, n, sizeof(*fs->addrs), cmp_u64);
+	fs->n = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!fs->n || fs->addrs[fs->n - 1] != fs->addrs[i])
+			fs->addrs[fs->n++] = fs->addrs[i];
+	fs->sf = calloc(fs->n ? fs->n : 1, sizeof(*fs->sf));
+	fs->err = calloc(fs->n ? fs->n : 1, sizeof(*fs->err));
+	if (!fs->sf || !fs->err)
+		return -ENOMEM;
+	for (size_t i = 0; i < fs->n; i++)
+		fs->err[i] = stacks_frame(c->stacks, pid, fs->addrs[i], &fs->sf[i]);
+	return 0;
+}
+
+static const char *or_null(const char *s)
+{
+	return s[0] ? s : NULL;
+}
+
+/* A stack's frames, innermost first, up to the first that cannot be trusted: an address in
+ * no executable file mapping (what a frame-pointer walk finds past code built without
+ * frame pointers). When the process's mappings were never read, the addresses alone. */
+static size_t stack_frames(const struct frame_set *fs, const struct loader_stack *raw,
+			   struct rep_frame *out)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < raw->nips; k++) {
+		uint64_t *at = bsearch(&raw->ips[k], fs->addrs, fs->n, sizeof(*fs->addrs), cmp_u64);
+		size_t i = (size_t)(at - fs->addrs);
+		const struct stacks_frame *f = &fs->sf[i];
+
+		if (fs->err[i] == -ENOENT)
+			break;
+		out[n++] = (struct rep_frame){
+			.address = raw->ips[k],
+			.module = or_null(f->module),
+			.build_id = or_null(f->build_id),
+			.offset = f->offset,
+			.function = or_null(f->function),
+			.function_offset = f->function_offset,
+			.file = or_null(f->file),
+			.line = f->line,
+		};
+	}
+	return n;
+}
+
+/* --stacks: every stack of a process, resolved with its mappings as last read (now when it
+ * is alive, at its last executable mapping when it has exited), for the report. */
+static void capture_stacks(void *arg, int pid)
+{
+	struct at_ctx *c = arg;
+	struct loader_stack *raw = NULL;
+	struct rep_stack *rep = NULL;
+	struct rep_frame *frames = NULL;
+	struct frame_set fs = { 0 };
+	int got = loader_heap_stacks(c->loader, pid, &raw);
+	size_t shown = 0;
+
+	if (got < 0)
+		return;
+	stacks_refresh(c->stacks, pid); /* else the mappings read last */
+	rep = calloc(got ? (size_t)got : 1, sizeof(*rep));
+	frames = calloc(got ? (size_t)got * AT_STACK_DEPTH : 1, sizeof(*frames));
+	if (!rep || !frames || resolve_all(c, pid, raw, (size_t)got, &fs))
+		goto out;
+	for (int i = 0; i < got; i++) {
+		rep[i] = (struct rep_stack){
+			.allocator = heap_alloc_name(c->heap, raw[i].alloc),
+			.bytes = raw[i].bytes,
+			.blocks = raw[i].blocks,
+			.alloc_bytes = raw[i].alloc_bytes,
+			.alloc_count = raw[i].alloc_count,
+			.frames = &frames[(size_t)i * AT_STACK_DEPTH],
+		};
+		rep[i].nframes = stack_frames(&fs, &raw[i], &frames[(size_t)i * AT_STACK_DEPTH]);
+		/* Shown: the first N with live blocks (they come first). */
+		if (raw[i].blocks > 0 && raw[i].bytes > 0 && shown == (size_t)i &&
+		    shown < (size_t)c->opts->stacks)
+			shown++;
+	}
+	model_set_stacks(c->model, pid, rep, (size_t)got, shown);
+out:
+	free(fs.addrs);
+	free(fs.sf);
+	free(fs.err);
+	free(frames);
+	free(rep);
+	free(raw);
+}
+
+/* --stacks: pid's mappings, read again while it lives (-v -v says how many). */
+static void refresh_maps(struct at_ctx *c, int pid)
+{
+	int n = stacks_refresh(c->stacks, pid);
+
+	if (n >= 0)
+		at_note(2, "pid %d: %d executable mappings read for --stacks", pid, n);
+}
+
 /* Before the model sees a process record: probes for a new child or program, and the final
  * heap counters of a process that exits (read while the model still has it alive). */
 static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
@@ -81,6 +210,10 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */
 		loader_add_process(c->loader, pid);
+		if (c->stacks) {
+			stacks_forget(c->stacks, pid);
+			refresh_maps(c, pid);
+		}
 		if (c->heap || c->arena) {
 			char link[64], exe[PATH_MAX];
 			ssize_t n;
@@ -98,6 +231,10 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		if (c->heap)
 			model_heap_refresh(c->model, pid, r->hdr.ts_ns, read_heap,
 					   &(struct heap_source){ c->heap, false });
+		/* Its stacks are still in the maps until the next sweep, and its mappings
+		 * as last read: they are kept for the report. */
+		if (c->stacks && heap_has_pid(c->heap, pid))
+			capture_stacks(c, pid);
 		break;
 	default:
 		break;
@@ -107,6 +244,8 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 /* After the model applied a process's exit: its probes and BPF map entries go. */
 static void after_exit(struct at_ctx *c, int pid)
 {
+	if (c->stacks)
+		stacks_forget(c->stacks, pid);
 	if (c->heap)
 		heap_forget(c->heap, pid);
 	if (c->arena)
@@ -121,6 +260,18 @@ static void log_syscall(const struct at_sys_rec *s)
 		(unsigned long long)s->args[3], (unsigned long long)s->ret, s->caller_file,
 		(unsigned long long)s->caller_off,
 		s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
+}
+
+/* A successful mmap or mprotect of executable memory: a library loaded, whose frames the
+ * process's stacks may hold. Its mappings are read now, while it lives: a process that
+ * exits keeps its stacks symbolised with what was read last. */
+static bool new_code(const void *data, size_t len)
+{
+	const struct at_sys_rec *r = data;
+
+	return r->hdr.type == AT_REC_SYSCALL && len >= sizeof(*r) &&
+	       (r->hdr.kind == AT_SYS_MMAP || r->hdr.kind == AT_SYS_MPROTECT) &&
+	       (r->args[2] & 4 /* PROT_EXEC */) && (int64_t)r->ret >= 0;
 }
 
 int trace_on_record(void *arg, void *data, size_t len)
@@ -144,6 +295,8 @@ int trace_on_record(void *arg, void *data, size_t len)
 			c->arena, AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
 	if (proc)
 		before_proc(c, data);
+	else if (c->stacks && new_code(data, len))
+		refresh_maps(c, (int)h->pid);
 	err = model_apply(c->model, data, len, probe);
 	if (proc && h->kind == AT_PROC_EXIT)
 		after_exit(c, (int)h->pid);
@@ -171,30 +324,6 @@ static void check_gone(void *arg, int pid)
 	if (loader_poll(c->loader, 0) > 0 && !model_is_alive(c->model, pid))
 		return;
 	trace_on_record(c, &r, sizeof(r));
-}
-
-/* --stacks: the top stacks of a live process, symbolised now (its maps are needed). */
-static void capture_stacks(void *arg, int pid)
-{
-	struct at_ctx *c = arg;
-	size_t n = (size_t)c->opts->stacks;
-	struct loader_stack *raw = calloc(n, sizeof(*raw));
-	struct rep_stack *rep = calloc(n, sizeof(*rep));
-	int got = raw && rep ? loader_heap_top_stacks(c->loader, pid, raw, n) : -ENOMEM;
-
-	if (got >= 0 && !stacks_refresh(c->stacks, pid)) {
-		for (int i = 0; i < got; i++) {
-			rep[i].bytes = raw[i].bytes;
-			rep[i].blocks = raw[i].blocks;
-			rep[i].nframes = raw[i].nips;
-			for (size_t k = 0; k < raw[i].nips; k++)
-				stacks_symbolize(c->stacks, raw[i].ips[k], rep[i].frames[k],
-						 sizeof(rep[i].frames[k]));
-		}
-		model_set_stacks(c->model, pid, rep, (size_t)got);
-	}
-	free(raw);
-	free(rep);
 }
 
 /* arenatrace's own costs, for the report. */
@@ -346,6 +475,34 @@ static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 		model_prune_exited(c->model);
 }
 
+/* --folded, --pprof: the report's stacks, replacing the file's content whole (written
+ * aside, then renamed), so that a reader never sees half a profile. */
+static void write_stacks_file(struct at_ctx *c, enum out_format fmt, const char *path,
+			      const struct report *r)
+{
+	char tmp[PATH_MAX];
+	struct out o;
+	FILE *f;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		at_warn("cannot write '%s': %s", tmp, strerror(errno));
+		return;
+	}
+	out_init(&o, fmt, f, false, &c->meta);
+	err = out_report(&o, r, true);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		at_warn("cannot write '%s': %s", path, strerror(-err));
+		unlink(tmp);
+	}
+}
+
 static void report(struct at_ctx *c, bool final)
 {
 	uint64_t t = app_now_ns();
@@ -359,6 +516,10 @@ static void report(struct at_ctx *c, bool final)
 	errno = 0;
 	if (r)
 		out_report(&c->out, r, final);
+	if (r && c->opts->folded)
+		write_stacks_file(c, OUT_FOLDED, c->opts->folded, r);
+	if (r && c->opts->pprof)
+		write_stacks_file(c, OUT_PPROF, c->opts->pprof, r);
 	fflush(c->out.f);
 	output_check(c);
 }

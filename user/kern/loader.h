@@ -89,15 +89,19 @@ void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done);
  * there are none. */
 int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
 		      struct at_heap_stats *sum);
-/* --stacks: the n stacks of pid with the most outstanding bytes, largest first. Returns
- * how many were found, or a negative errno. */
+/* --stacks: every stack of pid that allocated since it was traced, those holding the most
+ * live bytes first (then by bytes allocated), in *out (malloc'd; free() it). Returns how
+ * many, or a negative errno. A stack whose trace is gone has no ips. */
 struct loader_stack {
-	int64_t bytes;
+	int64_t bytes; /* live */
 	int64_t blocks;
+	uint64_t alloc_bytes; /* allocated in all */
+	uint64_t alloc_count;
+	uint32_t alloc; /* the allocator instance (heap_alloc_name) */
 	uint64_t ips[AT_STACK_DEPTH];
 	size_t nips;
 };
-int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n);
+int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **out);
 
 /* Drops the heap counters of a process that exited; its live blocks go at the next
  * loader_heap_sweep (a walk over the whole table, once for every process gone since). */

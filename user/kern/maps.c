@@ -73,11 +73,14 @@ int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live
 static int cmp_stack(const void *a, const void *b)
 {
 	const struct loader_stack *x = a, *y = b;
+	int64_t bx = x->blocks > 0 ? x->bytes : 0, by = y->blocks > 0 ? y->bytes : 0;
 
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return (x->alloc_bytes < y->alloc_bytes) - (x->alloc_bytes > y->alloc_bytes);
 }
 
-int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n)
+int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **out)
 {
 	const struct bpf_map *live = l->skel->maps.heap_stack_live;
 	struct at_stack_key key, next;
@@ -85,43 +88,39 @@ int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack 
 	size_t nall = 0, cap = 0;
 	bool first = true;
 
+	*out = NULL;
 	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
 		struct at_stack_live v;
+		__u64 ips[AT_STACK_DEPTH] = { 0 };
+		__u32 id = (__u32)next.stack_id;
+		struct loader_stack *s;
 
 		first = false;
 		key = next;
 		if (next.tgid != (__u32)pid ||
 		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
-		    v.blocks <= 0)
+		    !v.alloc_count)
 			continue;
 		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
 			free(all);
 			return -ENOMEM;
 		}
-		memset(&all[nall], 0, sizeof(all[0]));
-		all[nall].bytes = v.bytes;
-		all[nall].blocks = v.blocks;
-		/* The stack id goes in ips[0] until the trace is read below. */
-		all[nall].ips[0] = (uint64_t)(uint32_t)next.stack_id;
-		nall++;
-	}
-	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_stack);
-	if (nall > n)
-		nall = n;
-	for (size_t i = 0; i < nall; i++) {
-		__u32 id = (__u32)all[i].ips[0];
-		__u64 ips[AT_STACK_DEPTH] = { 0 };
-
-		out[i] = all[i];
-		out[i].nips = 0;
+		s = &all[nall++];
+		memset(s, 0, sizeof(*s));
+		s->bytes = v.bytes;
+		s->blocks = v.blocks;
+		s->alloc_bytes = v.alloc_bytes;
+		s->alloc_count = v.alloc_count;
+		s->alloc = v.alloc;
 		if (bpf_map__lookup_elem(l->skel->maps.heap_stack_traces, &id, sizeof(id), ips,
 					 sizeof(ips), 0))
 			continue;
 		for (size_t k = 0; k < AT_STACK_DEPTH && ips[k]; k++)
-			out[i].ips[out[i].nips++] = ips[k];
+			s->ips[s->nips++] = ips[k];
 	}
-	free(all);
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_stack);
+	*out = all;
 	return (int)nall;
 }
 

@@ -1,26 +1,45 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "stacks.h"
 
+#include <elfutils/libdwfl.h>
 #include <libiberty/demangle.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "procfs.h"
 #include "syms.h"
 
-struct region {
-	uint64_t start, end, offset;
-	size_t file; /* index into files */
+/* A mapped file, shared by every process that maps it: its symbols and its DWARF. */
+struct sfile {
+	struct syms_lazy syms;
+	Dwfl *dwfl; /* NULL until the first line lookup, or when it failed (dwfl_failed) */
+	Dwfl_Module *mod;
+	bool dwfl_failed;
 };
 
-struct stacks {
+struct region {
+	uint64_t start, end, offset;
+	struct sfile *file;
+};
+
+/* A process's executable file mappings, as last read. */
+struct sproc {
 	int pid;
 	struct region *regions;
 	size_t nregions, rcap;
-	struct syms_lazy *files;
+};
+
+struct stacks {
+	struct sfile **files;
 	size_t nfiles, fcap;
+	struct sproc *procs;
+	size_t nprocs, pcap;
+	/* stacks_refresh's reading, swapped in when it found something */
+	struct region *tmp;
+	size_t ntmp, tcap;
 };
 
 struct stacks *stacks__new(void)
@@ -32,10 +51,17 @@ void stacks__free(struct stacks *s)
 {
 	if (!s)
 		return;
-	for (size_t i = 0; i < s->nfiles; i++)
-		syms_lazy_release(&s->files[i]);
+	for (size_t i = 0; i < s->nfiles; i++) {
+		syms_lazy_release(&s->files[i]->syms);
+		if (s->files[i]->dwfl)
+			dwfl_end(s->files[i]->dwfl);
+		free(s->files[i]);
+	}
+	for (size_t i = 0; i < s->nprocs; i++)
+		free(s->procs[i].regions);
+	free(s->procs);
 	free(s->files);
-	free(s->regions);
+	free(s->tmp);
 	free(s);
 }
 
@@ -44,65 +70,165 @@ char *stacks_demangle(const char *name)
 	return cplus_demangle(name, DMGL_PARAMS | DMGL_AUTO);
 }
 
-static size_t file_index(struct stacks *s, const char *path)
+static struct sfile *file_of(struct stacks *s, const char *path)
 {
+	struct sfile *f;
+
 	for (size_t i = 0; i < s->nfiles; i++)
-		if (!strcmp(s->files[i].path, path))
-			return i;
+		if (!strcmp(s->files[i]->syms.path, path))
+			return s->files[i];
 	if (at_grow(&s->files, s->nfiles, &s->fcap, sizeof(s->files[0]), 1))
-		return SIZE_MAX;
-	syms_lazy_init(&s->files[s->nfiles], path);
-	return s->nfiles++;
+		return NULL;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return NULL;
+	syms_lazy_init(&f->syms, path);
+	s->files[s->nfiles++] = f;
+	return f;
 }
 
 static int add_region(const struct maps_entry *e, void *arg)
 {
 	struct stacks *s = arg;
-	size_t f;
+	struct sfile *f;
 
 	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/')
 		return 0;
-	f = file_index(s, e->path);
-	if (f == SIZE_MAX)
+	f = file_of(s, e->path);
+	if (!f || at_grow(&s->tmp, s->ntmp, &s->tcap, sizeof(s->tmp[0]), 1))
 		return -ENOMEM;
-	if (at_grow(&s->regions, s->nregions, &s->rcap, sizeof(s->regions[0]), 1))
-		return -ENOMEM;
-	s->regions[s->nregions++] = (struct region){ e->start, e->end, e->offset, f };
+	s->tmp[s->ntmp++] = (struct region){ e->start, e->end, e->offset, f };
 	return 0;
+}
+
+static struct sproc *proc_of(struct stacks *s, int pid, bool add)
+{
+	for (size_t i = 0; i < s->nprocs; i++)
+		if (s->procs[i].pid == pid)
+			return &s->procs[i];
+	if (!add || at_grow(&s->procs, s->nprocs, &s->pcap, sizeof(s->procs[0]), 1))
+		return NULL;
+	s->procs[s->nprocs] = (struct sproc){ .pid = pid };
+	return &s->procs[s->nprocs++];
 }
 
 int stacks_refresh(struct stacks *s, int pid)
 {
-	s->pid = pid;
-	s->nregions = 0;
-	return procfs_read_maps(pid, add_region, s);
+	struct sproc *p;
+	int err;
+
+	s->ntmp = 0;
+	err = procfs_read_maps(pid, add_region, s);
+	/* A process that has exited (a zombie included) shows no mapping: keep the last. */
+	if (err || !s->ntmp)
+		return err ? err : -ESRCH;
+	p = proc_of(s, pid, true);
+	if (!p)
+		return -ENOMEM;
+	if (at_grow(&p->regions, 0, &p->rcap, sizeof(p->regions[0]), s->ntmp))
+		return -ENOMEM;
+	memcpy(p->regions, s->tmp, s->ntmp * sizeof(s->tmp[0]));
+	p->nregions = s->ntmp;
+	return (int)s->ntmp;
 }
 
-void stacks_symbolize(struct stacks *s, uint64_t addr, char *buf, size_t len)
+void stacks_forget(struct stacks *s, int pid)
 {
-	for (size_t i = 0; i < s->nregions; i++) {
-		const struct region *r = &s->regions[i];
-		struct syms_lazy *f = &s->files[r->file];
-		const char *base = strrchr(f->path, '/'), *name = NULL;
-		uint64_t off = addr - r->start + r->offset;
+	struct sproc *p = proc_of(s, pid, false);
+
+	if (!p)
+		return;
+	free(p->regions);
+	*p = s->procs[--s->nprocs];
+}
+
+static const Dwfl_Callbacks dwfl_offline = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.section_address = dwfl_offline_section_address,
+};
+
+/* The file's DWARF (its own, or its build-id or debuglink debug file), opened once. */
+static Dwfl_Module *dwfl_of(struct sfile *f, int pid)
+{
+	char path[PATH_MAX];
+
+	if (f->mod || f->dwfl_failed)
+		return f->mod;
+	f->dwfl_failed = true;
+	f->dwfl = dwfl_begin(&dwfl_offline);
+	if (!f->dwfl)
+		return NULL;
+	snprintf(path, sizeof(path), "/proc/%d/root%s", pid, f->syms.path);
+	if (access(path, R_OK))
+		snprintf(path, sizeof(path), "%s", f->syms.path);
+	f->mod = dwfl_report_offline(f->dwfl, f->syms.path, path, -1);
+	if (dwfl_report_end(f->dwfl, NULL, NULL) || !f->mod) {
+		dwfl_end(f->dwfl);
+		f->dwfl = NULL;
+		f->mod = NULL;
+		return NULL;
+	}
+	f->dwfl_failed = false;
+	return f->mod;
+}
+
+/* The source file and line of the instruction at file offset off (the call). */
+static void source_line(struct sfile *f, const struct syms *syms, int pid, uint64_t off,
+			struct stacks_frame *out)
+{
+	Dwfl_Module *mod = dwfl_of(f, pid);
+	Dwarf_Addr bias = 0;
+	Dwfl_Line *ln;
+	uint64_t vaddr;
+	const char *src;
+	int line = 0;
+
+	if (!mod || !syms || syms_vaddr(syms, off, &vaddr) || !dwfl_module_getelf(mod, &bias))
+		return;
+	ln = dwfl_module_getsrc(mod, vaddr + bias);
+	src = ln ? dwfl_lineinfo(ln, NULL, &line, NULL, NULL, NULL) : NULL;
+	if (!src || line <= 0)
+		return;
+	snprintf(out->file, sizeof(out->file), "%s", src);
+	out->line = (uint32_t)line;
+}
+
+int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *out)
+{
+	struct sproc *p = proc_of(s, pid, false);
+
+	memset(out, 0, sizeof(*out));
+	if (!p)
+		return -ESRCH;
+	for (size_t i = 0; i < p->nregions; i++) {
+		const struct region *r = &p->regions[i];
+		struct sfile *f = r->file;
 		const struct syms *syms;
+		const char *name = NULL, *id;
+		uint64_t in_func = 0;
 		char *dem;
 
 		if (addr < r->start || addr >= r->end)
 			continue;
+		out->offset = addr - r->start + r->offset;
+		snprintf(out->module, sizeof(out->module), "%s", f->syms.path);
+		syms = syms_lazy_get(&f->syms, pid);
+		id = syms ? syms_build_id(syms) : NULL;
+		if (id)
+			snprintf(out->build_id, sizeof(out->build_id), "%s", id);
 		/* A return address: the call is the byte before it. */
-		syms = syms_lazy_get(f, s->pid);
-		if (syms)
-			name = syms_name_at(syms, off - 1);
-		if (!name) {
-			snprintf(buf, len, "0x%llx (%s)", (unsigned long long)addr,
-				 base ? base + 1 : f->path);
-			return;
+		if (syms && out->offset)
+			name = syms_func_at(syms, out->offset - 1, &in_func);
+		if (name) {
+			dem = stacks_demangle(name);
+			snprintf(out->function, sizeof(out->function), "%s", dem ? dem : name);
+			free(dem);
+			out->function_offset = in_func + 1;
 		}
-		dem = stacks_demangle(name);
-		snprintf(buf, len, "%s (%s)", dem ? dem : name, base ? base + 1 : f->path);
-		free(dem);
-		return;
+		if (out->offset)
+			source_line(f, syms, pid, out->offset - 1, out);
+		return 0;
 	}
-	snprintf(buf, len, "0x%llx", (unsigned long long)addr);
+	return -ENOENT;
 }
