@@ -490,7 +490,8 @@ static void test_stacks_copied(void **state)
 	fr[2] = (struct rep_frame){ 0x1030, mod, NULL, 0x30, fn[1], 24, file, 31 };
 	st[0] = (struct rep_stack){ "glibc", 100, 2, 300, 6, fr, 2 };
 	st[1] = (struct rep_stack){ "glibc", 0, 0, 50, 1, &fr[2], 1 };
-	assert_int_equal(model_set_stacks(m, PID, st, 2, 1), 0);
+	assert_int_equal(model_set_stacks(m, PID, true, st, 2, 1), -ESRCH);
+	assert_int_equal(model_set_stacks(m, PID, false, st, 2, 1), 0);
 	memset(fr, 0, sizeof(fr));
 	memset(st, 0, sizeof(st));
 	memset(mod, 'x', sizeof(mod) - 1);

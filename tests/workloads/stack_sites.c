@@ -1,18 +1,19 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* Three allocation sites with known outstanding bytes, for --stacks: one holds 10 large
- * blocks, one 100 small ones, and one frees all it allocates. */
+ * blocks, one 100 small ones, and one frees all it allocates. The comments "at:NAME" mark
+ * the lines the stacks' frames must name (tests/e2e/test_stacks.py reads them here). */
 #include <malloc.h>
 
 #include "truth.h"
 
 __attribute__((noinline)) static void *site_big(void)
 {
-	return malloc(100000);
+	return malloc(100000); /* at:big */
 }
 
 __attribute__((noinline)) static void *site_small(void)
 {
-	return malloc(1000);
+	return malloc(1000); /* at:small */
 }
 
 __attribute__((noinline)) static void *site_freed(void)
@@ -29,11 +30,11 @@ int main(void)
 	truth_open();
 	truth_go();
 	for (int i = 0; i < 10; i++) {
-		big[i] = site_big();
+		big[i] = site_big(); /* at:main_big */
 		big_bytes += malloc_usable_size(big[i]);
 	}
 	for (int i = 0; i < 100; i++) {
-		small[i] = site_small();
+		small[i] = site_small(); /* at:main_small */
 		small_bytes += malloc_usable_size(small[i]);
 	}
 	for (int i = 0; i < 5; i++)

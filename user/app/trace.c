@@ -61,135 +61,6 @@ static void read_heap(void *arg, struct model *m, int pid)
 	heap_read(src->heap, pid, src->live_threads, heap_to_model, m);
 }
 
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* The resolved frames of a capture, one per distinct address. */
-struct frame_set {
-	uint64_t *addrs; /* sorted */
-	struct stacks_frame *sf;
-	int *err; /* stacks_frame's result */
-	size_t n;
-};
-
-static int resolve_all(struct at_ctx *c, int pid, const struct loader_stack *raw, size_t nraw,
-		       struct frame_set *fs)
-{
-	size_t total = 0, n = 0;
-
-	for (size_t i = 0; i < nraw; i++)
-		total += raw[i].nips;
-	fs->addrs = malloc((total ? total : 1) * sizeof(*fs->addrs));
-	if (!fs->addrs)
-		return -ENOMEM;
-	for (size_t i = 0; i < nraw; i++)
-		for (size_t k = 0; k < raw[i].nips; k++)
-			fs->addrs[n++] = raw[i].ips[k];
-	qsort(fs->addrs, n, sizeof(*fs->addrs), cmp_u64);
-	fs->n = 0;
-	for (size_t i = 0; i < n; i++)
-		if (!fs->n || fs->addrs[fs->n - 1] != fs->addrs[i])
-			fs->addrs[fs->n++] = fs->addrs[i];
-	fs->sf = calloc(fs->n ? fs->n : 1, sizeof(*fs->sf));
-	fs->err = calloc(fs->n ? fs->n : 1, sizeof(*fs->err));
-	if (!fs->sf || !fs->err)
-		return -ENOMEM;
-	for (size_t i = 0; i < fs->n; i++)
-		fs->err[i] = stacks_frame(c->stacks, pid, fs->addrs[i], &fs->sf[i]);
-	return 0;
-}
-
-static const char *or_null(const char *s)
-{
-	return s[0] ? s : NULL;
-}
-
-/* A stack's frames, innermost first, up to the first that cannot be trusted: an address in
- * no executable file mapping (what a frame-pointer walk finds past code built without
- * frame pointers). When the process's mappings were never read, the addresses alone. */
-static size_t stack_frames(const struct frame_set *fs, const struct loader_stack *raw,
-			   struct rep_frame *out)
-{
-	size_t n = 0;
-
-	for (size_t k = 0; k < raw->nips; k++) {
-		uint64_t *at = bsearch(&raw->ips[k], fs->addrs, fs->n, sizeof(*fs->addrs), cmp_u64);
-		size_t i = (size_t)(at - fs->addrs);
-		const struct stacks_frame *f = &fs->sf[i];
-
-		if (fs->err[i] == -ENOENT)
-			break;
-		out[n++] = (struct rep_frame){
-			.address = raw->ips[k],
-			.module = or_null(f->module),
-			.build_id = or_null(f->build_id),
-			.offset = f->offset,
-			.function = or_null(f->function),
-			.function_offset = f->function_offset,
-			.file = or_null(f->file),
-			.line = f->line,
-		};
-	}
-	return n;
-}
-
-/* --stacks: every stack of a process, resolved with its mappings as last read (now when it
- * is alive, at its last executable mapping when it has exited), for the report. */
-static void capture_stacks(void *arg, int pid)
-{
-	struct at_ctx *c = arg;
-	struct loader_stack *raw = NULL;
-	struct rep_stack *rep = NULL;
-	struct rep_frame *frames = NULL;
-	struct frame_set fs = { 0 };
-	int got = loader_heap_stacks(c->loader, pid, &raw);
-	size_t shown = 0;
-
-	if (got < 0)
-		return;
-	stacks_refresh(c->stacks, pid); /* else the mappings read last */
-	rep = calloc(got ? (size_t)got : 1, sizeof(*rep));
-	frames = calloc(got ? (size_t)got * AT_STACK_DEPTH : 1, sizeof(*frames));
-	if (!rep || !frames || resolve_all(c, pid, raw, (size_t)got, &fs))
-		goto out;
-	for (int i = 0; i < got; i++) {
-		rep[i] = (struct rep_stack){
-			.allocator = heap_alloc_name(c->heap, raw[i].alloc),
-			.bytes = raw[i].bytes,
-			.blocks = raw[i].blocks,
-			.alloc_bytes = raw[i].alloc_bytes,
-			.alloc_count = raw[i].alloc_count,
-			.frames = &frames[(size_t)i * AT_STACK_DEPTH],
-		};
-		rep[i].nframes = stack_frames(&fs, &raw[i], &frames[(size_t)i * AT_STACK_DEPTH]);
-		/* Shown: the first N with live blocks (they come first). */
-		if (raw[i].blocks > 0 && raw[i].bytes > 0 && shown == (size_t)i &&
-		    shown < (size_t)c->opts->stacks)
-			shown++;
-	}
-	model_set_stacks(c->model, pid, rep, (size_t)got, shown);
-out:
-	free(fs.addrs);
-	free(fs.sf);
-	free(fs.err);
-	free(frames);
-	free(rep);
-	free(raw);
-}
-
-/* --stacks: pid's mappings, read again while it lives (-v -v says how many). */
-static void refresh_maps(struct at_ctx *c, int pid)
-{
-	int n = stacks_refresh(c->stacks, pid);
-
-	if (n >= 0)
-		at_note(2, "pid %d: %d executable mappings read for --stacks", pid, n);
-}
-
 /* Before the model sees a process record: probes for a new child or program, and the final
  * heap counters of a process that exits (read while the model still has it alive). */
 static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
@@ -210,10 +81,8 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */
 		loader_add_process(c->loader, pid);
-		if (c->stacks) {
-			stacks_forget(c->stacks, pid);
-			refresh_maps(c, pid);
-		}
+		if (c->stacks)
+			capture_exec(c, pid);
 		if (c->heap || c->arena) {
 			char link[64], exe[PATH_MAX];
 			ssize_t n;
@@ -231,10 +100,8 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		if (c->heap)
 			model_heap_refresh(c->model, pid, r->hdr.ts_ns, read_heap,
 					   &(struct heap_source){ c->heap, false });
-		/* Its stacks are still in the maps until the next sweep, and its mappings
-		 * as last read: they are kept for the report. */
 		if (c->stacks && heap_has_pid(c->heap, pid))
-			capture_stacks(c, pid);
+			capture_exit(c, pid);
 		break;
 	default:
 		break;
@@ -244,8 +111,6 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 /* After the model applied a process's exit: its probes and BPF map entries go. */
 static void after_exit(struct at_ctx *c, int pid)
 {
-	if (c->stacks)
-		stacks_forget(c->stacks, pid);
 	if (c->heap)
 		heap_forget(c->heap, pid);
 	if (c->arena)
@@ -260,18 +125,6 @@ static void log_syscall(const struct at_sys_rec *s)
 		(unsigned long long)s->args[3], (unsigned long long)s->ret, s->caller_file,
 		(unsigned long long)s->caller_off,
 		s->caller_kind == AT_CALLER_WRAPPER ? "" : " (ip)");
-}
-
-/* A successful mmap or mprotect of executable memory: a library loaded, whose frames the
- * process's stacks may hold. Its mappings are read now, while it lives: a process that
- * exits keeps its stacks symbolised with what was read last. */
-static bool new_code(const void *data, size_t len)
-{
-	const struct at_sys_rec *r = data;
-
-	return r->hdr.type == AT_REC_SYSCALL && len >= sizeof(*r) &&
-	       (r->hdr.kind == AT_SYS_MMAP || r->hdr.kind == AT_SYS_MPROTECT) &&
-	       (r->args[2] & 4 /* PROT_EXEC */) && (int64_t)r->ret >= 0;
 }
 
 int trace_on_record(void *arg, void *data, size_t len)
@@ -295,8 +148,8 @@ int trace_on_record(void *arg, void *data, size_t len)
 			c->arena, AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
 	if (proc)
 		before_proc(c, data);
-	else if (c->stacks && new_code(data, len))
-		refresh_maps(c, (int)h->pid);
+	else if (c->stacks)
+		capture_record(c, data, len);
 	err = model_apply(c->model, data, len, probe);
 	if (proc && h->kind == AT_PROC_EXIT)
 		after_exit(c, (int)h->pid);
@@ -451,6 +304,10 @@ static void read_books(void *arg, int pid)
 
 static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 {
+	/* The stacks of processes that exited, before the sweep takes them from the maps
+	 * and -a forgets the processes. */
+	if (c->stacks)
+		capture_exits(c);
 	/* The books, and the heap level's pointers, cost about 1% of a core at most: a pass
 	 * that took T waits 100 T before the next periodic one (a 4 GiB glibc heap takes about
 	 * 140 ms here). A report reads them afresh. */
@@ -510,7 +367,7 @@ static void report(struct at_ctx *c, bool final)
 
 	sample(c, t, false);
 	if (c->stacks)
-		heap_for_each_pid(c->heap, capture_stacks, c);
+		capture_live(c);
 	at_warn_flush(); /* what repeated since the last report, before it */
 	r = current_report(c, t, final);
 	errno = 0;
@@ -551,6 +408,8 @@ int trace_loop(struct at_ctx *c)
 			at_err("reading the ring buffer failed: %s", strerror(-n));
 			return AT_EXIT_RUNTIME;
 		}
+		if (c->stacks)
+			capture_maps(c);
 		t = app_now_ns();
 		if (t >= next_sample) {
 			model_for_each_alive(c->model, check_gone, c);

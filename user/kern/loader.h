@@ -89,10 +89,12 @@ void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done);
  * there are none. */
 int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
 		      struct at_heap_stats *sum);
-/* --stacks: every stack of pid that allocated since it was traced, those holding the most
- * live bytes first (then by bytes allocated), in *out (malloc'd; free() it). Returns how
+/* --stacks: every stack that allocated since its process was traced, of the processes in
+ * tgids (sorted), in one walk of the map, in *out (malloc'd; free() it): by tgid, and in a
+ * process those holding the most live bytes first (then by bytes allocated). Returns how
  * many, or a negative errno. A stack whose trace is gone has no ips. */
 struct loader_stack {
+	uint32_t tgid;
 	int64_t bytes; /* live */
 	int64_t blocks;
 	uint64_t alloc_bytes; /* allocated in all */
@@ -101,7 +103,8 @@ struct loader_stack {
 	uint64_t ips[AT_STACK_DEPTH];
 	size_t nips;
 };
-int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **out);
+int loader_heap_stacks(const struct loader *l, const uint32_t *tgids, size_t n,
+		       struct loader_stack **out);
 
 /* Drops the heap counters of a process that exited; its live blocks go at the next
  * loader_heap_sweep (a walk over the whole table, once for every process gone since). */

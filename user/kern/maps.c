@@ -70,17 +70,32 @@ int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live
 	return found ? 0 : -ENOENT;
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
+
+	return (x > y) - (x < y);
+}
+
+static bool in_sorted(const __u32 *set, size_t n, __u32 tgid)
+{
+	return bsearch(&tgid, set, n, sizeof(*set), cmp_u32) != NULL;
+}
+
 static int cmp_stack(const void *a, const void *b)
 {
 	const struct loader_stack *x = a, *y = b;
 	int64_t bx = x->blocks > 0 ? x->bytes : 0, by = y->blocks > 0 ? y->bytes : 0;
 
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
 	if (bx != by)
 		return bx < by ? 1 : -1;
 	return (x->alloc_bytes < y->alloc_bytes) - (x->alloc_bytes > y->alloc_bytes);
 }
 
-int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **out)
+int loader_heap_stacks(const struct loader *l, const uint32_t *tgids, size_t n,
+		       struct loader_stack **out)
 {
 	const struct bpf_map *live = l->skel->maps.heap_stack_live;
 	struct at_stack_key key, next;
@@ -97,7 +112,7 @@ int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **ou
 
 		first = false;
 		key = next;
-		if (next.tgid != (__u32)pid ||
+		if (!in_sorted(tgids, n, next.tgid) ||
 		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
 		    !v.alloc_count)
 			continue;
@@ -107,6 +122,7 @@ int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **ou
 		}
 		s = &all[nall++];
 		memset(s, 0, sizeof(*s));
+		s->tgid = next.tgid;
 		s->bytes = v.bytes;
 		s->blocks = v.blocks;
 		s->alloc_bytes = v.alloc_bytes;
@@ -122,18 +138,6 @@ int loader_heap_stacks(const struct loader *l, int pid, struct loader_stack **ou
 		qsort(all, nall, sizeof(*all), cmp_stack);
 	*out = all;
 	return (int)nall;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
-
-	return (x > y) - (x < y);
-}
-
-static bool in_sorted(const __u32 *set, size_t n, __u32 tgid)
-{
-	return bsearch(&tgid, set, n, sizeof(*set), cmp_u32) != NULL;
 }
 
 /* Deletes every key of map whose first 32 bits are one of the tgids (sorted), in one walk;

@@ -134,10 +134,10 @@ static size_t strset_add(struct strset *t, const char *s)
 /* A stack's strings as offsets + 1 into the set, until the block is laid out. */
 #define STR_OF(base, o) ((o) ? (const char *)(base) + (o)-1 : NULL)
 
-int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n,
-		     size_t nshown)
+int model_set_stacks(struct model *m, int pid, bool exited, const struct rep_stack *stacks,
+		     size_t n, size_t nshown)
 {
-	struct proc *p = model_find_proc(m, pid);
+	struct proc *p = NULL;
 	struct strset t = { 0 };
 	size_t nframes = 0, *off, k = 0;
 	struct rep_stack *copy = NULL;
@@ -145,6 +145,10 @@ int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, s
 	char *strs;
 	int err = -ENOMEM;
 
+	/* Newest first: a recycled pid belongs to the latest process that had it. */
+	for (size_t i = m->nprocs; i > 0 && !p; i--)
+		if (m->procs[i - 1]->r.pid == pid && m->procs[i - 1]->r.exited == exited)
+			p = m->procs[i - 1];
 	if (!p)
 		return -ESRCH;
 	for (size_t i = 0; i < n; i++)
