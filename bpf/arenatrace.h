@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 11
+#define AT_ABI_VERSION 12
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -37,6 +37,7 @@ enum at_rec_type {
 	AT_REC_SYSCALL = 1,
 	AT_REC_PROC = 2,
 	AT_REC_ARENA = 3,
+	AT_REC_VMA = 4, /* --stacks: an executable file mapping of a process at its exit */
 };
 
 struct at_rec_hdr {
@@ -146,6 +147,23 @@ struct at_proc_rec {
 	char comm[16];
 };
 AT_LAYOUT(sizeof(struct at_proc_rec) == 48, "at_proc_rec layout");
+
+/* --stacks: the executable file mappings of a process as it exits, sent just before its
+ * exit record (the kernel still has its mm at sched_process_exit since 6.16), so that its
+ * stacks can be resolved once it is gone. At most AT_EXIT_VMAS; none when the mm is gone
+ * (older kernels) or its lock is taken. */
+#define AT_EXIT_VMAS 256
+struct at_vma_rec {
+	struct at_rec_hdr hdr; /* AT_REC_VMA, kind 0 */
+	__u64 start;
+	__u64 end;
+	__u64 offset; /* the file offset of start */
+	__u64 ino;
+	__u32 dev_major;
+	__u32 dev_minor;
+	char name[64]; /* the file's last path component */
+};
+AT_LAYOUT(sizeof(struct at_vma_rec) == 128, "at_vma_rec layout");
 
 /* Where a code address lies: its file mapping and, for a wrapper's unwind site, the CFA
  * offset (0 for any other address). Cached per process and generation. */

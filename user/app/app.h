@@ -74,6 +74,9 @@ void capture_record(struct at_ctx *c, const void *data, size_t len);
 void capture_exec(struct at_ctx *c, int pid);
 /* Read the mappings of the processes that mapped new code (after each poll). */
 void capture_maps(struct at_ctx *c);
+/* An executable file mapping of a process as it exits (the records before its exit). */
+struct at_vma_rec;
+void capture_vma(struct at_ctx *c, const struct at_vma_rec *r);
 /* pid exited: its stacks are read at the next capture_exits. */
 void capture_exit(struct at_ctx *c, int pid);
 /* The stacks of processes that exited since the last call, in one walk of the maps. */

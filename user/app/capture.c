@@ -5,8 +5,11 @@
  * it lives; at its exit its stacks are read with the mappings read last, once for all the
  * processes that exited since (a walk of the stack map each costs two system calls per
  * stack kept). */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "app.h"
 #include "heap.h"
@@ -189,8 +192,29 @@ void capture_record(struct at_ctx *c, const void *data, size_t len)
 
 void capture_exec(struct at_ctx *c, int pid)
 {
+	char link[64], exe[PATH_MAX];
+	ssize_t n;
+
 	stacks_forget(c->stacks, pid);
 	pid_add(&c->maps_stale, pid);
+	/* Its executable, known by its inode should the process be gone before its mappings
+	 * are read (its libraries are most often arenatrace's own). */
+	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
+	n = readlink(link, exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		stacks_note_file(c->stacks, exe);
+	}
+}
+
+void capture_vma(struct at_ctx *c, const struct at_vma_rec *r)
+{
+	char name[sizeof(r->name) + 1];
+
+	memcpy(name, r->name, sizeof(r->name));
+	name[sizeof(r->name)] = '\0';
+	stacks_exit_vma(c->stacks, (int)r->hdr.pid, r->start, r->end, r->offset, r->dev_major,
+			r->dev_minor, r->ino, name);
 }
 
 void capture_maps(struct at_ctx *c)
@@ -206,8 +230,10 @@ void capture_maps(struct at_ctx *c)
 
 void capture_exit(struct at_ctx *c, int pid)
 {
-	/* What it mapped last, if it still can be read. */
+	/* What it mapped last, if it still can be read; then what the kernel said it had
+	 * mapped as it exited (the records just before this one), when it did. */
 	capture_maps(c);
+	stacks_exit_commit(c->stacks, pid);
 	pid_add(&c->stack_exits, pid);
 }
 

@@ -146,6 +146,11 @@ int trace_on_record(void *arg, void *data, size_t len)
 	if (h->type == AT_REC_ARENA && c->arena && len >= sizeof(struct at_arena_rec))
 		probe = arena_probe_of(
 			c->arena, AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
+	if (h->type == AT_REC_VMA) {
+		if (c->stacks && len >= sizeof(struct at_vma_rec))
+			capture_vma(c, data);
+		return 0;
+	}
 	if (proc)
 		before_proc(c, data);
 	else if (c->stacks)

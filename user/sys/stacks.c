@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -15,6 +17,8 @@
 /* A mapped file, shared by every process that maps it: its symbols and its DWARF. */
 struct sfile {
 	struct syms_lazy syms;
+	uint32_t dev_major, dev_minor; /* 0 0 0: not known */
+	uint64_t ino;
 	Dwfl *dwfl; /* NULL until the first line lookup, or when it failed (dwfl_failed) */
 	Dwfl_Module *mod;
 	bool dwfl_failed;
@@ -40,11 +44,23 @@ struct stacks {
 	/* stacks_refresh's reading, swapped in when it found something */
 	struct region *tmp;
 	size_t ntmp, tcap;
+	/* stacks_exit_vma's, until stacks_exit_commit */
+	int exit_pid;
+	struct region *exiting;
+	size_t nexiting, ecap;
 };
+
+static int note_mapping(const struct maps_entry *e, void *arg);
 
 struct stacks *stacks__new(void)
 {
-	return calloc(1, sizeof(struct stacks));
+	struct stacks *s = calloc(1, sizeof(struct stacks));
+
+	/* arenatrace's own libraries (libc...) are most processes' too: their paths are then
+	 * known by inode, for a process whose mappings arrive only at its exit. */
+	if (s)
+		procfs_read_maps(getpid(), note_mapping, s);
+	return s;
 }
 
 void stacks__free(struct stacks *s)
@@ -62,6 +78,7 @@ void stacks__free(struct stacks *s)
 	free(s->procs);
 	free(s->files);
 	free(s->tmp);
+	free(s->exiting);
 	free(s);
 }
 
@@ -87,20 +104,6 @@ static struct sfile *file_of(struct stacks *s, const char *path)
 	return f;
 }
 
-static int add_region(const struct maps_entry *e, void *arg)
-{
-	struct stacks *s = arg;
-	struct sfile *f;
-
-	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/')
-		return 0;
-	f = file_of(s, e->path);
-	if (!f || at_grow(&s->tmp, s->ntmp, &s->tcap, sizeof(s->tmp[0]), 1))
-		return -ENOMEM;
-	s->tmp[s->ntmp++] = (struct region){ e->start, e->end, e->offset, f };
-	return 0;
-}
-
 static struct sproc *proc_of(struct stacks *s, int pid, bool add)
 {
 	for (size_t i = 0; i < s->nprocs; i++)
@@ -110,6 +113,92 @@ static struct sproc *proc_of(struct stacks *s, int pid, bool add)
 		return NULL;
 	s->procs[s->nprocs] = (struct sproc){ .pid = pid };
 	return &s->procs[s->nprocs++];
+}
+
+static struct sfile *file_by_id(struct stacks *s, uint32_t major, uint32_t minor, uint64_t ino)
+{
+	for (size_t i = 0; ino && i < s->nfiles; i++)
+		if (s->files[i]->ino == ino && s->files[i]->dev_major == major &&
+		    s->files[i]->dev_minor == minor)
+			return s->files[i];
+	return NULL;
+}
+
+/* The file of a mapping, its identity remembered. */
+static struct sfile *file_of_entry(struct stacks *s, const struct maps_entry *e)
+{
+	struct sfile *f = file_of(s, e->path);
+
+	if (f && e->inode) {
+		f->dev_major = e->dev_major;
+		f->dev_minor = e->dev_minor;
+		f->ino = e->inode;
+	}
+	return f;
+}
+
+static int note_mapping(const struct maps_entry *e, void *arg)
+{
+	if ((e->prot & 4 /* PROT_EXEC */) && e->path[0] == '/')
+		file_of_entry(arg, e);
+	return 0;
+}
+
+void stacks_note_file(struct stacks *s, const char *path)
+{
+	struct maps_entry e = { 0 };
+	struct stat st;
+
+	if (stat(path, &st) || strlen(path) >= sizeof(e.path))
+		return;
+	snprintf(e.path, sizeof(e.path), "%s", path);
+	e.dev_major = major(st.st_dev);
+	e.dev_minor = minor(st.st_dev);
+	e.inode = st.st_ino;
+	file_of_entry(s, &e);
+}
+
+void stacks_exit_vma(struct stacks *s, int pid, uint64_t start, uint64_t end, uint64_t offset,
+		     uint32_t dev_major, uint32_t dev_minor, uint64_t ino, const char *name)
+{
+	struct sfile *f = file_by_id(s, dev_major, dev_minor, ino);
+
+	if (s->exit_pid != pid)
+		s->nexiting = 0;
+	s->exit_pid = pid;
+	if (!f)
+		f = file_of(s, name);
+	if (f && !at_grow(&s->exiting, s->nexiting, &s->ecap, sizeof(s->exiting[0]), 1))
+		s->exiting[s->nexiting++] = (struct region){ start, end, offset, f };
+}
+
+void stacks_exit_commit(struct stacks *s, int pid)
+{
+	struct sproc *p;
+
+	if (s->exit_pid != pid || !s->nexiting)
+		return;
+	p = proc_of(s, pid, true);
+	if (p && !at_grow(&p->regions, 0, &p->rcap, sizeof(p->regions[0]), s->nexiting)) {
+		memcpy(p->regions, s->exiting, s->nexiting * sizeof(s->exiting[0]));
+		p->nregions = s->nexiting;
+	}
+	s->nexiting = 0;
+	s->exit_pid = 0;
+}
+
+static int add_region(const struct maps_entry *e, void *arg)
+{
+	struct stacks *s = arg;
+	struct sfile *f;
+
+	if (!(e->prot & 4 /* PROT_EXEC */) || e->path[0] != '/')
+		return 0;
+	f = file_of_entry(s, e);
+	if (!f || at_grow(&s->tmp, s->ntmp, &s->tcap, sizeof(s->tmp[0]), 1))
+		return -ENOMEM;
+	s->tmp[s->ntmp++] = (struct region){ e->start, e->end, e->offset, f };
+	return 0;
 }
 
 int stacks_refresh(struct stacks *s, int pid)

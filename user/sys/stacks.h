@@ -22,6 +22,16 @@ void stacks__free(struct stacks *s);
 int stacks_refresh(struct stacks *s, int pid);
 /* Forget pid's mappings (its stacks were read, or it exec'd). */
 void stacks_forget(struct stacks *s, int pid);
+/* An executable file mapping of pid as it exits (the kernel's, identified by the file's
+ * device and inode; name: the file's last path component). Gathered until
+ * stacks_exit_commit, which makes them pid's mappings when there were any. The file's path
+ * is one seen in a mapping read before or noted (stacks_note_file), else its name alone
+ * (no symbols then). */
+void stacks_exit_vma(struct stacks *s, int pid, uint64_t start, uint64_t end, uint64_t offset,
+		     uint32_t dev_major, uint32_t dev_minor, uint64_t ino, const char *name);
+void stacks_exit_commit(struct stacks *s, int pid);
+/* A file a process may map (an executable), so that its path is known by its inode. */
+void stacks_note_file(struct stacks *s, const char *path);
 
 /* One return address, resolved. Strings are "" and line 0 when unknown. */
 struct stacks_frame {
