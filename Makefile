@@ -262,13 +262,14 @@ install: all
 # $(OUTPUT)/fuzz/corpus). CI runs it briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
 $(OUTPUT)/fuzz/obj/kern/loader.o $(OUTPUT)/fuzz/obj/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
+$(OUTPUT)/fuzz/obj/out/out_pprof.o: $(OUTPUT)/profile.pb-c.h
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \

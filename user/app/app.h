@@ -70,7 +70,8 @@ int targets_probe_launch(struct at_ctx *c, int pid, const char *exe);
  * code). */
 /* A record: a process that maps new code has its mappings read at the next capture_maps. */
 void capture_record(struct at_ctx *c, const void *data, size_t len);
-/* pid exec'd: its old mappings go, the new ones are read at the next capture_maps. */
+/* pid exec'd (its probes in place): its old mappings go, the new ones are read at the next
+ * capture_maps. */
 void capture_exec(struct at_ctx *c, int pid);
 /* Read the mappings of the processes that mapped new code (after each poll). */
 void capture_maps(struct at_ctx *c);

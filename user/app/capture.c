@@ -5,11 +5,8 @@
  * it lives; at its exit its stacks are read with the mappings read last, once for all the
  * processes that exited since (a walk of the stack map each costs two system calls per
  * stack kept). */
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "app.h"
 #include "heap.h"
@@ -186,25 +183,18 @@ void capture_record(struct at_ctx *c, const void *data, size_t len)
 	 * frames its stacks may hold. */
 	if (r->hdr.type == AT_REC_SYSCALL && len >= sizeof(*r) &&
 	    (r->hdr.kind == AT_SYS_MMAP || r->hdr.kind == AT_SYS_MPROTECT) &&
-	    (r->args[2] & 4 /* PROT_EXEC */) && r->ret >= 0)
+	    (r->args[2] & 4 /* PROT_EXEC */) && r->ret >= 0 &&
+	    heap_has_pid(c->heap, (int)r->hdr.pid))
 		pid_add(&c->maps_stale, (int)r->hdr.pid);
 }
 
 void capture_exec(struct at_ctx *c, int pid)
 {
-	char link[64], exe[PATH_MAX];
-	ssize_t n;
-
+	/* The old program's mappings go; the new one's executable was noted with its probes
+	 * (targets_probe_launch). */
 	stacks_forget(c->stacks, pid);
-	pid_add(&c->maps_stale, pid);
-	/* Its executable, known by its inode should the process be gone before its mappings
-	 * are read (its libraries are most often arenatrace's own). */
-	snprintf(link, sizeof(link), "/proc/%d/exe", pid);
-	n = readlink(link, exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		stacks_note_file(c->stacks, exe);
-	}
+	if (heap_has_pid(c->heap, pid))
+		pid_add(&c->maps_stale, pid);
 }
 
 void capture_vma(struct at_ctx *c, const struct at_vma_rec *r)

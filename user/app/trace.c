@@ -81,8 +81,6 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */
 		loader_add_process(c->loader, pid);
-		if (c->stacks)
-			capture_exec(c, pid);
 		if (c->heap || c->arena) {
 			char link[64], exe[PATH_MAX];
 			ssize_t n;
@@ -95,6 +93,8 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 			}
 			targets_probe_running(c, pid);
 		}
+		if (c->stacks)
+			capture_exec(c, pid);
 		break;
 	case AT_PROC_EXIT:
 		if (c->heap)
