@@ -150,8 +150,9 @@ AT_LAYOUT(sizeof(struct at_proc_rec) == 48, "at_proc_rec layout");
 
 /* --stacks: the executable file mappings of a process as it exits, sent just before its
  * exit record (the kernel still has its mm at sched_process_exit since 6.16), so that its
- * stacks can be resolved once it is gone. At most AT_EXIT_VMAS; none when the mm is gone
- * (older kernels) or its lock is taken. */
+ * stacks can be resolved once it is gone. At most AT_EXIT_VMAS (frames in the others are
+ * then cut, as in no mapping); none when the mm is gone (older kernels) or its lock is
+ * taken (user space then uses the mappings it read last). Not shown in --ndjson. */
 #define AT_EXIT_VMAS 256
 struct at_vma_rec {
 	struct at_rec_hdr hdr; /* AT_REC_VMA, kind 0 */
