@@ -14,6 +14,7 @@
 #include "log.h"
 #include "model.h"
 #include "stacks.h"
+#include "x86.h"
 
 static int cmp_u32(const void *a, const void *b)
 {
@@ -76,8 +77,18 @@ static int resolve_all(struct at_ctx *c, int pid, const struct loader_stack *raw
 	fs->err = calloc(fs->n ? fs->n : 1, sizeof(*fs->err));
 	if (!fs->sf || !fs->err)
 		return -ENOMEM;
-	for (size_t i = 0; i < fs->n; i++)
+	for (size_t i = 0; i < fs->n; i++) {
+		unsigned char code[8];
+		size_t len = sizeof(code);
+
 		fs->err[i] = stacks_frame(c->stacks, pid, fs->addrs[i], &fs->sf[i]);
+		/* A return address follows a call: one that does not is not one (a frame
+		 * pointer walk through code without frame pointers reads any word); the file
+		 * that cannot be read is given the benefit of the doubt. */
+		if (!fs->err[i] && !stacks_code_before(c->stacks, pid, fs->addrs[i], code, &len) &&
+		    !x86_after_call(code, len))
+			fs->err[i] = -ENOENT;
+	}
 	return 0;
 }
 
@@ -87,8 +98,9 @@ static const char *or_null(const char *s)
 }
 
 /* A stack's frames, innermost first, up to the first that cannot be trusted: an address in
- * no executable file mapping (what a frame-pointer walk finds past code built without
- * frame pointers). When the process's mappings were never read, the addresses alone. */
+ * no executable file mapping, or one that does not follow a call instruction (what a
+ * frame-pointer walk finds past code built without frame pointers). When the process's
+ * mappings were never had, the addresses alone. */
 static size_t stack_frames(const struct frame_set *fs, const struct loader_stack *raw,
 			   struct rep_frame *out)
 {

@@ -2,6 +2,8 @@
 #include "stacks.h"
 
 #include <elfutils/libdwfl.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <libiberty/demangle.h>
 #include <limits.h>
 #include <stdio.h>
@@ -317,6 +319,38 @@ int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *
 		}
 		if (out->offset)
 			source_line(f, syms, pid, out->offset - 1, out);
+		return 0;
+	}
+	return -ENOENT;
+}
+
+int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *buf, size_t *len)
+{
+	struct sproc *p = proc_of(s, pid, false);
+	char path[PATH_MAX];
+
+	for (size_t i = 0; p && i < p->nregions; i++) {
+		const struct region *r = &p->regions[i];
+		uint64_t off = addr - r->start + r->offset, n = *len;
+		ssize_t got;
+		int fd;
+
+		if (addr < r->start || addr >= r->end)
+			continue;
+		/* Not before the mapping: bytes there may be another mapping's, or none. */
+		if (n > addr - r->start)
+			n = addr - r->start;
+		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, r->file->syms.path);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fd = open(r->file->syms.path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		got = pread(fd, buf, n, (off_t)(off - n));
+		close(fd);
+		if (got != (ssize_t)n)
+			return -EIO;
+		*len = n;
 		return 0;
 	}
 	return -ENOENT;

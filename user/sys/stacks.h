@@ -48,6 +48,10 @@ struct stacks_frame {
  * (a frame that cannot be trusted: the stack ends there); -ESRCH when pid's mappings were
  * never read. The function and the line are those of the call (the byte before addr). */
 int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *f);
+/* Up to *len bytes of the code right before a return address of pid, from the file mapped
+ * there (not before the mapping's start), into buf; *len says how many. 0, -ENOENT (in no
+ * mapping) or an errno of reading the file. */
+int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *buf, size_t *len);
 /* A demangled copy of name (C++, Rust), or NULL when it is not mangled; free() it. */
 char *stacks_demangle(const char *name);
 
