@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 12
+#define AT_ABI_VERSION 13
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -333,11 +333,17 @@ struct at_live {
 };
 AT_LAYOUT(sizeof(struct at_live) == 16, "at_live layout");
 
-/* Outstanding blocks per allocation stack (--stacks). */
+/* Outstanding blocks per allocation stack (--stacks), per program the process ran: execs is
+ * the task's self_exec_id (one more at each exec), so that the stacks of a program the
+ * process exec'd away from, whose addresses mean nothing in the new one, stay apart (user
+ * space keeps a process's latest and deletes the others). */
 struct at_stack_key {
 	__u32 tgid;
 	__s32 stack_id;
+	__u32 execs;
+	__u32 pad;
 };
+AT_LAYOUT(sizeof(struct at_stack_key) == 16, "at_stack_key layout");
 
 /* Per (process, stack): live bytes and blocks, and what was allocated in all (--pprof's
  * alloc_space and alloc_objects), by the allocator instance (the cookie's) that first

@@ -62,10 +62,13 @@ bool heap_overflowed = false;
 static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, __s64 blocks,
 				      __u32 alloc)
 {
-	struct at_stack_key key = { .tgid = tgid, .stack_id = stack_id };
-	struct at_stack_live *v = bpf_map_lookup_elem(&heap_stack_live, &key),
-			     zero = { .alloc = alloc };
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct at_stack_key key = { .tgid = tgid,
+				    .stack_id = stack_id,
+				    .execs = (__u32)BPF_CORE_READ(task, self_exec_id) };
+	struct at_stack_live *v, zero = { .alloc = alloc };
 
+	v = bpf_map_lookup_elem(&heap_stack_live, &key);
 	if (!v) {
 		if (blocks < 0)
 			return;

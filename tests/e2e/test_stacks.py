@@ -7,7 +7,8 @@ import os
 import re
 import subprocess
 
-from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, process, workload
+from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, process, until, \
+    wait_attached, workload
 
 SRC = os.path.join(os.path.dirname(__file__), "..", "workloads", "stack_sites.c")
 
@@ -127,3 +128,55 @@ def test_stacks_kept_after_exit(tmp_path):
     assert sum(int(line.rsplit(" ", 1)[1]) for line in lines
                if ";site_" in line) == t["big_bytes"] + t["small_bytes"]
     assert_no_drops(report)
+
+
+def exec_mappings(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return sum(1 for line in f if line.split()[1][2] == "x" and "/" in line)
+
+
+def test_stacks_of_the_program_after_exec(tmp_path):
+    # The workload allocates 3 blocks and execs itself (AT_REEXEC): those blocks' stacks,
+    # whose addresses mean nothing in the new program, are not shown; the new program's
+    # are, each with its frames. It waits (AT_GO) until arenatrace has read its mappings
+    # after the exec, so that its executable's path is known.
+    out, err, go = tmp_path / "out.json", tmp_path / "err", tmp_path / "go"
+    truth, folded = tmp_path / "truth.json", tmp_path / "folded"
+    env = dict(os.environ, AT_GO=str(go), AT_TRUTH=str(truth), AT_REEXEC="1")
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-v", "-v", "-j", "-o", str(out), "--level",
+                                   "all", "--stacks=20", "--folded", str(folded), "--",
+                                   workload("stack_sites")], stderr=e, env=env)
+    try:
+        def execd():
+            """the workload, after its exec"""
+            for t in os.listdir(f"/proc/{tracer.pid}/task"):
+                with open(f"/proc/{tracer.pid}/task/{t}/children") as f:
+                    for pid in f.read().split():
+                        with open(f"/proc/{pid}/environ", "rb") as c:
+                            if b"AT_REEXEC=" not in c.read():
+                                return int(pid)
+            return None
+        pid = until(execd)
+        want = exec_mappings(pid)
+        wait_attached(str(err), tracer, timeout=60,
+                      text=f"pid {pid}: {want} executable mappings read")
+        go.touch()
+        assert tracer.wait(timeout=120) == 0
+    finally:
+        go.touch()
+        if tracer.poll() is None:
+            tracer.kill()
+    report, t = load(str(out)), load(str(truth))
+    proc = process(report, "stack_sites")
+    assert proc["pid"] == pid
+    check_sites(proc, t)
+    for s in proc["stacks"]:
+        assert s["frames"], s
+        assert s["frames"][0]["function"] != "site_before_exec", s
+    # Every stack with live bytes (the JSON shows them all here) is the new program's:
+    # the folded lines are those, each with frames below the process and the allocator.
+    lines = folded.read_text().splitlines()
+    assert all(len(line.rsplit(" ", 1)[0].split(";")) > 2 for line in lines), lines
+    assert sum(int(line.rsplit(" ", 1)[1]) for line in lines) == \
+        sum(s["live_bytes"] for s in proc["stacks"])

@@ -5,7 +5,11 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "procfs.h"
@@ -95,6 +99,28 @@ static void test_exit_mappings(void **state)
 	assert_string_equal(f.function, "");
 	assert_int_equal(f.offset, 0x10);
 	assert_int_equal(stacks_frame(s, pid, 0x30000, &f), -ENOENT);
+	/* A file never seen, found by its name beside a known one (its device and inode
+	 * match): the unit test of the model, built beside this one. */
+	{
+		char other[PATH_MAX];
+		struct stat st;
+
+		snprintf(other, sizeof(other), "%.*s/test_model", (int)(strrchr(exe, '/') - exe),
+			 exe);
+		assert_int_equal(stat(other, &st), 0);
+		stacks_exit_vma(s, pid + 1, 0x40000, 0x50000, 0x1000, major(st.st_dev),
+				minor(st.st_dev), st.st_ino, "test_model");
+		stacks_exit_vma(s, pid + 1, 0x60000, 0x70000, 0, major(st.st_dev), minor(st.st_dev),
+				st.st_ino + 1000000, "test_model");
+		stacks_exit_commit(s, pid + 1);
+		assert_int_equal(stacks_frame(s, pid + 1, 0x40010, &f), 0);
+		assert_string_equal(f.module, other);
+		assert_int_equal(f.offset, 0x1010);
+		/* The same name, another inode: not that file. */
+		assert_int_equal(stacks_frame(s, pid + 1, 0x60010, &f), 0);
+		assert_string_equal(f.module, "test_model");
+		stacks_forget(s, pid + 1);
+	}
 	/* Its mappings go with it. */
 	stacks_forget(s, pid);
 	assert_int_equal(stacks_frame(s, pid, m.want + 1, &f), -ESRCH);

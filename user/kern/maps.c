@@ -89,13 +89,38 @@ static int cmp_stack(const void *a, const void *b)
 
 	if (x->tgid != y->tgid)
 		return x->tgid < y->tgid ? -1 : 1;
+	if (x->execs != y->execs)
+		return x->execs > y->execs ? -1 : 1; /* the latest program first */
 	if (bx != by)
 		return bx < by ? 1 : -1;
 	return (x->alloc_bytes < y->alloc_bytes) - (x->alloc_bytes > y->alloc_bytes);
 }
 
-int loader_heap_stacks(const struct loader *l, const uint32_t *tgids, size_t n,
-		       struct loader_stack **out)
+/* Keeps the stacks of each process's latest program (first in all, sorted), deleting the
+ * others from the map; returns how many are kept. */
+static size_t latest_program(const struct loader *l, struct loader_stack *all, size_t nall)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nall; i++) {
+		struct at_stack_key key = { .tgid = all[i].tgid,
+					    .stack_id = all[i].stack_id,
+					    .execs = all[i].execs };
+
+		/* The first of a tgid has its latest execs. */
+		if (kept && all[kept - 1].tgid == all[i].tgid &&
+		    all[kept - 1].execs != all[i].execs) {
+			bpf_map__delete_elem(l->skel->maps.heap_stack_live, &key, sizeof(key), 0);
+			continue;
+		}
+		if (kept != i)
+			all[kept] = all[i];
+		kept++;
+	}
+	return kept;
+}
+
+int loader_heap_stacks(struct loader *l, const uint32_t *tgids, size_t n, struct loader_stack **out)
 {
 	const struct bpf_map *live = l->skel->maps.heap_stack_live;
 	struct at_stack_key key, next;
@@ -123,6 +148,8 @@ int loader_heap_stacks(const struct loader *l, const uint32_t *tgids, size_t n,
 		s = &all[nall++];
 		memset(s, 0, sizeof(*s));
 		s->tgid = next.tgid;
+		s->execs = next.execs;
+		s->stack_id = next.stack_id;
 		s->bytes = v.bytes;
 		s->blocks = v.blocks;
 		s->alloc_bytes = v.alloc_bytes;
@@ -136,6 +163,7 @@ int loader_heap_stacks(const struct loader *l, const uint32_t *tgids, size_t n,
 	}
 	if (nall)
 		qsort(all, nall, sizeof(*all), cmp_stack);
+	nall = latest_program(l, all, nall);
 	*out = all;
 	return (int)nall;
 }

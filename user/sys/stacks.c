@@ -160,6 +160,42 @@ void stacks_note_file(struct stacks *s, const char *path)
 	file_of_entry(s, &e);
 }
 
+/* A file known only by its identity and name: looked for beside the files known (and in
+ * their ../lib, where a program's own libraries go), then in the usual library
+ * directories; the one whose device and inode match is it. */
+static struct sfile *find_by_name(struct stacks *s, uint32_t major, uint32_t minor, uint64_t ino,
+				  const char *name)
+{
+	static const char *const libdirs[] = { "/usr/lib/x86_64-linux-gnu", "/lib/x86_64-linux-gnu",
+					       "/usr/local/lib", "/usr/lib", "/lib" };
+	size_t nfiles = s->nfiles;
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (!name[0] || strchr(name, '/'))
+		return NULL;
+	for (size_t i = 0; i < nfiles + AT_ARRAY_SIZE(libdirs); i++) {
+		for (int up = 0; up < 2; up++) {
+			const char *dir = i < nfiles ? s->files[i]->syms.path : libdirs[i - nfiles];
+			const char *slash = i < nfiles ? strrchr(dir, '/') : dir + strlen(dir);
+			int dlen = slash ? (int)(slash - dir) : 0;
+
+			if (!slash || (up && i >= nfiles))
+				continue;
+			snprintf(path, sizeof(path), "%.*s%s/%s", dlen, dir, up ? "/../lib" : "",
+				 name);
+			if (!stat(path, &st) && st.st_ino == ino && major(st.st_dev) == major &&
+			    minor(st.st_dev) == minor) {
+				char real[PATH_MAX];
+
+				stacks_note_file(s, realpath(path, real) ? real : path);
+				return file_by_id(s, major, minor, ino);
+			}
+		}
+	}
+	return NULL;
+}
+
 void stacks_exit_vma(struct stacks *s, int pid, uint64_t start, uint64_t end, uint64_t offset,
 		     uint32_t dev_major, uint32_t dev_minor, uint64_t ino, const char *name)
 {
@@ -168,6 +204,8 @@ void stacks_exit_vma(struct stacks *s, int pid, uint64_t start, uint64_t end, ui
 	if (s->exit_pid != pid)
 		s->nexiting = 0;
 	s->exit_pid = pid;
+	if (!f)
+		f = find_by_name(s, dev_major, dev_minor, ino, name);
 	if (!f)
 		f = file_of(s, name);
 	if (f && !at_grow(&s->exiting, s->nexiting, &s->ecap, sizeof(s->exiting[0]), 1))
