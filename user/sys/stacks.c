@@ -17,8 +17,18 @@
 #include "syms.h"
 
 /* A mapped file, shared by every process that maps it: its symbols and its DWARF. */
+/* The code bytes before a return address, read once (stacks_code_before). */
+#define CODE_BEFORE 8
+struct code_entry {
+	uint64_t off1; /* the file offset + 1; 0: empty */
+	uint8_t len;
+	unsigned char code[CODE_BEFORE];
+};
+
 struct sfile {
 	struct syms_lazy syms;
+	struct code_entry *code; /* open addressing, a power of two */
+	size_t ncode, code_cap;
 	uint32_t dev_major, dev_minor; /* 0 0 0: not known */
 	uint64_t ino;
 	Dwfl *dwfl; /* NULL until the first line lookup, or when it failed (dwfl_failed) */
@@ -71,6 +81,7 @@ void stacks__free(struct stacks *s)
 		return;
 	for (size_t i = 0; i < s->nfiles; i++) {
 		syms_lazy_release(&s->files[i]->syms);
+		free(s->files[i]->code);
 		if (s->files[i]->dwfl)
 			dwfl_end(s->files[i]->dwfl);
 		free(s->files[i]);
@@ -132,6 +143,14 @@ static struct sfile *file_of_entry(struct stacks *s, const struct maps_entry *e)
 	struct sfile *f = file_of(s, e->path);
 
 	if (f && e->inode) {
+		/* Another file at that path now (a package upgraded): its code is not the
+		 * cached one. */
+		if (f->ino != e->inode || f->dev_major != e->dev_major ||
+		    f->dev_minor != e->dev_minor) {
+			free(f->code);
+			f->code = NULL;
+			f->ncode = f->code_cap = 0;
+		}
 		f->dev_major = e->dev_major;
 		f->dev_minor = e->dev_minor;
 		f->ino = e->inode;
@@ -362,6 +381,37 @@ int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *
 	return -ENOENT;
 }
 
+static struct code_entry *code_slot(struct sfile *f, uint64_t off)
+{
+	size_t k = (size_t)((off * 0x9e3779b97f4a7c15ull) >> 32) & (f->code_cap - 1);
+
+	while (f->code[k].off1 && f->code[k].off1 != off + 1)
+		k = (k + 1) & (f->code_cap - 1);
+	return &f->code[k];
+}
+
+/* The cache's entry for off, found or made (NULL: no memory). */
+static struct code_entry *code_entry(struct sfile *f, uint64_t off)
+{
+	if ((f->ncode + 1) * 2 > f->code_cap) {
+		size_t cap = f->code_cap ? f->code_cap * 2 : 64;
+		struct code_entry *old = f->code;
+		size_t oldcap = f->code_cap;
+
+		f->code = calloc(cap, sizeof(*f->code));
+		if (!f->code) {
+			f->code = old;
+			return NULL;
+		}
+		f->code_cap = cap;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].off1)
+				*code_slot(f, old[i].off1 - 1) = old[i];
+		free(old);
+	}
+	return code_slot(f, off);
+}
+
 int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *buf, size_t *len)
 {
 	struct sproc *p = proc_of(s, pid, false);
@@ -373,11 +423,22 @@ int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *
 		ssize_t got;
 		int fd;
 
+		struct code_entry *e;
+
 		if (addr < r->start || addr >= r->end)
 			continue;
 		/* Not before the mapping: bytes there may be another mapping's, or none. */
 		if (n > addr - r->start)
 			n = addr - r->start;
+		if (n > CODE_BEFORE)
+			n = CODE_BEFORE;
+		/* Read once a file: a live process's stacks are resolved at every report. */
+		e = code_entry(r->file, off);
+		if (e && e->off1 && e->len == n) {
+			memcpy(buf, e->code, n);
+			*len = n;
+			return 0;
+		}
 		snprintf(path, sizeof(path), "/proc/%d/root%s", pid, r->file->syms.path);
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -388,6 +449,13 @@ int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *
 		close(fd);
 		if (got != (ssize_t)n)
 			return -EIO;
+		if (e) {
+			if (!e->off1)
+				r->file->ncode++;
+			e->off1 = off + 1;
+			e->len = (uint8_t)n;
+			memcpy(e->code, buf, n);
+		}
 		*len = n;
 		return 0;
 	}
