@@ -31,7 +31,7 @@ endif
 OPT := $(if $(DEBUG),-O0,-O2)
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
-PKGS := libbpf libelf libdw zlib json-c libmicrohttpd
+PKGS := libbpf libelf libdw zlib json-c libmicrohttpd libprotobuf-c
 EXTRA_LIBS := -liberty
 # user/ is layered (docs/design.md, "Source layout"); each folder is on the quote path.
 USER_DIRS := app out probe model books kern sys
@@ -54,7 +54,7 @@ BPF_SRCS := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
 USER_SRCS := $(filter-out user/app/main.c,$(wildcard $(addsuffix /*.c,$(addprefix user/,$(USER_DIRS)))))
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS))
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -108,6 +108,17 @@ $(OUTPUT)/user/%.o: user/%.c | $(call stamp,build)
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
+
+# --pprof's messages (proto/profile.proto), generated with protoc-c into OUTPUT.
+$(OUTPUT)/profile.pb-c.c $(OUTPUT)/profile.pb-c.h &: proto/profile.proto | $(call stamp,build)
+	$(call msg,PROTOC,$@)
+	$(Q)mkdir -p $(OUTPUT)
+	$(Q)protoc-c --proto_path=proto --c_out=$(OUTPUT) $<
+$(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(OPT) -g -std=gnu11 -iquote $(OUTPUT) $(shell $(PKG_CONFIG) --cflags libprotobuf-c) \
+		$(CFLAGS) -c $< -o $@
+$(OUTPUT)/user/out/out_pprof.o: $(OUTPUT)/profile.pb-c.h
 
 # Only the loader (loader.c and maps.c) includes the skeleton: a BPF change rebuilds it alone.
 $(OUTPUT)/user/kern/loader.o $(OUTPUT)/user/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
@@ -256,13 +267,14 @@ install: all
 # $(OUTPUT)/fuzz/corpus). CI runs it briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS))
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
 	$(call msg,FUZZ-CC,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) $(FUZZ_FLAGS) -c $< -o $@
 $(OUTPUT)/fuzz/obj/kern/loader.o $(OUTPUT)/fuzz/obj/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
+$(OUTPUT)/fuzz/obj/out/out_pprof.o: $(OUTPUT)/profile.pb-c.h
 $(OUTPUT)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_OBJS)
 	$(call msg,FUZZ-LD,$@)
 	$(Q)$(CLANG) $(filter-out -Werror -Wmissing-prototypes,$(USER_CFLAGS)) -iquote user/books \

@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 10
+#define AT_ABI_VERSION 13
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -37,6 +37,7 @@ enum at_rec_type {
 	AT_REC_SYSCALL = 1,
 	AT_REC_PROC = 2,
 	AT_REC_ARENA = 3,
+	AT_REC_VMA = 4, /* --stacks: an executable file mapping of a process at its exit */
 };
 
 struct at_rec_hdr {
@@ -146,6 +147,24 @@ struct at_proc_rec {
 	char comm[16];
 };
 AT_LAYOUT(sizeof(struct at_proc_rec) == 48, "at_proc_rec layout");
+
+/* --stacks: the executable file mappings of a process as it exits, sent just before its
+ * exit record (the kernel still has its mm at sched_process_exit since 6.16), so that its
+ * stacks can be resolved once it is gone. At most AT_EXIT_VMAS (frames in the others are
+ * then cut, as in no mapping); none when the mm is gone (older kernels) or its lock is
+ * taken (user space then uses the mappings it read last). Not shown in --ndjson. */
+#define AT_EXIT_VMAS 256
+struct at_vma_rec {
+	struct at_rec_hdr hdr; /* AT_REC_VMA, kind 0 */
+	__u64 start;
+	__u64 end;
+	__u64 offset; /* the file offset of start */
+	__u64 ino;
+	__u32 dev_major;
+	__u32 dev_minor;
+	char name[64]; /* the file's last path component */
+};
+AT_LAYOUT(sizeof(struct at_vma_rec) == 128, "at_vma_rec layout");
 
 /* Where a code address lies: its file mapping and, for a wrapper's unwind site, the CFA
  * offset (0 for any other address). Cached per process and generation. */
@@ -314,17 +333,30 @@ struct at_live {
 };
 AT_LAYOUT(sizeof(struct at_live) == 16, "at_live layout");
 
-/* Outstanding blocks per allocation stack (--stacks). */
+/* Outstanding blocks per allocation stack (--stacks), per program the process ran: execs is
+ * the task's self_exec_id (one more at each exec), so that the stacks of a program the
+ * process exec'd away from, whose addresses mean nothing in the new one, stay apart (user
+ * space keeps a process's latest and deletes the others). */
 struct at_stack_key {
 	__u32 tgid;
 	__s32 stack_id;
+	__u32 execs;
+	__u32 pad;
 };
+AT_LAYOUT(sizeof(struct at_stack_key) == 16, "at_stack_key layout");
 
+/* Per (process, stack): live bytes and blocks, and what was allocated in all (--pprof's
+ * alloc_space and alloc_objects), by the allocator instance (the cookie's) that first
+ * allocated there: a call site calls one allocator. */
 struct at_stack_live {
 	__s64 bytes;
 	__s64 blocks;
+	__u64 alloc_bytes;
+	__u64 alloc_count;
+	__u32 alloc;
+	__u32 pad;
 };
-AT_LAYOUT(sizeof(struct at_stack_live) == 16, "at_stack_live layout");
+AT_LAYOUT(sizeof(struct at_stack_live) == 40, "at_stack_live layout");
 /* The loader's delete_keys_of reads the tgid first in every per-process key. */
 AT_LAYOUT(AT_OFFSET(struct at_live_key, tgid) == 0 && AT_OFFSET(struct at_stack_key, tgid) == 0,
 	  "per-process keys begin with the tgid");

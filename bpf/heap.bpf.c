@@ -59,11 +59,16 @@ const volatile __u32 heap_table_bits = 18;
 /* Set once a block has gone to heap_live: until then a free not in heap_table skips it. */
 bool heap_overflowed = false;
 
-static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, __s64 blocks)
+static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, __s64 blocks,
+				      __u32 alloc)
 {
-	struct at_stack_key key = { .tgid = tgid, .stack_id = stack_id };
-	struct at_stack_live *v = bpf_map_lookup_elem(&heap_stack_live, &key), zero = {};
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct at_stack_key key = { .tgid = tgid,
+				    .stack_id = stack_id,
+				    .execs = (__u32)BPF_CORE_READ(task, self_exec_id) };
+	struct at_stack_live *v, zero = { .alloc = alloc };
 
+	v = bpf_map_lookup_elem(&heap_stack_live, &key);
 	if (!v) {
 		if (blocks < 0)
 			return;
@@ -77,6 +82,10 @@ static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, _
 	}
 	__sync_fetch_and_add(&v->bytes, bytes);
 	__sync_fetch_and_add(&v->blocks, blocks);
+	if (blocks > 0) {
+		__sync_fetch_and_add(&v->alloc_bytes, bytes);
+		__sync_fetch_and_add(&v->alloc_count, blocks);
+	}
 }
 
 /* The counters to add to: the thread's own slot for this (process, allocator), or the
@@ -306,7 +315,7 @@ static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, 
 			/* At the return probe, the stack begins in the caller of malloc. */
 			stack_id = bpf_get_stackid(ctx, &heap_stack_traces, BPF_F_USER_STACK);
 			if (stack_id >= 0)
-				stack_add(tgid, stack_id, (__s64)size, 1);
+				stack_add(tgid, stack_id, (__s64)size, 1, AT_COOKIE_ALLOC(cookie));
 			else
 				drop(AT_DROP_STACK_ID);
 		}
@@ -377,7 +386,7 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC)
 				size = live_size;
 			if (stack_id >= 0)
-				stack_add(tgid, stack_id, -(__s64)live_size, -1);
+				stack_add(tgid, stack_id, -(__s64)live_size, -1, 0);
 		}
 	}
 	ADD(shared, s->free_count, 1);

@@ -257,6 +257,50 @@ int BPF_PROG(os_exec, struct task_struct *p)
 	return 0;
 }
 
+/* --stacks: send the exiting process's executable file mappings. */
+const volatile bool os_exit_vmas = false;
+
+extern int bpf_iter_task_vma_new(struct bpf_iter_task_vma *it, struct task_struct *task,
+				 __u64 addr) __ksym;
+extern struct vm_area_struct *bpf_iter_task_vma_next(struct bpf_iter_task_vma *it) __ksym;
+extern void bpf_iter_task_vma_destroy(struct bpf_iter_task_vma *it) __ksym;
+
+static __always_inline void exit_vmas(struct task_struct *p, __u32 tgid)
+{
+	struct bpf_iter_task_vma it;
+	struct vm_area_struct *vma;
+	int n = 0;
+
+	/* Fails (no record) when the mm is gone or its lock is held. */
+	bpf_iter_task_vma_new(&it, p, 0);
+	while ((vma = bpf_iter_task_vma_next(&it)) && n < AT_EXIT_VMAS) {
+		struct file *f = vma->vm_file;
+		struct at_vma_rec *rec;
+		dev_t dev;
+
+		if (!f || !(vma->vm_flags & 0x4 /* VM_EXEC */))
+			continue;
+		rec = bpf_ringbuf_reserve(&events, sizeof(*rec), 0);
+		if (!rec) {
+			drop(AT_DROP_RINGBUF_FULL);
+			break;
+		}
+		rec_hdr(&rec->hdr, AT_REC_VMA, 0, tgid);
+		rec->start = vma->vm_start;
+		rec->end = vma->vm_end;
+		rec->offset = vma->vm_pgoff << 12;
+		rec->ino = BPF_CORE_READ(f, f_inode, i_ino);
+		dev = BPF_CORE_READ(f, f_inode, i_sb, s_dev);
+		rec->dev_major = dev >> 20;
+		rec->dev_minor = dev & 0xfffff;
+		bpf_probe_read_kernel_str(rec->name, sizeof(rec->name),
+					  BPF_CORE_READ(f, f_path.dentry, d_name.name));
+		submit(rec);
+		n++;
+	}
+	bpf_iter_task_vma_destroy(&it);
+}
+
 /* Fires per thread; the process leaves the traced map when its last thread exits
  * (signal->live has already dropped to zero then, on any kernel, whatever the tracepoint's
  * own arguments). Its code-cache entries age out of the LRU map. */
@@ -272,6 +316,8 @@ int BPF_PROG(os_exit, struct task_struct *p)
 	fold_thread(p);
 	if (BPF_CORE_READ(p, signal, live.counter) != 0)
 		return 0;
+	if (os_exit_vmas)
+		exit_vmas(p, tgid);
 	emit_proc(AT_PROC_EXIT, p, 0);
 	bpf_map_delete_elem(&traced, &tgid);
 	return 0;

@@ -22,7 +22,7 @@ DOORS = {
     "probe": {"probe_info.h"},  # model/probe_info.h: what the model needs of a probe
     "out": {"report.h"},        # model/report.h: the report's types
 }
-SHARED = {"arenatrace.h", "arenatrace.skel.h"}  # bpf/ ABI and the generated skeleton
+SHARED = {"arenatrace.h", "arenatrace.skel.h", "profile.pb-c.h"}  # bpf/ ABI, generated code
 
 
 def main(top):

@@ -109,22 +109,6 @@ def test_heap_level_off(tmp_path):
     assert run.report["options"]["levels"] == "os"
 
 
-def test_stacks_top_outstanding(tmp_path):
-    run = Run(tmp_path, "stack_sites", mode="attach", args=("--stacks=5",))
-    t = run.truth
-    stacks = run.proc["stacks"]
-    assert stacks is not None and len(stacks) >= 2
-    big, small = stacks[0], stacks[1]
-    assert big["frames"][0].startswith("site_big ")
-    assert big["live_bytes"] == t["big_bytes"] and big["live_objects"] == 10
-    assert small["frames"][0].startswith("site_small ")
-    assert small["live_bytes"] == t["small_bytes"] and small["live_objects"] == 100
-    # What was freed holds nothing.
-    assert not any(s["frames"][0].startswith("site_freed") for s in stacks)
-    assert any(f.startswith("main ") for f in big["frames"])
-    assert_no_drops(run.report)
-
-
 def test_follows_exec_through_a_shell(tmp_path):
     # The shell forks and the child execs a jemalloc program: its allocator is found from
     # the new executable. Children are probed when their records arrive, so the workload

@@ -191,12 +191,37 @@ static void test_arena_spec(void **state)
 	assert_non_null(strstr(err, "ptr= needs free=SYMBOL"));
 }
 
+/* --folded and --pprof imply --stacks (10, or the N given), with -p and with -- CMD, and
+ * need the heap level. */
+static void test_profile_outputs(void **state)
+{
+	char *pid[] = { "arenatrace", "--level", "all", "--pprof", "p.pb.gz", "-p", "10", NULL };
+	char *cmd[] = { "arenatrace", "--level", "all",	 "--stacks=3", "--folded",
+			"f",	      "--",	 "true", NULL };
+	char *no_heap[] = { "arenatrace", "--folded", "f", "-p", "10", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 7, pid), 0);
+	assert_string_equal(o.pprof, "p.pb.gz");
+	assert_null(o.folded);
+	assert_int_equal(o.stacks, 10);
+	assert_int_equal(parse(&o, err, 8, cmd), 0);
+	assert_string_equal(o.folded, "f");
+	assert_int_equal(o.stacks, 3);
+	assert_non_null(o.cmd);
+	assert_int_equal(parse(&o, err, 5, no_heap), -EINVAL);
+	assert_non_null(strstr(err, "--folded and --pprof need the heap level"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_textfile),
+		cmocka_unit_test(test_profile_outputs),
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_kernel_budget),
 		cmocka_unit_test(test_command_keeps_its_options),

@@ -510,6 +510,54 @@ static void test_exit_reported_once(void **state)
 	model__free(m);
 }
 
+/* --stacks: the model keeps its own copy of the stacks, their frames and strings (the
+ * caller's buffers go right after), each string once; the first nshown are shown. */
+static void test_stacks_copied(void **state)
+{
+	struct model *m = new_model();
+	char mod[32], fn[2][16], file[32];
+	struct rep_frame fr[3];
+	struct rep_stack st[2];
+	const struct report *r;
+	const struct rep_proc *p;
+
+	(void)state;
+	strcpy(mod, "/bin/app");
+	strcpy(fn[0], "leaf");
+	strcpy(fn[1], "main");
+	strcpy(file, "app.c");
+	fr[0] = (struct rep_frame){ 0x1010, mod, NULL, 0x10, fn[0], 4, file, 12 };
+	fr[1] = (struct rep_frame){ 0x1020, mod, NULL, 0x20, fn[1], 8, file, 30 };
+	fr[2] = (struct rep_frame){ 0x1030, mod, NULL, 0x30, fn[1], 24, file, 31 };
+	st[0] = (struct rep_stack){ "glibc", 100, 2, 300, 6, fr, 2 };
+	st[1] = (struct rep_stack){ "glibc", 0, 0, 50, 1, &fr[2], 1 };
+	assert_int_equal(model_set_stacks(m, PID, true, st, 2, 1), -ESRCH);
+	assert_int_equal(model_set_stacks(m, PID, false, st, 2, 1), 0);
+	memset(fr, 0, sizeof(fr));
+	memset(st, 0, sizeof(st));
+	memset(mod, 'x', sizeof(mod) - 1);
+	memset(fn, 'y', sizeof(fn));
+	r = model_report_total(m, 1);
+	p = &r->procs[0];
+	assert_true(p->has_stacks);
+	assert_int_equal(p->nstacks, 1);
+	assert_int_equal(p->nstacks_all, 2);
+	assert_string_equal(p->stacks[0].allocator, "glibc");
+	assert_int_equal(p->stacks[0].bytes, 100);
+	assert_int_equal(p->stacks[0].alloc_count, 6);
+	assert_int_equal(p->stacks[0].nframes, 2);
+	assert_string_equal(p->stacks[0].frames[0].function, "leaf");
+	assert_string_equal(p->stacks[0].frames[1].function, "main");
+	assert_int_equal(p->stacks[0].frames[1].line, 30);
+	assert_null(p->stacks[0].frames[0].build_id);
+	assert_string_equal(p->stacks[1].frames[0].module, "/bin/app");
+	assert_int_equal(p->stacks[1].frames[0].function_offset, 24);
+	/* One copy of each string. */
+	assert_ptr_equal(p->stacks[0].frames[1].function, p->stacks[1].frames[0].function);
+	assert_ptr_equal(p->stacks[0].frames[0].file, p->stacks[1].frames[0].file);
+	model__free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -523,6 +571,7 @@ int main(void)
 		cmocka_unit_test(test_resident_within_mapped),
 		cmocka_unit_test(test_reserve_trims_are_not_returns),
 		cmocka_unit_test(test_exit_reported_once),
+		cmocka_unit_test(test_stacks_copied),
 	};
 
 	return cmocka_run_group_tests_name("model", tests, NULL, NULL);

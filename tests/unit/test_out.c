@@ -287,7 +287,12 @@ static void test_every_drop_in_every_backend(void **state)
 static void test_text_printable(void **state)
 {
 	struct rep_alloc a = { .name = "lib\x1b[2Jevil.so", .is_allocator = true };
-	struct rep_stack st = { .bytes = 64, .blocks = 1, .nframes = 1 };
+	struct rep_frame fr = { .address = 0x1000,
+				.module = "/lib/libx.so",
+				.offset = 0x10,
+				.function = "evil\x1b[31m",
+				.function_offset = 4 };
+	struct rep_stack st = { .bytes = 64, .blocks = 1, .frames = &fr, .nframes = 1 };
 	struct rep_proc p = { .pid = 5,
 			      .comm = "c",
 			      .allocs = &a,
@@ -299,10 +304,51 @@ static void test_text_printable(void **state)
 	char *text;
 
 	(void)state;
-	snprintf(st.frames[0], sizeof(st.frames[0]), "evil\x1b[31m (libx.so)");
 	text = render_report(OUT_TEXT, &r);
 	assert_null(strchr(text, '\x1b'));
+	assert_non_null(strstr(text, "evil?[31m+0x4 (libx.so)"));
 	assert_non_null(strstr(text, "lib?[2Jevil."));
+	free(text);
+}
+
+/* --stacks in JSON: a stack object with its allocator and totals, frames as objects, null
+ * for what is not known; the text form of the same frames; only the shown stacks. */
+static void test_stack_frames(void **state)
+{
+	struct rep_frame fr[2] = {
+		{ 0x5555000011f8, "/opt/app", "6b94", 0x11f8, "site_big", 14, "src/a.c", 10 },
+		{ 0x7f0000029d90, "/lib/libc.so.6", NULL, 0x29d90, NULL, 0, NULL, 0 },
+	};
+	struct rep_stack st[2] = { { "glibc", 1000, 10, 1500, 15, fr, 2 },
+				   { "glibc", 0, 0, 8, 1, fr, 1 } };
+	struct rep_alloc a = { .name = "glibc", .is_allocator = true };
+	struct rep_proc p = { .pid = 5,
+			      .comm = "c",
+			      .allocs = &a,
+			      .nallocs = 1,
+			      .stacks = st,
+			      .nstacks = 1,
+			      .nstacks_all = 2,
+			      .has_stacks = true };
+	struct report r = { .procs = &p, .nprocs = 1 };
+	char *json, *text;
+
+	(void)state;
+	json = render_report(OUT_JSON, &r);
+	assert_non_null(strstr(
+		json,
+		"\"stacks\":[{\"allocator\":\"glibc\",\"live_bytes\":1000,\"live_objects\":10,"
+		"\"alloc_bytes\":1500,\"alloc_count\":15,\"frames\":[{\"address\":93823560585720,"
+		"\"module\":\"/opt/app\",\"build_id\":\"6b94\",\"offset\":4600,"
+		"\"function\":\"site_big\",\"function_offset\":14,\"file\":\"src/a.c\","
+		"\"line\":10},{\"address\":139637976898960,\"module\":\"/lib/libc.so.6\","
+		"\"build_id\":null,\"offset\":171408,\"function\":null,"
+		"\"function_offset\":null,\"file\":null,\"line\":null}]}]"));
+	text = render_report(OUT_TEXT, &r);
+	assert_non_null(strstr(text, "    1000 B in 10 blocks (glibc)\n"
+				     "      site_big+0xe (a.c:10)\n"
+				     "      libc.so.6+0x29d90\n"));
+	free(json);
 	free(text);
 }
 
@@ -481,6 +527,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_text_golden),
 		cmocka_unit_test(test_json_golden_and_valid),
+		cmocka_unit_test(test_stack_frames),
 		cmocka_unit_test(test_purge_latency_units),
 		cmocka_unit_test(test_text_summarises_noise),
 		cmocka_unit_test(test_json_error_object),

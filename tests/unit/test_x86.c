@@ -160,6 +160,42 @@ static void test_size_word_not_there(void **state)
 	assert_int_equal(x86_size_word_offset(c, sizeof(c), OFF, &regs), 0);
 }
 
+/* Call instructions that end right before a return address, in every form compilers emit,
+ * and bytes that do not end with one. */
+static void test_after_call(void **state)
+{
+	static const struct {
+		unsigned char code[8];
+		size_t len;
+		bool call;
+	} cases[] = {
+		{ { 0x90, 0x90, 0x90, 0xe8, 0x10, 0x20, 0x30, 0x40 }, 8, true }, /* call rel32 */
+		{ { 0x48, 0x89, 0xc7, 0xff, 0xd0 }, 5, true },			 /* call *%rax */
+		{ { 0x90, 0x41, 0xff, 0xd3 }, 4, true },			 /* call *%r11 */
+		{ { 0x90, 0x3e, 0xff, 0xd2 }, 4, true },		   /* notrack call *%rdx */
+		{ { 0x90, 0xff, 0x15, 0x12, 0x34, 0x56, 0x78 }, 7, true }, /* call *0x..(%rip) */
+		{ { 0x90, 0xff, 0x10 }, 3, true },			   /* call *(%rax) */
+		{ { 0x90, 0xff, 0x50, 0x18 }, 4, true },		   /* call *0x18(%rax) */
+		{ { 0x90, 0xff, 0x14, 0x24 }, 4, true },		   /* call *(%rsp) */
+		{ { 0x90, 0xff, 0x54, 0x24, 0x08 }, 5, true },		   /* call *0x8(%rsp) */
+		{ { 0xff, 0x90, 0x00, 0x01, 0x00, 0x00 }, 6, true },	   /* call *0x100(%rax) */
+		{ { 0xff, 0x14, 0xc5, 0x00, 0x10, 0x00, 0x00 },
+		  7,
+		  true },					      /* call *0x1000(,%rax,8) */
+		{ { 0x55, 0x48, 0x89, 0xe5, 0x5d, 0xc3 }, 6, false }, /* push, mov, pop, ret */
+		{ { 0x48, 0x83, 0xc4, 0x08 }, 4, false },	      /* add $8,%rsp */
+		{ { 0x90, 0xff, 0xe0 }, 3, false },		      /* jmp *%rax */
+		{ { 0x90, 0xff, 0x15, 0x12, 0x34 }, 5, false },	      /* rip-relative cut short */
+		{ { 0xe8, 0x00 }, 2, false },
+		{ { 0 }, 0, false },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (x86_after_call(cases[i].code, cases[i].len) != cases[i].call)
+			fail_msg("case %zu", i);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -173,6 +209,7 @@ int main(void)
 		cmocka_unit_test(test_branch_into_window),
 		cmocka_unit_test(test_size_word_glibc_free),
 		cmocka_unit_test(test_size_word_not_there),
+		cmocka_unit_test(test_after_call),
 	};
 
 	return cmocka_run_group_tests_name("heap", tests, NULL, NULL);

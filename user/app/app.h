@@ -18,6 +18,12 @@
 
 struct output;
 
+/* A set of pids (capture.c). */
+struct pid_set {
+	uint32_t *v;
+	size_t n, cap;
+};
+
 struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
@@ -42,6 +48,8 @@ struct at_ctx {
 	int output_errno;	/* the first write to the output that failed */
 	double started_s;	/* arenatrace's start, since the Unix epoch (trace.c) */
 	size_t pointers_next;	/* the live-block table's bucket the next pointer pass starts at */
+	struct pid_set maps_stale;  /* --stacks: mapped new code since their mappings were read */
+	struct pid_set stack_exits; /* --stacks: exited, stacks not read yet */
 };
 
 /* Set by SIGINT and SIGTERM: the trace loop ends and reports. */
@@ -60,6 +68,28 @@ int targets_release_child(struct at_ctx *c);
  * process will map after its exec. */
 int targets_probe_running(struct at_ctx *c, int pid);
 int targets_probe_launch(struct at_ctx *c, int pid, const char *exe);
+
+/* capture.c: --stacks. A process's stacks are read from the BPF maps and resolved with its
+ * mappings: at each report for the live ones, and for one that exited before the maps
+ * forget it, with its mappings as last read (they are read again whenever it maps new
+ * code). */
+/* A record: a process that maps new code has its mappings read at the next capture_maps. */
+void capture_record(struct at_ctx *c, const void *data, size_t len);
+/* pid exec'd (its probes in place): its old mappings go, the new ones are read at the next
+ * capture_maps. */
+void capture_exec(struct at_ctx *c, int pid);
+/* Read the mappings of the processes that mapped new code (after each poll). */
+void capture_maps(struct at_ctx *c);
+/* An executable file mapping of a process as it exits (the records before its exit). */
+struct at_vma_rec;
+void capture_vma(struct at_ctx *c, const struct at_vma_rec *r);
+/* pid exited: its stacks are read at the next capture_exits. */
+void capture_exit(struct at_ctx *c, int pid);
+/* The stacks of processes that exited since the last call, in one walk of the maps. */
+void capture_exits(struct at_ctx *c);
+/* The stacks of every live process with heap probes (and of those exited), for a report. */
+void capture_live(struct at_ctx *c);
+void capture_free(struct at_ctx *c);
 
 /* attach.c: the allocators' own books of pid, read now (t: CLOCK_MONOTONIC) into the
  * model. */

@@ -20,6 +20,8 @@ enum {
 	OPT_LEVEL,
 	OPT_HIST,
 	OPT_STACKS,
+	OPT_FOLDED,
+	OPT_PPROF,
 	OPT_ARENA,
 	OPT_COMM,
 	OPT_CGROUP,
@@ -151,6 +153,18 @@ static const struct opt_desc opts[] = {
 	  NULL,
 	  "show the N (10) user stacks holding the most live bytes (heap level; "
 	  "glibc blocks then go into the live-block table too: slower)" },
+	{ { "folded", required_argument, NULL, OPT_FOLDED },
+	  0,
+	  "FILE",
+	  NULL,
+	  "write the live bytes by stack to FILE at each report, as folded stacks for flame "
+	  "graphs (flamegraph.pl, inferno, speedscope); implies --stacks" },
+	{ { "pprof", required_argument, NULL, OPT_PPROF },
+	  0,
+	  "FILE",
+	  NULL,
+	  "write the stacks to FILE at each report as a gzipped pprof profile (inuse and "
+	  "alloc space and objects; go tool pprof, Pyroscope, Parca); implies --stacks" },
 	{ { "output", required_argument, NULL, 'o' },
 	  'o',
 	  "FILE",
@@ -611,6 +625,12 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			if (optarg)
 				o->stacks = (long)v;
 			break;
+		case OPT_FOLDED:
+			o->folded = optarg;
+			break;
+		case OPT_PPROF:
+			o->pprof = optarg;
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -631,6 +651,11 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			return -EINVAL;
 		}
 	}
+	if ((o->folded || o->pprof) && !o->level_heap)
+		return fail(err, len, "--folded and --pprof need the heap level%s%s",
+			    " (--level all)", "");
+	if ((o->folded || o->pprof) && !o->stacks)
+		o->stacks = 10;
 	if (optind < argc && !strcmp(argv[optind - 1], "--")) {
 		o->cmd = &argv[optind];
 		return (o->help || o->version || o->config_help || (!o->npids && !o->all))

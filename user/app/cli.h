@@ -58,7 +58,9 @@ struct at_opts {
 	size_t narenas;
 	bool books; /* read the allocators' own books (default; --no-books) */
 	bool hist;
-	long stacks; /* --stacks: how many top stacks to show, 0 = off */
+	long stacks;	    /* --stacks: how many top stacks to show, 0 = off */
+	const char *folded; /* --folded FILE */
+	const char *pprof;  /* --pprof FILE */
 	/* -C key=value */
 	uint64_t ringbuf_bytes;
 	uint64_t max_procs;

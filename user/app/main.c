@@ -313,6 +313,7 @@ int main(int argc, char **argv)
 		if (waitpid(c.child, &st, WNOHANG) == c.child && rc == AT_EXIT_OK && c.released)
 			rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 	}
+	capture_free(&c);
 	stacks__free(c.stacks);
 	heap__free(c.heap);
 	arena__free(c.arena);

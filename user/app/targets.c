@@ -17,6 +17,7 @@
 #include "log.h"
 #include "model.h"
 #include "procfs.h"
+#include "stacks.h"
 
 /* Uprobes of the heap and arena levels for a process now running, or (exe) for the files a
  * process will map after its exec. */
@@ -33,6 +34,10 @@ int targets_probe_launch(struct at_ctx *c, int pid, const char *exe)
 {
 	int err = c->heap ? heap_attach_launch(c->heap, pid, exe) : 0;
 
+	/* --stacks: the program's path, known by its inode should it exit before its mappings
+	 * are read. */
+	if (c->stacks && exe)
+		stacks_note_file(c->stacks, exe);
 	if (!err && c->arena)
 		err = arena_attach_launch(c->arena, pid, exe);
 	return err;

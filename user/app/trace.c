@@ -95,11 +95,15 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 			}
 			targets_probe_running(c, pid);
 		}
+		if (c->stacks)
+			capture_exec(c, pid);
 		break;
 	case AT_PROC_EXIT:
 		if (c->heap)
 			model_heap_refresh(c->model, pid, r->hdr.ts_ns, read_heap,
 					   &(struct heap_source){ c->heap, false });
+		if (c->stacks && heap_has_pid(c->heap, pid))
+			capture_exit(c, pid);
 		break;
 	default:
 		break;
@@ -144,8 +148,15 @@ int trace_on_record(void *arg, void *data, size_t len)
 	if (h->type == AT_REC_ARENA && c->arena && len >= sizeof(struct at_arena_rec))
 		probe = arena_probe_of(
 			c->arena, AT_ACOOKIE_PROBE(((const struct at_arena_rec *)data)->cookie));
+	if (h->type == AT_REC_VMA) {
+		if (c->stacks && len >= sizeof(struct at_vma_rec))
+			capture_vma(c, data);
+		return 0;
+	}
 	if (proc)
 		before_proc(c, data);
+	else if (c->stacks)
+		capture_record(c, data, len);
 	err = model_apply(c->model, data, len, probe);
 	if (proc && h->kind == AT_PROC_EXIT)
 		after_exit(c, (int)h->pid);
@@ -173,30 +184,6 @@ static void check_gone(void *arg, int pid)
 	if (loader_poll(c->loader, 0) > 0 && !model_is_alive(c->model, pid))
 		return;
 	trace_on_record(c, &r, sizeof(r));
-}
-
-/* --stacks: the top stacks of a live process, symbolised now (its maps are needed). */
-static void capture_stacks(void *arg, int pid)
-{
-	struct at_ctx *c = arg;
-	size_t n = (size_t)c->opts->stacks;
-	struct loader_stack *raw = calloc(n, sizeof(*raw));
-	struct rep_stack *rep = calloc(n, sizeof(*rep));
-	int got = raw && rep ? loader_heap_top_stacks(c->loader, pid, raw, n) : -ENOMEM;
-
-	if (got >= 0 && !stacks_refresh(c->stacks, pid)) {
-		for (int i = 0; i < got; i++) {
-			rep[i].bytes = raw[i].bytes;
-			rep[i].blocks = raw[i].blocks;
-			rep[i].nframes = raw[i].nips;
-			for (size_t k = 0; k < raw[i].nips; k++)
-				stacks_symbolize(c->stacks, raw[i].ips[k], rep[i].frames[k],
-						 sizeof(rep[i].frames[k]));
-		}
-		model_set_stacks(c->model, pid, rep, (size_t)got);
-	}
-	free(raw);
-	free(rep);
 }
 
 /* When arenatrace started, in seconds since the Unix epoch: its start in clock ticks after
@@ -435,6 +422,10 @@ static void read_books(void *arg, int pid)
 
 static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 {
+	/* The stacks of processes that exited, before the sweep takes them from the maps
+	 * and -a forgets the processes. */
+	if (c->stacks)
+		capture_exits(c);
 	/* The books, and the heap level's pointers, cost about 1% of a core at most: a pass
 	 * that took T waits 100 T before the next periodic one (a 4 GiB glibc heap takes about
 	 * 140 ms here). A report reads them afresh. */
@@ -459,6 +450,34 @@ static void sample(struct at_ctx *c, uint64_t t, bool periodic)
 		model_prune_exited(c->model);
 }
 
+/* --folded, --pprof: the report's stacks, replacing the file's content whole (written
+ * aside, then renamed), so that a reader never sees half a profile. */
+static void write_stacks_file(struct at_ctx *c, enum out_format fmt, const char *path,
+			      const struct report *r)
+{
+	char tmp[PATH_MAX];
+	struct out o;
+	FILE *f;
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	f = fopen(tmp, "we");
+	if (!f) {
+		at_warn("cannot write '%s': %s", tmp, strerror(errno));
+		return;
+	}
+	out_init(&o, fmt, f, false, &c->meta);
+	err = out_report(&o, r, true);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && rename(tmp, path))
+		err = -errno;
+	if (err) {
+		at_warn("cannot write '%s': %s", path, strerror(-err));
+		unlink(tmp);
+	}
+}
+
 static void report(struct at_ctx *c, bool final)
 {
 	uint64_t t = app_now_ns();
@@ -466,12 +485,16 @@ static void report(struct at_ctx *c, bool final)
 
 	sample(c, t, false);
 	if (c->stacks)
-		heap_for_each_pid(c->heap, capture_stacks, c);
+		capture_live(c);
 	at_warn_flush(); /* what repeated since the last report, before it */
 	r = current_report(c, t, final);
 	errno = 0;
 	if (r)
 		out_report(&c->out, r, final);
+	if (r && c->opts->folded)
+		write_stacks_file(c, OUT_FOLDED, c->opts->folded, r);
+	if (r && c->opts->pprof)
+		write_stacks_file(c, OUT_PPROF, c->opts->pprof, r);
 	fflush(c->out.f);
 	output_check(c);
 	trace_write_textfile(c, t);
@@ -504,6 +527,8 @@ int trace_loop(struct at_ctx *c)
 			at_err("reading the ring buffer failed: %s", strerror(-n));
 			return AT_EXIT_RUNTIME;
 		}
+		if (c->stacks)
+			capture_maps(c);
 		t = app_now_ns();
 		if (t >= next_sample) {
 			model_for_each_alive(c->model, check_gone, c);

@@ -163,6 +163,7 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor;
 	l->skel->rodata->heap_stacks = o->stacks;
+	l->skel->rodata->os_exit_vmas = o->stacks;
 	l->skel->rodata->arena_watch = o->level_arena && o->level_heap;
 	l->skel->rodata->trace_all = o->all;
 	l->skel->rodata->comm_filter_on = o->ncomms > 0;

@@ -89,15 +89,26 @@ void loader_heap_folds(const struct loader *l, uint64_t *begun, uint64_t *done);
  * there are none. */
 int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live_threads,
 		      struct at_heap_stats *sum);
-/* --stacks: the n stacks of pid with the most outstanding bytes, largest first. Returns
- * how many were found, or a negative errno. */
+/* --stacks: every stack that allocated since its process was traced, of the processes in
+ * tgids (sorted), in one walk of the map, in *out (malloc'd; free() it): by tgid, and in a
+ * process those holding the most live bytes first (then by bytes allocated). Returns how
+ * many, or a negative errno. A stack whose trace is gone has no ips. Only the stacks of
+ * the program a process runs last count: those of programs it exec'd away from are
+ * deleted from the map. */
 struct loader_stack {
-	int64_t bytes;
+	uint32_t tgid;
+	uint32_t execs; /* the program's (at_stack_key) */
+	int32_t stack_id;
+	int64_t bytes; /* live */
 	int64_t blocks;
+	uint64_t alloc_bytes; /* allocated in all */
+	uint64_t alloc_count;
+	uint32_t alloc; /* the allocator instance (heap_alloc_name) */
 	uint64_t ips[AT_STACK_DEPTH];
 	size_t nips;
 };
-int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n);
+int loader_heap_stacks(struct loader *l, const uint32_t *tgids, size_t n,
+		       struct loader_stack **out);
 
 /* Drops the heap counters of a process that exited; its live blocks go at the next
  * loader_heap_sweep (a walk over the whole table, once for every process gone since). */

@@ -70,61 +70,6 @@ int loader_heap_stats(const struct loader *l, int pid, uint32_t alloc, bool live
 	return found ? 0 : -ENOENT;
 }
 
-static int cmp_stack(const void *a, const void *b)
-{
-	const struct loader_stack *x = a, *y = b;
-
-	return x->bytes < y->bytes ? 1 : x->bytes > y->bytes ? -1 : 0;
-}
-
-int loader_heap_top_stacks(const struct loader *l, int pid, struct loader_stack *out, size_t n)
-{
-	const struct bpf_map *live = l->skel->maps.heap_stack_live;
-	struct at_stack_key key, next;
-	struct loader_stack *all = NULL;
-	size_t nall = 0, cap = 0;
-	bool first = true;
-
-	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
-		struct at_stack_live v;
-
-		first = false;
-		key = next;
-		if (next.tgid != (__u32)pid ||
-		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
-		    v.blocks <= 0)
-			continue;
-		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
-			free(all);
-			return -ENOMEM;
-		}
-		memset(&all[nall], 0, sizeof(all[0]));
-		all[nall].bytes = v.bytes;
-		all[nall].blocks = v.blocks;
-		/* The stack id goes in ips[0] until the trace is read below. */
-		all[nall].ips[0] = (uint64_t)(uint32_t)next.stack_id;
-		nall++;
-	}
-	if (nall)
-		qsort(all, nall, sizeof(*all), cmp_stack);
-	if (nall > n)
-		nall = n;
-	for (size_t i = 0; i < nall; i++) {
-		__u32 id = (__u32)all[i].ips[0];
-		__u64 ips[AT_STACK_DEPTH] = { 0 };
-
-		out[i] = all[i];
-		out[i].nips = 0;
-		if (bpf_map__lookup_elem(l->skel->maps.heap_stack_traces, &id, sizeof(id), ips,
-					 sizeof(ips), 0))
-			continue;
-		for (size_t k = 0; k < AT_STACK_DEPTH && ips[k]; k++)
-			out[i].ips[out[i].nips++] = ips[k];
-	}
-	free(all);
-	return (int)nall;
-}
-
 static int cmp_u32(const void *a, const void *b)
 {
 	__u32 x = *(const __u32 *)a, y = *(const __u32 *)b;
@@ -135,6 +80,92 @@ static int cmp_u32(const void *a, const void *b)
 static bool in_sorted(const __u32 *set, size_t n, __u32 tgid)
 {
 	return bsearch(&tgid, set, n, sizeof(*set), cmp_u32) != NULL;
+}
+
+static int cmp_stack(const void *a, const void *b)
+{
+	const struct loader_stack *x = a, *y = b;
+	int64_t bx = x->blocks > 0 ? x->bytes : 0, by = y->blocks > 0 ? y->bytes : 0;
+
+	if (x->tgid != y->tgid)
+		return x->tgid < y->tgid ? -1 : 1;
+	if (x->execs != y->execs)
+		return x->execs > y->execs ? -1 : 1; /* the latest program first */
+	if (bx != by)
+		return bx < by ? 1 : -1;
+	return (x->alloc_bytes < y->alloc_bytes) - (x->alloc_bytes > y->alloc_bytes);
+}
+
+/* Keeps the stacks of each process's latest program (first in all, sorted), deleting the
+ * others from the map; returns how many are kept. */
+static size_t latest_program(const struct loader *l, struct loader_stack *all, size_t nall)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < nall; i++) {
+		struct at_stack_key key = { .tgid = all[i].tgid,
+					    .stack_id = all[i].stack_id,
+					    .execs = all[i].execs };
+
+		/* The first of a tgid has its latest execs. */
+		if (kept && all[kept - 1].tgid == all[i].tgid &&
+		    all[kept - 1].execs != all[i].execs) {
+			bpf_map__delete_elem(l->skel->maps.heap_stack_live, &key, sizeof(key), 0);
+			continue;
+		}
+		if (kept != i)
+			all[kept] = all[i];
+		kept++;
+	}
+	return kept;
+}
+
+int loader_heap_stacks(struct loader *l, const uint32_t *tgids, size_t n, struct loader_stack **out)
+{
+	const struct bpf_map *live = l->skel->maps.heap_stack_live;
+	struct at_stack_key key, next;
+	struct loader_stack *all = NULL;
+	size_t nall = 0, cap = 0;
+	bool first = true;
+
+	*out = NULL;
+	while (!bpf_map__get_next_key(live, first ? NULL : &key, &next, sizeof(next))) {
+		struct at_stack_live v;
+		__u64 ips[AT_STACK_DEPTH] = { 0 };
+		__u32 id = (__u32)next.stack_id;
+		struct loader_stack *s;
+
+		first = false;
+		key = next;
+		if (!in_sorted(tgids, n, next.tgid) ||
+		    bpf_map__lookup_elem(live, &next, sizeof(next), &v, sizeof(v), 0) ||
+		    !v.alloc_count)
+			continue;
+		if (at_grow(&all, nall, &cap, sizeof(all[0]), 1)) {
+			free(all);
+			return -ENOMEM;
+		}
+		s = &all[nall++];
+		memset(s, 0, sizeof(*s));
+		s->tgid = next.tgid;
+		s->execs = next.execs;
+		s->stack_id = next.stack_id;
+		s->bytes = v.bytes;
+		s->blocks = v.blocks;
+		s->alloc_bytes = v.alloc_bytes;
+		s->alloc_count = v.alloc_count;
+		s->alloc = v.alloc;
+		if (bpf_map__lookup_elem(l->skel->maps.heap_stack_traces, &id, sizeof(id), ips,
+					 sizeof(ips), 0))
+			continue;
+		for (size_t k = 0; k < AT_STACK_DEPTH && ips[k]; k++)
+			s->ips[s->nips++] = ips[k];
+	}
+	if (nall)
+		qsort(all, nall, sizeof(*all), cmp_stack);
+	nall = latest_program(l, all, nall);
+	*out = all;
+	return (int)nall;
 }
 
 /* Deletes every key of map whose first 32 bits are one of the tgids (sorted), in one walk;

@@ -78,8 +78,11 @@ bool model_has_unknown(const struct model *m, int pid);
  * attach that holds it is that allocator's, where weaker evidence decided its owner. */
 int model_claim_pointer(struct model *m, int pid, const char *allocator, uint64_t ptr);
 
-/* --stacks: the top stacks of pid (copied). */
-int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n);
+/* --stacks: the stacks of pid (the live process, or the last that exited with that pid), n
+ * in all, the first nshown shown (copied, with their frames and strings; what was set
+ * before goes). */
+int model_set_stacks(struct model *m, int pid, bool exited, const struct rep_stack *stacks,
+		     size_t n, size_t nshown);
 
 /* The report stays valid until the next model call. model_report's counts (returns,
  * syscalls, heap calls) are of the window since the last model_reset_counters (an interval

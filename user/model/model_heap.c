@@ -70,23 +70,137 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 	a->r.retained_bytes = resident > a->r.live_bytes ? resident - a->r.live_bytes : 0;
 }
 
-int model_set_stacks(struct model *m, int pid, const struct rep_stack *stacks, size_t n)
-{
-	struct proc *p = model_find_proc(m, pid);
-	struct rep_stack *copy;
+/* The strings of a stack copy, each once: an open-addressed set of offsets into buf (a
+ * thousand stacks name a few dozen files and functions). */
+struct strset {
+	char *buf;
+	size_t len, cap;
+	size_t *slot; /* offset + 1; 0: empty */
+	size_t nslots, used;
+};
 
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int strset_grow(struct strset *t)
+{
+	size_t n = t->nslots ? t->nslots * 2 : 256, *slot = calloc(n, sizeof(*slot));
+
+	if (!slot)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->nslots; i++) {
+		size_t k;
+
+		if (!t->slot[i])
+			continue;
+		k = str_hash(t->buf + t->slot[i] - 1) & (n - 1);
+		while (slot[k])
+			k = (k + 1) & (n - 1);
+		slot[k] = t->slot[i];
+	}
+	free(t->slot);
+	t->slot = slot;
+	t->nslots = n;
+	return 0;
+}
+
+/* The offset + 1 of s in the set's buffer (0 for NULL or on failure: the string is lost). */
+static size_t strset_add(struct strset *t, const char *s)
+{
+	size_t k, len;
+
+	if (!s || ((t->used + 1) * 2 > t->nslots && strset_grow(t)))
+		return 0;
+	k = str_hash(s) & (t->nslots - 1);
+	for (; t->slot[k]; k = (k + 1) & (t->nslots - 1))
+		if (!strcmp(t->buf + t->slot[k] - 1, s))
+			return t->slot[k];
+	len = strlen(s) + 1;
+	if (at_grow(&t->buf, t->len, &t->cap, 1, len))
+		return 0;
+	memcpy(t->buf + t->len, s, len);
+	t->slot[k] = t->len + 1;
+	t->len += len;
+	t->used++;
+	return t->slot[k];
+}
+
+/* A stack's strings as offsets + 1 into the set, until the block is laid out. */
+#define STR_OF(base, o) ((o) ? (const char *)(base) + (o)-1 : NULL)
+
+int model_set_stacks(struct model *m, int pid, bool exited, const struct rep_stack *stacks,
+		     size_t n, size_t nshown)
+{
+	struct proc *p = NULL;
+	struct strset t = { 0 };
+	size_t nframes = 0, *off, k = 0;
+	struct rep_stack *copy = NULL;
+	struct rep_frame *frames;
+	char *strs;
+	int err = -ENOMEM;
+
+	/* Newest first: a recycled pid belongs to the latest process that had it. */
+	for (size_t i = m->nprocs; i > 0 && !p; i--)
+		if (m->procs[i - 1]->r.pid == pid && m->procs[i - 1]->r.exited == exited)
+			p = m->procs[i - 1];
 	if (!p)
 		return -ESRCH;
-	copy = n ? malloc(n * sizeof(*copy)) : NULL;
-	if (n && !copy)
+	for (size_t i = 0; i < n; i++)
+		nframes += stacks[i].nframes;
+	/* Per stack its allocator, per frame four strings. */
+	off = calloc(n + 4 * nframes + 1, sizeof(*off));
+	if (!off)
 		return -ENOMEM;
-	if (n)
-		memcpy(copy, stacks, n * sizeof(*copy));
+	for (size_t i = 0; i < n; i++) {
+		off[k++] = strset_add(&t, stacks[i].allocator);
+		for (size_t f = 0; f < stacks[i].nframes; f++) {
+			const struct rep_frame *fr = &stacks[i].frames[f];
+
+			off[k++] = strset_add(&t, fr->module);
+			off[k++] = strset_add(&t, fr->build_id);
+			off[k++] = strset_add(&t, fr->function);
+			off[k++] = strset_add(&t, fr->file);
+		}
+	}
+	copy = malloc(n * sizeof(*copy) + nframes * sizeof(*frames) + t.len + 1);
+	if (!copy)
+		goto out;
+	frames = (struct rep_frame *)(copy + n);
+	strs = (char *)(frames + nframes);
+	if (t.len)
+		memcpy(strs, t.buf, t.len);
+	k = 0;
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = stacks[i];
+		copy[i].allocator = STR_OF(strs, off[k]);
+		k++;
+		copy[i].frames = frames;
+		for (size_t f = 0; f < stacks[i].nframes; f++, frames++) {
+			*frames = stacks[i].frames[f];
+			frames->module = STR_OF(strs, off[k]);
+			frames->build_id = STR_OF(strs, off[k + 1]);
+			frames->function = STR_OF(strs, off[k + 2]);
+			frames->file = STR_OF(strs, off[k + 3]);
+			k += 4;
+		}
+	}
 	free(p->stacks);
 	p->stacks = copy;
-	p->nstacks = n;
+	p->nstacks = nshown < n ? nshown : n;
+	p->nstacks_all = n;
 	p->r.has_stacks = true;
-	return 0;
+	err = 0;
+out:
+	free(off);
+	free(t.buf);
+	free(t.slot);
+	return err;
 }
 
 /* Purge latency of one allocator at a sample: without heap counters no free is known, and

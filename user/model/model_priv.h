@@ -98,8 +98,8 @@ struct proc {
 	struct rep_sample *tl; /* ring of timeline_max, grown to it as samples come */
 	size_t tl_head, tl_n, tl_cap;
 	struct rep_sample *tl_flat;
-	struct rep_stack *stacks;
-	size_t nstacks;
+	struct rep_stack *stacks; /* one block: stacks, frames, strings (model_set_stacks) */
+	size_t nstacks, nstacks_all;
 	struct marena *arenas;
 	size_t narenas, arenas_cap;
 	struct rep_arena *rep_arenas;

@@ -136,6 +136,7 @@ static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 		p->r.container = p->container;
 		p->r.stacks = p->stacks;
 		p->r.nstacks = p->nstacks;
+		p->r.nstacks_all = p->nstacks_all;
 		procs[n++] = p->r;
 		/* The next interval report can say it has shown this exit already. */
 		if (!whole && p->r.exited)

@@ -166,12 +166,30 @@ struct rep_finding {
 	char advice[320];
 };
 
-/* --stacks: one of a process's top allocation stacks, by outstanding bytes. */
+/* --stacks: one frame, a return address in a file mapping (frames that could not be trusted,
+ * such as an address in no executable file mapping, were cut). Strings are NULL when
+ * unknown; line 0 is unknown. */
+struct rep_frame {
+	uint64_t address;	  /* in the process */
+	const char *module;	  /* the mapped file's path */
+	const char *build_id;	  /* its GNU build-id, lowercase hex */
+	uint64_t offset;	  /* address's offset in the file */
+	const char *function;	  /* demangled */
+	uint64_t function_offset; /* address's distance from the function's start */
+	const char *file;	  /* source file and line of the call, from DWARF */
+	uint32_t line;
+};
+
+/* --stacks: one allocation stack of a process, innermost frame first (the allocator's
+ * caller). */
 struct rep_stack {
-	int64_t bytes;
+	const char *allocator;
+	int64_t bytes; /* live */
 	int64_t blocks;
+	uint64_t alloc_bytes; /* allocated in all since the process was traced */
+	uint64_t alloc_count;
+	const struct rep_frame *frames;
 	size_t nframes;
-	char frames[AT_STACK_DEPTH][192];
 };
 
 struct rep_proc {
@@ -199,9 +217,13 @@ struct rep_proc {
 	const struct rep_arena *arenas; /* live ones first */
 	size_t narenas;
 	uint64_t arenas_omitted; /* ended arenas dropped beyond max_arenas */
-	bool has_stacks;	 /* --stacks: captured at the last report while the process lived */
+	/* --stacks: captured at the last report, or at the process's exit. stacks holds every
+	 * stack that allocated, those holding the most live bytes first; the first nstacks
+	 * (--stacks=N at most, and only stacks with live blocks) are the ones shown. */
+	bool has_stacks;
 	const struct rep_stack *stacks;
 	size_t nstacks;
+	size_t nstacks_all;
 };
 
 /* One reason data was lost, and how much (every backend renders every row). The rows are

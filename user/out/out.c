@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 #include "out.h"
 
+#include <string.h>
+
 #include "json.h"
 
 void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m)
 {
 	static const struct out_ops *const ops[] = {
-		[OUT_TEXT] = &out_text_ops,
-		[OUT_JSON] = &out_json_ops,
-		[OUT_PROM] = &out_prom_ops,
-		[OUT_NDJSON] = &out_ndjson_ops,
+		[OUT_TEXT] = &out_text_ops,	[OUT_JSON] = &out_json_ops,
+		[OUT_PROM] = &out_prom_ops,	[OUT_NDJSON] = &out_ndjson_ops,
+		[OUT_FOLDED] = &out_folded_ops, [OUT_PPROF] = &out_pprof_ops,
 	};
 
 	o->ops = ops[fmt];
@@ -75,6 +76,40 @@ const char *out_printable(const char *s, char *buf, size_t len)
 	for (char *c = buf; *c; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
 			*c = '?';
+	return buf;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+const char *out_frame_name(const struct rep_frame *f, char *buf, size_t len)
+{
+	if (f->function)
+		snprintf(buf, len, "%s", f->function);
+	else if (f->module)
+		snprintf(buf, len, "%s+0x%llx", base_name(f->module),
+			 (unsigned long long)f->offset);
+	else
+		snprintf(buf, len, "0x%llx", (unsigned long long)f->address);
+	return buf;
+}
+
+const char *out_frame_text(const struct rep_frame *f, char *buf, size_t len)
+{
+	if (!f->function) {
+		out_frame_name(f, buf, len);
+	} else if (f->file && f->line) {
+		snprintf(buf, len, "%s+0x%llx (%s:%u)", f->function,
+			 (unsigned long long)f->function_offset, base_name(f->file), f->line);
+	} else {
+		snprintf(buf, len, "%s+0x%llx (%s)", f->function,
+			 (unsigned long long)f->function_offset,
+			 f->module ? base_name(f->module) : "?");
+	}
 	return buf;
 }
 

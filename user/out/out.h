@@ -17,6 +17,8 @@ enum out_format {
 	OUT_JSON = 1,
 	OUT_PROM = 2,	/* Prometheus text exposition (served by --prometheus) */
 	OUT_NDJSON = 3, /* one JSON object a line: events and snapshots */
+	OUT_FOLDED = 4, /* --folded: live bytes by stack, for flame graphs */
+	OUT_PPROF = 5,	/* --pprof: the stacks as a gzipped pprof profile */
 };
 
 /* What the report does not carry: the run's context. */
@@ -62,6 +64,15 @@ extern const struct out_ops out_text_ops;
 extern const struct out_ops out_json_ops;
 extern const struct out_ops out_prom_ops;
 extern const struct out_ops out_ndjson_ops;
+extern const struct out_ops out_folded_ops;
+extern const struct out_ops out_pprof_ops;
+
+/* The folded stacks of every process's stacks with live bytes, one line each (sorted);
+ * 0 or a negative errno. */
+int out_folded_write(FILE *f, const struct report *r);
+/* The pprof profile (proto/profile.proto) of every process's stacks, not compressed, in
+ * *buf (malloc'd); time_ns: the wall-clock time it is of. 0 or a negative errno. */
+int out_pprof_encode(const struct report *r, int64_t time_ns, uint8_t **buf, size_t *len);
 
 void out_init(struct out *o, enum out_format fmt, FILE *f, bool pretty, const struct out_meta *m);
 /* final: the end of the trace (one-shot summary) rather than an interval. */
@@ -75,6 +86,12 @@ void out_event(struct out *o, const void *rec, size_t len, uint64_t start_ns);
 
 /* A copy of s safe for a terminal: valid UTF-8, control bytes shown as '?'. */
 const char *out_printable(const char *s, char *buf, size_t len);
+/* A stack frame's name: the function, else "file+0xoffset" (the module's base name), else
+ * "0xaddress" (flame graphs' frames). */
+const char *out_frame_name(const struct rep_frame *f, char *buf, size_t len);
+/* A frame for reading: "function+0xoff (file.c:line)", "function+0xoff (module)", or as
+ * out_frame_name without a function. */
+const char *out_frame_text(const struct rep_frame *f, char *buf, size_t len);
 /* Calls per second over the report's counter window. */
 double out_rate(const struct report *r, uint64_t count);
 /* Human-readable byte counts for the text backend ("12.0 MiB"). */

@@ -260,6 +260,41 @@ static struct json_object *arenas_json(const struct rep_proc *p)
 	return arr;
 }
 
+static struct json_object *str_or_null(const char *s)
+{
+	return s ? json_str(s) : NULL;
+}
+
+static struct json_object *frame_json(const struct rep_frame *f)
+{
+	struct json_object *o = json_object_new_object();
+
+	add(o, "address", json_u64(f->address));
+	add(o, "module", str_or_null(f->module));
+	add(o, "build_id", str_or_null(f->build_id));
+	add(o, "offset", f->module ? json_u64(f->offset) : NULL);
+	add(o, "function", str_or_null(f->function));
+	add(o, "function_offset", f->function ? json_u64(f->function_offset) : NULL);
+	add(o, "file", str_or_null(f->file));
+	add(o, "line", f->line ? json_u64(f->line) : NULL);
+	return o;
+}
+
+static struct json_object *stack_json(const struct rep_stack *s)
+{
+	struct json_object *o = json_object_new_object(), *fr = json_object_new_array();
+
+	add(o, "allocator", str_or_null(s->allocator));
+	add(o, "live_bytes", json_object_new_int64(s->bytes));
+	add(o, "live_objects", json_object_new_int64(s->blocks));
+	add(o, "alloc_bytes", json_u64(s->alloc_bytes));
+	add(o, "alloc_count", json_u64(s->alloc_count));
+	for (size_t k = 0; k < s->nframes; k++)
+		json_object_array_add(fr, frame_json(&s->frames[k]));
+	add(o, "frames", fr);
+	return o;
+}
+
 static struct json_object *proc_json(const struct rep_proc *p, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *allocs = json_object_new_array();
@@ -306,17 +341,8 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 	if (p->has_stacks) {
 		struct json_object *st = json_object_new_array();
 
-		for (size_t i = 0; i < p->nstacks; i++) {
-			struct json_object *e = json_object_new_object(),
-					   *fr = json_object_new_array();
-
-			add(e, "live_bytes", json_object_new_int64(p->stacks[i].bytes));
-			add(e, "live_objects", json_object_new_int64(p->stacks[i].blocks));
-			for (size_t k = 0; k < p->stacks[i].nframes; k++)
-				json_object_array_add(fr, json_str(p->stacks[i].frames[k]));
-			add(e, "frames", fr);
-			json_object_array_add(st, e);
-		}
+		for (size_t i = 0; i < p->nstacks; i++)
+			json_object_array_add(st, stack_json(&p->stacks[i]));
 		add(o, "stacks", st);
 	} else {
 		add(o, "stacks", NULL);

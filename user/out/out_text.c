@@ -388,12 +388,17 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 	for (size_t i = 0; i < p->nstacks; i++) {
 		char b[40];
 
-		fprintf(f, "    %s in %lld blocks\n",
+		char fname[512];
+
+		fprintf(f, "    %s in %lld blocks (%s)\n",
 			signed_bytes(p->stacks[i].bytes, b, sizeof(b)),
-			(long long)p->stacks[i].blocks);
+			(long long)p->stacks[i].blocks,
+			p->stacks[i].allocator ? p->stacks[i].allocator : "?");
 		for (size_t k = 0; k < p->stacks[i].nframes; k++)
 			fprintf(f, "      %s\n",
-				out_printable(p->stacks[i].frames[k], frame, sizeof(frame)));
+				out_printable(out_frame_text(&p->stacks[i].frames[k], fname,
+							     sizeof(fname)),
+					      frame, sizeof(frame)));
 	}
 }
 

@@ -437,6 +437,16 @@ const char *heap_table_owner(const struct heap *h, int pid, bool all_blocks)
 	return owner;
 }
 
+bool heap_has_pid(struct heap *h, int pid)
+{
+	return probe_pipe_find(&h->pipe, pid) != NULL;
+}
+
+const char *heap_alloc_name(const struct heap *h, uint32_t id)
+{
+	return id && id <= h->ninst ? families[h->inst[id - 1].fam].name : NULL;
+}
+
 void heap_forget(struct heap *h, int pid)
 {
 	const struct probe_proc *p = probe_pipe_find(&h->pipe, pid);

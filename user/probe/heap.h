@@ -37,6 +37,10 @@ void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg
 /* The allocator whose blocks pid has in the live-block table (all_blocks: --stacks, when
  * glibc's go there too), or NULL when none or several could have put them there. */
 const char *heap_table_owner(const struct heap *h, int pid, bool all_blocks);
+/* pid has heap probes. */
+bool heap_has_pid(struct heap *h, int pid);
+/* The allocator of an instance id (a cookie's, a stack's), or NULL. */
+const char *heap_alloc_name(const struct heap *h, uint32_t id);
 /* pid exited: its probes and counters go. */
 void heap_forget(struct heap *h, int pid);
 

@@ -331,3 +331,22 @@ uint64_t x86_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool si
 		return at;
 	return x86_probe_offset(code, (size_t)got, off, nargs, arg_regs);
 }
+
+bool x86_after_call(const unsigned char *code, size_t len)
+{
+	/* call rel32 */
+	if (len >= 5 && code[len - 5] == 0xe8)
+		return true;
+	/* call r/m64 (FF /2): register, memory, rip-relative, SIB, with displacements; any
+	 * prefix (REX, notrack, segment) comes before the FF and does not matter. */
+	for (size_t k = 2; k <= 7 && k <= len; k++) {
+		size_t at = len - k, extra;
+
+		if (code[at] != 0xff || ((code[at + 1] >> 3) & 7) != 2)
+			continue;
+		extra = modrm_extra(code, len, at + 1);
+		if (extra != SIZE_MAX && 2 + extra == k)
+			return true;
+	}
+	return false;
+}

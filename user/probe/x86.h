@@ -3,7 +3,8 @@
  * Where a uprobe goes in an x86-64 function, shared by the heap and arena levels: a small
  * decoder of the straight-line start of a function (pushes, register moves, branches),
  * enough to put the probe on an instruction the kernel emulates rather than single-steps.
- * Pure functions of the code bytes, apart from x86_probe_place, which reads them.
+ * Pure functions of the code bytes, apart from x86_probe_place, which reads them. Also
+ * (--stacks) whether code bytes end with a call.
  */
 #ifndef AT_X86_H
 #define AT_X86_H
@@ -36,5 +37,10 @@ uint64_t x86_size_word_offset(const unsigned char *code, size_t len, uint64_t of
  * size_word, x86_size_word_offset first. */
 uint64_t x86_probe_place(int fd, uint64_t off, uint64_t size, int nargs, bool size_word,
 			 uint32_t *arg_regs);
+
+/* Whether the len bytes code (those right before a return address) end with a call
+ * instruction (call rel32, or call r/m64 in any addressing form): a return address a
+ * frame-pointer walk found is to be trusted only then. */
+bool x86_after_call(const unsigned char *code, size_t len);
 
 #endif

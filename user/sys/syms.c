@@ -37,6 +37,7 @@ struct syms {
 	struct seg segs[16];
 	size_t nsegs;
 	bool has_usdt;
+	char build_id[41]; /* hex, "" when the file has none */
 };
 
 static int add_sym(struct syms *s, uint64_t addr, uint64_t size, const char *name)
@@ -166,6 +167,8 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 		GElf_Shdr sh;
 
 		read_segments(s, elf);
+		if (syms_elf_build_id(elf, s->build_id, sizeof(s->build_id)))
+			s->build_id[0] = '\0';
 		while (!elf_getshdrstrndx(elf, &shstrndx) && (scn = elf_nextscn(elf, scn))) {
 			const char *name = gelf_getshdr(scn, &sh)
 						   ? elf_strptr(elf, shstrndx, sh.sh_name)
@@ -406,6 +409,11 @@ static bool vaddr_to_off(const struct syms *s, uint64_t vaddr, uint64_t *off)
 
 const char *syms_name_at(const struct syms *s, uint64_t off)
 {
+	return syms_func_at(s, off, NULL);
+}
+
+const char *syms_func_at(const struct syms *s, uint64_t off, uint64_t *in_func)
+{
 	uint64_t addr;
 	size_t lo = 0, hi = s->n;
 
@@ -423,8 +431,11 @@ const char *syms_name_at(const struct syms *s, uint64_t off)
 	for (size_t i = lo; i > 0; i--) {
 		const struct sym *y = &s->syms[i - 1];
 
-		if (y->addr + (y->size ? y->size : 1) > addr || (!y->size && y->addr == addr))
+		if (y->addr + (y->size ? y->size : 1) > addr || (!y->size && y->addr == addr)) {
+			if (in_func)
+				*in_func = addr - y->addr;
 			return y->name;
+		}
 		if (y->addr < addr && y->size)
 			break;
 	}
@@ -459,6 +470,11 @@ void syms_each(const struct syms *s, syms_visit_fn fn, void *arg)
 		if (vaddr_to_off(s, s->syms[i].addr, &off))
 			fn(arg, s->syms[i].name, off);
 	}
+}
+
+const char *syms_build_id(const struct syms *s)
+{
+	return s->build_id[0] ? s->build_id : NULL;
 }
 
 bool syms_has_usdt(const struct syms *s)

@@ -43,6 +43,10 @@ void syms_lazy_release(struct syms_lazy *l);
 
 /* Name of the function containing file offset off, or NULL. */
 const char *syms_name_at(const struct syms *s, uint64_t off);
+/* The same, and off's distance from the function's start in *in_func (may be NULL). */
+const char *syms_func_at(const struct syms *s, uint64_t off, uint64_t *in_func);
+/* The file's GNU build-id in lowercase hex, or NULL when it has none. */
+const char *syms_build_id(const struct syms *s);
 /* File offset of the function called name (first definition), or -ENOENT. */
 int syms_offset_of(const struct syms *s, const char *name, uint64_t *off);
 /* File offset and size of the function called name. */
