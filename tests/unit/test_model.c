@@ -160,12 +160,20 @@ static void test_fork_exec_exit(void **state)
 	proc_rec(m, AT_PROC_FORK, CHILD, PID);
 	r = model_report(m, 1);
 	assert_int_equal(r->nprocs, 2);
-	/* The child inherits the mapping as pre-existing memory, still glibc's. */
+	/* The child of a process traced from its exec inherits its picture: the mapping is
+	 * glibc's, traced (issue 13, item 6), and the child is traced from its birth, its
+	 * heap counters alone starting with its probes. */
 	g = find(&r->procs[1], "glibc");
 	assert_non_null(g);
-	assert_int_equal(g->mapped_bytes, 0);
-	assert_int_equal(g->pre_mapped_bytes, 1 << 20);
+	assert_int_equal(g->mapped_bytes, 1 << 20);
+	assert_int_equal(g->pre_mapped_bytes, 0);
 	assert_int_equal(r->procs[1].ppid, PID);
+	assert_false(r->procs[1].attached_running);
+	assert_true(r->procs[1].heap_partial);
+	assert_int_equal(r->procs[1].origin, AT_ORIGIN_FORK);
+	assert_string_equal(model_origin_name(r->procs[1].origin), "fork");
+	assert_int_equal(r->procs[0].origin, AT_ORIGIN_COMMAND);
+	assert_false(r->procs[0].heap_partial);
 	/* exec starts afresh; exit keeps the final state. */
 	proc_rec(m, AT_PROC_EXEC, PID, 0);
 	proc_rec(m, AT_PROC_EXIT, CHILD, 0);
@@ -270,6 +278,7 @@ static void test_attach_evidence(void **state)
 	struct model_range ranges[] = { { 0, 0, AT_EV_BOOKS } };
 	struct model_range weak[] = { { 0, 0, AT_EV_INFERRED } };
 	const struct rep_proc *p;
+	const struct report *r;
 	const struct rep_alloc *je;
 	void *res;
 
@@ -303,6 +312,16 @@ static void test_attach_evidence(void **state)
 	assert_int_equal(pre_bytes(p, "glibc", AT_EV_BOOKS), 32 * KiB);
 	assert_int_equal(find_alloc(p, "glibc")->books.live_bytes, 4096);
 	assert_int_equal(pre_bytes(p, "mimalloc", AT_EV_INFERRED), 32 * KiB); /* the rest */
+	/* A child of the attached process inherits its picture as it is: memory from before
+	 * attach stays so, owners and evidence with it; older blocks are unknown. */
+	proc_rec(m, AT_PROC_FORK, CHILD, getpid());
+	r = model_report(m, 3);
+	p = &r->procs[r->nprocs - 1];
+	assert_int_equal(p->pid, CHILD);
+	assert_true(p->attached_running);
+	assert_int_equal(pre_bytes(p, "jemalloc", AT_EV_CALLER), 48 * KiB);
+	assert_int_equal(pre_bytes(p, "glibc", AT_EV_BOOKS), 32 * KiB);
+	assert_int_equal(find_alloc(p, "jemalloc")->mapped_bytes, 0);
 	(void)a_end;
 	munmap(res, 192 * KiB);
 	model__free(m);

@@ -67,6 +67,8 @@ int model_add_running(struct model *m, int pid)
 	model_set_comm(p, st.comm);
 	p->r.ppid = st.ppid;
 	p->r.attached_running = true;
+	p->r.heap_partial = true;
+	p->r.origin = AT_ORIGIN_PID;
 	err = model_os_preload(p, &st);
 	attrib_refresh(p->attrib);
 	model_open_pagemap(p);
@@ -80,6 +82,17 @@ int model_add_launched(struct model *m, int pid)
 	if (!p)
 		return -errno;
 	model_set_comm(p, "(exec)");
+	p->r.origin = AT_ORIGIN_COMMAND;
+	return 0;
+}
+
+int model_set_origin(struct model *m, int pid, enum at_origin origin)
+{
+	struct proc *p = model_find_proc(m, pid);
+
+	if (!p)
+		return -ESRCH;
+	p->r.origin = origin;
 	return 0;
 }
 
@@ -97,10 +110,16 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 			return 0;
 		model_set_comm(p, comm);
 		p->r.ppid = (int)r->ppid;
-		p->r.attached_running = true;
+		p->r.origin = AT_ORIGIN_FORK;
+		/* Traced from its birth (the kernel's fork hook), with its parent's picture at
+		 * the fork: the parent's mappings, owners and flags, so memory the parent had
+		 * from before the trace stays so in the child, and memory the trace saw mapped
+		 * stays traced. A child of a process traced whole is traced whole. Its uprobes
+		 * come after its birth (they are per process): its heap counters miss the
+		 * start. Without the parent's record the child's past is unknown. */
+		p->r.attached_running = !parent || parent->r.attached_running;
+		p->r.heap_partial = true;
 		if (parent) {
-			/* The child shares nothing it did itself yet: inherited memory is
-			 * pre-existing, still owned by the parent's allocators. */
 			for (size_t i = AT_OWNER_FIRST; i < parent->nallocs; i++)
 				model_owner_id(p, parent->allocs[i].name,
 					       parent->allocs[i].r.is_allocator);
@@ -119,6 +138,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_arena_free(p); /* the old program's arenas are gone with it */
 		p->brk_known = false;
 		p->r.attached_running = false;
+		p->r.heap_partial = false;
 		attrib_refresh(p->attrib);
 		model_open_pagemap(p);
 		break;

@@ -87,6 +87,20 @@ const char *model_evidence_name(enum at_evidence e)
 	return e < AT_EV_NR ? evidence_names[e] : "?";
 }
 
+const char *model_origin_name(uint32_t origin)
+{
+	static const char *const names[AT_ORIGIN_NR] = {
+		[AT_ORIGIN_COMMAND] = "command",
+		[AT_ORIGIN_PID] = "pid",
+		[AT_ORIGIN_DESCENDANT] = "children",
+		[AT_ORIGIN_FORK] = "fork",
+		[AT_ORIGIN_ALL] = "all",
+		[AT_ORIGIN_EXEC] = "exec",
+	};
+
+	return origin < AT_ORIGIN_NR ? names[origin] : "?";
+}
+
 const char *model_ret_name(enum at_ret r)
 {
 	return r < AT_RET_NR ? ret_names[r] : "?";

@@ -467,7 +467,7 @@ static void copy_seg(const struct imap_seg *s, void *arg)
 {
 	struct imap *dst = arg;
 
-	imap_insert(dst, s->start, s->end, s->owner, s->prot, s->flags | IMAP_F_PRE, NULL, NULL);
+	imap_insert(dst, s->start, s->end, s->owner, s->prot, s->flags, NULL, NULL);
 }
 
 void model_os_inherit(struct proc *child, const struct proc *parent)

@@ -177,7 +177,8 @@ int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum
 		   bool whole);
 /* Whether p has memory from before attach whose owner is unknown. */
 bool model_os_has_unknown(const struct proc *p);
-/* A forked child starts with its parent's map, as pre-existing memory. */
+/* A forked child starts with its parent's map as it is: owners and flags (pre-existing
+ * memory stays so). */
 void model_os_inherit(struct proc *child, const struct proc *parent);
 
 /* model_heap.c: live, retained and the counts since base (NULL: since the trace began) of
