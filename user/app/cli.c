@@ -233,9 +233,9 @@ static const struct knob knobs[] = {
 	{ "text_top", offsetof(struct at_opts, text_top), 0, 1u << 20,
 	  "text reports list this many exited processes and arenas per process, the largest "
 	  "by bytes, and count the rest in one line (0: all; JSON always has all)" },
-	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
-	  "retention that grew over this many consecutive samples is a finding "
-	  "(retention_growth)" },
+	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 15,
+	  "retained memory that rose at this many changes in a row while live did not "
+	  "is a finding (retention_growth; the model keeps the last 16 changes)" },
 };
 
 void cli_defaults(struct at_opts *o)

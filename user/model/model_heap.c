@@ -118,7 +118,8 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 			model_heap_figures(p, a, &a->heap_base);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)
-				model_note_retained(m, a, a->r.retained_bytes, now_ns);
+				model_note_retained(m, a, a->r.retained_bytes, a->r.live_bytes,
+						    now_ns);
 		}
 	}
 }

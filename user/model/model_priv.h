@@ -50,8 +50,11 @@ struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
 	struct purge_lat lat;
-	uint64_t growth[16];	  /* retained bytes at its last changes, oldest first */
-	uint64_t growth_start_ns; /* when the current run of rises began */
+	/* Retained bytes at their last changes, oldest first, with live then and when (since
+	 * the start of the trace). */
+	struct growth_pt {
+		uint64_t retained, live, t_ns;
+	} growth[16];
 	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	/* The report's cumulative counters (in r) at the last counter reset: an interval
@@ -158,9 +161,10 @@ void model_reset_owners(struct proc *p);
 void model_reset_timeline(struct proc *p);
 void model_set_comm(struct proc *p, const char *comm);
 void model_open_pagemap(struct proc *p);
-/* A's retained bytes at now_ns (CLOCK_MONOTONIC), kept when they changed: the last
- * changes are what retention_growth looks at. */
-void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns);
+/* A's retained bytes (and live bytes) at now_ns (CLOCK_MONOTONIC), kept when retained
+ * changed: the last changes are what retention_growth looks at. */
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t live,
+			 uint64_t now_ns);
 /* Counts a return to the OS under a, logs it and queues it for the purge latency. */
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		      uint64_t addr, uint64_t bytes);
