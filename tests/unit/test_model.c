@@ -148,6 +148,44 @@ static void test_accounting(void **state)
 	model__free(m);
 }
 
+/* Records come in the order their sys_exit programs ran: thread A's munmap of a block can
+ * come after thread B's mmap that was given the same addresses (the soak test, issue 13).
+ * Both blocks are returned, each once, and the mapping B holds is B's until its own
+ * munmap; a MAP_FIXED mmap over mapped memory is not such a case. */
+static void test_late_unmap_record(void **state)
+{
+	struct model *m = new_model();
+	const struct rep_alloc *g;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 256 * KiB, RW, ANON, BASE); /* A's */
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 512 * KiB, RW, ANON, BASE); /* B's */
+	g = find(&model_report(m, 1)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 512 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1); /* A's block went before B's mmap */
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 256 * KiB);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 256 * KiB, 0, 0, 0); /* A's record, late */
+	g = find(&model_report(m, 2)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 512 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1);
+	assert_int_equal(g->events[AT_SYS_MUNMAP], 1);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 512 * KiB, 0, 0, 0); /* B's */
+	g = find(&model_report(m, 3)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 0);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 2);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 768 * KiB);
+	/* MAP_FIXED replaces: nothing is returned, and a munmap after it is B's own. */
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 256 * KiB, RW, ANON, BASE);
+	sys(m, AT_SYS_MMAP, "libc.so.6", BASE, 256 * KiB, RW, ANON | MAP_FIXED, BASE);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 256 * KiB, 0, 0, 0);
+	g = find(&model_report(m, 4)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 0);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 3);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 1024 * KiB);
+	model__free(m);
+}
+
 static void test_fork_exec_exit(void **state)
 {
 	struct model *m = new_model();
@@ -492,6 +530,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accounting),
+		cmocka_unit_test(test_late_unmap_record),
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_process_limit),
 		cmocka_unit_test(test_internals_after_owners_grow),

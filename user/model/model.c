@@ -133,6 +133,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 			return 0;
 		model_set_comm(p, comm);
 		imap_clear(p->im);
+		p->nlate = 0;
 		model_reset_owners(p);
 		model_reset_timeline(p);
 		model_arena_free(p); /* the old program's arenas are gone with it */

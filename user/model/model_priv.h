@@ -31,6 +31,8 @@ enum {
 #define AT_MAX_OWNERS 64
 
 #define AT_MAX_INTERNALS 16
+#define AT_LATE_UNMAPS 32	       /* unmaps whose records are still to come, per process */
+#define AT_LATE_UNMAP_NS 1000000000ull /* how long one is waited for */
 #define AT_LAT_QUEUE 1024 /* pending entries per queue; the oldest two merge beyond it */
 
 struct lat_entry {
@@ -97,6 +99,13 @@ struct proc {
 	uint64_t brk_cur;
 	bool brk_known;
 	int pagemap_fd;
+	/* Unmaps seen before their record (model_os.c, late_unmap): ranges a new mapping was
+	 * given while the model still had them mapped, credited then to their owner. */
+	struct late_unmap {
+		uint64_t start, end, ts;
+		uint16_t owner;
+	} late[AT_LATE_UNMAPS];
+	size_t nlate;
 	struct rep_sample *tl; /* ring of timeline_max, grown to it as samples come */
 	size_t tl_head, tl_n, tl_cap;
 	struct rep_sample *tl_flat;
