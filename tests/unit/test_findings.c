@@ -374,6 +374,45 @@ static void test_idle_purge(void **state)
 	assert_non_null(th_finding(p, "idle_purge", "mimalloc"));
 }
 
+/* From the books: what the allocator keeps are freed pages, in its own figures (mimalloc's
+ * committed, jemalloc's dirty and muzzy), not holes between live blocks (issue 13, item 5). */
+static void test_idle_purge_books(void **state)
+{
+	struct fx *f = *state;
+	struct rep_books mi = { .known = true,
+				.live_bytes = 1434 * KiB,
+				.free_bytes = 252 * MiB,
+				.retained_bytes = 252 * MiB };
+	struct rep_books je = { .known = true,
+				.live_bytes = 1 * MiB,
+				.free_bytes = 6 * MiB,
+				.retained_bytes = 5 * MiB };
+	const struct rep_proc *p;
+	const struct rep_finding *fd;
+
+	mi.figures[0].name = "committed";
+	mi.figures[0].bytes = mi.live_bytes + mi.retained_bytes;
+	mi.nfigures = 1;
+	je.figures[0].name = "dirty";
+	je.figures[0].bytes = 4 * MiB;
+	je.figures[1].name = "muzzy";
+	je.figures[1].bytes = 1 * MiB;
+	je.nfigures = 2;
+	assert_int_equal(model_set_books(f->m, f->pid, "mimalloc", &mi, NULL, 0), 0);
+	assert_int_equal(model_set_books(f->m, f->pid, "jemalloc", &je, NULL, 0), 0);
+	p = report(f->m, f->pid, 11 * SEC);
+	fd = th_finding(p, "idle_purge", "mimalloc");
+	assert_non_null(fd);
+	assert_int_equal(fd->bytes, 252 * MiB);
+	assert_string_equal(fd->evidence,
+			    "mimalloc keeps 252.0 MiB resident that the application "
+			    "does not use (resident 0.0 MiB, live 1.4 MiB); its books: "
+			    "253.4 MiB committed, nothing returned to the OS for 11.0 s");
+	fd = th_finding(p, "idle_purge", "jemalloc");
+	assert_non_null(fd);
+	assert_contains(fd->evidence, "its books: 4.0 MiB dirty and 1.0 MiB muzzy pages");
+}
+
 /* Interval mode (-i): counters restart at each report, so an interval in which the idle
  * application freed nothing has free_bytes 0, and idle_purge, which asks for bytes freed,
  * is no longer raised for the very process it describes (idle, 3 MiB retained, nothing
@@ -650,6 +689,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_lazyfree_nobody_traced, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_purge, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_idle_purge_interval_mode, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_idle_purge_books, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_glibc_untrimmable, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_several_allocators_retain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_growth, setup, teardown),

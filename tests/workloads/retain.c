@@ -3,7 +3,7 @@
  * Retention patterns for the findings (truth.h protocol), by mode:
  *   pin       glibc: 40 MB of small blocks freed but the last one: the heap cannot trim
  *   all       glibc: the same blocks all freed: the heap trims itself (no finding)
- *   grow      glibc: batches of growing block sizes, each block then shrunk to a 16-byte
+ *   grow      glibc: batches of growing block sizes (10 KB up), each then shrunk to a 16-byte
  *             pin (realloc frees its tail): the holes between the pins are too small for
  *             the next batch, so retention rises batch by batch while live barely moves
  *   swell     glibc: batches of growing block sizes that keep every other block: live and
@@ -45,12 +45,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(mode, "grow") || !strcmp(mode, "swell") || !strcmp(mode, "steady")) {
 		bool grow = !strcmp(mode, "grow"), swell = !strcmp(mode, "swell");
 
-		/* grow: more, smaller batches, so that the rises outlast a sample or two taken
-		 * in the middle of a batch. */
-		int nbatch = grow ? 2 * NBATCH : NBATCH, batch = grow ? BATCH / 2 : BATCH;
+		/* grow: more batches of fewer, larger blocks: the rises outlast a sample taken in
+		 * the middle of a batch, and glibc's bins hold few chunks, so that its books are
+		 * read often (a reading is paced by what it costs). */
+		int nbatch = grow ? 2 * NBATCH : NBATCH, batch = grow ? BATCH / 20 : BATCH;
 
 		for (int b = 0; b < nbatch; b++) {
-			size_t size = grow || swell ? 1000 + 200 * (size_t)b : 1000;
+			size_t size = grow ? 10000 + 2000 * (size_t)b
+				      : swell ? 1000 + 200 * (size_t)b
+					      : 1000;
 
 			for (int i = 0; i < batch; i++) {
 				blk[b * batch + i] = malloc(size);
@@ -70,7 +73,9 @@ int main(int argc, char **argv)
 					free(*p);
 				}
 			}
-			usleep(300000); /* a few samples between batches */
+			/* A few samples between batches; grow's allow a reading of the books
+			 * (paced at 1% of a core: 100 times what one costs, 6 to 10 ms here). */
+			usleep(grow ? 800000 : 300000);
 		}
 	} else {
 		size_t len = 32u << 20;

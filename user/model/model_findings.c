@@ -106,6 +106,15 @@ static void lazyfree(struct proc *p, uint64_t min)
 		 "muzzy_decay_ms:0; mimalloc: MIMALLOC_PURGE_DECOMMITS=1)");
 }
 
+/* One of the allocator's own figures by name (0 when its books lack it). */
+static uint64_t book_figure(const struct rep_books *b, const char *name)
+{
+	for (size_t i = 0; i < b->nfigures; i++)
+		if (b->figures[i].name && !strcmp(b->figures[i].name, name))
+			return b->figures[i].bytes;
+	return 0;
+}
+
 /* jemalloc and mimalloc purge freed pages on a timer that runs only when the allocator
  * is called; an idle process keeps them. glibc has its own kind. */
 static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint64_t min)
@@ -135,10 +144,19 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 		f = add(p, "idle_purge", a->name, kept, last);
 		if (!f)
 			return;
-		char freed_s[48] = "its own books";
+		char freed_s[96];
 
+		/* What the allocator's own books say it keeps: freed pages, not holes. */
 		if (!a->books.known)
 			snprintf(freed_s, sizeof(freed_s), "%.1f MiB freed", MIB(freed));
+		else if (!strcmp(a->name, "jemalloc"))
+			snprintf(freed_s, sizeof(freed_s),
+				 "its books: %.1f MiB dirty and %.1f MiB muzzy pages",
+				 MIB(book_figure(&a->books, "dirty")),
+				 MIB(book_figure(&a->books, "muzzy")));
+		else
+			snprintf(freed_s, sizeof(freed_s), "its books: %.1f MiB committed",
+				 MIB(book_figure(&a->books, "committed")));
 		snprintf(f->evidence, sizeof(f->evidence),
 			 "%s keeps %.1f MiB resident that the application does not use (resident "
 			 "%.1f MiB, live %.1f MiB); %s, nothing returned to the OS for %.1f s",
@@ -210,15 +228,6 @@ static void several_allocators(struct proc *p, uint64_t min)
 	snprintf(f->advice, sizeof(f->advice),
 		 "each allocator keeps its own free memory and none can use another's: route the "
 		 "process's allocations through one allocator (LD_PRELOAD, the global allocator)");
-}
-
-/* One of the allocator's own figures by name (0 when its books lack it). */
-static uint64_t book_figure(const struct rep_books *b, const char *name)
-{
-	for (size_t i = 0; i < b->nfigures; i++)
-		if (b->figures[i].name && !strcmp(b->figures[i].name, name))
-			return b->figures[i].bytes;
-	return 0;
 }
 
 /* What the books say the retained memory is, and what to do: glibc's free chunks in its bins
