@@ -86,6 +86,7 @@ def test_pids_and_children(tmp_path):
                 p.kill()
         assert target.wait(timeout=60) == 0
     report = load(str(out))
+    assert report["options"]["children"] and report["options"]["pids"] == [target.pid]
     procs = {p["pid"]: p for p in report["processes"]}
     assert procs[target.pid]["origin"] == "pid"
     assert set(procs) == {target.pid, *truths}

@@ -335,6 +335,7 @@ static struct json_object *meta_json(const struct out_meta *m)
 		json_object_array_add(pids, json_object_new_int(m->pids[i]));
 	add(o, "pids", pids);
 	add(o, "follow_forks", json_object_new_boolean(m->follow_forks));
+	add(o, "children", json_object_new_boolean(m->children));
 	add(o, "levels", json_str(m->levels));
 	return o;
 }
