@@ -33,6 +33,33 @@ static void test_pids_interval_count(void **state)
 	assert_null(o.cmd);
 }
 
+/* Several PIDs in one -p (issue 13, item 6), mixed with repeated -p, and --children, which
+ * needs -p. */
+static void test_pid_list_children(void **state)
+{
+	char *list[] = { "arenatrace", "-p", "10,20,10", "-p", "30", "--children", NULL };
+	char *trailing[] = { "arenatrace", "-p", "10,", NULL };
+	char *empty[] = { "arenatrace", "-p", "10,,20", NULL };
+	char *zero[] = { "arenatrace", "-p", "10,0", NULL };
+	char *alone[] = { "arenatrace", "--children", "-a", NULL };
+	struct at_opts o;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse(&o, err, 6, list), 0);
+	assert_int_equal(o.npids, 3);
+	assert_int_equal(o.pids[0], 10);
+	assert_int_equal(o.pids[1], 20);
+	assert_int_equal(o.pids[2], 30);
+	assert_true(o.children);
+	assert_int_equal(parse(&o, err, 3, trailing), -EINVAL);
+	assert_non_null(strstr(err, "invalid PID '10,'"));
+	assert_int_equal(parse(&o, err, 3, empty), -EINVAL);
+	assert_int_equal(parse(&o, err, 3, zero), -EINVAL);
+	assert_int_equal(parse(&o, err, 3, alone), -EINVAL);
+	assert_non_null(strstr(err, "--children needs -p"));
+}
+
 /* Production defaults: os and arena levels and the books, no trap per malloc; "all" adds
  * the heap level; --no-books turns the books off. */
 static void test_levels(void **state)
@@ -219,6 +246,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pids_interval_count),
+		cmocka_unit_test(test_pid_list_children),
 		cmocka_unit_test(test_levels),
 		cmocka_unit_test(test_textfile),
 		cmocka_unit_test(test_profile_outputs),

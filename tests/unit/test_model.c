@@ -148,6 +148,44 @@ static void test_accounting(void **state)
 	model__free(m);
 }
 
+/* Records come in the order their sys_exit programs ran: thread A's munmap of a block can
+ * come after thread B's mmap that was given the same addresses (the soak test, issue 13).
+ * Both blocks are returned, each once, and the mapping B holds is B's until its own
+ * munmap; a MAP_FIXED mmap over mapped memory is not such a case. */
+static void test_late_unmap_record(void **state)
+{
+	struct model *m = new_model();
+	const struct rep_alloc *g;
+
+	(void)state;
+	proc_rec(m, AT_PROC_EXEC, PID, 0);
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 256 * KiB, RW, ANON, BASE); /* A's */
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 512 * KiB, RW, ANON, BASE); /* B's */
+	g = find(&model_report(m, 1)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 512 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1); /* A's block went before B's mmap */
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 256 * KiB);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 256 * KiB, 0, 0, 0); /* A's record, late */
+	g = find(&model_report(m, 2)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 512 * KiB);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 1);
+	assert_int_equal(g->events[AT_SYS_MUNMAP], 1);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 512 * KiB, 0, 0, 0); /* B's */
+	g = find(&model_report(m, 3)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 0);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 2);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 768 * KiB);
+	/* MAP_FIXED replaces: nothing is returned, and a munmap after it is B's own. */
+	sys(m, AT_SYS_MMAP, "libc.so.6", 0, 256 * KiB, RW, ANON, BASE);
+	sys(m, AT_SYS_MMAP, "libc.so.6", BASE, 256 * KiB, RW, ANON | MAP_FIXED, BASE);
+	sys(m, AT_SYS_MUNMAP, "libc.so.6", BASE, 256 * KiB, 0, 0, 0);
+	g = find(&model_report(m, 4)->procs[0], "glibc");
+	assert_int_equal(g->mapped_bytes, 0);
+	assert_int_equal(g->ret_count[AT_RET_MUNMAP], 3);
+	assert_int_equal(g->ret_bytes[AT_RET_MUNMAP], 1024 * KiB);
+	model__free(m);
+}
+
 static void test_fork_exec_exit(void **state)
 {
 	struct model *m = new_model();
@@ -160,12 +198,20 @@ static void test_fork_exec_exit(void **state)
 	proc_rec(m, AT_PROC_FORK, CHILD, PID);
 	r = model_report(m, 1);
 	assert_int_equal(r->nprocs, 2);
-	/* The child inherits the mapping as pre-existing memory, still glibc's. */
+	/* The child of a process traced from its exec inherits its picture: the mapping is
+	 * glibc's, traced (issue 13, item 6), and the child is traced from its birth, its
+	 * heap counters alone starting with its probes. */
 	g = find(&r->procs[1], "glibc");
 	assert_non_null(g);
-	assert_int_equal(g->mapped_bytes, 0);
-	assert_int_equal(g->pre_mapped_bytes, 1 << 20);
+	assert_int_equal(g->mapped_bytes, 1 << 20);
+	assert_int_equal(g->pre_mapped_bytes, 0);
 	assert_int_equal(r->procs[1].ppid, PID);
+	assert_false(r->procs[1].attached_running);
+	assert_true(r->procs[1].heap_partial);
+	assert_int_equal(r->procs[1].origin, AT_ORIGIN_FORK);
+	assert_string_equal(model_origin_name(r->procs[1].origin), "fork");
+	assert_int_equal(r->procs[0].origin, AT_ORIGIN_COMMAND);
+	assert_false(r->procs[0].heap_partial);
 	/* exec starts afresh; exit keeps the final state. */
 	proc_rec(m, AT_PROC_EXEC, PID, 0);
 	proc_rec(m, AT_PROC_EXIT, CHILD, 0);
@@ -270,6 +316,7 @@ static void test_attach_evidence(void **state)
 	struct model_range ranges[] = { { 0, 0, AT_EV_BOOKS } };
 	struct model_range weak[] = { { 0, 0, AT_EV_INFERRED } };
 	const struct rep_proc *p;
+	const struct report *r;
 	const struct rep_alloc *je;
 	void *res;
 
@@ -303,6 +350,16 @@ static void test_attach_evidence(void **state)
 	assert_int_equal(pre_bytes(p, "glibc", AT_EV_BOOKS), 32 * KiB);
 	assert_int_equal(find_alloc(p, "glibc")->books.live_bytes, 4096);
 	assert_int_equal(pre_bytes(p, "mimalloc", AT_EV_INFERRED), 32 * KiB); /* the rest */
+	/* A child of the attached process inherits its picture as it is: memory from before
+	 * attach stays so, owners and evidence with it; older blocks are unknown. */
+	proc_rec(m, AT_PROC_FORK, CHILD, getpid());
+	r = model_report(m, 3);
+	p = &r->procs[r->nprocs - 1];
+	assert_int_equal(p->pid, CHILD);
+	assert_true(p->attached_running);
+	assert_int_equal(pre_bytes(p, "jemalloc", AT_EV_CALLER), 48 * KiB);
+	assert_int_equal(pre_bytes(p, "glibc", AT_EV_BOOKS), 32 * KiB);
+	assert_int_equal(find_alloc(p, "jemalloc")->mapped_bytes, 0);
 	(void)a_end;
 	munmap(res, 192 * KiB);
 	model__free(m);
@@ -562,6 +619,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accounting),
+		cmocka_unit_test(test_late_unmap_record),
 		cmocka_unit_test(test_fork_exec_exit),
 		cmocka_unit_test(test_process_limit),
 		cmocka_unit_test(test_internals_after_owners_grow),

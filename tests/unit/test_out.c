@@ -119,6 +119,8 @@ static void build(void)
 				      .comm = "srv\x01\xff",
 				      .exited = false,
 				      .attached_running = true,
+				      .origin = AT_ORIGIN_PID,
+				      .heap_partial = true,
 				      .rss_bytes = 11 << 20,
 				      .lazyfree_bytes = 4 << 20,
 				      .allocs = allocs,

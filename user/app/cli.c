@@ -29,6 +29,7 @@ enum {
 	OPT_PROMETHEUS,
 	OPT_TEXTFILE,
 	OPT_NDJSON,
+	OPT_CHILDREN,
 };
 
 struct opt_desc {
@@ -44,7 +45,14 @@ static const struct opt_desc opts[] = {
 	  'p',
 	  "PID",
 	  "Targets",
-	  "trace a running process (repeatable); its memory from before attach is shown apart" },
+	  "trace a running process (repeatable, or a comma-separated list: -p 12,34); its "
+	  "memory from before attach is shown apart" },
+	{ { "children", no_argument, NULL, OPT_CHILDREN },
+	  0,
+	  NULL,
+	  NULL,
+	  "-p: also trace the targets' descendants running now (a forking server's workers); "
+	  "the summary's 'traced:' line lists every process included and why" },
 	{ { "all", no_argument, NULL, 'a' },
 	  'a',
 	  NULL,
@@ -247,9 +255,9 @@ static const struct knob knobs[] = {
 	{ "text_top", offsetof(struct at_opts, text_top), 0, 1u << 20,
 	  "text reports list this many exited processes and arenas per process, the largest "
 	  "by bytes, and count the rest in one line (0: all; JSON always has all)" },
-	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 1000,
-	  "retention that grew over this many consecutive samples is a finding "
-	  "(retention_growth)" },
+	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 15,
+	  "retained memory that rose at this many changes in a row while live did not "
+	  "is a finding (retention_growth; the model keeps the last 16 changes)" },
 };
 
 void cli_defaults(struct at_opts *o)
@@ -401,6 +409,33 @@ static bool has_pid(const struct at_opts *o, int pid)
 	return false;
 }
 
+/* One -p value: a PID or a comma-separated list of them. Decimal only, as /proc names them:
+ * 010 is ten, 0x10 is no PID. */
+static int parse_pids(struct at_opts *o, const char *arg, char *err, size_t len)
+{
+	for (const char *s = arg;; s++) {
+		size_t n = strspn(s, "0123456789");
+		char one[16];
+		uint64_t v;
+
+		if (!n || n >= sizeof(one) || (s[n] && s[n] != ',') || (s[n] == ',' && !s[n + 1]))
+			return fail(err, len, "invalid PID '%s'%s", arg, "");
+		memcpy(one, s, n);
+		one[n] = '\0';
+		if (parse_bytes(one, &v) || v == 0 || v > 4194304)
+			return fail(err, len, "invalid PID '%s'%s", arg, "");
+		/* The same process given twice is traced once. */
+		if (!has_pid(o, (int)v)) {
+			if (o->npids == AT_MAX_PIDS)
+				return fail(err, len, "too many -p PIDs (at most %s)%s", "64", "");
+			o->pids[o->npids++] = (int)v;
+		}
+		s += n;
+		if (!*s)
+			return 0;
+	}
+}
+
 static int arg_number(const char *v, int *out)
 {
 	if (v[0] < '1' || v[0] > '6' || v[1])
@@ -509,16 +544,11 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 	while ((c = getopt_long(argc, argv, shortopts, lo, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			/* Decimal only, as /proc names them: 010 is ten, 0x10 is no PID. */
-			if (optarg[strspn(optarg, "0123456789")] || parse_bytes(optarg, &v) ||
-			    v == 0 || v > 4194304)
-				return fail(err, len, "invalid PID '%s'%s", optarg, "");
-			if (has_pid(o, (int)v))
-				break; /* the same process given twice is traced once */
-			if (o->npids == AT_MAX_PIDS)
-				return fail(err, len, "too many -p options (at most %s)%s", "64",
-					    "");
-			o->pids[o->npids++] = (int)v;
+			if (parse_pids(o, optarg, err, len))
+				return -EINVAL;
+			break;
+		case OPT_CHILDREN:
+			o->children = true;
 			break;
 		case 'd':
 			if (parse_seconds(optarg, &o->duration_s))
@@ -679,6 +709,8 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			    argv[optind], "");
 	if (o->all && o->npids)
 		return fail(err, len, "give one of -a, -p PID and -- CMD%s%s", "", "");
+	if (o->children && !o->npids)
+		return fail(err, len, "--children needs -p PID%s%s", "", "");
 	if (!o->all && (o->ncomms || o->cgroup || o->min_rss))
 		return fail(err, len, "--comm, --cgroup and --min-rss filter -a%s%s", "", "");
 	if (o->ndjson && o->interval_s <= 0)
@@ -764,6 +796,7 @@ void cli_help(FILE *f)
 		"\nEXAMPLES:\n"
 		"  sudo arenatrace -p 1234 -d 30        # 30 s, then one summary\n"
 		"  sudo arenatrace -p 1234 5 12         # a report every 5 s, 12 times\n"
+		"  sudo arenatrace -p 1234 --children   # a forking server and its workers\n"
 		"  sudo arenatrace -j -o out.json -- ./server --port 8080\n"
 		"  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
 		"  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"

@@ -30,7 +30,8 @@ enum at_exit {
 struct at_opts {
 	int pids[AT_MAX_PIDS];
 	size_t npids;
-	bool all; /* -a: every process on the host (filtered) */
+	bool children; /* --children: the -p targets' descendants running at attach too */
+	bool all;      /* -a: every process on the host (filtered) */
 	char comms[AT_MAX_COMMS][16];
 	size_t ncomms;
 	const char *cgroup;	/* --cgroup: a cgroup v2 path, relative to /sys/fs/cgroup */

@@ -288,6 +288,7 @@ int main(int argc, char **argv)
 				    .pids = o.pids,
 				    .npids = o.npids,
 				    .follow_forks = o.follow,
+				    .children = o.children,
 				    .hist = o.hist,
 				    .levels = levels,
 				    .prom_top = (size_t)o.prom_top,

@@ -170,6 +170,7 @@ static void adopt(struct at_ctx *c, int pid)
 	loader_add_process(c->loader, pid);
 	if (loader_trace_pid(c->loader, pid, true, true) || model_add_running(c->model, pid))
 		return;
+	model_set_origin(c->model, pid, AT_ORIGIN_ALL);
 	targets_probe_running(c, pid);
 }
 
@@ -199,6 +200,59 @@ static int adopt_all(struct at_ctx *c)
 	return 0;
 }
 
+/* Traces a process now running (-p, --children): its unwind sites first, so that a syscall
+ * it makes while arenatrace attaches finds its caller like any other (issue 12: attribution
+ * must not depend on the attach window), then the kernel's traced map, the model, the
+ * probes. */
+static int trace_running(struct at_ctx *c, int pid, enum at_origin origin)
+{
+	int err = loader_add_process(c->loader, pid);
+
+	if (!err)
+		err = loader_trace_pid(c->loader, pid, c->opts->follow, true);
+	if (!err)
+		err = model_add_running(c->model, pid);
+	if (!err)
+		err = model_set_origin(c->model, pid, origin);
+	if (!err)
+		err = targets_probe_running(c, pid);
+	return err;
+}
+
+/* --children: the descendants of the -p targets running now, from the parent pids in
+ * /proc/PID/stat (a pass over /proc for each generation found). A child forked after its
+ * parent was traced is followed by the kernel already (and is in the model: skipped). One
+ * that exits meanwhile is simply not there. */
+static void trace_descendants(struct at_ctx *c)
+{
+	bool more = true;
+
+	while (more) {
+		DIR *d = opendir("/proc");
+		struct dirent *e;
+
+		more = false;
+		if (!d)
+			return;
+		while ((e = readdir(d))) {
+			struct proc_stat st;
+			char *end;
+			long pid = strtol(e->d_name, &end, 10);
+
+			if (*end || pid <= 0 || pid == getpid() ||
+			    model_is_alive(c->model, (int)pid) || procfs_read_stat((int)pid, &st) ||
+			    st.state == 'Z' || (st.flags & AT_PF_KTHREAD) ||
+			    !model_is_alive(c->model, st.ppid))
+				continue;
+			if (!trace_running(c, (int)pid, AT_ORIGIN_DESCENDANT))
+				more = true; /* its own children may come later in /proc */
+			else
+				at_note(1, "descendant %ld not traced: it exited", pid);
+		}
+		closedir(d);
+	}
+}
+
 int targets_setup(struct at_ctx *c)
 {
 	const struct at_opts *o = c->opts;
@@ -208,16 +262,7 @@ int targets_setup(struct at_ctx *c)
 	if (o->all)
 		return adopt_all(c);
 	for (size_t i = 0; i < o->npids; i++) {
-		/* The wrappers' unwind sites go in before the process is traced, so that a
-		 * syscall it makes while arenatrace attaches finds its caller like any other
-		 * (issue 12: attribution must not depend on the attach window). */
-		err = loader_add_process(c->loader, o->pids[i]);
-		if (!err)
-			err = loader_trace_pid(c->loader, o->pids[i], o->follow, true);
-		if (!err)
-			err = model_add_running(c->model, o->pids[i]);
-		if (!err)
-			err = targets_probe_running(c, o->pids[i]);
+		err = trace_running(c, o->pids[i], AT_ORIGIN_PID);
 		if (err == -ENOENT || err == -ESRCH) {
 			at_err("pid %d exited while arenatrace attached", o->pids[i]);
 			return AT_EXIT_TARGET;
@@ -227,6 +272,8 @@ int targets_setup(struct at_ctx *c)
 			return AT_EXIT_RUNTIME;
 		}
 	}
+	if (o->children)
+		trace_descendants(c);
 	if (!o->cmd)
 		return 0;
 	/* The command will map the same libc as arenatrace; another one is picked up at its

@@ -72,13 +72,14 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 	switch (r->hdr.kind) {
 	case AT_PROC_FORK:
 		/* Calls the child makes before its probes are in place are not seen: its heap
-		 * figures say "since attach", like a -p target's. */
+		 * counters are partial (the model's heap_partial), its other figures whole. */
 		targets_probe_running(c, pid);
 		break;
 	case AT_PROC_EXEC:
 		/* -a: a new program the kernel started tracing at its exec. */
-		if (c->opts->all && !model_is_alive(c->model, pid))
-			model_add_launched(c->model, pid);
+		if (c->opts->all && !model_is_alive(c->model, pid) &&
+		    !model_add_launched(c->model, pid))
+			model_set_origin(c->model, pid, AT_ORIGIN_EXEC);
 		/* A traced process that execs may map another libc or allocator. The loader
 		 * may not have mapped the libraries yet: probe what the new program needs, as
 		 * for -- CMD, then whatever is mapped already. */

@@ -68,6 +68,8 @@ int model_add_running(struct model *m, int pid)
 	p->r.ppid = st.ppid;
 	p->r.attached_running = true;
 	model_read_cgroup(p);
+	p->r.heap_partial = true;
+	p->r.origin = AT_ORIGIN_PID;
 	err = model_os_preload(p, &st);
 	attrib_refresh(p->attrib);
 	model_open_pagemap(p);
@@ -82,6 +84,17 @@ int model_add_launched(struct model *m, int pid)
 		return -errno;
 	model_set_comm(p, "(exec)");
 	model_read_cgroup(p);
+	p->r.origin = AT_ORIGIN_COMMAND;
+	return 0;
+}
+
+int model_set_origin(struct model *m, int pid, enum at_origin origin)
+{
+	struct proc *p = model_find_proc(m, pid);
+
+	if (!p)
+		return -ESRCH;
+	p->r.origin = origin;
 	return 0;
 }
 
@@ -100,10 +113,16 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_set_comm(p, comm);
 		model_read_cgroup(p);
 		p->r.ppid = (int)r->ppid;
-		p->r.attached_running = true;
+		p->r.origin = AT_ORIGIN_FORK;
+		/* Traced from its birth (the kernel's fork hook), with its parent's picture at
+		 * the fork: the parent's mappings, owners and flags, so memory the parent had
+		 * from before the trace stays so in the child, and memory the trace saw mapped
+		 * stays traced. A child of a process traced whole is traced whole. Its uprobes
+		 * come after its birth (they are per process): its heap counters miss the
+		 * start. Without the parent's record the child's past is unknown. */
+		p->r.attached_running = !parent || parent->r.attached_running;
+		p->r.heap_partial = true;
 		if (parent) {
-			/* The child shares nothing it did itself yet: inherited memory is
-			 * pre-existing, still owned by the parent's allocators. */
 			for (size_t i = AT_OWNER_FIRST; i < parent->nallocs; i++)
 				model_owner_id(p, parent->allocs[i].name,
 					       parent->allocs[i].r.is_allocator);
@@ -119,11 +138,13 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_read_cgroup(p);
 		p->r.execs++;
 		imap_clear(p->im);
+		p->nlate = 0;
 		model_reset_owners(p);
 		model_reset_timeline(p);
 		model_arena_free(p); /* the old program's arenas are gone with it */
 		p->brk_known = false;
 		p->r.attached_running = false;
+		p->r.heap_partial = false;
 		attrib_refresh(p->attrib);
 		model_open_pagemap(p);
 		break;

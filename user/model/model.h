@@ -36,6 +36,8 @@ void model__free(struct model *m);
 int model_add_running(struct model *m, int pid);
 /* Start tracking a process that will exec next (-- CMD): nothing it has now counts. */
 int model_add_launched(struct model *m, int pid);
+/* How pid came to be traced, when not as its model_add_* says (-a, --children). */
+int model_set_origin(struct model *m, int pid, enum at_origin origin);
 
 /* Apply one ring buffer record, of any type; probe: what an arena record's probe is (NULL
  * for the other types, or when unknown). */

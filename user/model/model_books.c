@@ -25,7 +25,8 @@ int model_set_books(struct model *m, int pid, const char *allocator, const struc
 	for (size_t i = 0; i < n; i++)
 		model_os_claim(p, id, ranges[i].start, ranges[i].end, ranges[i].evidence, false);
 	p->allocs[id].r.books = *b;
-	model_note_retained(m, &p->allocs[id], b->retained_bytes, m->start_ns + b->t_ns);
+	model_note_retained(m, &p->allocs[id], b->retained_bytes, b->live_bytes,
+			    m->start_ns + b->t_ns);
 	return 0;
 }
 

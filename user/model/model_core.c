@@ -88,6 +88,20 @@ const char *model_evidence_name(enum at_evidence e)
 	return e < AT_EV_NR ? evidence_names[e] : "?";
 }
 
+const char *model_origin_name(uint32_t origin)
+{
+	static const char *const names[AT_ORIGIN_NR] = {
+		[AT_ORIGIN_COMMAND] = "command",
+		[AT_ORIGIN_PID] = "pid",
+		[AT_ORIGIN_DESCENDANT] = "children",
+		[AT_ORIGIN_FORK] = "fork",
+		[AT_ORIGIN_ALL] = "all",
+		[AT_ORIGIN_EXEC] = "exec",
+	};
+
+	return origin < AT_ORIGIN_NR ? names[origin] : "?";
+}
+
 const char *model_ret_name(enum at_ret r)
 {
 	return r < AT_RET_NR ? ret_names[r] : "?";
@@ -231,17 +245,23 @@ void model_open_pagemap(struct proc *p)
 	p->pagemap_fd = open(path, O_RDONLY | O_CLOEXEC);
 }
 
-void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns)
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t live,
+			 uint64_t now_ns)
 {
-	if (a->ngrowth && a->growth[a->ngrowth - 1] == v)
+	/* A change is a move of at least a growth_samples'th of the finding's minimum: the
+	 * allocator's small ups and downs (a sample in the middle of a batch, the top chunk)
+	 * are not batches, and would break or fake a run of rises. */
+	uint64_t grain =
+		m->lim.growth_samples ? m->lim.finding_min_bytes / m->lim.growth_samples : 0;
+	uint64_t prev = a->ngrowth ? a->growth[a->ngrowth - 1].retained : 0;
+
+	if (a->ngrowth && (v > prev ? v - prev : prev - v) < (grain ? grain : 1))
 		return;
-	if (!a->ngrowth || v < a->growth[a->ngrowth - 1])
-		a->growth_start_ns = now_ns - m->start_ns;
 	if (a->ngrowth == AT_ARRAY_SIZE(a->growth)) {
 		memmove(a->growth, a->growth + 1, sizeof(a->growth) - sizeof(a->growth[0]));
 		a->ngrowth--;
 	}
-	a->growth[a->ngrowth++] = v;
+	a->growth[a->ngrowth++] = (struct growth_pt){ v, live, now_ns - m->start_ns };
 }
 
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,

@@ -60,9 +60,9 @@ void model_heap_figures(struct proc *p, struct alloc *a, const struct at_heap_st
 	a->r.unmatched_free = h->unmatched_free - b->unmatched_free;
 	for (int k = 0; k < AT_HIST_SLOTS; k++)
 		a->r.hist[k] = h->hist[k] - b->hist[k];
-	/* Retained is only meaningful when every live block is known (traced from exec) and
-	 * residency is current (the process is alive). */
-	a->r.retained_known = !p->r.attached_running && !h->unmatched_free && !p->r.exited;
+	/* Retained is only meaningful when every live block is known (the heap level saw the
+	 * whole life: traced from exec) and residency is current (the process is alive). */
+	a->r.retained_known = !p->r.heap_partial && !h->unmatched_free && !p->r.exited;
 	/* Resident bytes that hold no live block, at least: a live block may lie on pages never
 	 * touched (calloc'd memory fresh from mmap), which count in live and not in resident,
 	 * so resident - live can fall below 0; the figure is then 0, not negative. */
@@ -233,7 +233,8 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 			model_heap_figures(p, a, &a->heap_base);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)
-				model_note_retained(m, a, a->r.retained_bytes, now_ns);
+				model_note_retained(m, a, a->r.retained_bytes, a->r.live_bytes,
+						    now_ns);
 		}
 	}
 }

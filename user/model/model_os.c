@@ -155,6 +155,57 @@ static int owner_for(struct proc *p, const struct at_sys_rec *r)
 	return model_owner_id(p, name, is_alloc);
 }
 
+/* Records of different threads reach arenatrace in the order their sys_exit programs ran,
+ * not in the order the kernel changed the memory map: a thread that unmaps a block can be
+ * preempted between its munmap and its record, while another thread's mmap is given the
+ * same addresses and its record comes first. An mmap without MAP_FIXED is never given memory
+ * that is mapped, so the memory the model still has there was unmapped by a record yet to
+ * come: it is returned (munmap) to its owner now, and remembered, so that the record, when
+ * it comes within AT_LATE_UNMAP_NS, is not applied to the new mapping (issue 13, the soak
+ * test: about one munmap in 5,000 under thread churn went to the wrong mapping). */
+static void late_unmap_note(struct model *m, struct proc *p, uint64_t start, uint64_t end,
+			    uint64_t ts)
+{
+	struct touch t = { .p = p, .m = m, .kind = AT_RET_MUNMAP, .ts = ts };
+
+	imap_visit(p->im, start, end, touch_piece, &t);
+	if (!t.any || imap_remove(p->im, start, end, NULL, NULL))
+		return;
+	settle(&t, AT_SYS_NR, start);
+	if (p->nlate == AT_LATE_UNMAPS) {
+		memmove(p->late, p->late + 1, sizeof(p->late) - sizeof(p->late[0]));
+		p->nlate--;
+	}
+	p->late[p->nlate++] = (struct late_unmap){ start, end, ts, t.first_owner };
+}
+
+/* The late record of an unmap credited already: the part of [*start, *end) that a remembered
+ * range covers is taken out (the caller applies what is left before and after it, in
+ * *start..*cut and *resume..*end); true when one was found. Expired ones go. */
+static bool late_unmap_take(struct proc *p, uint64_t start, uint64_t end, uint64_t ts,
+			    uint64_t *cut, uint64_t *resume, uint16_t *owner)
+{
+	size_t k = 0;
+	bool found = false;
+
+	for (size_t i = 0; i < p->nlate; i++) {
+		struct late_unmap *l = &p->late[i];
+
+		if (ts > l->ts + AT_LATE_UNMAP_NS)
+			continue;
+		if (!found && l->start < end && start < l->end) {
+			*cut = l->start > start ? l->start : start;
+			*resume = l->end < end ? l->end : end;
+			*owner = l->owner;
+			found = true;
+			continue;
+		}
+		p->late[k++] = *l;
+	}
+	p->nlate = k;
+	return found;
+}
+
 static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
 {
 	uint64_t start = (uint64_t)r->ret, len = page_up(r->args[1]);
@@ -167,6 +218,8 @@ static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *
 		return imap_remove(p->im, start, start + len, NULL, NULL);
 	}
 	owner = (flags & MAP_STACK) ? AT_OWNER_STACK : owner_for(p, r);
+	if (!(flags & MAP_FIXED))
+		late_unmap_note(m, p, start, start + len, ts);
 	if (prot == PROT_NONE) {
 		/* MAP_FIXED PROT_NONE over accessible memory decommits it. */
 		t.kind = AT_RET_DECOMMIT;
@@ -184,15 +237,29 @@ static int apply_mmap(struct model *m, struct proc *p, const struct at_sys_rec *
 	return 0;
 }
 
-static int apply_munmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+static int unmap_range(struct model *m, struct proc *p, uint64_t start, uint64_t end, uint64_t ts)
 {
-	uint64_t start = r->args[0], len = page_up(r->args[1]);
 	struct touch t = { .p = p, .m = m, .kind = AT_RET_MUNMAP, .ts = ts };
-	int err = imap_remove(p->im, start, start + len, touch_piece, &t);
+	int err = start < end ? imap_remove(p->im, start, end, touch_piece, &t) : 0;
 
 	if (!err)
 		settle(&t, AT_SYS_MUNMAP, start);
 	return err;
+}
+
+static int apply_munmap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
+{
+	uint64_t start = r->args[0], end = start + page_up(r->args[1]), cut, resume;
+	uint16_t owner;
+	int err;
+
+	if (!p->nlate || !late_unmap_take(p, start, end, ts, &cut, &resume, &owner))
+		return unmap_range(m, p, start, end, ts);
+	/* Its part in the remembered range was returned when the mmap came; the rest of it
+	 * is applied as any munmap. */
+	p->allocs[owner].r.events[AT_SYS_MUNMAP]++;
+	err = unmap_range(m, p, start, cut, ts);
+	return err ? err : unmap_range(m, p, resume, end, ts);
 }
 
 static int apply_mremap(struct model *m, struct proc *p, const struct at_sys_rec *r, uint64_t ts)
@@ -471,7 +538,7 @@ static void copy_seg(const struct imap_seg *s, void *arg)
 {
 	struct imap *dst = arg;
 
-	imap_insert(dst, s->start, s->end, s->owner, s->prot, s->flags | IMAP_F_PRE, NULL, NULL);
+	imap_insert(dst, s->start, s->end, s->owner, s->prot, s->flags, NULL, NULL);
 }
 
 void model_os_inherit(struct proc *child, const struct proc *parent)

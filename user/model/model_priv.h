@@ -31,6 +31,8 @@ enum {
 #define AT_MAX_OWNERS 64
 
 #define AT_MAX_INTERNALS 16
+#define AT_LATE_UNMAPS 32	       /* unmaps whose records are still to come, per process */
+#define AT_LATE_UNMAP_NS 1000000000ull /* how long one is waited for */
 #define AT_LAT_QUEUE 1024 /* pending entries per queue; the oldest two merge beyond it */
 
 struct lat_entry {
@@ -50,8 +52,11 @@ struct alloc {
 	struct rep_alloc r;
 	struct rep_internal internals[AT_MAX_INTERNALS];
 	struct purge_lat lat;
-	uint64_t growth[16];	  /* retained bytes at its last changes, oldest first */
-	uint64_t growth_start_ns; /* when the current run of rises began */
+	/* Retained bytes at their last changes, oldest first, with live then and when (since
+	 * the start of the trace). */
+	struct growth_pt {
+		uint64_t retained, live, t_ns;
+	} growth[16];
 	size_t ngrowth;
 	struct at_heap_stats heap, heap_base; /* cumulative, and at the last counter reset */
 	/* The report's cumulative counters (in r) at the last counter reset: an interval
@@ -95,6 +100,13 @@ struct proc {
 	uint64_t brk_cur;
 	bool brk_known;
 	int pagemap_fd;
+	/* Unmaps seen before their record (model_os.c, late_unmap): ranges a new mapping was
+	 * given while the model still had them mapped, credited then to their owner. */
+	struct late_unmap {
+		uint64_t start, end, ts;
+		uint16_t owner;
+	} late[AT_LATE_UNMAPS];
+	size_t nlate;
 	struct rep_sample *tl; /* ring of timeline_max, grown to it as samples come */
 	size_t tl_head, tl_n, tl_cap;
 	struct rep_sample *tl_flat;
@@ -161,9 +173,10 @@ void model_set_comm(struct proc *p, const char *comm);
 void model_open_pagemap(struct proc *p);
 /* The process's cgroup, unit and container, read now (kept when it cannot be read). */
 void model_read_cgroup(struct proc *p);
-/* A's retained bytes at now_ns (CLOCK_MONOTONIC), kept when they changed: the last
- * changes are what retention_growth looks at. */
-void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t now_ns);
+/* A's retained bytes (and live bytes) at now_ns (CLOCK_MONOTONIC), kept when retained
+ * changed: the last changes are what retention_growth looks at. */
+void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t live,
+			 uint64_t now_ns);
 /* Counts a return to the OS under a, logs it and queues it for the purge latency. */
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		      uint64_t addr, uint64_t bytes);
@@ -180,7 +193,8 @@ int model_os_claim(struct proc *p, int owner, uint64_t start, uint64_t end, enum
 		   bool whole);
 /* Whether p has memory from before attach whose owner is unknown. */
 bool model_os_has_unknown(const struct proc *p);
-/* A forked child starts with its parent's map, as pre-existing memory. */
+/* A forked child starts with its parent's map as it is: owners and flags (pre-existing
+ * memory stays so). */
 void model_os_inherit(struct proc *child, const struct proc *parent);
 
 /* model_heap.c: live, retained and the counts since base (NULL: since the trace began) of

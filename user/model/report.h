@@ -192,6 +192,17 @@ struct rep_stack {
 	size_t nframes;
 };
 
+/* How a process came to be traced (the summary says which processes were included). */
+enum at_origin {
+	AT_ORIGIN_COMMAND = 0,	  /* -- CMD: traced from its exec */
+	AT_ORIGIN_PID = 1,	  /* -p: running when arenatrace attached */
+	AT_ORIGIN_DESCENDANT = 2, /* --children: a running descendant of a -p target */
+	AT_ORIGIN_FORK = 3,	  /* forked by a traced process, followed from its birth */
+	AT_ORIGIN_ALL = 4,	  /* -a: running when arenatrace started */
+	AT_ORIGIN_EXEC = 5,	  /* -a: a program started while arenatrace ran */
+	AT_ORIGIN_NR = 6,
+};
+
 struct rep_proc {
 	int pid;
 	int ppid;
@@ -203,8 +214,15 @@ struct rep_proc {
 	const char *container;
 	uint32_t execs; /* execs seen: its counters restart at each (a new program) */
 	bool exited;
-	bool exit_reported;    /* its exit was in an earlier interval report already */
-	bool attached_running; /* -p: memory existed before attach */
+	bool exit_reported; /* its exit was in an earlier interval report already */
+	/* Memory (and blocks) existed before it was traced, unknown to the trace: -p, -a, and a
+	 * child forked by such a process. A child of a process traced from its exec inherits
+	 * its parent's picture and is traced from its birth: false. */
+	bool attached_running;
+	uint32_t origin; /* enum at_origin */
+	/* The heap level's counters miss the start of its life: attached, or a forked child
+	 * whose uprobes came after its birth (uprobes are attached per process). */
+	bool heap_partial;
 	uint64_t rss_bytes;
 	uint64_t lazyfree_bytes;
 	const struct rep_alloc *allocs;
@@ -272,6 +290,7 @@ const char *model_ret_name(enum at_ret r);
  * sample_ms; the last slot's high is UINT64_MAX (open). */
 void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high);
 const char *model_evidence_name(enum at_evidence e);
+const char *model_origin_name(uint32_t origin); /* enum at_origin */
 const char *model_sys_name(enum at_sys s);
 const char *model_drop_name(enum at_drop d);
 const char *model_proc_kind_name(uint32_t kind);  /* enum at_proc_kind */

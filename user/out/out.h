@@ -31,6 +31,7 @@ struct out_meta {
 	const int *pids;
 	size_t npids;
 	bool follow_forks;
+	bool children;	    /* --children: the -p targets' running descendants too */
 	bool hist;	    /* text: print size histograms */
 	const char *levels; /* "os,heap" */
 	size_t prom_top;    /* Prometheus: processes exported one by one */

@@ -305,6 +305,8 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 	add(o, "comm", json_str(p->comm));
 	add(o, "exited", json_object_new_boolean(p->exited));
 	add(o, "attached_running", json_object_new_boolean(p->attached_running));
+	add(o, "origin", json_str(model_origin_name(p->origin)));
+	add(o, "heap_partial", json_object_new_boolean(p->heap_partial));
 	add(o, "rss_bytes", json_u64(p->rss_bytes));
 	add(o, "lazyfree_bytes", json_u64(p->lazyfree_bytes));
 	for (size_t i = 0; i < p->nallocs; i++) {
@@ -361,6 +363,7 @@ static struct json_object *meta_json(const struct out_meta *m)
 		json_object_array_add(pids, json_object_new_int(m->pids[i]));
 	add(o, "pids", pids);
 	add(o, "follow_forks", json_object_new_boolean(m->follow_forks));
+	add(o, "children", json_object_new_boolean(m->children));
 	add(o, "levels", json_str(m->levels));
 	return o;
 }

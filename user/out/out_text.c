@@ -193,7 +193,9 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 		a->live_basis);
 	if (a->retained_known)
 		fprintf(f, ", retained %s\n", out_bytes(a->retained_bytes, b2, sizeof(b2)));
-	else if (p->attached_running || a->unmatched_free)
+	else if (p->origin == AT_ORIGIN_FORK && !p->exited)
+		fprintf(f, ", since its probes (forked): older blocks unknown\n");
+	else if (p->heap_partial || a->unmatched_free)
 		fprintf(f, ", since attach: older blocks unknown\n");
 	else
 		fprintf(f, " at exit\n");
@@ -472,6 +474,45 @@ static void print_procs(FILE *f, const struct report *r, bool hist, size_t top)
 	free(comms);
 }
 
+/* Which processes the report covers and how each came to be traced: -p targets, their
+ * descendants (--children), children followed from their fork, the command. */
+static void print_included(FILE *f, const struct report *r)
+{
+	static const char *const label[AT_ORIGIN_NR] = {
+		[AT_ORIGIN_COMMAND] = "command",
+		[AT_ORIGIN_PID] = "-p",
+		[AT_ORIGIN_DESCENDANT] = "--children",
+		[AT_ORIGIN_FORK] = "forked",
+		[AT_ORIGIN_ALL] = "-a",
+		[AT_ORIGIN_EXEC] = "-a, started since",
+	};
+	const size_t most = 16;
+	bool first = true;
+
+	for (uint32_t o = 0; o < AT_ORIGIN_NR; o++) {
+		size_t n = 0;
+
+		for (size_t i = 0; i < r->nprocs; i++) {
+			if (r->procs[i].origin != o)
+				continue;
+			if (n < most)
+				fprintf(f, "%s%d",
+					n	? " "
+					: first ? "traced: "
+						: "; ",
+					r->procs[i].pid);
+			n++;
+		}
+		if (n > most)
+			fprintf(f, " and %zu more", n - most);
+		if (n)
+			fprintf(f, " (%s)", label[o]);
+		first &= !n;
+	}
+	if (!first)
+		fputc('\n', f);
+}
+
 static int text_report(struct out *o, const struct report *r, bool final)
 {
 	FILE *f = o->f;
@@ -487,6 +528,7 @@ static int text_report(struct out *o, const struct report *r, bool final)
 	else
 		fprintf(f, "%s after %.1fs\n", final ? "arenatrace summary" : "arenatrace interval",
 			(double)(r->now_ns - r->start_ns) / 1e9);
+	print_included(f, r);
 	print_procs(f, r, o->meta->hist, o->meta->text_top);
 	fprintf(f, "\ndrops:");
 	for (size_t k = 0; k < r->ndrops; k++) {
