@@ -26,7 +26,10 @@ struct model *model__new(const struct model_limits *lim, uint64_t start_ns)
 		m->lim.sample_ms = 1000;
 	m->start_ns = m->window_ns = start_ns;
 	m->procs = calloc(lim->max_procs ? lim->max_procs : 1, sizeof(*m->procs));
-	if (!m->procs) {
+	m->alive = calloc(lim->max_procs ? lim->max_procs : 1, sizeof(*m->alive));
+	if (!m->procs || !m->alive) {
+		free(m->procs);
+		free(m->alive);
 		free(m);
 		return NULL;
 	}
@@ -48,6 +51,7 @@ void model__free(struct model *m)
 	for (size_t i = 0; i < m->nprocs; i++)
 		proc_destroy(m->procs[i]);
 	free(m->procs);
+	free(m->alive);
 	free(m->rep_procs);
 	free(m);
 }
@@ -152,6 +156,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		if (!p)
 			return 0;
 		p->r.exited = true;
+		model_proc_exited(m, p);
 		if (p->pagemap_fd >= 0) {
 			close(p->pagemap_fd);
 			p->pagemap_fd = -1;

@@ -121,10 +121,20 @@ const char *model_sys_name(enum at_sys s)
 struct proc *model_find_proc(const struct model *m, int pid)
 {
 	/* Newest first: a recycled pid belongs to the latest process that had it. */
-	for (size_t i = m->nprocs; i > 0; i--)
-		if (m->procs[i - 1]->r.pid == pid && !m->procs[i - 1]->r.exited)
-			return m->procs[i - 1];
+	for (size_t i = 0; i < m->nalive; i++)
+		if (m->alive[i]->r.pid == pid)
+			return m->alive[i];
 	return NULL;
+}
+
+void model_proc_exited(struct model *m, struct proc *p)
+{
+	size_t i = p->alive_idx;
+
+	if (i >= m->nalive || m->alive[i] != p)
+		return;
+	m->alive[i] = m->alive[--m->nalive];
+	m->alive[i]->alive_idx = i;
 }
 
 int model_owner_id(struct proc *p, const char *name, bool is_allocator)
@@ -197,7 +207,7 @@ void model_proc_free(struct proc *p)
 
 struct proc *model_proc_new(struct model *m, int pid)
 {
-	struct proc *p;
+	struct proc *p, *old;
 
 	if (m->nprocs == m->lim.max_procs) {
 		m->drops.procs_full++;
@@ -218,7 +228,14 @@ struct proc *model_proc_new(struct model *m, int pid)
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* A pid is alive in one process at a time: an older one still holding it (its exit
+	 * record lost) is found no more, as the newest always won. */
+	old = model_find_proc(m, pid);
+	if (old)
+		model_proc_exited(m, old);
 	m->procs[m->nprocs++] = p;
+	p->alive_idx = m->nalive;
+	m->alive[m->nalive++] = p;
 	return p;
 }
 

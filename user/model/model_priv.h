@@ -89,6 +89,7 @@ struct marena {
 };
 
 struct proc {
+	size_t alive_idx; /* its place in model.alive while it lives */
 	struct rep_proc r;
 	char comm[64];
 	char cgroup[256], unit[128], container[65]; /* cut to size */
@@ -133,6 +134,11 @@ struct model {
 	uint64_t window_ns;
 	struct proc **procs;
 	size_t nprocs;
+	/* The processes not exited, in no order (a pid is alive in one process at a time):
+	 * what records are looked up in, so that thousands of exited children kept for the
+	 * report (fork churn under -p) do not slow every record down. */
+	struct proc **alive;
+	size_t nalive;
 	struct rep_proc *rep_procs;
 	struct report rep;
 };
@@ -161,6 +167,8 @@ void lat_release(struct purge_lat *l);
 
 /* model_core.c */
 struct proc *model_find_proc(const struct model *m, int pid);
+/* p exited (or its pid went to a newer process): records no longer find it. */
+void model_proc_exited(struct model *m, struct proc *p);
 /* The owner called name, made on first use (AT_OWNER_UNKNOWN when no more fit); may move
  * p->allocs. */
 int model_owner_id(struct proc *p, const char *name, bool is_allocator);
