@@ -260,7 +260,10 @@ def test_churn_stays_bounded(tmp_path):
     # (200 ms of churn, pruned at the next), a number that does not grow with time.
     settled = rss[len(rss) // 4:]
     assert max(settled) - min(settled) < 8 << 20, rss
-    assert max(rss) < 64 << 20
+    # With --stacks arenatrace keeps each library's symbols and DWARF line tables for the
+    # frames' file:line (libc6-dbg's libc: about 15 MiB here); the fleet's 64 MiB target is
+    # for the default levels (docs/performance.md).
+    assert max(rss) < 96 << 20
     # Not a timing bound: a sample delayed on a loaded machine keeps more exited processes
     # for a moment, but kept for good they would add up to the whole churn (18,000 here).
     # So: never more than two seconds of churn, and the median does not grow.
