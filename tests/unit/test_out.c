@@ -159,6 +159,7 @@ static char *render(enum out_format fmt, bool pretty)
 	build();
 	out_init(&o, fmt, f, pretty, &meta);
 	assert_int_equal(out_report(&o, &rep, true), 0);
+	out_close(&o);
 	fclose(f);
 	return buf;
 }
@@ -227,6 +228,7 @@ static char *render_report(enum out_format fmt, const struct report *r)
 
 	out_init(&o, fmt, f, false, &meta);
 	assert_int_equal(out_report(&o, r, true), 0);
+	out_close(&o); /* the backend's state between reports (Prometheus' counters) */
 	fclose(f);
 	return buf;
 }
@@ -411,6 +413,7 @@ static void test_purge_latency_units(void **state)
 		rep.sample_ms = 200;
 		out_init(&o, fmt ? OUT_JSON : OUT_TEXT, f, false, &hist_meta);
 		assert_int_equal(out_report(&o, &rep, true), 0);
+		out_close(&o);
 		fclose(f);
 		if (fmt) {
 			assert_non_null(strstr(buf,
@@ -479,6 +482,7 @@ static char *render_noisy(enum out_format fmt, bool interval)
 	top_meta.text_top = 3;
 	out_init(&o, fmt, f, false, &top_meta);
 	assert_int_equal(out_report(&o, &rep, !interval), 0);
+	out_close(&o);
 	fclose(f);
 	return buf;
 }
