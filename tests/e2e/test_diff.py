@@ -1,7 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 """arenatrace diff (issue 15, item 6): runs side by side from their JSON reports."""
 import json
-import os
 import subprocess
 
 from helpers import ARENATRACE, load, workload
@@ -93,11 +92,10 @@ def test_real_runs_under_two_allocators(tmp_path):
     for name, preload in (("glibc", None),
                           ("jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")):
         out = tmp_path / f"{name}.json"
-        env = dict(os.environ)
-        if preload:
-            env["LD_PRELOAD"] = preload
+        # The command's environment, not arenatrace's own (as make demo does it).
+        pre = ["env", f"LD_PRELOAD={preload}"] if preload else []
         r = subprocess.run([ARENATRACE, "-C", "sample_ms=100", "-d", "2", "-j", "-o",
-                            str(out), "--", workload("diff_demo"), "3", "3"], env=env,
+                            str(out), "--", *pre, workload("diff_demo"), "3", "3"],
                            capture_output=True, text=True, timeout=120)
         assert r.returncode == 0, r.stderr
         reps.append(out)
