@@ -11,9 +11,6 @@ OUTPUT = os.environ.get("AT_OUTPUT", os.path.abspath(os.path.join(
     os.path.dirname(__file__), "..", "..", ".output")))
 # AT_ARENATRACE: another build of it (make sanitized), with this output's workloads.
 ARENATRACE = os.environ.get("AT_ARENATRACE", os.path.join(OUTPUT, "arenatrace"))
-# Built with AddressSanitizer (make test SANITIZE=1, make sanitized): its own memory is not
-# the program's (shadow memory, a quarantine of freed blocks up to 256 MiB).
-SANITIZED = subprocess.run(["grep", "-qa", "__asan_init", ARENATRACE]).returncode == 0
 STRACE = ["strace", "-qq", "-ff", "-k", "-ttt",
           "-e", "trace=execve,getppid,mmap,munmap,mremap,brk,madvise,mprotect"]
 
