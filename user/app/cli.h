@@ -87,7 +87,14 @@ struct at_opts {
 void cli_defaults(struct at_opts *o);
 int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t errlen);
 void cli_help(FILE *f);
+/* config.c: the -C keys. */
 void cli_config_help(FILE *f);
+/* One -C KEY=VALUE into *o; -EINVAL with the reason in err. */
+int cli_parse_knob(struct at_opts *o, const char *kv, char *err, size_t len);
+/* For both files: a number (decimal, 0x hex, 0 octal; no sign), and help text wrapped to
+ * 80 columns from indent. */
+int cli_parse_u64(const char *s, uint64_t *v);
+void cli_print_wrapped(FILE *f, const char *text, size_t indent);
 struct loader_opts;
 /* What the loader needs of the options (its own struct: kern/ does not see at_opts). */
 struct loader_opts cli_loader_opts(const struct at_opts *o);
