@@ -179,7 +179,13 @@ static __always_inline void emit_proc(enum at_proc_kind kind, struct task_struct
 	rec->ppid = ppid;
 	rec->pad = 0;
 	BPF_CORE_READ_STR_INTO(&rec->comm, p, comm);
-	submit(rec);
+	/* A new process or program waits for its uprobes (heap, arena) until user space reads
+	 * this record: wake it now rather than at its next poll (up to 100 ms later), which
+	 * is how long a forked child's calls would go unseen. Exits can wait for the batch. */
+	if (kind == AT_PROC_EXIT)
+		submit(rec);
+	else
+		bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
 }
 
 /* A new process (not a thread) forked by a traced one is traced too. */

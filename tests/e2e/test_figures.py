@@ -90,5 +90,10 @@ def test_forked_child_frees_parents_blocks(tmp_path):
     assert g["unmatched_free"] == t["old_frees"]
     assert g["live_bytes"] == t["live_bytes"]
     assert g["live_objects"] == t["live_objects"]
+    # Its uprobes came after its birth, and the report says how long after (the parent,
+    # probed before its exec, has no such gap).
+    assert child["heap_partial"] and child["origin"] == "fork"
+    assert child["uprobes_after_ms"] is not None and child["uprobes_after_ms"] >= 0
+    assert parent["uprobes_after_ms"] is None
     check_wholes(child)
     assert_no_drops(report)

@@ -64,17 +64,21 @@ static void read_heap(void *arg, struct model *m, int pid)
 }
 
 /* Before the model sees a process record: probes for a new child or program, and the final
- * heap counters of a process that exits (read while the model still has it alive). */
-static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
+ * heap counters of a process that exits (read while the model still has it alive). For a
+ * forked child with uprobes: when they were in place (0 otherwise). */
+static uint64_t before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 {
 	int pid = (int)r->hdr.pid;
 
 	switch (r->hdr.kind) {
 	case AT_PROC_FORK:
 		/* Calls the child makes before its probes are in place are not seen: its heap
-		 * counters are partial (the model's heap_partial), its other figures whole. */
+		 * counters are partial (the model's heap_partial), its other figures whole. The
+		 * kernel wakes us at once for this record; how long it took is reported. */
+		if (!c->heap && !c->arena)
+			return 0;
 		targets_probe_running(c, pid);
-		break;
+		return app_now_ns();
 	case AT_PROC_EXEC:
 		/* -a: a new program the kernel started tracing at its exec. */
 		if (c->opts->all && !model_is_alive(c->model, pid) &&
@@ -109,6 +113,7 @@ static void before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 	default:
 		break;
 	}
+	return 0;
 }
 
 /* After the model applied a process's exit: its probes and BPF map entries go. */
@@ -135,6 +140,7 @@ int trace_on_record(void *arg, void *data, size_t len)
 	struct at_ctx *c = arg;
 	const struct at_rec_hdr *h = data;
 	const struct at_probe_info *probe = NULL;
+	uint64_t probed_ns = 0;
 	bool proc;
 	int err;
 
@@ -155,10 +161,12 @@ int trace_on_record(void *arg, void *data, size_t len)
 		return 0;
 	}
 	if (proc)
-		before_proc(c, data);
+		probed_ns = before_proc(c, data);
 	else if (c->stacks)
 		capture_record(c, data, len);
 	err = model_apply(c->model, data, len, probe);
+	if (probed_ns)
+		model_set_uprobes_at(c->model, (int)h->pid, probed_ns);
 	if (proc && h->kind == AT_PROC_EXIT)
 		after_exit(c, (int)h->pid);
 	if (at_log_level >= 3 && h->type == AT_REC_SYSCALL && len >= sizeof(struct at_sys_rec))

@@ -20,6 +20,8 @@
 #include "syms.h"
 #include "unwind.h"
 
+static void reaper_end(struct loader *l);
+
 /* The ABI layouts are checked beside their types, in bpf/arenatrace.h. */
 
 /* struct loader: loader_int.h; the maps it reads: maps.c. */
@@ -140,6 +142,8 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 	l->fn = fn;
 	l->ctx = ctx;
 	l->stats_fd = -1;
+	pthread_mutex_init(&l->reap_lock, NULL);
+	pthread_cond_init(&l->reap_cond, NULL);
 	libbpf_set_print(libbpf_print);
 	l->skel = arenatrace_bpf__open();
 	if (!l->skel) {
@@ -249,6 +253,7 @@ void loader__free(struct loader *l)
 {
 	if (!l)
 		return;
+	reaper_end(l);
 	ring_buffer__free(l->rb);
 	bpf_link__destroy(l->iter_link);
 	if (l->stats_fd >= 0)
@@ -455,6 +460,62 @@ void loader_link__destroy(struct loader_link *k)
 		close(k->fd);
 	bpf_link__destroy(k->link);
 	free(k);
+}
+
+/* Closing a uprobe link waits for the kernel's grace periods (tens of milliseconds each):
+ * done on the main thread at every exit, it delays the records behind it, and with them the
+ * probes of the next forked child, whose calls go unseen until then. The links of exited
+ * processes are closed by this thread instead. */
+static void *reaper_main(void *arg)
+{
+	struct loader *l = arg;
+
+	pthread_mutex_lock(&l->reap_lock);
+	for (;;) {
+		struct loader_link *k;
+
+		while (!l->nreap && !l->reaper_stop)
+			pthread_cond_wait(&l->reap_cond, &l->reap_lock);
+		if (!l->nreap)
+			break;
+		k = l->reap[--l->nreap];
+		pthread_mutex_unlock(&l->reap_lock);
+		loader_link__destroy(k);
+		pthread_mutex_lock(&l->reap_lock);
+	}
+	pthread_mutex_unlock(&l->reap_lock);
+	return NULL;
+}
+
+void loader_link__retire(struct loader *l, struct loader_link *k)
+{
+	if (!k)
+		return;
+	pthread_mutex_lock(&l->reap_lock);
+	if (!l->reaper_on && !pthread_create(&l->reaper, NULL, reaper_main, l))
+		l->reaper_on = true;
+	if (!l->reaper_on || at_grow(&l->reap, l->nreap, &l->reap_cap, sizeof(*l->reap), 1)) {
+		pthread_mutex_unlock(&l->reap_lock);
+		loader_link__destroy(k); /* no thread or no memory: here, then */
+		return;
+	}
+	l->reap[l->nreap++] = k;
+	pthread_cond_signal(&l->reap_cond);
+	pthread_mutex_unlock(&l->reap_lock);
+}
+
+/* Closes what is left to retire and ends the thread. */
+static void reaper_end(struct loader *l)
+{
+	pthread_mutex_lock(&l->reap_lock);
+	l->reaper_stop = true;
+	pthread_cond_signal(&l->reap_cond);
+	pthread_mutex_unlock(&l->reap_lock);
+	if (l->reaper_on)
+		pthread_join(l->reaper, NULL);
+	free(l->reap);
+	pthread_mutex_destroy(&l->reap_lock);
+	pthread_cond_destroy(&l->reap_cond);
 }
 
 static int add_link(struct loader_link ***links, size_t *n, int fd, struct bpf_link *link)

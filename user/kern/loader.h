@@ -76,6 +76,9 @@ bool loader_bpf_stats(struct loader *l, uint64_t *run_ns, uint64_t *runs);
 /* Drop the watched arena chunks of a process that exited. */
 void loader_arena_forget(struct loader *l, int pid);
 void loader_link__destroy(struct loader_link *k);
+/* loader_link__destroy on a thread of the loader's (the links of a process that exited:
+ * their teardown waits for the kernel); done by loader__free at the latest. */
+void loader_link__retire(struct loader *l, struct loader_link *k);
 
 /* Reads the heap counters of every live thread (a BPF task iterator), for the
  * loader_heap_stats calls that follow. */

@@ -4,6 +4,7 @@
 #ifndef AT_LOADER_INT_H
 #define AT_LOADER_INT_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -38,6 +39,13 @@ struct loader {
 	unsigned table_bits;
 	__u32 *gone; /* exited processes whose live blocks loader_heap_sweep frees */
 	size_t ngone, gone_cap;
+	/* Links of exited processes, closed by a thread of their own (loader_link__retire). */
+	pthread_t reaper;
+	bool reaper_on, reaper_stop;
+	pthread_mutex_t reap_lock;
+	pthread_cond_t reap_cond;
+	struct loader_link **reap;
+	size_t nreap, reap_cap;
 };
 
 #endif

@@ -92,6 +92,17 @@ int model_add_launched(struct model *m, int pid)
 	return 0;
 }
 
+int model_set_uprobes_at(struct model *m, int pid, uint64_t ns)
+{
+	struct proc *p = model_find_proc(m, pid);
+
+	if (!p || p->r.origin != AT_ORIGIN_FORK || !p->birth_ns)
+		return -ESRCH;
+	p->r.has_uprobes_after = true;
+	p->r.uprobes_after_ns = ns > p->birth_ns ? ns - p->birth_ns : 0;
+	return 0;
+}
+
 int model_set_origin(struct model *m, int pid, enum at_origin origin)
 {
 	struct proc *p = model_find_proc(m, pid);
@@ -118,6 +129,7 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_read_cgroup(p);
 		p->r.ppid = (int)r->ppid;
 		p->r.origin = AT_ORIGIN_FORK;
+		p->birth_ns = r->hdr.ts_ns;
 		/* Traced from its birth (the kernel's fork hook), with its parent's picture at
 		 * the fork: the parent's mappings, owners and flags, so memory the parent had
 		 * from before the trace stays so in the child, and memory the trace saw mapped

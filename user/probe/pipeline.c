@@ -12,10 +12,11 @@
 #include "procfs.h"
 #include "syms.h"
 
-static void probeset_release(struct probeset *p)
+/* Its links go to the loader's reaper thread (their teardown waits for the kernel). */
+static void probeset_release(struct loader *l, struct probeset *p)
 {
 	for (size_t i = 0; i < p->nlinks; i++)
-		loader_link__destroy(p->links[i]);
+		loader_link__retire(l, p->links[i]);
 	free(p->links);
 	free(p->done);
 	memset(p, 0, sizeof(*p));
@@ -73,8 +74,8 @@ void probe_pipe_init(struct probe_pipe *pp, struct loader *l, const struct probe
 void probe_pipe_release(struct probe_pipe *pp)
 {
 	for (size_t i = 0; i < pp->nprocs; i++)
-		probeset_release(&pp->procs[i].ps);
-	probeset_release(&pp->global);
+		probeset_release(pp->loader, &pp->procs[i].ps);
+	probeset_release(pp->loader, &pp->global);
 	free(pp->procs);
 	free(pp->scanned.f);
 	memset(pp, 0, sizeof(*pp));
@@ -115,7 +116,7 @@ void probe_pipe_forget(struct probe_pipe *pp, int pid)
 
 	if (!p)
 		return;
-	probeset_release(&p->ps);
+	probeset_release(pp->loader, &p->ps);
 	p->nids = 0;
 	p->ps.pid = -1;
 }
