@@ -102,3 +102,21 @@ def test_pids_and_children(tmp_path):
     kids = " ".join(str(p) for p in sorted(truths))
     assert line == [f"traced: {target.pid} (-p); {kids} (--children)"], line
     assert_no_drops(report)
+
+
+def test_late_probes_are_said(tmp_path):
+    # A shell forks a child that execs a jemalloc program: libc's probes follow the child
+    # from its fork, jemalloc's can only come after its exec, once arenatrace has read the
+    # exec record. Its heap counters then miss their start: they say so (heap_partial, no
+    # heap retained) and how long it was, where the old code called them whole. The same
+    # program launched directly is probed before its exec: whole, no gap.
+    run = Run(tmp_path / "shell", "je_heap_calls", shell=True)
+    p = run.proc
+    assert p["heap_partial"]
+    assert p["uprobes_after_ms"] is not None and p["uprobes_after_ms"] >= 0
+    assert allocator(p, "jemalloc")["retained_bytes"] is None
+    (sh,) = [q for q in run.report["processes"] if q["comm"] == "sh"]
+    assert sh["uprobes_after_ms"] is None and not sh["heap_partial"]
+    direct = Run(tmp_path / "direct", "je_heap_calls").proc
+    assert not direct["heap_partial"] and direct["uprobes_after_ms"] is None
+    assert allocator(direct, "jemalloc")["retained_bytes"] is not None

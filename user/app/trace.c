@@ -64,8 +64,8 @@ static void read_heap(void *arg, struct model *m, int pid)
 }
 
 /* Before the model sees a process record: probes for a new child or program, and the final
- * heap counters of a process that exits (read while the model still has it alive). For a
- * forked child with uprobes: when they were in place (0 otherwise). */
+ * heap counters of a process that exits (read while the model still has it alive). When
+ * uprobes were put in place for a forked child or an exec'd program: when (0 otherwise). */
 static uint64_t before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 {
 	int pid = (int)r->hdr.pid;
@@ -79,7 +79,9 @@ static uint64_t before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 			return 0;
 		targets_probe_running(c, pid);
 		return app_now_ns();
-	case AT_PROC_EXEC:
+	case AT_PROC_EXEC: {
+		size_t before = c->heap ? heap_links(c->heap, pid) : 0;
+
 		/* -a: a new program the kernel started tracing at its exec. */
 		if (c->opts->all && !model_is_alive(c->model, pid) &&
 		    !model_add_launched(c->model, pid))
@@ -102,7 +104,11 @@ static uint64_t before_proc(struct at_ctx *c, const struct at_proc_rec *r)
 		}
 		if (c->stacks)
 			capture_exec(c, pid);
+		/* Probes new to it (the new program's allocator) came after its exec. */
+		if (c->heap && heap_links(c->heap, pid) > before)
+			return app_now_ns();
 		break;
+	}
 	case AT_PROC_EXIT:
 		if (c->heap)
 			model_heap_refresh(c->model, pid, r->hdr.ts_ns, read_heap,
@@ -166,7 +172,8 @@ int trace_on_record(void *arg, void *data, size_t len)
 		capture_record(c, data, len);
 	err = model_apply(c->model, data, len, probe);
 	if (probed_ns)
-		model_set_uprobes_at(c->model, (int)h->pid, probed_ns);
+		model_set_uprobes_at(c->model, (int)h->pid, h->ts_ns, probed_ns,
+				     h->kind == AT_PROC_EXEC);
 	if (proc && h->kind == AT_PROC_EXIT)
 		after_exit(c, (int)h->pid);
 	if (at_log_level >= 3 && h->type == AT_REC_SYSCALL && len >= sizeof(struct at_sys_rec))

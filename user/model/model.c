@@ -92,14 +92,17 @@ int model_add_launched(struct model *m, int pid)
 	return 0;
 }
 
-int model_set_uprobes_at(struct model *m, int pid, uint64_t ns)
+int model_set_uprobes_at(struct model *m, int pid, uint64_t since_ns, uint64_t ns, bool exec)
 {
 	struct proc *p = model_find_proc(m, pid);
 
-	if (!p || p->r.origin != AT_ORIGIN_FORK || !p->birth_ns)
+	if (!p)
 		return -ESRCH;
+	p->uprobes_at_ns = ns;
 	p->r.has_uprobes_after = true;
-	p->r.uprobes_after_ns = ns > p->birth_ns ? ns - p->birth_ns : 0;
+	p->r.uprobes_after_exec = exec;
+	p->r.uprobes_after_ns = ns > since_ns ? ns - since_ns : 0;
+	p->r.heap_partial = true;
 	return 0;
 }
 
@@ -129,7 +132,6 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_read_cgroup(p);
 		p->r.ppid = (int)r->ppid;
 		p->r.origin = AT_ORIGIN_FORK;
-		p->birth_ns = r->hdr.ts_ns;
 		/* Traced from its birth (the kernel's fork hook), with its parent's picture at
 		 * the fork: the parent's mappings, owners and flags, so memory the parent had
 		 * from before the trace stays so in the child, and memory the trace saw mapped
@@ -160,7 +162,12 @@ static int apply_proc(struct model *m, const struct at_proc_rec *r)
 		model_arena_free(p); /* the old program's arenas are gone with it */
 		p->brk_known = false;
 		p->r.attached_running = false;
-		p->r.heap_partial = false;
+		/* The new program is whole at the heap level unless its probes came after this
+		 * exec (a child probed late, when it had exec'd already). */
+		p->r.heap_partial = p->uprobes_at_ns > r->hdr.ts_ns;
+		p->r.has_uprobes_after = p->r.heap_partial;
+		p->r.uprobes_after_exec = true;
+		p->r.uprobes_after_ns = p->r.heap_partial ? p->uprobes_at_ns - r->hdr.ts_ns : 0;
 		attrib_refresh(p->attrib);
 		model_open_pagemap(p);
 		break;

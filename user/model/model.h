@@ -38,9 +38,10 @@ int model_add_running(struct model *m, int pid);
 int model_add_launched(struct model *m, int pid);
 /* How pid came to be traced, when not as its model_add_* says (-a, --children). */
 int model_set_origin(struct model *m, int pid, enum at_origin origin);
-/* A forked child's uprobes are in place since ns (CLOCK_MONOTONIC, as the records' times):
- * its report says how long after its birth. */
-int model_set_uprobes_at(struct model *m, int pid, uint64_t ns);
+/* The uprobes of a child forked at since_ns (or of a program exec'd then, exec) are in place
+ * since ns (CLOCK_MONOTONIC, as the records' times): its heap counters miss that time, and
+ * its report says how long it was. */
+int model_set_uprobes_at(struct model *m, int pid, uint64_t since_ns, uint64_t ns, bool exec);
 
 /* Apply one ring buffer record, of any type; probe: what an arena record's probe is (NULL
  * for the other types, or when unknown). */

@@ -100,7 +100,7 @@ struct proc {
 	struct attrib *attrib;
 	uint64_t brk_cur;
 	bool brk_known;
-	uint64_t birth_ns; /* forked while traced: its fork record's time */
+	uint64_t uprobes_at_ns; /* when its uprobes were last put in place (0: never said) */
 	int pagemap_fd;
 	/* Unmaps seen before their record (model_os.c, late_unmap): ranges a new mapping was
 	 * given while the model still had them mapped, credited then to their owner. */

@@ -223,9 +223,10 @@ struct rep_proc {
 	/* The heap level's counters miss the start of its life: attached, or a forked child
 	 * whose uprobes came after its birth (uprobes are attached per process). */
 	bool heap_partial;
-	/* Forked while traced, with uprobes (has_uprobes_after): the time from its birth to its
-	 * uprobes in place (calls and chunks before that are not counted). */
-	bool has_uprobes_after;
+	/* Forked while traced with uprobes, or exec'd a program whose allocator had to be
+	 * probed then (has_uprobes_after): the time from that fork or exec (uprobes_after_exec)
+	 * to its uprobes in place; calls and chunks before that are not counted. */
+	bool has_uprobes_after, uprobes_after_exec;
 	uint64_t uprobes_after_ns;
 	uint64_t rss_bytes;
 	uint64_t lazyfree_bytes;

@@ -193,8 +193,9 @@ static void print_heap(FILE *f, const struct rep_proc *p, const struct rep_alloc
 		a->live_basis);
 	if (a->retained_known)
 		fprintf(f, ", retained %s\n", out_bytes(a->retained_bytes, b2, sizeof(b2)));
-	else if (p->origin == AT_ORIGIN_FORK && p->heap_partial)
-		fprintf(f, ", since its probes (forked): older blocks unknown\n");
+	else if (p->has_uprobes_after)
+		fprintf(f, ", since its probes (%s): older blocks unknown\n",
+			p->uprobes_after_exec ? "exec'd" : "forked");
 	else if (p->heap_partial || a->unmatched_free)
 		fprintf(f, ", since attach: older blocks unknown\n");
 	else
@@ -366,8 +367,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 		out_bytes(p->rss_bytes, b1, sizeof(b1)),
 		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
 	if (p->has_uprobes_after)
-		fprintf(f, "  uprobes in place %.1f ms after its fork (its calls before: not counted)\n",
-			(double)p->uprobes_after_ns / 1e6);
+		fprintf(f, "  uprobes in place %.1f ms after its %s (its calls before: not counted)\n",
+			(double)p->uprobes_after_ns / 1e6, p->uprobes_after_exec ? "exec" : "fork");
 	fprintf(f, "  %-12s %11s %11s %11s %11s %11s\n", "ALLOCATOR", "MAPPED", "RESERVED",
 		"RESIDENT", "PRE-MAPPED", "PRE-RESID");
 	for (size_t i = 0; i < p->nallocs; i++) {

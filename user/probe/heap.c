@@ -442,6 +442,15 @@ bool heap_has_pid(struct heap *h, int pid)
 	return probe_pipe_find(&h->pipe, pid) != NULL;
 }
 
+size_t heap_links(struct heap *h, int pid)
+{
+	const struct probe_proc *p = probe_pipe_find(&h->pipe, pid);
+
+	if (h->pipe.all)
+		return h->pipe.global.nlinks;
+	return p ? p->ps.nlinks : 0;
+}
+
 const char *heap_alloc_name(const struct heap *h, uint32_t id)
 {
 	return id && id <= h->ninst ? families[h->inst[id - 1].fam].name : NULL;

@@ -39,6 +39,8 @@ void heap_for_each_pid(struct heap *h, void (*fn)(void *arg, int pid), void *arg
 const char *heap_table_owner(const struct heap *h, int pid, bool all_blocks);
 /* pid has heap probes. */
 bool heap_has_pid(struct heap *h, int pid);
+/* The links put in place for pid so far (with -a: for every process). */
+size_t heap_links(struct heap *h, int pid);
 /* The allocator of an instance id (a cookie's, a stack's), or NULL. */
 const char *heap_alloc_name(const struct heap *h, uint32_t id);
 /* pid exited: its probes and counters go. */
