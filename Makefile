@@ -31,7 +31,7 @@ endif
 OPT := $(if $(DEBUG),-O0,-O2)
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
-PKGS := libbpf libelf libdw zlib json-c libmicrohttpd libprotobuf-c
+PKGS := libbpf libelf libdw libdebuginfod zlib json-c libmicrohttpd libprotobuf-c
 EXTRA_LIBS := -liberty
 # user/ is layered (docs/design.md, "Source layout"); each folder is on the quote path.
 USER_DIRS := app out probe model books kern sys
