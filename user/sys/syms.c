@@ -140,9 +140,7 @@ int syms_elf_build_id(struct Elf *elf, char *hex, size_t len)
 	return -ENOENT;
 }
 
-/* The file's separate debug file installed locally (debuginfo.h says where), or with fetch
- * from debuginfod when configured. */
-static int debug_path(Elf *elf, const char *path, bool fetch, char *out, size_t len)
+int syms_elf_debug_file(struct Elf *elf, const char *path, bool fetch, char *out, size_t len)
 {
 	GElf_Word crc = 0;
 	const char *link = dwelf_elf_gnu_debuglink(elf, &crc);
@@ -189,7 +187,7 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 	found = read_symtab(s, elf, SHT_SYMTAB);
 	if (found > 0)
 		s->has_symtab = true;
-	if (found <= 0 && main_file && !debug_path(elf, path, false, dbg, sizeof(dbg)))
+	if (found <= 0 && main_file && !syms_elf_debug_file(elf, path, false, dbg, sizeof(dbg)))
 		found = load_file(s, dbg, false);
 	if (found <= 0)
 		found = read_symtab(s, elf, SHT_DYNSYM);
@@ -208,7 +206,7 @@ int syms_debug_file(const char *path, bool fetch, char *out, size_t len)
 	if (elf_version(EV_CURRENT) != EV_NONE) {
 		elf = elf_begin(fd, ELF_C_READ, NULL);
 		if (elf && elf_kind(elf) == ELF_K_ELF)
-			err = debug_path(elf, path, fetch, out, len);
+			err = syms_elf_debug_file(elf, path, fetch, out, len);
 		if (elf)
 			elf_end(elf);
 	}

@@ -27,6 +27,8 @@ void syms__free(struct syms *s);
  * server (at report time only: it may wait for the network): 0, or a negative errno
  * (-ENOENT: none). For readers of data symbols and DWARF, which struct syms does not keep. */
 int syms_debug_file(const char *path, bool fetch, char *out, size_t len);
+/* The same for an open ELF file (path: where it is, for its .gnu_debuglink). */
+int syms_elf_debug_file(struct Elf *elf, const char *path, bool fetch, char *out, size_t len);
 /* Destroys the cached files no one holds (at exit: the cache keeps up to 32 idle ones). */
 void syms_cache_clear(void);
 
