@@ -245,17 +245,16 @@ static struct syms **cache;
 static size_t ncache, cache_cap;
 static uint64_t cache_clock;
 
-/* Sorts the symbols by address and indexes them by name. */
+/* Sorts the symbols by address and indexes them by name (on failure, nothing moved). */
 static int index_syms(struct syms *s)
 {
-	uint32_t *by_name;
+	uint32_t *by_name = realloc(s->by_name, (s->n ? s->n : 1) * sizeof(*s->by_name));
 
-	if (s->n) /* a file without symbols has no array to sort (NULL) */
-		qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
-	by_name = realloc(s->by_name, (s->n ? s->n : 1) * sizeof(*s->by_name));
 	if (!by_name)
 		return -ENOMEM;
 	s->by_name = by_name;
+	if (s->n) /* a file without symbols has no array to sort (NULL) */
+		qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
 	for (size_t i = 0; i < s->n; i++)
 		s->by_name[i] = (uint32_t)i;
 	sort_ctx = s;
@@ -406,10 +405,16 @@ const struct syms *syms_lazy_get_debug(struct syms_lazy *l, int pid)
 		return s;
 	/* The names already handed out stay valid: each is its own allocation. */
 	n = s->n;
-	if (load_file(s, dbg, false) || index_syms(s))
-		at_note(1, "'%s': cannot read the debug file '%s' from debuginfod", l->path, dbg);
-	else
+	if (!load_file(s, dbg, false) && !index_syms(s)) {
 		at_note(2, "'%s': %zu symbols from debuginfod's '%s'", l->path, s->n - n, dbg);
+		return s;
+	}
+	/* What was added goes: the symbols stay as they were, their index with them. */
+	for (size_t i = n; i < s->n; i++)
+		free(s->syms[i].name);
+	s->n = n;
+	s->has_symtab = false;
+	at_note(1, "'%s': cannot read the debug file '%s' from debuginfod", l->path, dbg);
 	return s;
 }
 
