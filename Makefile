@@ -31,7 +31,7 @@ endif
 OPT := $(if $(DEBUG),-O0,-O2)
 WARN := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes $(if $(CI),-Werror)
 # Evaluated at recipe time, after the dependency check has installed pkg-config's modules.
-PKGS := libbpf libelf libdw zlib json-c libmicrohttpd libprotobuf-c
+PKGS := libbpf libelf libdw libdebuginfod zlib json-c libmicrohttpd libprotobuf-c
 EXTRA_LIBS := -liberty
 # user/ is layered (docs/design.md, "Source layout"); each folder is on the quote path.
 USER_DIRS := app out probe model books kern sys
@@ -157,6 +157,12 @@ $(OUTPUT)/workloads/je_books_static: tests/workloads/je_books.c tests/workloads/
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
 		/usr/lib/x86_64-linux-gnu/libjemalloc_pic.a -lpthread -ldl -lm
 HEAP_VARIANTS += $(OUTPUT)/workloads/je_books_static
+# The same, split as Debian's packages are: stripped, its symbols in a debug file named by
+# its .gnu_debuglink, beside it (books/jemalloc.c finds the globals there).
+$(OUTPUT)/workloads/je_books_split: $(OUTPUT)/workloads/je_books_static
+	$(call msg,SPLIT,$@)
+	$(Q)objcopy --only-keep-debug $< $@.debug
+	$(Q)objcopy --strip-all --add-gnu-debuglink=$@.debug $< $@
 $(OUTPUT)/workloads/mi_heap_calls: tests/workloads/heap_calls.c tests/workloads/truth.h
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -DUSE_MIMALLOC -pthread -o $@ $< -lmimalloc
@@ -205,7 +211,7 @@ HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
 
 # The books' unit tests read real processes: workloads that allocate with each allocator.
 BOOKS_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,mi_books books_mi_preload glibc_books \
-	glibc_books_static je_books je_books_static)
+	glibc_books_static je_books je_books_static je_books_split)
 # The same source as mi_books, without -lmimalloc: run under LD_PRELOAD=libmimalloc.so.2.
 $(OUTPUT)/workloads/books_mi_preload: tests/workloads/mi_books.c | $(WORKLOAD_STAMPS)
 	$(call msg,CC,$@)

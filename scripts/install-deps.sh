@@ -6,7 +6,8 @@
 #           and promtool (prometheus) that checks the exposition format
 #   test    `make test` beyond build and unit: the workloads' allocators and compilers, and
 #           the end-to-end suite's oracles and tools (strace, libc6-dbg, prometheus, systemd,
-#           golang-go: go tool pprof reads --pprof's profiles)
+#           golang-go: go tool pprof reads --pprof's profiles; debuginfod, the server that
+#           serves a split debug file to the symbolisation's tests)
 #   demo    `make demo` beyond build: the demo workload's jemalloc
 #   bench   `make bench` beyond build: the benchmark's workloads, python3, bpftrace (floors)
 #   format  `make format` and `make format-check`
@@ -20,12 +21,13 @@ set_pkgs()
 {
 	case "$1" in
 	build) echo "make gcc libc6-dev clang pkg-config bpftool libbpf-dev libelf-dev libdw-dev
-		zlib1g-dev libjson-c-dev libiberty-dev libmicrohttpd-dev libprotobuf-c-dev
+		zlib1g-dev libjson-c-dev libiberty-dev libmicrohttpd-dev libprotobuf-c-dev libdebuginfod-dev
 		protobuf-c-compiler" ;;
 	unit) echo "libcmocka-dev python3 prometheus" ;;
 	test) echo "g++ libjemalloc-dev libmimalloc-dev systemtap-sdt-dev cargo rustc
 		librust-bumpalo-dev librust-jemalloc-sys-dev librust-libc-dev libc6-dbg strace
-		python3 python3-pytest python3.11-dbg prometheus systemd redis-server redis-tools golang-go" ;;
+		python3 python3-pytest python3.11-dbg prometheus systemd redis-server redis-tools golang-go
+		debuginfod" ;;
 	demo) echo "libjemalloc-dev libmimalloc-dev" ;;
 	bench) echo "libjemalloc-dev libmimalloc-dev python3 bpftrace redis-server redis-tools" ;;
 	format) echo "clang-format" ;;

@@ -2,8 +2,9 @@
 /*
  * books/jemalloc against jemalloc's own mallctl statistics: workloads/je_books (Debian's
  * libjemalloc.so.2, globals through decoded code references) and je_books_static (linked
- * with libjemalloc_pic.a, globals through symbols) write their stats after "epoch" and
- * wait; the reader reads them from outside. Then hostile memory through tmem__from_buf.
+ * with libjemalloc_pic.a, globals through symbols; je_books_split, the same stripped, its
+ * symbols in the file its .gnu_debuglink names) write their stats after "epoch" and wait;
+ * the reader reads them from outside. Then hostile memory through tmem__from_buf.
  * The workloads are found beside this test's directory (OUTPUT/workloads); without them
  * the process tests are skipped.
  */
@@ -290,6 +291,13 @@ static void test_static_copy(void **state)
 {
 	(void)state;
 	check_process("je_books_static", "symbols");
+}
+
+/* The static copy stripped, its symbols in the file its .gnu_debuglink names. */
+static void test_static_copy_debuglink(void **state)
+{
+	(void)state;
+	check_process("je_books_split", "symbols");
 }
 
 /* A copy of Debian's library with one byte of its build-id changed: same code, but not a
@@ -671,6 +679,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_shared_library, kill_live),
 		cmocka_unit_test_teardown(test_static_copy, kill_live),
+		cmocka_unit_test_teardown(test_static_copy_debuglink, kill_live),
 		cmocka_unit_test_teardown(test_unknown_build_refused, kill_live),
 		cmocka_unit_test(test_no_jemalloc),
 		cmocka_unit_test(test_fake_reads),

@@ -159,7 +159,8 @@ static const struct opt_desc opts[] = {
 	  "[=N]",
 	  NULL,
 	  "show the N (10) user stacks holding the most live bytes (heap level; "
-	  "glibc blocks then go into the live-block table too: slower)" },
+	  "glibc blocks then go into the live-block table too: slower); symbols from "
+	  "debug files, and from debuginfod when DEBUGINFOD_URLS is set" },
 	{ { "folded", required_argument, NULL, OPT_FOLDED },
 	  0,
 	  "FILE",

@@ -17,6 +17,7 @@
 #include "app.h"
 #include "arena.h"
 #include "cli.h"
+#include "debuginfo.h"
 #include "exporter.h"
 #include "features.h"
 #include "heap.h"
@@ -325,6 +326,7 @@ int main(int argc, char **argv)
 	loader__free(c.loader);
 	model__free(c.model);
 	syms_cache_clear();
+	debuginfo_end();
 	if (c.textfile_errno && (rc == AT_EXIT_OK || rc == AT_EXIT_VANISHED))
 		rc = AT_EXIT_RUNTIME;
 	return finish_output(&c, &out, o.output, rc);

@@ -314,7 +314,7 @@ static int elf_read(const char *path, bool symbols, struct glibc_elf *e)
 	if (symbols) {
 		read_symbols(elf, e, &ds);
 		read_descs(elf, &ds, e);
-		if (!e->main_arena && !syms_debug_file(path, dbg, sizeof(dbg)) &&
+		if (!e->main_arena && !syms_debug_file(path, false, dbg, sizeof(dbg)) &&
 		    !open_elf(dbg, &dfd, &delf)) {
 			read_symbols(delf, e, NULL);
 			elf_end(delf);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * Where jemalloc's globals are in a process: in a mapped file whose symbols name them
- * (a static or prefixed build, or a separate debug file found by build-id), else, for a
- * libjemalloc build-id in the table below, at the RIP-relative operands of a few
+ * (a static or prefixed build, or a separate debug file found by build-id or .gnu_debuglink),
+ * else, for a libjemalloc build-id in the table below, at the RIP-relative operands of a few
  * instructions of its exported functions, each decoded from the file by a decoder that
  * knows the one form it expects (lea r64, mov r32, cmp r32 with a rip+disp32 operand, or
  * call rel32) and refuses anything else. The file is opened through /proc/PID/map_files
@@ -395,17 +395,15 @@ static int open_mapped(int pid, const struct maps_entry *e)
 	return open(path, O_RDONLY | O_CLOEXEC);
 }
 
-/* Symbols of the separate debug file named by the build-id, when installed. */
+/* Symbols of the separate debug file, when installed (by build-id or .gnu_debuglink). */
 static int where_from_debug(struct je_file *f, uint64_t bias, struct books_je_where *w)
 {
-	char path[128];
+	char path[PATH_MAX];
 	Elf *elf;
 	int fd, err;
 
-	if (!f->build_id[0])
+	if (syms_elf_debug_file(f->elf, f->path, false, path, sizeof(path)))
 		return -ENOENT;
-	snprintf(path, sizeof(path), "/usr/lib/debug/.build-id/%.2s/%s.debug", f->build_id,
-		 f->build_id + 2);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -ENOENT;

@@ -290,13 +290,42 @@ void stacks_forget(struct stacks *s, int pid)
 	*p = s->procs[--s->nprocs];
 }
 
+/* The debug file of a module without DWARF, through the lookup the symbols use (build-id,
+ * .gnu_debuglink, debuginfod when configured): libdwfl's own search would ask debuginfod
+ * for every module again, outside the rules of debuginfo.h (each file asked once, one
+ * warning, none asked again after a failure). */
+static int find_debug(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+		      const char *file_name, const char *debuglink_file, GElf_Word debuglink_crc,
+		      char **debuginfo_file_name)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	(void)mod, (void)userdata, (void)modname, (void)base;
+	/* Asked for a .gnu_debugaltlink (dwz) file, which has no CRC: libdw finds it itself
+	 * (by its absolute path or its build-id) when this fails. */
+	if (debuglink_file && !debuglink_crc)
+		return -1;
+	if (!file_name || syms_debug_file(file_name, true, path, sizeof(path)))
+		return -1;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		*debuginfo_file_name = strdup(path);
+		if (!*debuginfo_file_name) {
+			close(fd);
+			return -1;
+		}
+	}
+	return fd;
+}
+
 static const Dwfl_Callbacks dwfl_offline = {
 	.find_elf = dwfl_build_id_find_elf,
-	.find_debuginfo = dwfl_standard_find_debuginfo,
+	.find_debuginfo = find_debug,
 	.section_address = dwfl_offline_section_address,
 };
 
-/* The file's DWARF (its own, or its build-id or debuglink debug file), opened once. */
+/* The file's DWARF (its own, or its debug file's), opened once. */
 static Dwfl_Module *dwfl_of(struct sfile *f, int pid)
 {
 	char path[PATH_MAX];
@@ -361,7 +390,7 @@ int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *
 			continue;
 		out->offset = addr - r->start + r->offset;
 		snprintf(out->module, sizeof(out->module), "%s", f->syms.path);
-		syms = syms_lazy_get(&f->syms, pid);
+		syms = syms_lazy_get_debug(&f->syms, pid);
 		id = syms ? syms_build_id(syms) : NULL;
 		if (id)
 			snprintf(out->build_id, sizeof(out->build_id), "%s", id);

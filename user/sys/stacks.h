@@ -3,9 +3,11 @@
  * Symbolisation of user addresses for --stacks. Per process, the executable file mappings
  * of /proc/PID/maps, as last read by stacks_refresh: kept when the process is gone, so that
  * the stacks of a process can be read at its exit. Per file (shared by every process): the
- * function from its symbols (syms, build-id debug files included), C++ and Rust (legacy and
+ * function from its symbols (syms, separate debug files included), C++ and Rust (legacy and
  * v0) names demangled with libiberty, the build-id, and the source file and line from its
- * DWARF or its build-id debug file (libdw's dwfl, opened at the first lookup). Not
+ * DWARF or its debug file (libdw's dwfl, opened at the first lookup). Debug files are those
+ * syms_debug_file finds, debuginfod's included when configured: the first lookup in a file
+ * without a local one may wait for the network (once a file, debuginfo.h). Not
  * thread-safe; stacks__new returns NULL with errno set.
  */
 #ifndef AT_STACKS_H

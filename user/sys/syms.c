@@ -3,6 +3,7 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <elfutils/libdwelf.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <stdio.h>
@@ -10,6 +11,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "debuginfo.h"
+#include "log.h"
 
 struct sym {
 	uint64_t addr;
@@ -37,6 +41,8 @@ struct syms {
 	struct seg segs[16];
 	size_t nsegs;
 	bool has_usdt;
+	bool has_symtab;   /* a .symtab, the file's or its debug file's, was read */
+	bool fetched;	   /* its debug file was asked of debuginfod */
 	char build_id[41]; /* hex, "" when the file has none */
 };
 
@@ -66,9 +72,9 @@ static int read_symtab(struct syms *s, Elf *elf, Elf64_Word type)
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != type || !sh.sh_entsize)
 			continue;
 		data = elf_getdata(scn, NULL);
-		if (!data)
+		if (!data || !data->d_buf)
 			continue;
-		cnt = sh.sh_size / sh.sh_entsize;
+		cnt = data->d_size / sh.sh_entsize;
 		for (i = 0; i < cnt; i++) {
 			GElf_Sym sym;
 			const char *name;
@@ -134,16 +140,16 @@ int syms_elf_build_id(struct Elf *elf, char *hex, size_t len)
 	return -ENOENT;
 }
 
-/* The separate debug file named by the build-id note, if installed. */
-static int debug_path(Elf *elf, char *path, size_t len)
+int syms_elf_debug_file(struct Elf *elf, const char *path, bool fetch, char *out, size_t len)
 {
+	GElf_Word crc = 0;
+	const char *link = dwelf_elf_gnu_debuglink(elf, &crc);
 	char id[129];
+	bool has_id = !syms_elf_build_id(elf, id, sizeof(id));
 
-	if (syms_elf_build_id(elf, id, sizeof(id)))
-		return -ENOENT;
-	return snprintf(path, len, "/usr/lib/debug/.build-id/%.2s/%s.debug", id, id + 2) < (int)len
-		       ? 0
-		       : -ENAMETOOLONG;
+	if (!debuginfo_local(path, has_id ? id : NULL, link, crc, out, len))
+		return 0;
+	return fetch && has_id ? debuginfo_fetch(id, out, len) : -ENOENT;
 }
 
 static int load_file(struct syms *s, const char *path, bool main_file)
@@ -179,7 +185,9 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 		}
 	}
 	found = read_symtab(s, elf, SHT_SYMTAB);
-	if (found <= 0 && main_file && !debug_path(elf, dbg, sizeof(dbg)) && !access(dbg, R_OK))
+	if (found > 0)
+		s->has_symtab = true;
+	if (found <= 0 && main_file && !syms_elf_debug_file(elf, path, false, dbg, sizeof(dbg)))
 		found = load_file(s, dbg, false);
 	if (found <= 0)
 		found = read_symtab(s, elf, SHT_DYNSYM);
@@ -188,7 +196,7 @@ static int load_file(struct syms *s, const char *path, bool main_file)
 	return found < 0 ? found : 0;
 }
 
-int syms_debug_file(const char *path, char *out, size_t len)
+int syms_debug_file(const char *path, bool fetch, char *out, size_t len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), err = -ENOENT;
 	Elf *elf;
@@ -197,8 +205,8 @@ int syms_debug_file(const char *path, char *out, size_t len)
 		return -errno;
 	if (elf_version(EV_CURRENT) != EV_NONE) {
 		elf = elf_begin(fd, ELF_C_READ, NULL);
-		if (elf && elf_kind(elf) == ELF_K_ELF && !debug_path(elf, out, len))
-			err = access(out, R_OK) ? -ENOENT : 0;
+		if (elf && elf_kind(elf) == ELF_K_ELF)
+			err = syms_elf_debug_file(elf, path, fetch, out, len);
 		if (elf)
 			elf_end(elf);
 	}
@@ -237,6 +245,24 @@ static struct syms **cache;
 static size_t ncache, cache_cap;
 static uint64_t cache_clock;
 
+/* Sorts the symbols by address and indexes them by name (on failure, nothing moved). */
+static int index_syms(struct syms *s)
+{
+	uint32_t *by_name = realloc(s->by_name, (s->n ? s->n : 1) * sizeof(*s->by_name));
+
+	if (!by_name)
+		return -ENOMEM;
+	s->by_name = by_name;
+	if (s->n) /* a file without symbols has no array to sort (NULL) */
+		qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
+	for (size_t i = 0; i < s->n; i++)
+		s->by_name[i] = (uint32_t)i;
+	sort_ctx = s;
+	if (s->n)
+		qsort(s->by_name, s->n, sizeof(*s->by_name), cmp_name);
+	return 0;
+}
+
 static void destroy(struct syms *s)
 {
 	for (size_t i = 0; i < s->n; i++)
@@ -259,22 +285,13 @@ static struct syms *load(const char *path)
 	if (!s)
 		return NULL;
 	err = load_file(s, path, true);
-	if (!err) {
-		if (s->n) /* a file without symbols has no array to sort (NULL) */
-			qsort(s->syms, s->n, sizeof(s->syms[0]), cmp_sym);
-		s->by_name = malloc((s->n ? s->n : 1) * sizeof(*s->by_name));
-		err = s->by_name ? 0 : -ENOMEM;
-	}
+	if (!err)
+		err = index_syms(s);
 	if (err) {
 		destroy(s);
 		errno = -err;
 		return NULL;
 	}
-	for (size_t i = 0; i < s->n; i++)
-		s->by_name[i] = (uint32_t)i;
-	sort_ctx = s;
-	if (s->n)
-		qsort(s->by_name, s->n, sizeof(*s->by_name), cmp_name);
 	return s;
 }
 
@@ -373,6 +390,32 @@ const struct syms *syms_lazy_get(struct syms_lazy *l, int pid)
 		l->failed = !l->syms;
 	}
 	return l->syms;
+}
+
+const struct syms *syms_lazy_get_debug(struct syms_lazy *l, int pid)
+{
+	struct syms *s = (struct syms *)syms_lazy_get(l, pid);
+	char dbg[PATH_MAX];
+	size_t n;
+
+	if (!s || s->has_symtab || s->fetched || !s->build_id[0] || !debuginfo_can_fetch())
+		return s;
+	s->fetched = true;
+	if (debuginfo_fetch(s->build_id, dbg, sizeof(dbg)))
+		return s;
+	/* The names already handed out stay valid: each is its own allocation. */
+	n = s->n;
+	if (!load_file(s, dbg, false) && !index_syms(s)) {
+		at_note(2, "'%s': %zu symbols from debuginfod's '%s'", l->path, s->n - n, dbg);
+		return s;
+	}
+	/* What was added goes: the symbols stay as they were, their index with them. */
+	for (size_t i = n; i < s->n; i++)
+		free(s->syms[i].name);
+	s->n = n;
+	s->has_symtab = false;
+	at_note(1, "'%s': cannot read the debug file '%s' from debuginfod", l->path, dbg);
+	return s;
 }
 
 void syms_lazy_release(struct syms_lazy *l)

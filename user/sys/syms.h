@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
- * Function symbols of one ELF file (.symtab, else .dynsym, plus a separate debug file found
- * by build-id under /usr/lib/debug), read with libelf. Addresses are exchanged as file
- * offsets, the unit of uprobes and of the caller offsets the BPF programs report.
- * syms__new returns NULL with errno set; the object is immutable afterwards. Objects are
+ * Function symbols of one ELF file (.symtab, else that of its separate debug file found by
+ * build-id or .gnu_debuglink as debuginfo.h says, else .dynsym), read with libelf. Addresses
+ * are exchanged as file offsets, the unit of uprobes and of the caller offsets the BPF
+ * programs report. syms__new returns NULL with errno set; the object is immutable
+ * afterwards, but for the symbols syms_lazy_get_debug adds (names handed out stay valid). Objects are
  * shared: syms__new of a file already loaded (same device, inode, size and mtime) returns
  * it again, and syms__free releases one reference. Not thread-safe.
  */
@@ -21,10 +22,13 @@ int syms_elf_build_id(struct Elf *elf, char *hex, size_t len);
 
 struct syms *syms__new(const char *path);
 void syms__free(struct syms *s);
-/* The separate debug file of the ELF file at path (named by its build-id under
- * /usr/lib/debug/.build-id), when installed: 0, or -ENOENT. For readers of data symbols,
- * which struct syms does not keep. */
-int syms_debug_file(const char *path, char *out, size_t len);
+/* The separate debug file of the ELF file at path, when installed (by build-id, else by its
+ * .gnu_debuglink, CRC checked: debuginfo.h), else with fetch from a configured debuginfod
+ * server (at report time only: it may wait for the network): 0, or a negative errno
+ * (-ENOENT: none). For readers of data symbols and DWARF, which struct syms does not keep. */
+int syms_debug_file(const char *path, bool fetch, char *out, size_t len);
+/* The same for an open ELF file (path: where it is, for its .gnu_debuglink). */
+int syms_elf_debug_file(struct Elf *elf, const char *path, bool fetch, char *out, size_t len);
 /* Destroys the cached files no one holds (at exit: the cache keeps up to 32 idle ones). */
 void syms_cache_clear(void);
 
@@ -39,6 +43,10 @@ struct syms_lazy {
 
 void syms_lazy_init(struct syms_lazy *l, const char *path);
 const struct syms *syms_lazy_get(struct syms_lazy *l, int pid);
+/* The same, for symbolisation at report time: when the file's symbols are its .dynsym alone
+ * (no .symtab, no local debug file) and a debuginfod server is configured, its debug file is
+ * fetched by build-id (once) and its .symtab added. */
+const struct syms *syms_lazy_get_debug(struct syms_lazy *l, int pid);
 void syms_lazy_release(struct syms_lazy *l);
 
 /* Name of the function containing file offset off, or NULL. */
