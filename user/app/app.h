@@ -56,6 +56,7 @@ struct at_ctx {
 extern volatile sig_atomic_t at_stop_flag;
 
 uint64_t app_now_ns(void);
+uint64_t app_unix_ns(void); /* the wall clock (CLOCK_REALTIME) */
 
 /* targets.c */
 /* A -p target that can be traced (else one line, and AT_EXIT_TARGET). */

@@ -159,6 +159,7 @@ static int run(struct at_ctx *c)
 	if (rc)
 		return rc;
 	c->start_ns = app_now_ns();
+	c->meta.start_unix_ns = app_unix_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
 						      .timeline_max = o->timeline_max,
