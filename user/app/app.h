@@ -107,6 +107,18 @@ void trace_write_textfile(struct at_ctx *c, uint64_t t);
 int trace_loop(struct at_ctx *c);
 
 /* arenatrace diff FILE...: JSON reports side by side (app/diff.c); an exit code. */
+#define DIFF_MAX_RUNS 8
 int diff_main(int argc, char **argv, FILE *f);
+struct json_object;
+/* The report a JSON file holds (its final one), in *rep (json_object_put it): AT_EXIT_OK, or
+ * one line said and AT_EXIT_RUNTIME (the file cannot be read) or AT_EXIT_USAGE (it is not
+ * an arenatrace JSON report). */
+int diff_load(const char *path, struct json_object **rep);
+/* diff's table of n runs (reports as diff_load gives them) as JSON for arenatrace report:
+ * labels, rows (title, cells as the terminal shows them, bytes), and the verdict line. */
+struct json_object *diff_table_json(struct json_object *const *reps, const char *const *paths,
+				    size_t n);
+/* arenatrace report FILE... [-o OUT]: one self-contained HTML page (app/report.c). */
+int report_main(int argc, char **argv, const char *version);
 
 #endif

@@ -258,6 +258,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return diff_main(argc - 2, argv + 2, stdout);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1, AT_VERSION);
 	cli_defaults(&o);
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		at_err("%s; see --help", err);
