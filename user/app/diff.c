@@ -95,8 +95,11 @@ int diff_load(const char *path, struct json_object **rep)
 	FILE *f = fopen(path, "re");
 
 	*rep = NULL;
-	if (!f) {
+	/* A file that cannot be read (a directory: EISDIR at the first read) is no report. */
+	if (!f || (fgetc(f) == EOF && ferror(f))) {
 		at_err("cannot read '%s': %s", path, strerror(errno));
+		if (f)
+			fclose(f);
 		return AT_EXIT_RUNTIME;
 	}
 	fclose(f);

@@ -46,7 +46,7 @@ struct output {
 	bool created; /* created by this run (removed again if nothing was written) */
 };
 
-static bool link_planted(const char *path, const struct stat *ls)
+bool app_link_planted(const char *path, const struct stat *ls)
 {
 	char dir[PATH_MAX];
 	const char *slash = strrchr(path, '/');
@@ -65,7 +65,8 @@ static int open_output(const struct at_opts *o, struct output *out)
 
 	*out = (struct output){ .f = stdout, .fresh = true };
 	if (o->output) {
-		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) && link_planted(o->output, &ls)) {
+		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) &&
+		    app_link_planted(o->output, &ls)) {
 			at_err("'%s' is a symbolic link of uid %u in a directory others can write: "
 			       "not followed",
 			       o->output, (unsigned)ls.st_uid);

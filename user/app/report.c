@@ -8,10 +8,14 @@
  * docs/design.md, "arenatrace report".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "app.h"
@@ -42,7 +46,7 @@ static int put_data(FILE *f, const char *json)
 		} else
 			fputc(*p, f);
 	}
-	return ferror(f) ? -EIO : 0;
+	return ferror(f) ? -(errno ? errno : EIO) : 0;
 }
 
 /* The page with the data where the template's mark is. */
@@ -50,6 +54,7 @@ static int write_page(FILE *f, struct json_object *data)
 {
 	const char *page = (const char *)at_report_html, *mark;
 	size_t len = at_report_html_len, mlen = strlen(REPORT_MARK), head;
+	int err;
 
 	mark = memmem(page, len, REPORT_MARK, mlen);
 	if (!mark) {
@@ -58,10 +63,12 @@ static int write_page(FILE *f, struct json_object *data)
 	}
 	head = (size_t)(mark - page);
 	fwrite(page, 1, head, f);
-	if (put_data(f, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN)))
-		return -EIO;
+	errno = 0;
+	err = put_data(f, json_object_to_json_string_ext(data, JSON_C_TO_STRING_PLAIN));
+	if (err)
+		return err;
 	fwrite(mark + mlen, 1, len - head - mlen, f);
-	return ferror(f) ? -EIO : 0;
+	return ferror(f) ? -(errno ? errno : EIO) : 0;
 }
 
 /* What the page gets: the runs (label, file, report) and, with several, diff's table. */
@@ -89,28 +96,83 @@ static struct json_object *page_data(struct json_object **reps, char **paths, si
 	return data;
 }
 
-static int write_out(const char *path, struct json_object *data)
+static int write_failed(const char *path, int err)
 {
-	FILE *f = path ? fopen(path, "we") : stdout;
-	int err;
+	if (err != -EINVAL) /* -EINVAL: write_page said why */
+		at_err("cannot write %s%s%s: %s", path ? "'" : "the output", path ? path : "",
+		       path ? "'" : "", strerror(-err));
+	return AT_EXIT_RUNTIME;
+}
 
+/* Opens what is not a regular file (a device, a FIFO, a symbolic link as -o follows one)
+ * to be written as it is. */
+static FILE *open_direct(const char *path, const struct stat *ls, int *rc)
+{
+	FILE *f;
+	int fd;
+
+	if (S_ISLNK(ls->st_mode) && app_link_planted(path, ls)) {
+		at_err("'%s' is a symbolic link of uid %u in a directory others can write: "
+		       "not followed",
+		       path, (unsigned)ls->st_uid);
+		*rc = AT_EXIT_USAGE;
+		return NULL;
+	}
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	f = fd >= 0 ? fdopen(fd, "w") : NULL;
 	if (!f) {
 		at_err("cannot write '%s': %s", path, strerror(errno));
-		return AT_EXIT_RUNTIME;
+		if (fd >= 0)
+			close(fd);
+		*rc = AT_EXIT_RUNTIME;
+	}
+	return f;
+}
+
+/* To stdout, or to a regular file (or a new one) through a new file beside it renamed over
+ * it at the end: a reader never sees half a page, and an error leaves what was there. */
+static int write_out(const char *path, struct json_object *data)
+{
+	char tmp[PATH_MAX];
+	FILE *f = stdout;
+	struct stat ls;
+	int fd = -1, err, rc = AT_EXIT_RUNTIME;
+
+	if (path && !lstat(path, &ls) && !S_ISREG(ls.st_mode)) {
+		f = open_direct(path, &ls, &rc);
+		if (!f)
+			return rc;
+		err = write_page(f, data);
+		if (fclose(f) && !err)
+			err = -errno;
+		return err ? write_failed(path, err) : AT_EXIT_OK;
+	}
+	if (path) {
+		if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp)) {
+			at_err("cannot write '%s': %s", path, strerror(ENAMETOOLONG));
+			return AT_EXIT_RUNTIME;
+		}
+		fd = mkstemp(tmp);
+		f = fd >= 0 && !fchmod(fd, 0644) ? fdopen(fd, "w") : NULL;
+		if (!f) {
+			at_err("cannot write '%s': %s", path, strerror(errno));
+			if (fd >= 0) {
+				close(fd);
+				unlink(tmp);
+			}
+			return AT_EXIT_RUNTIME;
+		}
 	}
 	err = write_page(f, data);
 	if (fflush(f) && !err)
 		err = -errno;
 	if (path && fclose(f) && !err)
 		err = -errno;
-	if (err == -EINVAL)
-		return AT_EXIT_RUNTIME;
-	if (err) {
-		at_err("cannot write %s%s%s: %s", path ? "'" : "the output", path ? path : "",
-		       path ? "'" : "", strerror(-err));
-		return AT_EXIT_RUNTIME;
-	}
-	return AT_EXIT_OK;
+	if (path && !err && rename(tmp, path))
+		err = -errno;
+	if (path && err)
+		unlink(tmp);
+	return err ? write_failed(path, err) : AT_EXIT_OK;
 }
 
 int report_main(int argc, char **argv, const char *version)
