@@ -59,7 +59,7 @@ uint64_t app_now_ns(void);
 uint64_t app_unix_ns(void); /* the wall clock (CLOCK_REALTIME) */
 struct stat;
 /* Whether the symbolic link at path (ls: its lstat) may have been planted by another user:
- * -o does not follow it then (main.c). */
+ * -o does not follow it then (report.c). */
 bool app_link_planted(const char *path, const struct stat *ls);
 
 /* targets.c */

@@ -46,18 +46,6 @@ struct output {
 	bool created; /* created by this run (removed again if nothing was written) */
 };
 
-bool app_link_planted(const char *path, const struct stat *ls)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat ds;
-
-	if (ls->st_uid == geteuid() || ls->st_uid == 0)
-		return false;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-	return stat(dir, &ds) || (ds.st_mode & (S_IWGRP | S_IWOTH)) || ds.st_uid != ls->st_uid;
-}
-
 static int open_output(const struct at_opts *o, struct output *out)
 {
 	struct stat ls;

@@ -96,6 +96,18 @@ static struct json_object *page_data(struct json_object **reps, char **paths, si
 	return data;
 }
 
+bool app_link_planted(const char *path, const struct stat *ls)
+{
+	char dir[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	struct stat ds;
+
+	if (ls->st_uid == geteuid() || ls->st_uid == 0)
+		return false;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
+	return stat(dir, &ds) || (ds.st_mode & (S_IWGRP | S_IWOTH)) || ds.st_uid != ls->st_uid;
+}
+
 static int write_failed(const char *path, int err)
 {
 	if (err != -EINVAL) /* -EINVAL: write_page said why */

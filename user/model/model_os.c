@@ -556,7 +556,9 @@ struct residency {
 };
 
 /* An allocator's sample in its timeline: its memory now, and live and retained from its
- * books when read (the heap level's figures come after, model_heap_refresh). */
+ * books when they were read for this sample (they are read at a pace, and figures read
+ * earlier would show as if current; the heap level's figures come after,
+ * model_heap_refresh). */
 static void alloc_sample(const struct model *m, struct alloc *a, const struct residency *res,
 			 size_t k, uint64_t t_ns)
 {
@@ -567,7 +569,7 @@ static void alloc_sample(const struct model *m, struct alloc *a, const struct re
 	s->t_ns = t_ns;
 	s->mapped_bytes = res->mapped[k];
 	s->resident_bytes = res->traced[k] + res->pre[k];
-	if (a->r.books.known) {
+	if (a->r.books.known && a->r.books.t_ns == t_ns) {
 		s->source = AT_SRC_BOOKS;
 		s->live_bytes = a->r.books.live_bytes;
 		s->retained_bytes = a->r.books.retained_bytes;

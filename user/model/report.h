@@ -25,7 +25,7 @@ enum at_ret {
 /* Where an allocator sample's live and retained bytes come from. */
 enum at_source {
 	AT_SRC_NONE = 0,  /* neither is known */
-	AT_SRC_BOOKS = 1, /* the allocator's own books, as last read */
+	AT_SRC_BOOKS = 1, /* the allocator's own books, read for this sample */
 	AT_SRC_HEAP = 2,  /* the heap level's counters (retained only when retained_known) */
 };
 
