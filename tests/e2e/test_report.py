@@ -5,11 +5,13 @@ series with its number of samples and last value, a tick per logged return, the 
 the flame graph's frames with the workload's own live bytes, and with several runs the
 same table as arenatrace diff. Firefox cannot dump a DOM headless; with its content console
 on stdout, it gives the page's own summary line (status and counts), and any script error."""
+import datetime
 import html.parser
 import json
 import os
 import re
 import subprocess
+import time
 
 from helpers import ARENATRACE, Run, load, workload
 
@@ -118,11 +120,45 @@ def findings_shown(rep):
     return n
 
 
+def check_timelines(rep):
+    """Each allocator's timeline against its figures: its last sample is the report's, and
+    at each sample of a process traced from its exec its allocators' resident and mapped add
+    up to the process's own (no memory of unknown owner)."""
+    for p in rep["processes"]:
+        by_t = {}
+        for a in p["allocators"]:
+            tl, pre = a["timeline"], a["preexisting"]
+            assert tl and [s["t_ms"] for s in tl] == sorted(s["t_ms"] for s in tl)
+            assert tl[-1]["resident_bytes"] == a["resident_bytes"] + pre["resident_bytes"]
+            assert tl[-1]["mapped_bytes"] == a["mapped_bytes"] + pre["mapped_bytes"]
+            if tl[-1]["source"] == "books":
+                assert tl[-1]["live_bytes"] == a["books"]["live_bytes"]
+                assert tl[-1]["retained_bytes"] == a["books"]["retained_bytes"]
+            elif tl[-1]["source"] == "heap":
+                assert tl[-1]["live_bytes"] == a["live_bytes"]
+            for s in tl:
+                t = by_t.setdefault(s["t_ms"], [0, 0, 0])
+                t[0] += s["resident_bytes"]
+                t[1] += s["mapped_bytes"]
+                t[2] += 1
+        assert p["origin"] == "command" and "unattributed" not in p
+        for s in p["timeline"]:
+            assert by_t[s["t_ms"]] == [s["resident_bytes"], s["mapped_bytes"],
+                                       len(p["allocators"])], (s, by_t[s["t_ms"]])
+
+
 def test_report_of_a_run_with_stacks(tmp_path):
     # stack_sites: two sites hold known bytes (usable sizes), the third frees all it took.
+    before = time.time_ns()
     run = Run(tmp_path, "stack_sites", args=("--stacks=5",))
     rep = run.report
-    assert rep["start_unix_ns"] > 0 and rep["start_time"].endswith("Z")
+    # The wall clock at the start: within the run, and the same instant in RFC 3339.
+    assert before <= rep["start_unix_ns"] <= time.time_ns()
+    start = datetime.datetime.fromtimestamp(rep["start_unix_ns"] // 1000000 / 1000,
+                                            datetime.timezone.utc)
+    assert rep["start_time"] == start.strftime("%Y-%m-%dT%H:%M:%S.") + \
+        f"{rep['start_unix_ns'] // 1000000 % 1000:03d}Z"
+    check_timelines(rep)
     page = report([run.out_path], tmp_path / "report.html")
     dom, text = chromium(page, tmp_path)
     ticks = check_run(dom, rep)
@@ -160,6 +196,8 @@ def test_report_side_by_side(tmp_path):
         assert r.returncode == 0, r.stderr
         paths.append(out)
     reps = [load(str(p)) for p in paths]
+    for rep in reps:
+        check_timelines(rep)
     page = report(paths, tmp_path / "cmp.html")
     dom, text = chromium(page, tmp_path)
     diff = subprocess.run([ARENATRACE, "diff", *map(str, paths)], capture_output=True,
