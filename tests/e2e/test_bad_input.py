@@ -504,6 +504,9 @@ def test_report_usage_and_files(tmp_path):
     r = run_at("report", str(good), "-o", str(out))
     assert r.returncode == 0 and r.stderr == "" and "<html" in out.read_text()
     assert sorted(os.listdir(tmp_path)) == ["good.json", "out.html"]  # no temporary left
+    # diff writes to the terminal only, and says where the page is.
+    r = run_at("diff", str(good), str(good), "-o", str(out))
+    assert r.returncode == EXIT_USAGE and "arenatrace report" in one_line(r.stderr)
     r = run_at("report", "--help")
     assert r.returncode == 0 and "arenatrace report" in r.stdout
     # A link planted by another user in a directory anyone can write is not followed.

@@ -348,6 +348,14 @@ int diff_main(int argc, char **argv, FILE *f)
 	size_t n = (size_t)argc;
 	char verdict[512];
 
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1]) {
+			at_err("diff takes no option ('%s'); for the runs side by side in an HTML "
+			       "page: arenatrace report A.json B.json... -o FILE",
+			       argv[i]);
+			return AT_EXIT_USAGE;
+		}
+	}
 	if (argc < 2 || argc > DIFF_MAX_RUNS) {
 		at_err("diff needs 2 to %d JSON reports (arenatrace -j -o FILE); see --help",
 		       DIFF_MAX_RUNS);
