@@ -180,6 +180,29 @@ def test_report_of_a_run_with_stacks(tmp_path):
         "default-src 'none'")
     # The same page in Firefox: no script error, the same things drawn.
     assert firefox(page, tmp_path) == ("ok", c)
+    # The pointer over a chart shows the values of the nearest sample (a script added to a
+    # copy moves it over the middle of each chart).
+    hover = tmp_path / "hover.html"
+    with open(page) as f:
+        hover.write_text(f.read().replace("</body>", HOVER + "</body>"))
+    dom, _ = chromium(str(hover), tmp_path)
+    shown = dom.root()["data-hover"].split("|")
+    assert len(shown) == c["charts"] and all(re.match(r"[\d.]+ s: \w+ ", t) for t in shown)
+
+
+HOVER = """<script>
+var shown = [];
+document.querySelectorAll('svg.chart').forEach(function (svg) {
+	var box = svg.getBoundingClientRect();
+	svg.dispatchEvent(new MouseEvent('mousemove', { clientX: box.left + box.width * 0.6,
+		clientY: box.top + 50 }));
+	var g = svg.querySelector('g.cursor');
+	if (g.getAttribute('visibility') === 'visible')
+		shown.push(g.querySelector('text').textContent);
+});
+document.documentElement.setAttribute('data-hover', shown.join('|'));
+</script>
+"""
 
 
 def test_report_side_by_side(tmp_path):
