@@ -75,9 +75,8 @@ static int write_page(FILE *f, struct json_object *data)
 static struct json_object *page_data(struct json_object **reps, char **paths, size_t n,
 				     const char *version)
 {
-	char gen[64];
-
 	struct json_object *data = json_object_new_object(), *runs = json_object_new_array();
+	char gen[64];
 
 	snprintf(gen, sizeof(gen), "arenatrace %s", version);
 	json_object_object_add(data, "generator", json_object_new_string(gen));
