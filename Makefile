@@ -54,7 +54,8 @@ BPF_SRCS := bpf/maps.bpf.c $(filter-out bpf/maps.bpf.c,$(wildcard bpf/*.bpf.c))
 BPF_OBJS := $(patsubst bpf/%.bpf.c,$(OUTPUT)/bpf/%.bpf.o,$(BPF_SRCS))
 BPF_HDRS := $(wildcard bpf/*.h)
 USER_SRCS := $(filter-out user/app/main.c,$(wildcard $(addsuffix /*.c,$(addprefix user/,$(USER_DIRS)))))
-USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
+USER_OBJS := $(patsubst user/%.c,$(OUTPUT)/user/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o \
+	$(OUTPUT)/report_html.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUTPUT)/tests/%,$(UNIT_SRCS))
 WORKLOAD_SRCS := $(wildcard tests/workloads/*.c)
@@ -119,6 +120,15 @@ $(OUTPUT)/profile.pb-c.o: $(OUTPUT)/profile.pb-c.c
 	$(Q)$(CC) $(OPT) -g -std=gnu11 -iquote $(OUTPUT) $(shell $(PKG_CONFIG) --cflags libprotobuf-c) \
 		$(CFLAGS) -c $< -o $@
 $(OUTPUT)/user/out/out_pprof.o: $(OUTPUT)/profile.pb-c.h
+
+# arenatrace report's page (user/app/report.html), compiled in as bytes by xxd -i.
+$(OUTPUT)/report_html.c: user/app/report.html | $(call stamp,build)
+	$(call msg,XXD,$@)
+	$(Q)mkdir -p $(OUTPUT)
+	$(Q)xxd -i -n at_report_html $< > $@
+$(OUTPUT)/report_html.o: $(OUTPUT)/report_html.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(OPT) $(CFLAGS) -c $< -o $@
 
 # Only the loader (loader.c and maps.c) includes the skeleton: a BPF change rebuilds it alone.
 $(OUTPUT)/user/kern/loader.o $(OUTPUT)/user/kern/maps.o: $(OUTPUT)/arenatrace.skel.h
@@ -273,7 +283,8 @@ install: all
 # $(OUTPUT)/fuzz/corpus). CI runs it briefly.
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o
+FUZZ_OBJS := $(patsubst user/%.c,$(OUTPUT)/fuzz/obj/%.o,$(USER_SRCS)) $(OUTPUT)/profile.pb-c.o \
+	$(OUTPUT)/report_html.o
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUTPUT)/fuzz/%,$(wildcard tests/fuzz/fuzz_*.c))
 $(OUTPUT)/fuzz/obj/%.o: user/%.c | $(call stamp,build)
 	$(call msg,FUZZ-CC,$@)

@@ -31,3 +31,10 @@ for a in glibc jemalloc mimalloc; do
 done
 "$OUTPUT/arenatrace" diff "$OUTPUT/diff-glibc.json" "$OUTPUT/diff-jemalloc.json" \
 	"$OUTPUT/diff-mimalloc.json"
+echo
+echo "== as HTML pages (arenatrace report; self-contained, open them in a browser):"
+"$OUTPUT/arenatrace" report "$OUTPUT/demo.json" -o "$OUTPUT/demo.html"
+echo "   $OUTPUT/demo.html: the first demo, its allocators over time"
+"$OUTPUT/arenatrace" report "$OUTPUT/diff-glibc.json" "$OUTPUT/diff-jemalloc.json" \
+	"$OUTPUT/diff-mimalloc.json" -o "$OUTPUT/diff.html"
+echo "   $OUTPUT/diff.html: the three runs side by side"

@@ -461,3 +461,63 @@ def test_hostile_names_are_printable(tmp_path):
     (p,) = [x for x in report["processes"] if x["pid"] == pid]
     assert p["comm"] == "ev\x1b[2Jil"
     assert name in [a["name"] for a in p["allocators"]], [a["name"] for a in p["allocators"]]
+
+
+@pytest.mark.parametrize("content,needle", [
+    ("not json\n", "is not an arenatrace JSON report"),
+    ('{"a": 1}', "is not an arenatrace JSON report"),
+    ('{"schema_version": 1, "processes": {}}', "is not an arenatrace JSON report"),
+    ("[1, 2]", "is not an arenatrace JSON report"),
+    ("", "is not an arenatrace JSON report"),
+    ('{"schema_version": 1, "error": "no such process"}', "run that failed: no such process"),
+])
+def test_report_not_a_report(tmp_path, content, needle):
+    # arenatrace report (and diff) on a file that is no report: one line, a usage error,
+    # and the output is left alone.
+    bad, out = tmp_path / "bad.json", tmp_path / "out.html"
+    bad.write_text(content)
+    out.write_text("kept\n")
+    for cmd in (["report", str(bad), "-o", str(out)], ["diff", str(bad), str(bad)]):
+        r = run_at(*cmd)
+        assert r.returncode == EXIT_USAGE, r.stderr
+        assert needle in one_line(r.stderr)
+    assert out.read_text() == "kept\n"
+
+
+def test_report_usage_and_files(tmp_path):
+    good, out = tmp_path / "good.json", tmp_path / "out.html"
+    good.write_text('{"schema_version": 1, "processes": []}')
+    for args, code, needle in (
+            ([], EXIT_USAGE, "needs 1 to 8 JSON reports"),
+            ([str(good)] * 9, EXIT_USAGE, "needs 1 to 8 JSON reports"),
+            (["-x", str(good)], EXIT_USAGE, "unknown option '-x'"),
+            ([str(good), "-o"], EXIT_USAGE, "'-o' needs a value"),
+            ([str(tmp_path / "missing.json")], 1, "cannot read"),
+            ([str(tmp_path)], 1, "Is a directory"),
+            ([str(good), "-o", str(tmp_path / "no" / "dir.html")], 1, "cannot write"),
+            ([str(good), "-o", "/dev/full"], 1, "No space left on device")):
+        r = run_at("report", *args)
+        assert r.returncode == code, (args, r.stderr)
+        assert needle in one_line(r.stderr), args
+    assert os.path.exists("/dev/full") and not os.path.isfile("/dev/full")
+    assert not [f for f in os.listdir(tmp_path) if f.startswith("out.html")]
+    r = run_at("report", str(good), "-o", str(out))
+    assert r.returncode == 0 and r.stderr == "" and "<html" in out.read_text()
+    assert sorted(os.listdir(tmp_path)) == ["good.json", "out.html"]  # no temporary left
+    # diff writes to the terminal only, and says where the page is.
+    r = run_at("diff", str(good), str(good), "-o", str(out))
+    assert r.returncode == EXIT_USAGE and "arenatrace report" in one_line(r.stderr)
+    r = run_at("report", "--help")
+    assert r.returncode == 0 and "arenatrace report" in r.stdout
+    # A link planted by another user in a directory anyone can write is not followed.
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o1777)
+    victim = tmp_path / "victim"
+    victim.write_text("root's file\n")
+    link = shared / "out.html"
+    link.symlink_to(victim)
+    os.lchown(link, 65534, 65534)
+    r = run_at("report", str(good), "-o", str(link))
+    assert r.returncode == EXIT_USAGE and "not followed" in one_line(r.stderr)
+    assert victim.read_text() == "root's file\n"

@@ -497,6 +497,96 @@ static void test_resident_within_mapped(void **state)
 	model__free(m);
 }
 
+static void read_heap_self(void *arg, struct model *m, int pid)
+{
+	(void)arg;
+	(void)pid;
+	model_heap_add(m, getpid(), "glibc", "usable", &heap_in);
+}
+
+/* Each allocator's timeline (issue 15, part 5): a sample per model_sample of its mapped and
+ * resident bytes, with live and retained from the heap level when it covers the
+ * allocator, from the books when they were read (they come first, as in the final
+ * figures), unknown else; timeline_max samples kept, the older ones counted. */
+static void test_alloc_timeline(void **state)
+{
+	struct model_limits lim = { .max_procs = 4, .max_segs = 1024, .timeline_max = 2 };
+	struct model *m = model__new(&lim, 0);
+	const struct rep_asample *s;
+	const struct rep_alloc *a;
+	struct rep_books b = { .known = true,
+			       .t_ns = 4000,
+			       .live_bytes = 20 * KiB,
+			       .retained_bytes = 12 * KiB };
+	char *mem;
+
+	(void)state;
+	mem = mmap(NULL, 64 * KiB, RW, ANON, -1, 0);
+	assert_true(mem != MAP_FAILED);
+	memset(mem, 1, 64 * KiB);
+	assert_int_equal(model_add_launched(m, getpid()), 0);
+	proc_rec(m, AT_PROC_EXEC, getpid(), 0);
+	sys_pid(m, getpid(), AT_SYS_MMAP, "libc.so.6", 0, 64 * KiB, RW, ANON,
+		(int64_t)(uintptr_t)mem);
+	heap_in = (struct at_heap_stats){ .alloc_count = 2, .alloc_bytes = 48 * KiB };
+	model_sample(m, 1000);
+	model_heap_refresh(m, 0, 1000, read_heap_self, NULL);
+	a = find(&model_report(m, 1500)->procs[0], "glibc");
+	assert_non_null(a);
+	assert_int_equal(a->ntimeline, 1);
+	s = &a->timeline[0];
+	assert_int_equal(s->t_ns, 1000);
+	assert_int_equal(s->mapped_bytes, 64 * KiB);
+	assert_int_equal(s->resident_bytes, 64 * KiB);
+	assert_int_equal(s->source, AT_SRC_HEAP);
+	assert_int_equal(s->live_bytes, 48 * KiB);
+	assert_true(s->retained_known);
+	assert_int_equal(s->retained_bytes, 16 * KiB);
+
+	/* Half unmapped, a block freed; then a sample whose heap figures never came. */
+	sys_pid(m, getpid(), AT_SYS_MUNMAP, "libc.so.6", (uint64_t)(uintptr_t)mem + 32 * KiB,
+		32 * KiB, 0, 0, 0);
+	heap_in.free_count = 1;
+	heap_in.free_bytes = 32 * KiB;
+	model_sample(m, 2000);
+	model_heap_refresh(m, 0, 2000, read_heap_self, NULL);
+	model_sample(m, 3000);
+	a = find(&model_report(m, 3500)->procs[0], "glibc");
+	assert_int_equal(a->ntimeline, 2);
+	assert_int_equal(a->timeline_omitted, 1);
+	s = &a->timeline[0];
+	assert_int_equal(s->t_ns, 2000);
+	assert_int_equal(s->mapped_bytes, 32 * KiB);
+	assert_int_equal(s->resident_bytes, 32 * KiB);
+	assert_int_equal(s->live_bytes, 16 * KiB);
+	assert_int_equal(s->retained_bytes, 16 * KiB);
+	assert_int_equal(a->timeline[1].t_ns, 3000);
+	assert_int_equal(a->timeline[1].source, AT_SRC_NONE);
+	assert_false(a->timeline[1].retained_known);
+
+	/* The books, read for a sample, give both; at the next sample, not read again, the
+	 * heap level does (the books' figures would show as if current). */
+	assert_int_equal(model_set_books(m, getpid(), "glibc", &b, NULL, 0), 0);
+	model_sample(m, 4000);
+	model_heap_refresh(m, 0, 4000, read_heap_self, NULL);
+	a = find(&model_report(m, 4500)->procs[0], "glibc");
+	s = &a->timeline[1];
+	assert_int_equal(s->t_ns, 4000);
+	assert_int_equal(s->source, AT_SRC_BOOKS);
+	assert_int_equal(s->live_bytes, 20 * KiB);
+	assert_int_equal(s->retained_bytes, 12 * KiB);
+	assert_int_equal(a->timeline_omitted, 2);
+	model_sample(m, 5000);
+	model_heap_refresh(m, 0, 5000, read_heap_self, NULL);
+	a = find(&model_report(m, 5500)->procs[0], "glibc");
+	s = &a->timeline[1];
+	assert_int_equal(s->t_ns, 5000);
+	assert_int_equal(s->source, AT_SRC_HEAP);
+	assert_int_equal(s->live_bytes, 16 * KiB);
+	munmap(mem, 32 * KiB);
+	model__free(m);
+}
+
 /* glibc's new_heap: a 128 MiB PROT_NONE reservation, the unaligned rest unmapped at once,
  * the heap's head made accessible, later shrunk by a PROT_NONE overlay (shrink_heap) and the
  * whole heap unmapped (heap_trim). Only memory that was accessible is returned; the rest
@@ -627,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_bss_claimed_by_header),
 		cmocka_unit_test(test_live_retained_floor),
 		cmocka_unit_test(test_resident_within_mapped),
+		cmocka_unit_test(test_alloc_timeline),
 		cmocka_unit_test(test_reserve_trims_are_not_returns),
 		cmocka_unit_test(test_exit_reported_once),
 		cmocka_unit_test(test_stacks_copied),

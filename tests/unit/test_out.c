@@ -32,12 +32,28 @@ static const struct rep_finding findings[] = {
 	  .advice = "drop and recreate the Bump" },
 };
 static struct rep_sample samples[2];
+/* The allocator's: from the heap level (retained unknown), then from its books. */
+static const struct rep_asample asamples[] = {
+	{ .t_ns = 1000000000,
+	  .mapped_bytes = 72 << 20,
+	  .resident_bytes = 6 << 20,
+	  .live_bytes = 4 << 20,
+	  .source = AT_SRC_HEAP },
+	{ .t_ns = 2000000000,
+	  .mapped_bytes = 72 << 20,
+	  .resident_bytes = 6 << 20,
+	  .live_bytes = 5 << 20,
+	  .retained_bytes = 1 << 20,
+	  .retained_known = true,
+	  .source = AT_SRC_BOOKS },
+};
 static struct rep_proc procs[1];
 static struct report rep;
 static struct rep_drop drops[AT_REP_DROPS];
 static const int pids[] = { 1234 };
 static const struct out_meta meta = { .version = "0.1.0",
 				      .kernel = "6.18.0-test",
+				      .start_unix_ns = 1796069786253035747ull,
 				      .duration_s = 5,
 				      .pids = pids,
 				      .npids = 1,
@@ -55,7 +71,10 @@ static void build(void)
 					.mapped_total_bytes = 80 << 20,
 					.returns = returns,
 					.nreturns = 2,
-					.returns_omitted = 3 };
+					.returns_omitted = 3,
+					.timeline = asamples,
+					.ntimeline = 2,
+					.timeline_omitted = 5 };
 	allocs[0].ret_bytes[AT_RET_MUNMAP] = 5 << 20;
 	allocs[0].ret_count[AT_RET_MUNMAP] = 4;
 	allocs[0].ret_last_ns[AT_RET_MUNMAP] = 1500000000;

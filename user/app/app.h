@@ -56,6 +56,11 @@ struct at_ctx {
 extern volatile sig_atomic_t at_stop_flag;
 
 uint64_t app_now_ns(void);
+uint64_t app_unix_ns(void); /* the wall clock (CLOCK_REALTIME) */
+struct stat;
+/* Whether the symbolic link at path (ls: its lstat) may have been planted by another user:
+ * -o does not follow it then (report.c). */
+bool app_link_planted(const char *path, const struct stat *ls);
 
 /* targets.c */
 /* A -p target that can be traced (else one line, and AT_EXIT_TARGET). */
@@ -106,6 +111,18 @@ void trace_write_textfile(struct at_ctx *c, uint64_t t);
 int trace_loop(struct at_ctx *c);
 
 /* arenatrace diff FILE...: JSON reports side by side (app/diff.c); an exit code. */
+#define DIFF_MAX_RUNS 8
 int diff_main(int argc, char **argv, FILE *f);
+struct json_object;
+/* The report a JSON file holds (its final one), in *rep (json_object_put it): AT_EXIT_OK, or
+ * one line said and AT_EXIT_RUNTIME (the file cannot be read) or AT_EXIT_USAGE (it is not
+ * an arenatrace JSON report). */
+int diff_load(const char *path, struct json_object **rep);
+/* diff's table of n runs (reports as diff_load gives them) as JSON for arenatrace report:
+ * labels, rows (title, cells as the terminal shows them, bytes), and the verdict line. */
+struct json_object *diff_table_json(struct json_object *const *reps, const char *const *paths,
+				    size_t n);
+/* arenatrace report FILE... [-o OUT]: one self-contained HTML page (app/report.c). */
+int report_main(int argc, char **argv, const char *version);
 
 #endif

@@ -6,6 +6,7 @@
  * LazyFree, returns by kind, findings, and which run keeps least at the end and where
  * the most is kept. Summed over each run's processes. docs/design.md, "arenatrace diff".
  */
+#include <errno.h>
 #include <json-c/json.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,6 @@
 #include "model.h"
 #include "out.h"
 
-#define DIFF_MAX_RUNS 8
 #define DIFF_KINDS AT_RET_NR
 
 struct run {
@@ -89,6 +89,35 @@ static struct json_object *load_report(const char *path)
 	return last;
 }
 
+int diff_load(const char *path, struct json_object **rep)
+{
+	struct json_object *procs, *err;
+	FILE *f = fopen(path, "re");
+
+	*rep = NULL;
+	/* A file that cannot be read (a directory: EISDIR at the first read) is no report. */
+	if (!f || (fgetc(f) == EOF && ferror(f))) {
+		at_err("cannot read '%s': %s", path, strerror(errno));
+		if (f)
+			fclose(f);
+		return AT_EXIT_RUNTIME;
+	}
+	fclose(f);
+	*rep = load_report(path);
+	procs = *rep ? get(*rep, "processes") : NULL;
+	if (procs && json_object_is_type(procs, json_type_array))
+		return AT_EXIT_OK;
+	err = *rep ? get(*rep, "error") : NULL;
+	if (err && json_object_is_type(err, json_type_string))
+		at_err("'%s' is the JSON of a run that failed: %s", path,
+		       json_object_get_string(err));
+	else
+		at_err("'%s' is not an arenatrace JSON report", path);
+	json_object_put(*rep);
+	*rep = NULL;
+	return AT_EXIT_USAGE;
+}
+
 static void add_alloc(struct run *r, struct json_object *a)
 {
 	struct json_object *books = get(a, "books"), *pre = get(a, "preexisting"),
@@ -130,23 +159,23 @@ static void add_alloc(struct run *r, struct json_object *a)
 		append(r->allocators, sizeof(r->allocators), name);
 }
 
-static int read_run(const char *path, struct run *r)
+/* A run's label: its file's name without the directory and .json. */
+static void run_label(const char *path, char *label, size_t len)
 {
-	struct json_object *rep = load_report(path), *procs;
 	const char *base = strrchr(path, '/');
 	size_t n;
 
-	if (!rep)
-		return -EINVAL;
-	procs = get(rep, "processes");
-	if (!procs || !json_object_is_type(procs, json_type_array)) {
-		json_object_put(rep);
-		return -EINVAL;
-	}
-	snprintf(r->label, sizeof(r->label), "%s", base ? base + 1 : path);
-	n = strlen(r->label);
-	if (n > 5 && !strcmp(r->label + n - 5, ".json"))
-		r->label[n - 5] = '\0';
+	snprintf(label, len, "%s", base ? base + 1 : path);
+	n = strlen(label);
+	if (n > 5 && !strcmp(label + n - 5, ".json"))
+		label[n - 5] = '\0';
+}
+
+static void read_run(struct json_object *rep, const char *path, struct run *r)
+{
+	struct json_object *procs = get(rep, "processes");
+
+	run_label(path, r->label, sizeof(r->label));
 	for (size_t i = 0; i < json_object_array_length(procs); i++) {
 		struct json_object *p = json_object_array_get_idx(procs, i),
 				   *allocs = get(p, "allocators"), *tl = get(p, "timeline"),
@@ -173,22 +202,55 @@ static int read_run(const char *path, struct run *r)
 				append(r->findings, sizeof(r->findings), kind);
 		}
 	}
-	json_object_put(rep);
-	return 0;
 }
 
-static void row_bytes(FILE *f, const char *title, const struct run *runs, size_t n, size_t off,
-		      bool (*known)(const struct run *))
+/* Where the table goes: the terminal (f), or rows of a JSON object for arenatrace report
+ * (rows), each with its title, the cells as printed and the bytes they show (null for a
+ * cell of text or an unknown figure). */
+struct sink {
+	FILE *f;
+	struct json_object *rows;
+};
+
+static void put_row(struct sink *s, const char *title, const char *const *cells,
+		    const uint64_t *bytes, size_t n)
 {
-	char b[32];
+	struct json_object *row, *c, *b;
 
-	fprintf(f, "%-24s", title);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t v = *(const uint64_t *)((const char *)&runs[i] + off);
-
-		fprintf(f, " %18s", known && !known(&runs[i]) ? "-" : out_bytes(v, b, sizeof(b)));
+	if (s->f) {
+		fprintf(s->f, "%-24s", title);
+		for (size_t i = 0; i < n; i++)
+			fprintf(s->f, " %18.18s", cells[i]);
+		fputc('\n', s->f);
+		return;
 	}
-	fputc('\n', f);
+	row = json_object_new_object();
+	c = json_object_new_array();
+	b = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object_array_add(c, json_object_new_string(cells[i]));
+		json_object_array_add(b, bytes && strcmp(cells[i], "-")
+						 ? json_object_new_int64((int64_t)bytes[i])
+						 : NULL);
+	}
+	json_object_object_add(row, "title", json_object_new_string(title));
+	json_object_object_add(row, "cells", c);
+	json_object_object_add(row, "bytes", b);
+	json_object_array_add(s->rows, row);
+}
+
+static void row_bytes(struct sink *s, const char *title, const struct run *runs, size_t n,
+		      size_t off, bool (*known)(const struct run *))
+{
+	char b[DIFF_MAX_RUNS][32] = { { 0 } };
+	const char *cells[DIFF_MAX_RUNS] = { 0 };
+	uint64_t v[DIFF_MAX_RUNS] = { 0 };
+
+	for (size_t i = 0; i < n; i++) {
+		v[i] = *(const uint64_t *)((const char *)&runs[i] + off);
+		cells[i] = known && !known(&runs[i]) ? "-" : out_bytes(v[i], b[i], sizeof(b[i]));
+	}
+	put_row(s, title, cells, v, n);
 }
 
 static bool live_known(const struct run *r)
@@ -201,72 +263,118 @@ static bool retained_known(const struct run *r)
 	return r->retained_known;
 }
 
-static void row_text(FILE *f, const char *title, const struct run *runs, size_t n, size_t off)
+static void row_text(struct sink *s, const char *title, const struct run *runs, size_t n,
+		     size_t off)
 {
-	fprintf(f, "%-24s", title);
-	for (size_t i = 0; i < n; i++) {
-		const char *s = (const char *)&runs[i] + off;
+	const char *cells[DIFF_MAX_RUNS] = { 0 };
 
-		fprintf(f, " %18.18s", *s ? s : "-");
+	for (size_t i = 0; i < n; i++) {
+		const char *c = (const char *)&runs[i] + off;
+
+		cells[i] = *c ? c : "-";
 	}
-	fputc('\n', f);
+	put_row(s, title, cells, NULL, n);
+}
+
+/* The table (after its header row) and the verdict, in buf. */
+static void table(struct sink *s, const struct run *runs, size_t n, char *verdict, size_t len)
+{
+	size_t least = 0, most = 0, k;
+	char b1[32], b2[32], b3[32];
+
+	row_text(s, "allocators", runs, n, offsetof(struct run, allocators));
+	row_bytes(s, "peak resident", runs, n, offsetof(struct run, peak_resident), NULL);
+	row_bytes(s, "final resident", runs, n, offsetof(struct run, resident), NULL);
+	row_bytes(s, "final live", runs, n, offsetof(struct run, live), live_known);
+	row_bytes(s, "final retained", runs, n, offsetof(struct run, retained), retained_known);
+	row_bytes(s, "LazyFree", runs, n, offsetof(struct run, lazyfree), NULL);
+	for (int kind = 0; kind < DIFF_KINDS; kind++) {
+		char title[48];
+		bool any = false;
+
+		for (size_t i = 0; i < n; i++)
+			any |= runs[i].returned[kind] != 0;
+		if (!any)
+			continue;
+		snprintf(title, sizeof(title), "returned %s", model_ret_name(kind));
+		row_bytes(s, title, runs, n,
+			  offsetof(struct run, returned) + kind * sizeof(uint64_t), NULL);
+	}
+	row_text(s, "findings", runs, n, offsetof(struct run, findings));
+	for (size_t i = 1; i < n; i++) {
+		least = runs[i].resident < runs[least].resident ? i : least;
+		most = runs[i].resident > runs[most].resident ? i : most;
+	}
+	k = (size_t)snprintf(verdict, len, "keeps least at the end: %s (resident %s)",
+			     runs[least].label, out_bytes(runs[least].resident, b1, sizeof(b1)));
+	if (most != least && k < len) {
+		k += (size_t)snprintf(
+			verdict + k, len - k, "; most: %s (resident %s, %s more", runs[most].label,
+			out_bytes(runs[most].resident, b2, sizeof(b2)),
+			out_bytes(runs[most].resident - runs[least].resident, b3, sizeof(b3)));
+		if (runs[most].top_retained && k < len)
+			k += (size_t)snprintf(verdict + k, len - k, "; %s retains %s of it",
+					      runs[most].top_name,
+					      out_bytes(runs[most].top_retained, b1, sizeof(b1)));
+		if (k < len)
+			snprintf(verdict + k, len - k, ")");
+	}
+}
+
+struct json_object *diff_table_json(struct json_object *const *reps, const char *const *paths,
+				    size_t n)
+{
+	struct run runs[DIFF_MAX_RUNS] = { 0 };
+	struct json_object *o = json_object_new_object(), *labels = json_object_new_array();
+	struct sink s = { .rows = json_object_new_array() };
+	char verdict[512];
+
+	n = n < DIFF_MAX_RUNS ? n : DIFF_MAX_RUNS;
+	for (size_t i = 0; i < n; i++) {
+		read_run(reps[i], paths[i], &runs[i]);
+		json_object_array_add(labels, json_object_new_string(runs[i].label));
+	}
+	table(&s, runs, n, verdict, sizeof(verdict));
+	json_object_object_add(o, "labels", labels);
+	json_object_object_add(o, "rows", s.rows);
+	json_object_object_add(o, "verdict", json_object_new_string(verdict));
+	return o;
 }
 
 int diff_main(int argc, char **argv, FILE *f)
 {
 	struct run runs[DIFF_MAX_RUNS] = { 0 };
-	size_t n = (size_t)argc, least = 0, most = 0;
-	char b1[32], b2[32], b3[32];
+	struct sink s = { .f = f };
+	size_t n = (size_t)argc;
+	char verdict[512];
 
+	for (int i = 0; i < argc; i++) {
+		if (argv[i][0] == '-' && argv[i][1]) {
+			at_err("diff takes no option ('%s'); for the runs side by side in an HTML "
+			       "page: arenatrace report A.json B.json... -o FILE",
+			       argv[i]);
+			return AT_EXIT_USAGE;
+		}
+	}
 	if (argc < 2 || argc > DIFF_MAX_RUNS) {
 		at_err("diff needs 2 to %d JSON reports (arenatrace -j -o FILE); see --help",
 		       DIFF_MAX_RUNS);
 		return AT_EXIT_USAGE;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (read_run(argv[i], &runs[i])) {
-			at_err("'%s' is not an arenatrace JSON report", argv[i]);
-			return AT_EXIT_USAGE;
-		}
+		struct json_object *rep;
+		int rc = diff_load(argv[i], &rep);
+
+		if (rc)
+			return rc;
+		read_run(rep, argv[i], &runs[i]);
+		json_object_put(rep);
 	}
 	fprintf(f, "%-24s", "run");
 	for (size_t i = 0; i < n; i++)
 		fprintf(f, " %18.18s", runs[i].label);
 	fputc('\n', f);
-	row_text(f, "allocators", runs, n, offsetof(struct run, allocators));
-	row_bytes(f, "peak resident", runs, n, offsetof(struct run, peak_resident), NULL);
-	row_bytes(f, "final resident", runs, n, offsetof(struct run, resident), NULL);
-	row_bytes(f, "final live", runs, n, offsetof(struct run, live), live_known);
-	row_bytes(f, "final retained", runs, n, offsetof(struct run, retained), retained_known);
-	row_bytes(f, "LazyFree", runs, n, offsetof(struct run, lazyfree), NULL);
-	for (int k = 0; k < DIFF_KINDS; k++) {
-		char title[48];
-		bool any = false;
-
-		for (size_t i = 0; i < n; i++)
-			any |= runs[i].returned[k] != 0;
-		if (!any)
-			continue;
-		snprintf(title, sizeof(title), "returned %s", model_ret_name(k));
-		row_bytes(f, title, runs, n, offsetof(struct run, returned) + k * sizeof(uint64_t),
-			  NULL);
-	}
-	row_text(f, "findings", runs, n, offsetof(struct run, findings));
-	for (size_t i = 1; i < n; i++) {
-		least = runs[i].resident < runs[least].resident ? i : least;
-		most = runs[i].resident > runs[most].resident ? i : most;
-	}
-	fprintf(f, "\nkeeps least at the end: %s (resident %s)", runs[least].label,
-		out_bytes(runs[least].resident, b1, sizeof(b1)));
-	if (most != least) {
-		fprintf(f, "; most: %s (resident %s, %s more", runs[most].label,
-			out_bytes(runs[most].resident, b2, sizeof(b2)),
-			out_bytes(runs[most].resident - runs[least].resident, b3, sizeof(b3)));
-		if (runs[most].top_retained)
-			fprintf(f, "; %s retains %s of it", runs[most].top_name,
-				out_bytes(runs[most].top_retained, b1, sizeof(b1)));
-		fputc(')', f);
-	}
-	fputs("\n", f);
+	table(&s, runs, n, verdict, sizeof(verdict));
+	fprintf(f, "\n%s\n", verdict);
 	return ferror(f) ? AT_EXIT_RUNTIME : AT_EXIT_OK;
 }

@@ -47,18 +47,6 @@ struct output {
 	bool created; /* created by this run (removed again if nothing was written) */
 };
 
-static bool link_planted(const char *path, const struct stat *ls)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(path, '/');
-	struct stat ds;
-
-	if (ls->st_uid == geteuid() || ls->st_uid == 0)
-		return false;
-	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - path) + 1 : 1, slash ? path : ".");
-	return stat(dir, &ds) || (ds.st_mode & (S_IWGRP | S_IWOTH)) || ds.st_uid != ls->st_uid;
-}
-
 static int open_output(const struct at_opts *o, struct output *out)
 {
 	struct stat ls;
@@ -66,7 +54,8 @@ static int open_output(const struct at_opts *o, struct output *out)
 
 	*out = (struct output){ .f = stdout, .fresh = true };
 	if (o->output) {
-		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) && link_planted(o->output, &ls)) {
+		if (!lstat(o->output, &ls) && S_ISLNK(ls.st_mode) &&
+		    app_link_planted(o->output, &ls)) {
 			at_err("'%s' is a symbolic link of uid %u in a directory others can write: "
 			       "not followed",
 			       o->output, (unsigned)ls.st_uid);
@@ -160,6 +149,7 @@ static int run(struct at_ctx *c)
 	if (rc)
 		return rc;
 	c->start_ns = app_now_ns();
+	c->meta.start_unix_ns = app_unix_ns();
 	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
 						      .max_segs = o->max_segs,
 						      .timeline_max = o->timeline_max,
@@ -258,6 +248,8 @@ int main(int argc, char **argv)
 
 	if (argc > 1 && !strcmp(argv[1], "diff"))
 		return diff_main(argc - 2, argv + 2, stdout);
+	if (argc > 1 && !strcmp(argv[1], "report"))
+		return report_main(argc - 1, argv + 1, AT_VERSION);
 	cli_defaults(&o);
 	if (cli_parse(argc, argv, &o, err, sizeof(err))) {
 		at_err("%s; see --help", err);

@@ -31,6 +31,14 @@ uint64_t app_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+uint64_t app_unix_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 /* An output that cannot be written ends the trace: whoever read it is gone (| head -1),
  * or the disk is full; main says which at the end. */
 static void output_check(struct at_ctx *c)

@@ -113,6 +113,11 @@ void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t
 	*high = slot + 1 < AT_LAT_SLOTS ? sample_ms << slot : UINT64_MAX;
 }
 
+const char *model_source_name(enum at_source s)
+{
+	return s == AT_SRC_BOOKS ? "books" : s == AT_SRC_HEAP ? "heap" : NULL;
+}
+
 const char *model_sys_name(enum at_sys s)
 {
 	return s < AT_SYS_NR ? sys_names[s] : "?";
@@ -166,6 +171,8 @@ void model_alloc_free(struct alloc *a)
 {
 	free(a->log);
 	free(a->log_flat);
+	free(a->tl);
+	free(a->tl_flat);
 	lat_release(&a->lat);
 }
 
@@ -279,6 +286,46 @@ void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uin
 		a->ngrowth--;
 	}
 	a->growth[a->ngrowth++] = (struct growth_pt){ v, live, now_ns - m->start_ns };
+}
+
+struct rep_asample *model_alloc_sample(const struct model *m, struct alloc *a)
+{
+	size_t max = m->lim.timeline_max;
+	struct rep_asample *s;
+
+	if (!max)
+		return NULL;
+	if (a->tl_n == max) {
+		a->r.timeline_omitted++;
+		a->tl_head = (a->tl_head + 1) % max;
+		a->tl_n--;
+	} else if (a->tl_n == a->tl_cap) {
+		/* Not wrapped yet (the head moves only once full): it grows in place. */
+		size_t cap = a->tl_cap ? 2 * a->tl_cap : 16;
+		struct rep_asample *tl;
+
+		cap = cap < max ? cap : max;
+		tl = realloc(a->tl, cap * sizeof(*tl));
+		if (!tl) {
+			a->r.timeline_omitted++;
+			return NULL;
+		}
+		a->tl = tl;
+		a->tl_cap = cap;
+	}
+	s = &a->tl[(a->tl_head + a->tl_n++) % max];
+	memset(s, 0, sizeof(*s));
+	return s;
+}
+
+struct rep_asample *model_alloc_sample_at(struct alloc *a, size_t max, uint64_t t_ns)
+{
+	struct rep_asample *s;
+
+	if (!a->tl_n)
+		return NULL;
+	s = &a->tl[(a->tl_head + a->tl_n - 1) % max];
+	return s->t_ns == t_ns ? s : NULL;
 }
 
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,

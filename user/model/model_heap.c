@@ -216,6 +216,20 @@ static void heap_latency(const struct model *m, struct alloc *a, uint64_t t_ns)
 		  &a->r.purge_unmatched_bytes);
 }
 
+/* The heap level's live and retained in the allocator's sample of now (model_sample took
+ * it just before), unless its books gave them. */
+static void heap_sample(const struct model *m, struct alloc *a, uint64_t now_ns)
+{
+	struct rep_asample *s = model_alloc_sample_at(a, m->lim.timeline_max, now_ns - m->start_ns);
+
+	if (!s || !a->r.has_heap || s->source != AT_SRC_NONE)
+		return;
+	s->source = AT_SRC_HEAP;
+	s->live_bytes = a->r.live_bytes;
+	s->retained_known = a->r.retained_known;
+	s->retained_bytes = a->r.retained_known ? a->r.retained_bytes : 0;
+}
+
 /* After fresh heap counters: match the bytes freed since the last sample with the returns
  * to the OS (purge latency), and remember each allocator's retained bytes when they
  * changed (retention_growth looks at the last changes). */
@@ -231,6 +245,7 @@ static void track_retention(struct model *m, int pid, uint64_t now_ns)
 
 			heap_latency(m, a, now_ns - m->start_ns);
 			model_heap_figures(p, a, &a->heap_base);
+			heap_sample(m, a, now_ns);
 			/* The books, when read, keep the history (model_set_books). */
 			if (a->r.has_heap && a->r.retained_known && !a->r.books.known)
 				model_note_retained(m, a, a->r.retained_bytes, a->r.live_bytes,

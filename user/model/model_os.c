@@ -552,7 +552,30 @@ struct residency {
 	struct proc *p;
 	uint64_t traced[AT_MAX_OWNERS];
 	uint64_t pre[AT_MAX_OWNERS];
+	uint64_t mapped[AT_MAX_OWNERS];
 };
+
+/* An allocator's sample in its timeline: its memory now, and live and retained from its
+ * books when they were read for this sample (they are read at a pace, and figures read
+ * earlier would show as if current; the heap level's figures come after,
+ * model_heap_refresh). */
+static void alloc_sample(const struct model *m, struct alloc *a, const struct residency *res,
+			 size_t k, uint64_t t_ns)
+{
+	struct rep_asample *s = model_alloc_sample(m, a);
+
+	if (!s)
+		return;
+	s->t_ns = t_ns;
+	s->mapped_bytes = res->mapped[k];
+	s->resident_bytes = res->traced[k] + res->pre[k];
+	if (a->r.books.known && a->r.books.t_ns == t_ns) {
+		s->source = AT_SRC_BOOKS;
+		s->live_bytes = a->r.books.live_bytes;
+		s->retained_bytes = a->r.books.retained_bytes;
+		s->retained_known = true;
+	}
+}
 
 void model_sample(struct model *m, uint64_t now_ns)
 {
@@ -578,6 +601,7 @@ void model_sample(struct model *m, uint64_t now_ns)
 				else
 					res.traced[g->owner] += b;
 			}
+			res.mapped[g->owner] += g->end - g->start;
 			if (g->owner >= AT_OWNER_FIRST || g->owner == AT_OWNER_UNKNOWN)
 				s.mapped_bytes += g->end - g->start;
 		}
@@ -592,6 +616,8 @@ void model_sample(struct model *m, uint64_t now_ns)
 			}
 			if (k >= AT_OWNER_FIRST || k == AT_OWNER_UNKNOWN)
 				s.resident_bytes += res.traced[k] + res.pre[k];
+			if (k >= AT_OWNER_FIRST && a->is_allocator)
+				alloc_sample(m, &p->allocs[k], &res, k, s.t_ns);
 		}
 		s.rss_bytes = p->r.rss_bytes;
 		s.lazyfree_bytes = p->r.lazyfree_bytes;

@@ -70,6 +70,9 @@ struct alloc {
 	struct rep_return *log; /* ring of the last return_log_max returns */
 	size_t log_head, log_n;
 	struct rep_return *log_flat;
+	struct rep_asample *tl; /* its timeline: a ring of timeline_max, grown as samples come */
+	size_t tl_head, tl_n, tl_cap;
+	struct rep_asample *tl_flat;
 };
 
 struct arena_chunk {
@@ -186,6 +189,11 @@ void model_read_cgroup(struct proc *p);
  * changed: the last changes are what retention_growth looks at. */
 void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t live,
 			 uint64_t now_ns);
+/* The slot for a new sample in a's timeline (the oldest dropped and counted once
+ * timeline_max are kept); NULL when none is kept (timeline_max 0, or no memory: counted). */
+struct rep_asample *model_alloc_sample(const struct model *m, struct alloc *a);
+/* The sample of a taken at t_ns (since the start of the trace), or NULL. */
+struct rep_asample *model_alloc_sample_at(struct alloc *a, size_t max, uint64_t t_ns);
 /* Counts a return to the OS under a, logs it and queues it for the purge latency. */
 void model_log_return(const struct model *m, struct alloc *a, enum at_ret kind, uint64_t t_ns,
 		      uint64_t addr, uint64_t bytes);

@@ -75,6 +75,12 @@ static void flatten_allocs(struct model *m, struct proc *p, bool whole)
 			if (whole || e->t_ns + m->start_ns >= m->window_ns)
 				a->log_flat[a->r.nreturns++] = *e;
 		}
+		free(a->tl_flat);
+		a->tl_flat = a->tl_n ? calloc(a->tl_n, sizeof(*a->tl_flat)) : NULL;
+		for (size_t i = 0; a->tl_flat && i < a->tl_n; i++)
+			a->tl_flat[i] = a->tl[(a->tl_head + i) % m->lim.timeline_max];
+		a->r.timeline = a->tl_flat;
+		a->r.ntimeline = a->tl_flat ? a->tl_n : 0;
 		a->r.name = a->name;
 		a->r.internals = a->internals;
 		a->r.returns = a->log_flat;

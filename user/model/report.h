@@ -22,6 +22,26 @@ enum at_ret {
 	AT_RET_NR = 7,
 };
 
+/* Where an allocator sample's live and retained bytes come from. */
+enum at_source {
+	AT_SRC_NONE = 0,  /* neither is known */
+	AT_SRC_BOOKS = 1, /* the allocator's own books, read for this sample */
+	AT_SRC_HEAP = 2,  /* the heap level's counters (retained only when retained_known) */
+};
+
+/* One sample of one allocator (its timeline): mapped and resident are of its memory traced
+ * and pre-existing together; live and retained as its final figures are (the books first,
+ * else the heap level). */
+struct rep_asample {
+	uint64_t t_ns; /* since the start of the trace */
+	uint64_t mapped_bytes;
+	uint64_t resident_bytes;
+	uint64_t live_bytes;
+	uint64_t retained_bytes;
+	uint8_t source;	     /* enum at_source: of live_bytes */
+	bool retained_known; /* retained_bytes is a figure (else unknown) */
+};
+
 struct rep_return {
 	uint64_t t_ns; /* since the start of the trace */
 	uint64_t addr;
@@ -90,7 +110,10 @@ struct rep_alloc {
 	uint64_t events[AT_SYS_NR];
 	const struct rep_return *returns; /* oldest first */
 	size_t nreturns;
-	uint64_t returns_omitted; /* older events beyond the return log */
+	uint64_t returns_omitted;	    /* older events beyond the return log */
+	const struct rep_asample *timeline; /* oldest first, one per sample */
+	size_t ntimeline;
+	uint64_t timeline_omitted; /* older samples beyond timeline_max */
 	/* Heap level (has_heap). Counts are of the report's window (the interval, or the
 	 * whole trace); live figures are since the process was first traced. */
 	bool has_heap;
@@ -291,6 +314,7 @@ struct report {
 };
 
 const char *model_ret_name(enum at_ret r);
+const char *model_source_name(enum at_source s); /* NULL for AT_SRC_NONE */
 /* Purge latency slot's bounds in milliseconds, [*low, *high), for a sample interval of
  * sample_ms; the last slot's high is UINT64_MAX (open). */
 void model_lat_bounds(uint32_t slot, uint64_t sample_ms, uint64_t *low, uint64_t *high);

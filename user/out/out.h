@@ -25,9 +25,10 @@ enum out_format {
 struct out_meta {
 	const char *version;
 	const char *kernel;
-	double duration_s;   /* requested -d, 0 if none */
-	double interval_s;   /* -i, 0 if none */
-	const char *command; /* -- CMD, or NULL */
+	uint64_t start_unix_ns; /* the wall clock at the start of the trace (0: unknown) */
+	double duration_s;	/* requested -d, 0 if none */
+	double interval_s;	/* -i, 0 if none */
+	const char *command;	/* -- CMD, or NULL */
 	const int *pids;
 	size_t npids;
 	bool follow_forks;

@@ -3,6 +3,7 @@
 #include "out.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 
@@ -177,6 +178,28 @@ static struct json_object *books_json(const struct rep_books *b)
 	return o;
 }
 
+/* The allocator's samples: its memory, and live and retained where known (null else). */
+static struct json_object *alloc_timeline_json(const struct rep_alloc *a)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < a->ntimeline; i++) {
+		const struct rep_asample *s = &a->timeline[i];
+		struct json_object *e = json_object_new_object();
+		bool live = s->source != AT_SRC_NONE;
+		const char *src = model_source_name(s->source);
+
+		add(e, "t_ms", json_u64(s->t_ns / 1000000));
+		add(e, "mapped_bytes", json_u64(s->mapped_bytes));
+		add(e, "resident_bytes", json_u64(s->resident_bytes));
+		add(e, "live_bytes", live ? json_u64(s->live_bytes) : NULL);
+		add(e, "retained_bytes", s->retained_known ? json_u64(s->retained_bytes) : NULL);
+		add(e, "source", src ? json_str(src) : NULL);
+		json_object_array_add(arr, e);
+	}
+	return arr;
+}
+
 static struct json_object *alloc_json(const struct rep_alloc *a, const struct report *r)
 {
 	struct json_object *o = json_object_new_object(), *ret = json_object_new_object();
@@ -226,6 +249,8 @@ static struct json_object *alloc_json(const struct rep_alloc *a, const struct re
 	}
 	add(o, "return_log", log);
 	add(o, "return_log_omitted", json_u64(a->returns_omitted));
+	add(o, "timeline", alloc_timeline_json(a));
+	add(o, "timeline_omitted", json_u64(a->timeline_omitted));
 	add(o, "internals", internals_json(a));
 	heap_json(o, a, r);
 	return o;
@@ -381,8 +406,22 @@ static void emit(struct out *o, struct json_object *root)
 	json_object_put(root);
 }
 
+/* UTC, to the millisecond: 2026-11-30T20:14:51.123Z. */
+static const char *rfc3339(uint64_t unix_ns, char *buf, size_t len)
+{
+	time_t s = (time_t)(unix_ns / 1000000000ull);
+	struct tm tm;
+
+	if (!gmtime_r(&s, &tm) || !strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm))
+		return "";
+	snprintf(buf + strlen(buf), len - strlen(buf), ".%03uZ",
+		 (unsigned)(unix_ns / 1000000 % 1000));
+	return buf;
+}
+
 static struct json_object *report_json(struct out *o, const struct report *r, bool final)
 {
+	char when[40];
 	struct json_object *root = json_object_new_object(), *procs = json_object_new_array();
 	struct json_object *drops = json_object_new_object();
 
@@ -392,6 +431,12 @@ static struct json_object *report_json(struct out *o, const struct report *r, bo
 	add(root, "kernel", json_str(o->meta->kernel));
 	add(root, "final", json_object_new_boolean(final));
 	add(root, "elapsed_ms", json_u64((r->now_ns - r->start_ns) / 1000000));
+	/* The wall clock at the start of the trace, to which every t_ms is relative. */
+	add(root, "start_unix_ns",
+	    o->meta->start_unix_ns ? json_u64(o->meta->start_unix_ns) : NULL);
+	add(root, "start_time",
+	    o->meta->start_unix_ns ? json_str(rfc3339(o->meta->start_unix_ns, when, sizeof(when)))
+				   : NULL);
 	/* Counts (returns, syscalls, heap calls) are since this time: 0 for the whole trace. */
 	add(root, "window_start_ms",
 	    json_u64(r->window_ns > r->start_ns ? (r->window_ns - r->start_ns) / 1000000 : 0));
