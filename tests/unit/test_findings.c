@@ -455,7 +455,8 @@ static void test_glibc_untrimmable(void **state)
 	fd = th_finding(p, "glibc_untrimmable", "glibc");
 	assert_non_null(fd);
 	assert_int_equal(fd->bytes, 3 * MiB);
-	assert_int_equal(fd->since_ns, 0);
+	/* Since the first sample that found it keeping that much (the only one, at 1 s). */
+	assert_int_equal(fd->since_ns, 1 * SEC);
 	assert_string_equal(fd->evidence, "3.0 MiB free inside glibc's heaps but resident "
 					  "(resident 4.0 MiB, live 1.0 MiB); 1 brk shrinks, "
 					  "1.0 MiB trimmed");
@@ -511,6 +512,18 @@ static void test_several_allocators_retain(void **state)
 	p = report(f->m, f->pid, 2 * SEC);
 	assert_null(th_finding(p, "several_allocators_retain", NULL));
 	assert_non_null(th_finding(p, "glibc_untrimmable", "glibc"));
+
+	/* It frees them again at 3 s: both retain once more, since then (jemalloc's run began
+	 * again at 3 s), while glibc has kept its 2 MiB since the first sample. */
+	figs[1].alloc = 1 * MiB;
+	sample(f, 3 * SEC, figs, AT_ARRAY_SIZE(figs));
+	p = report(f->m, f->pid, 3 * SEC);
+	fd = th_finding(p, "several_allocators_retain", "glibc+jemalloc");
+	assert_non_null(fd);
+	assert_int_equal(fd->since_ns, 3 * SEC);
+	fd = th_finding(p, "glibc_untrimmable", "glibc");
+	assert_non_null(fd);
+	assert_int_equal(fd->since_ns, 1 * SEC);
 }
 
 /* ---- retention_growth ---- */

@@ -76,6 +76,26 @@ static bool kept_of(const struct rep_alloc *a, uint64_t *kept, uint64_t *live)
 	return true;
 }
 
+/* Since when a has kept at least min, to the end (a finding about the state at the report):
+ * the first sample of the last run of its timeline whose known retained bytes are all at
+ * least min (samples where retained is unknown neither start nor break it); the report's
+ * own moment when none, or no timeline. */
+static uint64_t kept_since(const struct rep_alloc *a, uint64_t min, uint64_t now)
+{
+	uint64_t since = now;
+
+	for (size_t i = a->ntimeline; i-- > 0;) {
+		const struct rep_asample *s = &a->timeline[i];
+
+		if (!s->retained_known)
+			continue;
+		if (s->retained_bytes < min || !s->retained_bytes)
+			break;
+		since = s->t_ns;
+	}
+	return since;
+}
+
 static void lazyfree(struct proc *p, uint64_t min)
 {
 	const struct rep_alloc *who = NULL;
@@ -174,7 +194,7 @@ static void idle_purge(const struct model *m, struct proc *p, uint64_t now, uint
 	}
 }
 
-static void glibc_untrimmable(struct proc *p, uint64_t min)
+static void glibc_untrimmable(struct proc *p, uint64_t min, uint64_t now)
 {
 	for (size_t i = 0; i < p->r.nallocs; i++) {
 		const struct rep_alloc *a = &p->r.allocs[i];
@@ -184,7 +204,7 @@ static void glibc_untrimmable(struct proc *p, uint64_t min)
 
 		if (strcmp(a->name, "glibc") || !kept_of(a, &kept, &live) || kept < min || !kept)
 			continue;
-		f = add(p, "glibc_untrimmable", a->name, kept, 0);
+		f = add(p, "glibc_untrimmable", a->name, kept, kept_since(a, min, now));
 		if (!f)
 			return;
 		snprintf(f->evidence, sizeof(f->evidence),
@@ -201,10 +221,10 @@ static void glibc_untrimmable(struct proc *p, uint64_t min)
 	}
 }
 
-static void several_allocators(struct proc *p, uint64_t min)
+static void several_allocators(struct proc *p, uint64_t min, uint64_t now)
 {
 	char names[64] = "", list[320] = "";
-	uint64_t total = 0;
+	uint64_t total = 0, since = 0;
 	int n = 0;
 	struct rep_finding *f;
 
@@ -217,11 +237,14 @@ static void several_allocators(struct proc *p, uint64_t min)
 			continue;
 		n++;
 		total += kept;
+		/* Several at once: since the last of them began. */
+		if (kept_since(a, min, now) > since)
+			since = kept_since(a, min, now);
 		snprintf(names + k, sizeof(names) - k, "%s%s", k ? "+" : "", a->name);
 		snprintf(list + l, sizeof(list) - l, "%s%s %.1f MiB", l ? ", " : "", a->name,
 			 MIB(kept));
 	}
-	if (n < 2 || !(f = add(p, "several_allocators_retain", names, total, 0)))
+	if (n < 2 || !(f = add(p, "several_allocators_retain", names, total, since)))
 		return;
 	snprintf(f->evidence, sizeof(f->evidence), "%d allocators each keep unused memory: %s", n,
 		 list);
@@ -329,14 +352,14 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 
 void model_findings(const struct model *m, struct proc *p, uint64_t now_ns)
 {
-	uint64_t min = m->lim.finding_min_bytes, now = now_ns;
+	uint64_t min = m->lim.finding_min_bytes, now = now_ns > m->start_ns ? now_ns - m->start_ns : 0;
 
 	p->nfindings = 0;
 	arena_resets(p, min);
 	lazyfree(p, min);
-	idle_purge(m, p, now > m->start_ns ? now - m->start_ns : 0, min);
-	glibc_untrimmable(p, min);
-	several_allocators(p, min);
+	idle_purge(m, p, now, min);
+	glibc_untrimmable(p, min, now);
+	several_allocators(p, min, now);
 	growth(m, p, min);
 	p->r.findings = p->findings;
 	p->r.nfindings = p->nfindings;
