@@ -140,6 +140,12 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
 		$(if $(filter je_% demo,$*),-ljemalloc) $(if $(filter mi_%,$*),-lmimalloc)
 
+# --unwind dwarf's C workload: -O2 without frame pointers, as Debian builds its libraries.
+$(OUTPUT)/workloads/stack_nofp: tests/workloads/stack_nofp.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -g -Wall -D_GNU_SOURCE -o $@ $<
+
 # One source, one build per allocator.
 HEAP_VARIANTS := $(OUTPUT)/workloads/je_heap_calls $(OUTPUT)/workloads/je_heap_calls_static \
 	$(OUTPUT)/workloads/mi_heap_calls

@@ -26,6 +26,7 @@
 #include "out.h"
 #include "procfs.h"
 #include "stacks.h"
+#include "ustack.h"
 #include "syms.h"
 
 #define AT_VERSION "0.1.0"
@@ -182,6 +183,12 @@ static int run(struct at_ctx *c)
 			if (!c->stacks)
 				return AT_EXIT_RUNTIME;
 		}
+		if (o->stacks && o->unwind_dwarf) {
+			c->ustack = ustack__new();
+			c->samples = samples__new(o->stack_sample_bytes);
+			if (!c->ustack || !c->samples)
+				return AT_EXIT_RUNTIME;
+		}
 	}
 	if (o->prometheus) {
 		c->exporter = exporter__new(o->prometheus);
@@ -316,6 +323,8 @@ int main(int argc, char **argv)
 	}
 	capture_free(&c);
 	stacks__free(c.stacks);
+	samples__free(c.samples);
+	ustack__free(c.ustack);
 	heap__free(c.heap);
 	arena__free(c.arena);
 	exporter__free(c.exporter);

@@ -154,6 +154,10 @@ int trace_on_record(void *arg, void *data, size_t len)
 			capture_vma(c, data);
 		return 0;
 	}
+	if (h->type == AT_REC_USTACK || h->type == AT_REC_USTACK_FREE) {
+		capture_sample(c, data, len);
+		return 0;
+	}
 	if (proc)
 		before_proc(c, data);
 	else if (c->stacks)

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0-only
+#include "ustack.h"
+
+#include <elfutils/libdwfl.h>
+#include <string.h>
+
+#include "abi.h"
+
+/* x86-64's DWARF register numbers. */
+enum { DW_RBX = 3, DW_RBP = 6, DW_RSP = 7, DW_R12 = 12 };
+
+/* The sample being unwound, which libdw's callbacks read. */
+struct sample {
+	int tid;
+	const uint64_t *regs;
+	const uint8_t *stack;
+	size_t len;
+	bool given; /* next_thread: the one thread was given */
+};
+
+struct proc {
+	int pid;
+	uint64_t used; /* ustack's clock at its last use */
+	Dwfl *dwfl;
+	struct sample *cur;
+};
+
+/* Each proc has its own allocation: libdw keeps its address as the callbacks' argument. */
+struct ustack {
+	struct proc *procs[USTACK_MAX_PROCS];
+	size_t nprocs;
+	uint64_t clock;
+};
+
+/* The same lookups as stacks.c: the files by their path in the process's mount namespace,
+ * a debug file by its build-id or debuglink for .debug_frame where .eh_frame is missing. */
+static const Dwfl_Callbacks proc_cbs = {
+	.find_elf = dwfl_linux_proc_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+static pid_t next_thread(Dwfl *dwfl, void *arg, void **thread_argp)
+{
+	struct proc *p = arg;
+
+	(void)dwfl;
+	if (!p->cur || p->cur->given)
+		return 0;
+	p->cur->given = true;
+	*thread_argp = p->cur;
+	return p->cur->tid;
+}
+
+static bool get_thread(Dwfl *dwfl, pid_t tid, void *arg, void **thread_argp)
+{
+	struct proc *p = arg;
+
+	(void)dwfl;
+	if (!p->cur || p->cur->tid != tid)
+		return false;
+	*thread_argp = p->cur;
+	return true;
+}
+
+/* Only the copied stack can be read: a word outside it ends the unwinding. */
+static bool memory_read(Dwfl *dwfl, Dwarf_Addr addr, Dwarf_Word *result, void *arg)
+{
+	struct proc *p = arg;
+	const struct sample *s = p->cur;
+	uint64_t sp;
+
+	(void)dwfl;
+	if (!s)
+		return false;
+	sp = s->regs[AT_UREG_SP];
+	if (addr < sp || addr - sp > s->len || s->len - (addr - sp) < sizeof(*result))
+		return false;
+	memcpy(result, s->stack + (addr - sp), sizeof(*result));
+	return true;
+}
+
+/* The registers a return probe has of the caller: the callee-saved ones, sp and the return
+ * address as pc; the others are undefined (the CFI of a caller never needs them). */
+static bool set_initial_registers(Dwfl_Thread *thread, void *thread_arg)
+{
+	const struct sample *s = thread_arg;
+	Dwarf_Word bx = s->regs[AT_UREG_BX],
+		   bp_sp[2] = { s->regs[AT_UREG_BP], s->regs[AT_UREG_SP] },
+		   r12_15[4] = { s->regs[AT_UREG_R12], s->regs[AT_UREG_R13], s->regs[AT_UREG_R14],
+				 s->regs[AT_UREG_R15] };
+
+	dwfl_thread_state_register_pc(thread, s->regs[AT_UREG_IP]);
+	return dwfl_thread_state_registers(thread, DW_RBX, 1, &bx) &&
+	       dwfl_thread_state_registers(thread, DW_RBP, 2, bp_sp) &&
+	       dwfl_thread_state_registers(thread, DW_R12, 4, r12_15);
+}
+
+static const Dwfl_Thread_Callbacks thread_cbs = {
+	.next_thread = next_thread,
+	.get_thread = get_thread,
+	.memory_read = memory_read,
+	.set_initial_registers = set_initial_registers,
+};
+
+struct ustack *ustack__new(void)
+{
+	return calloc(1, sizeof(struct ustack));
+}
+
+static void proc_drop(struct ustack *u, size_t i)
+{
+	if (u->procs[i]->dwfl)
+		dwfl_end(u->procs[i]->dwfl);
+	free(u->procs[i]);
+	u->procs[i] = u->procs[--u->nprocs];
+}
+
+void ustack__free(struct ustack *u)
+{
+	if (!u)
+		return;
+	while (u->nprocs)
+		proc_drop(u, 0);
+	free(u);
+}
+
+void ustack_forget(struct ustack *u, int pid)
+{
+	for (size_t i = 0; i < u->nprocs; i++)
+		if (u->procs[i]->pid == pid) {
+			proc_drop(u, i);
+			return;
+		}
+}
+
+/* libdw's view of pid's modules, read from its maps now when not kept; NULL when they
+ * cannot be read (the process is gone). */
+static struct proc *proc_of(struct ustack *u, int pid)
+{
+	struct proc *p = NULL;
+	size_t oldest = 0;
+	Dwfl *dwfl;
+
+	for (size_t i = 0; i < u->nprocs; i++) {
+		if (u->procs[i]->pid == pid) {
+			p = u->procs[i];
+			p->used = ++u->clock;
+			return p->dwfl ? p : NULL;
+		}
+		if (u->procs[i]->used < u->procs[oldest]->used)
+			oldest = i;
+	}
+	if (u->nprocs == USTACK_MAX_PROCS)
+		proc_drop(u, oldest);
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return NULL;
+	*p = (struct proc){ .pid = pid, .used = ++u->clock };
+	u->procs[u->nprocs++] = p;
+	/* A process whose maps cannot be read keeps its slot (dwfl NULL): not tried again
+	 * for every sample of it. */
+	dwfl = dwfl_begin(&proc_cbs);
+	if (!dwfl)
+		return NULL;
+	dwfl_report_begin(dwfl);
+	if (dwfl_linux_proc_report(dwfl, pid) || dwfl_report_end(dwfl, NULL, NULL) ||
+	    !dwfl_attach_state(dwfl, NULL, pid, &thread_cbs, p)) {
+		dwfl_end(dwfl);
+		return NULL;
+	}
+	p->dwfl = dwfl;
+	return p;
+}
+
+struct walk {
+	uint64_t *ips;
+	size_t n, max;
+};
+
+static int frame_cb(Dwfl_Frame *state, void *arg)
+{
+	struct walk *w = arg;
+	Dwarf_Addr pc;
+
+	if (!dwfl_frame_pc(state, &pc, NULL) || !pc)
+		return DWARF_CB_ABORT;
+	w->ips[w->n++] = pc;
+	return w->n < w->max ? DWARF_CB_OK : DWARF_CB_ABORT;
+}
+
+size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, const uint8_t *stack,
+		     size_t len, uint64_t *ips, size_t max, bool *cut)
+{
+	struct sample s = { .tid = tid, .regs = regs, .stack = stack, .len = len };
+	struct walk w = { .ips = ips, .max = max };
+	struct proc *p;
+	int rc;
+
+	*cut = true;
+	if (!max || !regs[AT_UREG_IP])
+		return 0;
+	p = proc_of(u, pid);
+	if (!p) {
+		ips[0] = regs[AT_UREG_IP];
+		return 1;
+	}
+	p->cur = &s;
+	rc = dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
+	p->cur = NULL;
+	/* 0: the unwinder reached the outermost frame (its return address undefined). */
+	*cut = rc != 0 && w.n < max;
+	if (!w.n) {
+		ips[0] = regs[AT_UREG_IP];
+		return 1;
+	}
+	return w.n;
+}
