@@ -207,7 +207,15 @@ $(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --profile rel-lto
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
-HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
+# --unwind dwarf's Rust workload (src/bin/rust_chain.rs), release profile: no frame pointers.
+$(OUTPUT)/workloads/rust_chain: $(RUST_SRCS) tests/workloads/rust_bump/src/bin/rust_chain.rs
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --release \
+		--bin rust_chain
+	$(Q)cp $(OUTPUT)/cargo-target/release/rust_chain $@
+HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto \
+	$(OUTPUT)/workloads/rust_chain
 
 # The books' unit tests read real processes: workloads that allocate with each allocator.
 BOOKS_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,mi_books books_mi_preload glibc_books \

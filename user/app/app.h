@@ -111,6 +111,8 @@ void samples_free(struct samples *s, const struct at_ustack_free *r);
 int samples_stacks(struct samples *s, int pid, struct loader_stack **out);
 /* pid exec'd (its old program's samples go) or its stacks were read at its exit. */
 void samples_forget(struct samples *s, int pid);
+/* Samples whose process was gone before they were unwound (their first frame only). */
+uint64_t samples_gone(const struct samples *s);
 
 /* attach.c: the allocators' own books of pid, read now (t: CLOCK_MONOTONIC) into the
  * model. */

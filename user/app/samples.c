@@ -42,6 +42,7 @@ struct sproc {
 
 struct samples {
 	uint64_t rate;
+	uint64_t gone; /* samples of processes gone before they were unwound */
 	struct sproc **procs;
 	size_t nprocs, cap;
 };
@@ -196,13 +197,14 @@ void samples_add(struct samples *s, struct ustack *u, const struct at_ustack_rec
 	struct sproc *p = sproc_of(s, (int)r->hdr.pid, true);
 	size_t n, k, len = r->stack_len < AT_USTACK_BYTES ? r->stack_len : AT_USTACK_BYTES;
 	struct sstack *st;
-	bool cut;
+	bool gone;
 	long i;
 
 	if (!p)
 		return;
 	n = ustack_unwind(u, (int)r->hdr.pid, (int)r->hdr.tid, (const uint64_t *)r->regs, r->stack,
-			  len, ips, AT_STACK_DEPTH, &cut);
+			  len, ips, AT_STACK_DEPTH, &gone);
+	s->gone += gone;
 	i = stack_of(p, r->alloc, ips, n);
 	if (i < 0 || ((p->nlive + 1) * 2 > p->live_cap && live_grow(p)))
 		return;
@@ -246,6 +248,11 @@ void samples_free(struct samples *s, const struct at_ustack_free *r)
 			hole = k;
 		}
 	}
+}
+
+uint64_t samples_gone(const struct samples *s)
+{
+	return s ? s->gone : 0;
 }
 
 static int64_t est(double v)

@@ -268,6 +268,9 @@ static const struct report *current_report(struct at_ctx *c, uint64_t t, bool wh
 	uint64_t drops[AT_DROP_NR];
 
 	loader_drops(c->loader, drops);
+	/* A sample unwound no further than its first frame is counted with those whose stack
+	 * could not be read. */
+	drops[AT_DROP_USTACK] += samples_gone(c->samples);
 	model_set_bpf_drops(c->model, drops);
 	set_health(c);
 	return whole ? model_report_total(c->model, t) : model_report(c->model, t);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "abi.h"
+#include "log.h"
 
 /* x86-64's DWARF register numbers. */
 enum { DW_RBX = 3, DW_RBP = 6, DW_RSP = 7, DW_R12 = 12 };
@@ -189,26 +190,29 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 }
 
 size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, const uint8_t *stack,
-		     size_t len, uint64_t *ips, size_t max, bool *cut)
+		     size_t len, uint64_t *ips, size_t max, bool *gone)
 {
 	struct sample s = { .tid = tid, .regs = regs, .stack = stack, .len = len };
 	struct walk w = { .ips = ips, .max = max };
 	struct proc *p;
 	int rc;
 
-	*cut = true;
+	*gone = false;
 	if (!max || !regs[AT_UREG_IP])
 		return 0;
 	p = proc_of(u, pid);
 	if (!p) {
+		*gone = true;
 		ips[0] = regs[AT_UREG_IP];
 		return 1;
 	}
 	p->cur = &s;
 	rc = dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
 	p->cur = NULL;
-	/* 0: the unwinder reached the outermost frame (its return address undefined). */
-	*cut = rc != 0 && w.n < max;
+	if (rc < 0)
+		at_note(3, "pid %d: %zu frames unwound: %s", pid, w.n, dwfl_errmsg(-1));
+	/* rc 0: the unwinder reached the outermost frame (its return address undefined); else
+	 * the copy or the CFI ended, or max frames were had. */
 	if (!w.n) {
 		ips[0] = regs[AT_UREG_IP];
 		return 1;
