@@ -57,6 +57,15 @@ def test_unwind_c_without_frame_pointers(tmp_path):
     assert fp.report["options"]["unwind"] == "fp"
 
 
+def test_unwind_launched_and_exited(tmp_path):
+    # The command exits at once: its samples may reach arenatrace after it is gone (its
+    # /proc/PID/maps with it); they are unwound at its exit record, with the mappings the
+    # kernel reported as it exited. Either way the chain is whole and no sample is lost.
+    run = Run(tmp_path, "stack_nofp", mode="launch", hold=False, args=EVERY + ("--stacks=5",))
+    assert run.proc["exited"]
+    check_nofp(run)
+
+
 def test_unwind_sampled(tmp_path):
     # One sample per 2000 bytes on average: the kept blocks (3000 bytes and more) are taken
     # every time, with weight 1 (exact); nofp_gone's 700-byte blocks with probability 0.35,

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /* --unwind dwarf's sums (app/samples.c): the weights of sampled allocations, frees taken
  * off their stack, and the live samples' table under many inserts and deletes. The
- * samples are of a pid that does not exist: each keeps its first frame (ip), and counts
- * as gone. */
+ * samples are of a pid that does not exist, as of a process gone before its samples were
+ * read: they wait for its exit (samples_exit), frees of them noted, and then keep their
+ * first frame (ip, with no mappings known) and count as gone. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -50,7 +51,7 @@ static const struct loader_stack *row(const struct loader_stack *rows, int n, ui
 static void test_weights(void **state)
 {
 	struct samples *s = samples__new(1000);
-	struct ustack *u = ustack__new();
+	struct ustack *u = ustack__new(NULL);
 	struct loader_stack *rows;
 	const struct loader_stack *r;
 	int n;
@@ -64,6 +65,9 @@ static void test_weights(void **state)
 	del(s, 2);
 	del(s, 4);
 	del(s, 99); /* a sample never seen (before an exec): nothing */
+	assert_int_equal(samples_stacks(s, PID, &rows), 0); /* waiting for the exit */
+	assert_int_equal(samples_gone(s), 0);
+	samples_exit(s, u, PID);
 	n = samples_stacks(s, PID, &rows);
 	assert_int_equal(n, 2);
 	r = row(rows, n, 0x1000);
@@ -90,7 +94,7 @@ static void test_weights(void **state)
 static void test_many_live(void **state)
 {
 	struct samples *s = samples__new(1);
-	struct ustack *u = ustack__new();
+	struct ustack *u = ustack__new(NULL);
 	struct loader_stack *rows;
 	uint32_t order[3000];
 	int n;
@@ -100,6 +104,9 @@ static void test_many_live(void **state)
 		add(s, u, i * 7919u, 16 + i % 3, 0x1000 + (i % 5) * 0x10);
 		order[i] = i;
 	}
+	/* Unwound at the exit (no stack then), before the frees: these go through the table
+	 * of live samples. */
+	samples_exit(s, u, PID);
 	/* Freed in a shuffled order, all but every tenth: what stays is exact. */
 	for (uint32_t i = 2999; i > 0; i--) {
 		uint32_t k = (i * 2654435761u) % (i + 1), t = order[i];

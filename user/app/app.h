@@ -109,6 +109,9 @@ void samples_free(struct samples *s, const struct at_ustack_free *r);
 /* pid's stacks, as the loader gives its own (malloc'd, largest live first): how many, or
  * -ENOMEM. */
 int samples_stacks(struct samples *s, int pid, struct loader_stack **out);
+/* pid exited (its mappings at exit known to stacks): the samples that came after it was
+ * gone are unwound now. */
+void samples_exit(struct samples *s, struct ustack *u, int pid);
 /* pid exec'd (its old program's samples go) or its stacks were read at its exit. */
 void samples_forget(struct samples *s, int pid);
 /* Samples whose process was gone before they were unwound (their first frame only). */

@@ -274,6 +274,8 @@ void capture_exit(struct at_ctx *c, int pid)
 	 * mapped as it exited (the records just before this one), when it did. */
 	capture_maps(c);
 	stacks_exit_commit(c->stacks, pid);
+	if (c->samples)
+		samples_exit(c->samples, c->ustack, pid);
 	pid_add(&c->stack_exits, pid);
 }
 

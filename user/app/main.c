@@ -188,7 +188,7 @@ static int run(struct at_ctx *c)
 				return AT_EXIT_RUNTIME;
 		}
 		if (o->stacks && o->unwind_dwarf) {
-			c->ustack = ustack__new();
+			c->ustack = ustack__new(c->stacks);
 			c->samples = samples__new(o->stack_sample_bytes);
 			if (!c->ustack || !c->samples)
 				return AT_EXIT_RUNTIME;

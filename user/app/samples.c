@@ -30,8 +30,18 @@ struct slive {
 	double bytes, blocks;
 };
 
+/* A sample of a process gone before it was read, kept until the process's exit record,
+ * after which the mappings the kernel reported at its exit unwind it. As many as the ring
+ * held when the process died, at most. */
+struct pending {
+	struct at_ustack_rec *rec; /* its stack_len bytes of stack only */
+	bool freed;
+};
+
 struct sproc {
 	int pid;
+	struct pending *pending;
+	size_t npending, pending_cap;
 	struct sstack *stacks;
 	size_t nstacks, cap;
 	uint32_t *index; /* open addressing on the stacks' hash: index + 1, 0 empty */
@@ -60,6 +70,9 @@ static void sproc_free(struct sproc *p)
 {
 	if (!p)
 		return;
+	for (size_t i = 0; i < p->npending; i++)
+		free(p->pending[i].rec);
+	free(p->pending);
 	free(p->stacks);
 	free(p->index);
 	free(p->live);
@@ -190,29 +203,26 @@ static int live_grow(struct sproc *p)
 	return 0;
 }
 
-void samples_add(struct samples *s, struct ustack *u, const struct at_ustack_rec *r)
+/* A sample with its stack into the sums: allocated, and live unless freed already. */
+static void account(struct samples *s, struct sproc *p, const struct at_ustack_rec *r,
+		    const uint64_t *ips, size_t n, bool freed)
 {
-	uint64_t ips[AT_STACK_DEPTH], size = r->size ? r->size : 1;
+	uint64_t size = r->size ? r->size : 1;
 	double w = size >= s->rate ? 1.0 : (double)s->rate / (double)size;
-	struct sproc *p = sproc_of(s, (int)r->hdr.pid, true);
-	size_t n, k, len = r->stack_len < AT_USTACK_BYTES ? r->stack_len : AT_USTACK_BYTES;
 	struct sstack *st;
-	bool gone;
+	size_t k;
 	long i;
 
-	if (!p)
-		return;
-	n = ustack_unwind(u, (int)r->hdr.pid, (int)r->hdr.tid, (const uint64_t *)r->regs, r->stack,
-			  len, ips, AT_STACK_DEPTH, &gone);
-	s->gone += gone;
 	i = stack_of(p, r->alloc, ips, n);
 	if (i < 0 || ((p->nlive + 1) * 2 > p->live_cap && live_grow(p)))
 		return;
 	st = &p->stacks[i];
-	st->bytes += (double)r->size * w;
-	st->blocks += w;
 	st->alloc_bytes += (double)r->size * w;
 	st->alloc_count += w;
+	if (freed)
+		return;
+	st->bytes += (double)r->size * w;
+	st->blocks += w;
 	for (k = live_slot(p, r->id); p->live[k].stack != UINT32_MAX;)
 		k = (k + 1) & (p->live_cap - 1);
 	p->live[k] = (struct slive){ .id = r->id,
@@ -222,17 +232,79 @@ void samples_add(struct samples *s, struct ustack *u, const struct at_ustack_rec
 	p->nlive++;
 }
 
+static size_t stack_len(const struct at_ustack_rec *r)
+{
+	return r->stack_len < AT_USTACK_BYTES ? r->stack_len : AT_USTACK_BYTES;
+}
+
+void samples_add(struct samples *s, struct ustack *u, const struct at_ustack_rec *r)
+{
+	struct sproc *p = sproc_of(s, (int)r->hdr.pid, true);
+	size_t n, len = stack_len(r), head = AT_OFFSET(struct at_ustack_rec, stack);
+	uint64_t ips[AT_STACK_DEPTH];
+	struct at_ustack_rec *copy;
+	bool gone;
+
+	if (!p)
+		return;
+	n = ustack_unwind(u, (int)r->hdr.pid, (int)r->hdr.tid, (const uint64_t *)r->regs, r->stack,
+			  len, ips, AT_STACK_DEPTH, false, &gone);
+	if (!gone) {
+		account(s, p, r, ips, n, false);
+		return;
+	}
+	copy = malloc(head + len);
+	if (!copy || at_grow(&p->pending, p->npending, &p->pending_cap, sizeof(*p->pending), 1)) {
+		free(copy);
+		s->gone++;
+		return;
+	}
+	memcpy(copy, r, head + len);
+	p->pending[p->npending++] = (struct pending){ .rec = copy };
+}
+
+void samples_exit(struct samples *s, struct ustack *u, int pid)
+{
+	struct sproc *p = sproc_of(s, pid, false);
+	uint64_t ips[AT_STACK_DEPTH];
+	bool gone;
+
+	if (!p || !p->npending)
+		return;
+	/* Its modules again, now from the mappings it had at its exit. */
+	ustack_forget(u, pid);
+	for (size_t i = 0; i < p->npending; i++) {
+		const struct at_ustack_rec *r = p->pending[i].rec;
+		size_t n = ustack_unwind(u, pid, (int)r->hdr.tid, (const uint64_t *)r->regs,
+					 r->stack, stack_len(r), ips, AT_STACK_DEPTH, true, &gone);
+
+		s->gone += gone;
+		account(s, p, r, ips, n, p->pending[i].freed);
+		free(p->pending[i].rec);
+	}
+	p->npending = 0;
+	ustack_forget(u, pid);
+}
+
 void samples_free(struct samples *s, const struct at_ustack_free *r)
 {
 	struct sproc *p = sproc_of(s, (int)r->hdr.pid, false);
 	size_t k, hole, want;
 
-	if (!p || !p->live_cap)
+	if (!p)
+		return;
+	if (!p->live_cap && live_grow(p))
 		return;
 	for (k = live_slot(p, r->id); p->live[k].stack != UINT32_MAX && p->live[k].id != r->id;)
 		k = (k + 1) & (p->live_cap - 1);
-	if (p->live[k].stack == UINT32_MAX)
-		return; /* its sample came before an exec: gone with the old program */
+	if (p->live[k].stack == UINT32_MAX) {
+		/* A sample waiting for its process's exit, or one from before an exec (gone
+		 * with the old program). */
+		for (size_t i = 0; i < p->npending; i++)
+			if (p->pending[i].rec->id == r->id)
+				p->pending[i].freed = true;
+		return;
+	}
 	p->stacks[p->live[k].stack].bytes -= p->live[k].bytes;
 	p->stacks[p->live[k].stack].blocks -= p->live[k].blocks;
 	p->live[k].stack = UINT32_MAX;

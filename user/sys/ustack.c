@@ -6,6 +6,7 @@
 
 #include "abi.h"
 #include "log.h"
+#include "stacks.h"
 
 /* x86-64's DWARF register numbers. */
 enum { DW_RBX = 3, DW_RBP = 6, DW_RSP = 7, DW_R12 = 12 };
@@ -31,6 +32,7 @@ struct ustack {
 	struct proc *procs[USTACK_MAX_PROCS];
 	size_t nprocs;
 	uint64_t clock;
+	struct stacks *stacks; /* the mappings of processes gone */
 };
 
 /* The same lookups as stacks.c: the files by their path in the process's mount namespace,
@@ -103,9 +105,70 @@ static const Dwfl_Thread_Callbacks thread_cbs = {
 	.set_initial_registers = set_initial_registers,
 };
 
-struct ustack *ustack__new(void)
+/* For a process gone: its files by path, as the mappings last known place them. */
+static const Dwfl_Callbacks gone_cbs = {
+	.find_elf = dwfl_build_id_find_elf,
+	.find_debuginfo = dwfl_standard_find_debuginfo,
+};
+
+struct ustack *ustack__new(struct stacks *stacks)
 {
-	return calloc(1, sizeof(struct ustack));
+	struct ustack *u = calloc(1, sizeof(struct ustack));
+
+	if (u)
+		u->stacks = stacks;
+	return u;
+}
+
+struct gone {
+	Dwfl *dwfl;
+	const char *paths[64]; /* reported: a file with two executable mappings is one module */
+	size_t n;
+};
+
+static void report_module(void *arg, const char *path, uint64_t start, uint64_t end, uint64_t bias)
+{
+	struct gone *g = arg;
+
+	(void)start;
+	(void)end;
+	for (size_t i = 0; i < g->n; i++)
+		if (!strcmp(g->paths[i], path))
+			return;
+	if (g->n < AT_ARRAY_SIZE(g->paths) && dwfl_report_elf(g->dwfl, path, path, -1, bias, false))
+		g->paths[g->n++] = path;
+}
+
+/* A gone process's modules: its files by path, where the mappings last known placed them. */
+static Dwfl *gone_report(struct ustack *u, int pid)
+{
+	struct gone g = { .dwfl = u->stacks ? dwfl_begin(&gone_cbs) : NULL };
+
+	if (!g.dwfl)
+		return NULL;
+	dwfl_report_begin(g.dwfl);
+	if (!stacks_modules(u->stacks, pid, report_module, &g) &&
+	    !dwfl_report_end(g.dwfl, NULL, NULL) && g.n) {
+		at_note(3, "pid %d: its samples are unwound with the mappings last known", pid);
+		return g.dwfl;
+	}
+	dwfl_end(g.dwfl);
+	return NULL;
+}
+
+/* libdw's modules of pid: from /proc/PID/maps while it lives, else (gone_ok) from the
+ * mappings stacks last knew of it. */
+static Dwfl *report(struct ustack *u, int pid, bool gone_ok)
+{
+	Dwfl *dwfl = dwfl_begin(&proc_cbs);
+
+	if (!dwfl)
+		return NULL;
+	dwfl_report_begin(dwfl);
+	if (!dwfl_linux_proc_report(dwfl, pid) && !dwfl_report_end(dwfl, NULL, NULL))
+		return dwfl;
+	dwfl_end(dwfl);
+	return gone_ok ? gone_report(u, pid) : NULL;
 }
 
 static void proc_drop(struct ustack *u, size_t i)
@@ -134,9 +197,10 @@ void ustack_forget(struct ustack *u, int pid)
 		}
 }
 
-/* libdw's view of pid's modules, read from its maps now when not kept; NULL when they
- * cannot be read (the process is gone). */
-static struct proc *proc_of(struct ustack *u, int pid)
+/* libdw's view of pid's modules, read now when not kept; NULL when they cannot be read
+ * (the process is gone, and gone_ok is false or stacks knows none of its mappings): kept
+ * for nothing then, so that a later call (at its exit) tries again. */
+static struct proc *proc_of(struct ustack *u, int pid, bool gone_ok)
 {
 	struct proc *p = NULL;
 	size_t oldest = 0;
@@ -144,32 +208,24 @@ static struct proc *proc_of(struct ustack *u, int pid)
 
 	for (size_t i = 0; i < u->nprocs; i++) {
 		if (u->procs[i]->pid == pid) {
-			p = u->procs[i];
-			p->used = ++u->clock;
-			return p->dwfl ? p : NULL;
+			u->procs[i]->used = ++u->clock;
+			return u->procs[i];
 		}
 		if (u->procs[i]->used < u->procs[oldest]->used)
 			oldest = i;
 	}
-	if (u->nprocs == USTACK_MAX_PROCS)
-		proc_drop(u, oldest);
 	p = calloc(1, sizeof(*p));
-	if (!p)
-		return NULL;
-	*p = (struct proc){ .pid = pid, .used = ++u->clock };
-	u->procs[u->nprocs++] = p;
-	/* A process whose maps cannot be read keeps its slot (dwfl NULL): not tried again
-	 * for every sample of it. */
-	dwfl = dwfl_begin(&proc_cbs);
-	if (!dwfl)
-		return NULL;
-	dwfl_report_begin(dwfl);
-	if (dwfl_linux_proc_report(dwfl, pid) || dwfl_report_end(dwfl, NULL, NULL) ||
-	    !dwfl_attach_state(dwfl, NULL, pid, &thread_cbs, p)) {
-		dwfl_end(dwfl);
+	dwfl = p ? report(u, pid, gone_ok) : NULL;
+	if (!dwfl || !dwfl_attach_state(dwfl, NULL, pid, &thread_cbs, p)) {
+		if (dwfl)
+			dwfl_end(dwfl);
+		free(p);
 		return NULL;
 	}
-	p->dwfl = dwfl;
+	if (u->nprocs == USTACK_MAX_PROCS)
+		proc_drop(u, oldest);
+	*p = (struct proc){ .pid = pid, .used = ++u->clock, .dwfl = dwfl };
+	u->procs[u->nprocs++] = p;
 	return p;
 }
 
@@ -190,7 +246,7 @@ static int frame_cb(Dwfl_Frame *state, void *arg)
 }
 
 size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, const uint8_t *stack,
-		     size_t len, uint64_t *ips, size_t max, bool *gone)
+		     size_t len, uint64_t *ips, size_t max, bool gone_ok, bool *gone)
 {
 	struct sample s = { .tid = tid, .regs = regs, .stack = stack, .len = len };
 	struct walk w = { .ips = ips, .max = max };
@@ -200,9 +256,11 @@ size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, c
 	*gone = false;
 	if (!max || !regs[AT_UREG_IP])
 		return 0;
-	p = proc_of(u, pid);
+	p = proc_of(u, pid, gone_ok);
 	if (!p) {
 		*gone = true;
+		if (!gone_ok)
+			return 0;
 		ips[0] = regs[AT_UREG_IP];
 		return 1;
 	}

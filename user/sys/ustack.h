@@ -17,16 +17,18 @@
 
 struct ustack;
 
-struct ustack *ustack__new(void);
+struct stacks;
+/* stacks: the mappings of processes gone before their samples were unwound (or NULL). */
+struct ustack *ustack__new(struct stacks *stacks);
 void ustack__free(struct ustack *u);
 /* Forget pid's modules: it mapped new code, exec'd or exited. */
 void ustack_forget(struct ustack *u, int pid);
 /* The return addresses of thread tid of pid, innermost first, from regs (AT_UREG_*; ip is
  * the first) and len bytes of its stack from regs[AT_UREG_SP], into ips (up to max): how
- * many, 1 at least when ip is not 0. *cut is set when unwinding stopped before the stack's
- * outermost frame (the copy ended, or the modules of pid could not be read: the process is
- * gone). */
+ * many. When pid's maps cannot be read (it is gone), *gone is set and: without gone_ok, 0;
+ * with it, the mappings stacks last knew of pid serve (reported at its exit, or read while
+ * it lived), or else ip alone. */
 size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, const uint8_t *stack,
-		     size_t len, uint64_t *ips, size_t max, bool *cut);
+		     size_t len, uint64_t *ips, size_t max, bool gone_ok, bool *gone);
 
 #endif
