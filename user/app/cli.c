@@ -736,6 +736,8 @@ void cli_help(FILE *f)
 		"  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
 		"  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
 		"       -p 1234\n"
+		"  sudo arenatrace --level heap --unwind dwarf --pprof heap.pb.gz -p 1234\n"
+		"                                       # stacks of -O2 and Rust code\n"
 		"  sudo arenatrace -a --prometheus 9464  # the whole host, for Prometheus\n"
 		"  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
 }
