@@ -55,6 +55,7 @@ struct samples {
 	uint64_t gone; /* samples of processes gone before they were unwound */
 	struct sproc **procs;
 	size_t nprocs, cap;
+	struct sproc *last; /* the last one looked up: samples come in runs of a process */
 };
 
 struct samples *samples__new(uint64_t rate)
@@ -93,9 +94,11 @@ static struct sproc *sproc_of(struct samples *s, int pid, bool create)
 {
 	struct sproc *p;
 
+	if (s->last && s->last->pid == pid)
+		return s->last;
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (s->procs[i]->pid == pid)
-			return s->procs[i];
+			return s->last = s->procs[i];
 	if (!create || at_grow(&s->procs, s->nprocs, &s->cap, sizeof(*s->procs), 1))
 		return NULL;
 	p = calloc(1, sizeof(*p));
@@ -110,6 +113,8 @@ void samples_forget(struct samples *s, int pid)
 {
 	for (size_t i = 0; i < s->nprocs; i++)
 		if (s->procs[i]->pid == pid) {
+			if (s->last == s->procs[i])
+				s->last = NULL;
 			sproc_free(s->procs[i]);
 			s->procs[i] = s->procs[--s->nprocs];
 			return;
