@@ -57,6 +57,21 @@ def test_unwind_c_without_frame_pointers(tmp_path):
     assert fp.report["options"]["unwind"] == "fp"
 
 
+def test_unwind_frame_pointers_without_cfi(tmp_path):
+    # An executable with frame pointers and no call frame information at all (no .eh_frame,
+    # no DWARF): libdw falls back to the frame pointers there, then libc's CFI goes on.
+    run = Run(tmp_path, "stack_sites_nocfi", mode="attach", args=EVERY + ("--stacks=5",))
+    assert not any(x in subprocess.run(["readelf", "-S", workload("stack_sites_nocfi")],
+                                       capture_output=True, text=True).stdout
+                   for x in (".eh_frame", ".debug_frame"))
+    t, proc = run.truth, run.proc
+    for leaf, key, n in (("site_big", "big_bytes", 10), ("site_small", "small_bytes", 100)):
+        s = stack_with(proc, leaf)
+        assert functions(s)[:3] == [leaf, "main", "__libc_start_call_main"], functions(s)
+        assert (s["live_bytes"], s["live_objects"]) == (t[key], n)
+    assert_no_drops(run.report)
+
+
 def test_unwind_launched_and_exited(tmp_path):
     # The command exits at once: its samples may reach arenatrace after it is gone (its
     # /proc/PID/maps with it); they are unwound at its exit record, with the mappings the
