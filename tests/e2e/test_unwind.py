@@ -72,6 +72,23 @@ def test_unwind_frame_pointers_without_cfi(tmp_path):
     assert_no_drops(run.report)
 
 
+def test_unwind_library_loaded_later(tmp_path):
+    # libz, dlopen'ed after the process's maps were read for its first sample: with the os
+    # level its mmap says so; without it, a frame in no module known has the maps read
+    # again. Either way deflateInit_'s blocks have zlib's frames, then main.
+    for levels in ("os,heap", "heap"):
+        run = Run(tmp_path / levels, "stack_dlopen", mode="attach",
+                  args=EVERY + ("--stacks=20", "--level", levels))
+        assert run.truth["deflate_init"] == 0
+        chains = [functions(s) for s in run.proc["stacks"]
+                  if s["frames"] and s["frames"][0]["function"] == "deflateInit2_"]
+        assert chains, [functions(s) for s in run.proc["stacks"]]
+        for names in chains:
+            assert names[:3] == ["deflateInit2_", "deflateInit_", "main"], names
+            assert "__libc_start_call_main" in names
+        assert_no_drops(run.report)
+
+
 def test_unwind_launched_and_exited(tmp_path):
     # The command exits at once: its samples may reach arenatrace after it is gone (its
     # /proc/PID/maps with it); they are unwound at its exit record, with the mappings the

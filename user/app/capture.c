@@ -230,7 +230,7 @@ void capture_record(struct at_ctx *c, const void *data, size_t len)
 	    heap_has_pid(c->heap, (int)r->hdr.pid)) {
 		pid_add(&c->maps_stale, (int)r->hdr.pid);
 		if (c->ustack)
-			ustack_forget(c->ustack, (int)r->hdr.pid);
+			ustack_stale(c->ustack, (int)r->hdr.pid);
 	}
 }
 

@@ -3,6 +3,7 @@
 
 #include <elfutils/libdwfl.h>
 #include <string.h>
+#include <time.h>
 
 #include "abi.h"
 #include "log.h"
@@ -25,6 +26,8 @@ struct proc {
 	uint64_t used; /* ustack's clock at its last use */
 	Dwfl *dwfl;
 	struct sample *cur;
+	bool stale;	  /* mapped new code since its maps were read */
+	uint64_t read_ns; /* when its maps were read last */
 };
 
 /* Each proc has its own allocation: libdw keeps its address as the callbacks' argument. */
@@ -197,6 +200,32 @@ void ustack_forget(struct ustack *u, int pid)
 		}
 }
 
+void ustack_stale(struct ustack *u, int pid)
+{
+	for (size_t i = 0; i < u->nprocs; i++)
+		if (u->procs[i]->pid == pid)
+			u->procs[i]->stale = true;
+}
+
+/* Its maps again into its Dwfl: a module reported again at the same place is kept, with
+ * its ELF and CFI read already; one no longer there goes. False when the maps cannot be
+ * read (it is gone). */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static bool refresh(struct proc *p)
+{
+	p->stale = false;
+	p->read_ns = now_ns();
+	dwfl_report_begin(p->dwfl);
+	return !dwfl_linux_proc_report(p->dwfl, p->pid) && !dwfl_report_end(p->dwfl, NULL, NULL);
+}
+
 /* libdw's view of pid's modules, read now when not kept; NULL when they cannot be read
  * (the process is gone, and gone_ok is false or stacks knows none of its mappings): kept
  * for nothing then, so that a later call (at its exit) tries again. */
@@ -209,7 +238,11 @@ static struct proc *proc_of(struct ustack *u, int pid, bool gone_ok)
 	for (size_t i = 0; i < u->nprocs; i++) {
 		if (u->procs[i]->pid == pid) {
 			u->procs[i]->used = ++u->clock;
-			return u->procs[i];
+			if (!u->procs[i]->stale || refresh(u->procs[i]))
+				return u->procs[i];
+			/* Gone since: read as a process gone, from here. */
+			proc_drop(u, i);
+			break;
 		}
 		if (u->procs[i]->used < u->procs[oldest]->used)
 			oldest = i;
@@ -224,7 +257,7 @@ static struct proc *proc_of(struct ustack *u, int pid, bool gone_ok)
 	}
 	if (u->nprocs == USTACK_MAX_PROCS)
 		proc_drop(u, oldest);
-	*p = (struct proc){ .pid = pid, .used = ++u->clock, .dwfl = dwfl };
+	*p = (struct proc){ .pid = pid, .used = ++u->clock, .dwfl = dwfl, .read_ns = now_ns() };
 	u->procs[u->nprocs++] = p;
 	return p;
 }
@@ -266,6 +299,15 @@ size_t ustack_unwind(struct ustack *u, int pid, int tid, const uint64_t *regs, c
 	}
 	p->cur = &s;
 	rc = dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
+	/* Stopped at code in no module: a library loaded since its maps were read, which
+	 * nothing said (the os level off: no mmap records). Its maps again, at most every
+	 * 100 ms (code that is in no file, a JIT's, stays in none). */
+	if (rc < 0 && w.n && w.n < max && !dwfl_addrmodule(p->dwfl, ips[w.n - 1]) &&
+	    now_ns() - p->read_ns > 100000000u) {
+		w.n = 0;
+		if (refresh(p))
+			rc = dwfl_getthread_frames(p->dwfl, tid, frame_cb, &w);
+	}
 	p->cur = NULL;
 	if (rc < 0)
 		at_note(3, "pid %d: %zu frames unwound: %s", pid, w.n, dwfl_errmsg(-1));

@@ -21,8 +21,11 @@ struct stacks;
 /* stacks: the mappings of processes gone before their samples were unwound (or NULL). */
 struct ustack *ustack__new(struct stacks *stacks);
 void ustack__free(struct ustack *u);
-/* Forget pid's modules: it mapped new code, exec'd or exited. */
+/* Forget pid's modules: it exec'd or exited. */
 void ustack_forget(struct ustack *u, int pid);
+/* pid mapped new code: its maps are read again at its next sample, the modules it had
+ * kept with what libdw read of them. */
+void ustack_stale(struct ustack *u, int pid);
 /* The return addresses of thread tid of pid, innermost first, from regs (AT_UREG_*; ip is
  * the first) and len bytes of its stack from regs[AT_UREG_SP], into ips (up to max): how
  * many. When pid's maps cannot be read (it is gone), *gone is set and: without gone_ok, 0;
