@@ -150,6 +150,22 @@ $(OUTPUT)/workloads/%: tests/workloads/%.c tests/workloads/truth.h
 	$(Q)$(CC) -O0 -g -Wall -D_GNU_SOURCE -pthread -o $@ $< \
 		$(if $(filter je_% demo,$*),-ljemalloc) $(if $(filter mi_%,$*),-lmimalloc)
 
+# --unwind dwarf's C workload: -O2 without frame pointers, as Debian builds its libraries.
+$(OUTPUT)/workloads/stack_nofp: tests/workloads/stack_nofp.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O2 -fomit-frame-pointer -g -Wall -D_GNU_SOURCE -o $@ $<
+
+# --unwind dwarf through code with frame pointers but no call frame information at all
+# (no .eh_frame, no DWARF): libdw's x86-64 backend follows the frame pointers there.
+$(OUTPUT)/workloads/stack_sites_nocfi: tests/workloads/stack_sites.c tests/workloads/truth.h
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) -O0 -g0 -fno-omit-frame-pointer -fno-asynchronous-unwind-tables \
+		-fno-unwind-tables -Wall -D_GNU_SOURCE -o $@.tmp $<
+	$(Q)objcopy --remove-section .eh_frame --remove-section .eh_frame_hdr $@.tmp $@
+	$(Q)rm -f $@.tmp
+
 # One source, one build per allocator.
 HEAP_VARIANTS := $(OUTPUT)/workloads/je_heap_calls $(OUTPUT)/workloads/je_heap_calls_static \
 	$(OUTPUT)/workloads/mi_heap_calls
@@ -217,7 +233,16 @@ $(OUTPUT)/workloads/rust_bump_lto: $(RUST_SRCS)
 	$(Q)mkdir -p $(@D)
 	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --profile rel-lto
 	$(Q)cp $(OUTPUT)/cargo-target/rel-lto/rust_bump $@
-HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto
+# --unwind dwarf's Rust workload (src/bin/rust_chain.rs), release profile: no frame pointers.
+$(OUTPUT)/workloads/rust_chain: $(RUST_SRCS) tests/workloads/rust_bump/src/bin/rust_chain.rs
+	$(call msg,CARGO,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)cd tests/workloads/rust_bump && $(RUST_ENV) /usr/bin/cargo build -q --offline --release \
+		--bin rust_chain
+	$(Q)cp $(OUTPUT)/cargo-target/release/rust_chain $@
+HEAP_VARIANTS += $(OUTPUT)/workloads/rust_bump $(OUTPUT)/workloads/rust_bump_lto \
+	$(OUTPUT)/workloads/rust_chain
+HEAP_VARIANTS += $(OUTPUT)/workloads/stack_sites_nocfi
 
 # The books' unit tests read real processes: workloads that allocate with each allocator.
 BOOKS_WORKLOADS := $(addprefix $(OUTPUT)/workloads/,mi_books books_mi_preload glibc_books \

@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 13
+#define AT_ABI_VERSION 14
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -37,7 +37,9 @@ enum at_rec_type {
 	AT_REC_SYSCALL = 1,
 	AT_REC_PROC = 2,
 	AT_REC_ARENA = 3,
-	AT_REC_VMA = 4, /* --stacks: an executable file mapping of a process at its exit */
+	AT_REC_VMA = 4,		/* --stacks: an executable file mapping of a process at its exit */
+	AT_REC_USTACK = 5,	/* --unwind dwarf: a sampled allocation's registers and stack */
+	AT_REC_USTACK_FREE = 6, /* --unwind dwarf: the free of a sampled block */
 };
 
 struct at_rec_hdr {
@@ -93,7 +95,9 @@ enum at_drop {
 	AT_DROP_STACK_ID = 4,	       /* --stacks: the stack could not be recorded (map full) */
 	AT_DROP_ARENA_CHUNKS_FULL = 5, /* chunk-watch map full: that chunk's free is not seen */
 	AT_DROP_ARENA_NEST = 6,	       /* arena calls nested too deep: a return not recorded */
-	AT_DROP_NR = 7,
+	AT_DROP_USTACK = 7, /* --unwind dwarf: a sample's stack could not be read (unwound as
+			     * far as its registers go: its first frame) */
+	AT_DROP_NR = 8,
 };
 
 enum at_proc_kind {
@@ -360,6 +364,48 @@ AT_LAYOUT(sizeof(struct at_stack_live) == 40, "at_stack_live layout");
 /* The loader's delete_keys_of reads the tgid first in every per-process key. */
 AT_LAYOUT(AT_OFFSET(struct at_live_key, tgid) == 0 && AT_OFFSET(struct at_stack_key, tgid) == 0,
 	  "per-process keys begin with the tgid");
+
+/* --unwind dwarf: a sampled allocation, as the allocator returned (at its return probe:
+ * the registers are its caller's after the call, ip the return address), with up to
+ * AT_USTACK_BYTES of the user stack from sp, for user space to unwind with the binaries'
+ * CFI (as perf's --call-graph dwarf). An allocation of size bytes is sampled with
+ * probability min(1, size / rate); id is a per-run sample number (below 2^31), which the
+ * live block keeps in place of a stack id, so that its free sends an at_ustack_free. */
+#define AT_USTACK_BYTES 8192
+#define AT_USTACK_CHUNK 512 /* copied in chunks: the stack's end stops the copy there */
+enum at_ustack_reg {
+	AT_UREG_IP = 0,
+	AT_UREG_SP = 1,
+	AT_UREG_BP = 2,
+	AT_UREG_BX = 3,
+	AT_UREG_R12 = 4,
+	AT_UREG_R13 = 5,
+	AT_UREG_R14 = 6,
+	AT_UREG_R15 = 7,
+	AT_UREG_NR = 8,
+};
+
+struct at_ustack_rec {
+	struct at_rec_hdr hdr; /* AT_REC_USTACK, kind 0 */
+	__u32 id;
+	__u32 alloc; /* the allocator instance */
+	__u64 size;  /* the block's bytes, as the heap counters count them */
+	__u64 regs[AT_UREG_NR];
+	__u32 stack_len; /* bytes of stack copied (0: none could be read) */
+	__u32 pad;
+	__u8 stack[AT_USTACK_BYTES];
+};
+AT_LAYOUT(AT_OFFSET(struct at_ustack_rec, regs) == 40 &&
+		  AT_OFFSET(struct at_ustack_rec, stack) == 112,
+	  "at_ustack_rec layout");
+
+struct at_ustack_free {
+	struct at_rec_hdr hdr; /* AT_REC_USTACK_FREE, kind 0 */
+	__u32 id;
+	__u32 pad;
+	__u64 size;
+};
+AT_LAYOUT(sizeof(struct at_ustack_free) == 40, "at_ustack_free layout");
 
 /* Arena level. Probes on rare functions (chunk acquisition and release, resets, allocator
  * internals) send one record per call. The cookie says what the probe is:

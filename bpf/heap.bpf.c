@@ -54,6 +54,12 @@ struct {
 const volatile bool heap_floor = false;
 /* --stacks: remember each block's allocation stack (glibc blocks then go into heap_table). */
 const volatile bool heap_stacks = false;
+/* --unwind dwarf: stacks are taken of sampled allocations only, one per unwind_rate bytes
+ * on average, as registers and a copy of the stack (struct at_ustack_rec). */
+const volatile bool heap_unwind = false;
+const volatile __u64 unwind_rate = 1;
+/* The next sample's number. */
+__u32 ustack_seq = 0;
 /* log2 of heap_table's buckets. */
 const volatile __u32 heap_table_bits = 18;
 /* Set once a block has gone to heap_live: until then a free not in heap_table skips it. */
@@ -86,6 +92,76 @@ static __always_inline void stack_add(__u32 tgid, __s32 stack_id, __s64 bytes, _
 		__sync_fetch_and_add(&v->alloc_bytes, bytes);
 		__sync_fetch_and_add(&v->alloc_count, blocks);
 	}
+}
+
+/* --unwind dwarf: whether to sample a block of size bytes (probability min(1, size/rate),
+ * so that user space's estimates, each sample weighed 1/p, are unbiased), and if so, its
+ * registers and stack into the ring: its sample id, or -1 (not sampled, or lost). */
+static __noinline __s32 ustack_sample(struct pt_regs *ctx, __u32 tgid, __u64 size, __u32 alloc)
+{
+	__u64 rate = unwind_rate, sp = ctx->sp;
+	struct at_ustack_rec *r;
+	__u32 len = 0, id;
+
+	if (rate > 1 && size < rate &&
+	    (__u64)bpf_get_prandom_u32() >= ((size ? size : 1) << 32) / rate)
+		return -1;
+	r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+	if (!r) {
+		drop(AT_DROP_RINGBUF_FULL);
+		return -1;
+	}
+	rec_hdr(&r->hdr, AT_REC_USTACK, 0, tgid);
+	id = __sync_fetch_and_add(&ustack_seq, 1) & 0x7fffffff;
+	r->id = id;
+	r->alloc = alloc;
+	r->size = size;
+	r->pad = 0;
+	r->regs[AT_UREG_IP] = ctx->ip;
+	r->regs[AT_UREG_SP] = sp;
+	r->regs[AT_UREG_BP] = ctx->bp;
+	r->regs[AT_UREG_BX] = ctx->bx;
+	r->regs[AT_UREG_R12] = ctx->r12;
+	r->regs[AT_UREG_R13] = ctx->r13;
+	r->regs[AT_UREG_R14] = ctx->r14;
+	r->regs[AT_UREG_R15] = ctx->r15;
+	/* Chunk by chunk up to the first that cannot be read: the top of the stack. */
+	for (int i = 0; i < AT_USTACK_BYTES / AT_USTACK_CHUNK; i++) {
+		if (bpf_probe_read_user(&r->stack[i * AT_USTACK_CHUNK], AT_USTACK_CHUNK,
+					(void *)(sp + i * AT_USTACK_CHUNK)))
+			break;
+		len += AT_USTACK_CHUNK;
+	}
+	/* The last chunk may reach past the end: its bytes up to the page's end. */
+	if (len < AT_USTACK_BYTES) {
+		__u32 rest = 4096 - ((sp + len) & 4095);
+
+		if (rest < AT_USTACK_CHUNK &&
+		    !bpf_probe_read_user(&r->stack[len & (AT_USTACK_BYTES - AT_USTACK_CHUNK)],
+					 rest & (AT_USTACK_CHUNK - 1), (void *)(sp + len)))
+			len += rest & (AT_USTACK_CHUNK - 1);
+	}
+	if (!len)
+		drop(AT_DROP_USTACK);
+	r->stack_len = len;
+	submit(r);
+	return (__s32)id;
+}
+
+/* --unwind dwarf: the free of a sampled block, for user space to take from its stack. */
+static __noinline void ustack_free(__u32 tgid, __s32 id, __u64 size)
+{
+	struct at_ustack_free *r = bpf_ringbuf_reserve(&events, sizeof(*r), 0);
+
+	if (!r) {
+		drop(AT_DROP_RINGBUF_FULL);
+		return;
+	}
+	rec_hdr(&r->hdr, AT_REC_USTACK_FREE, 0, tgid);
+	r->id = (__u32)id;
+	r->pad = 0;
+	r->size = size;
+	submit(r);
 }
 
 /* The counters to add to: the thread's own slot for this (process, allocator), or the
@@ -311,7 +387,10 @@ static __always_inline void account_alloc(void *ctx, struct at_heap_thread *th, 
 	if (mode != AT_SIZE_GLIBC || glibc_table(th, tgid) != GLIBC_WORD) {
 		__s32 stack_id = -1;
 
-		if (heap_stacks) {
+		if (heap_unwind) {
+			stack_id = ustack_sample((struct pt_regs *)ctx, tgid, size,
+						 AT_COOKIE_ALLOC(cookie));
+		} else if (heap_stacks) {
 			/* At the return probe, the stack begins in the caller of malloc. */
 			stack_id = bpf_get_stackid(ctx, &heap_stack_traces, BPF_F_USER_STACK);
 			if (stack_id >= 0)
@@ -385,7 +464,9 @@ static __always_inline void account_free(struct at_heap_thread *th, __u64 cookie
 		} else {
 			if (AT_COOKIE_MODE(cookie) != AT_SIZE_GLIBC)
 				size = live_size;
-			if (stack_id >= 0)
+			if (stack_id >= 0 && heap_unwind)
+				ustack_free(tgid, stack_id, live_size);
+			else if (stack_id >= 0)
 				stack_add(tgid, stack_id, -(__s64)live_size, -1, 0);
 		}
 	}

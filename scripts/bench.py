@@ -21,7 +21,12 @@ arenatrace's CPU while attached, and the time and memory of reading a 4 GiB heap
 heap level, per allocator, per malloc+free pair: arenatrace --level heap; the floor, the
 same probe points with programs that return at once (-C heap_floor=1); and the memleak way
 (bcc's memleak, written in bpftrace: uprobe and uretprobe on malloc's entry, uprobe on
-free's entry, a hash map of pointers)."""
+free's entry, a hash map of pointers).
+
+stacks (glibc's malloc/free pairs): the heap level without stacks, --stacks by frame
+pointers (every allocation, in the kernel), and --unwind dwarf at three sampling rates (a
+stack copy and a user-space unwind per sample): the workload's time per pair against its
+untraced time, arenatrace's own CPU time, and the samples lost to a full ring."""
 import json
 import os
 import shutil
@@ -117,6 +122,55 @@ def heap_bench():
               f"{med(leak) if leak else float('nan'):9.1f} {r_untr:11.2f} {r_floor:12.3f} "
               f"{r_leak:14.2f}")
     print("targets: traced/floor at most 1.15, memleak/traced at least 2")
+
+
+STACK_VARIANTS = [
+    ("heap level, no stacks", []),
+    ("--stacks (frame pointers)", ["--stacks"]),
+    ("--unwind dwarf, 512 KiB", ["--unwind", "dwarf"]),
+    ("--unwind dwarf, 64 KiB", ["--unwind", "dwarf", "-C", "stack_sample_bytes=65536"]),
+    ("--unwind dwarf, every call", ["--unwind", "dwarf", "-C", "stack_sample_bytes=1"]),
+]
+
+
+def traced_run(args, wl, tmp):
+    """The workload's ns per pair under arenatrace args, arenatrace's own CPU seconds (read
+    until it exits: its final report's last moments are not counted) and the records its
+    ring lost."""
+    out = os.path.join(tmp, "stacks.json")
+    at = subprocess.Popen([AT, "--level", "heap", "-j", "-o", out, *args, "--"] + wl,
+                          stdout=subprocess.PIPE, text=True)
+    cpu = 0.0
+    while at.poll() is None:
+        try:
+            cpu = max(cpu, proc_cpu_s(at.pid))  # its own, not the command's
+        except (OSError, IndexError, ValueError):
+            pass
+        time.sleep(0.02)
+    assert at.returncode == 0, args
+    with open(out) as f:
+        lost = json.load(f)["drops"]["ringbuf_full"]
+    return float(at.stdout.read().split()[-1]), cpu, lost
+
+
+def stacks_bench():
+    wl = [os.path.join(OUTPUT, "workloads", "bench_malloc"), HEAP_ITERS]
+    med = statistics.median
+    print(f"\nstacks: ns per malloc+free pair (glibc, {HEAP_ITERS} pairs of 16-4015 bytes), "
+          f"{ROUNDS} rounds, medians")
+    print(f"{'':28} {'ns/pair':>8} {'/untraced':>9} {'arenatrace CPU s':>16} {'lost':>7}")
+    with tempfile.TemporaryDirectory() as tmp:
+        base, res = [], {name: [] for name, _ in STACK_VARIANTS}
+        for _ in range(ROUNDS):
+            base.append(run(wl))
+            for name, args in STACK_VARIANTS:
+                res[name].append(traced_run(args, wl, tmp))
+        print(f"{'untraced':28} {med(base):8.1f}")
+        for name, _ in STACK_VARIANTS:
+            r = res[name]
+            print(f"{name:28} {med(x[0] for x in r):8.1f} "
+                  f"{med(x[0] / b for x, b in zip(r, base)):9.2f} "
+                  f"{med(x[1] for x in r):16.2f} {med(x[2] for x in r):7.0f}")
 
 
 def proc_cpu_s(pid):
@@ -409,6 +463,8 @@ if __name__ == "__main__":
         main()
     if os.environ.get("BENCH_ONLY") in (None, "", "heap"):
         heap_bench()
+    if os.environ.get("BENCH_ONLY") in (None, "", "stacks"):
+        stacks_bench()
     if os.environ.get("BENCH_ONLY") in (None, "", "fleet"):
         fleet_bench()
     if os.environ.get("BENCH_ONLY") in (None, "", "attach"):

@@ -226,6 +226,13 @@ static void test_profile_outputs(void **state)
 	char *cmd[] = { "arenatrace", "--level", "all",	 "--stacks=3", "--folded",
 			"f",	      "--",	 "true", NULL };
 	char *no_heap[] = { "arenatrace", "--folded", "f", "-p", "10", NULL };
+	char *dwarf[] = { "arenatrace",		  "--level", "heap", "--unwind", "dwarf", "-C",
+			  "stack_sample_bytes=1", "-p",	     "10",   NULL };
+	char *bad_unwind[] = {
+		"arenatrace", "--level", "heap", "--unwind", "lbr", "-p", "10", NULL
+	};
+	char *bad_rate[] = { "arenatrace",	     "--level", "heap", "--unwind", "dwarf", "-C",
+			     "stack_sample_bytes=0", "-p",	"10",	NULL };
 	struct at_opts o;
 	char err[256];
 
@@ -239,7 +246,19 @@ static void test_profile_outputs(void **state)
 	assert_int_equal(o.stacks, 3);
 	assert_non_null(o.cmd);
 	assert_int_equal(parse(&o, err, 5, no_heap), -EINVAL);
-	assert_non_null(strstr(err, "--folded and --pprof need the heap level"));
+	assert_non_null(strstr(err, "--folded, --pprof and --unwind need the heap level"));
+	/* --unwind dwarf implies --stacks; the default rate is 512 KiB. */
+	assert_int_equal(parse(&o, err, 9, dwarf), 0);
+	assert_true(o.unwind_dwarf);
+	assert_int_equal(o.stacks, 10);
+	assert_int_equal(o.stack_sample_bytes, 1);
+	assert_int_equal(parse(&o, err, 7, pid), 0);
+	assert_false(o.unwind_dwarf);
+	assert_int_equal(o.stack_sample_bytes, 512 * 1024);
+	assert_int_equal(parse(&o, err, 7, bad_unwind), -EINVAL);
+	assert_non_null(strstr(err, "invalid --unwind 'lbr': fp or dwarf"));
+	assert_int_equal(parse(&o, err, 9, bad_rate), -EINVAL);
+	assert_non_null(strstr(err, "stack_sample_bytes=0"));
 }
 
 int main(void)

@@ -27,9 +27,11 @@ struct pid_set {
 struct at_ctx {
 	const struct at_opts *opts;
 	struct loader *loader;
-	struct heap *heap;     /* NULL without the heap level */
-	struct arena *arena;   /* NULL without the arena level */
-	struct stacks *stacks; /* NULL without --stacks */
+	struct heap *heap;	 /* NULL without the heap level */
+	struct arena *arena;	 /* NULL without the arena level */
+	struct stacks *stacks;	 /* NULL without --stacks */
+	struct ustack *ustack;	 /* --unwind dwarf: the unwinder (else NULL) */
+	struct samples *samples; /* --unwind dwarf: the sampled stacks (else NULL) */
 	struct model *model;
 	struct out out;
 	struct out_meta meta;
@@ -95,6 +97,30 @@ void capture_exits(struct at_ctx *c);
 /* The stacks of every live process with heap probes (and of those exited), for a report. */
 void capture_live(struct at_ctx *c);
 void capture_free(struct at_ctx *c);
+/* --unwind dwarf: a sample (AT_REC_USTACK, unwound now) or the free of a sampled block. */
+void capture_sample(struct at_ctx *c, const void *data, size_t len);
+
+/* samples.c: --unwind dwarf, the sampled allocations summed per process and stack as
+ * unbiased estimates (exact at rate 1). samples__new returns NULL with errno set. */
+struct samples;
+struct ustack;
+struct at_ustack_rec;
+struct at_ustack_free;
+struct loader_stack;
+struct samples *samples__new(uint64_t rate);
+void samples__free(struct samples *s);
+void samples_add(struct samples *s, struct ustack *u, const struct at_ustack_rec *r);
+void samples_free(struct samples *s, const struct at_ustack_free *r);
+/* pid's stacks, as the loader gives its own (malloc'd, largest live first): how many, or
+ * -ENOMEM. */
+int samples_stacks(struct samples *s, int pid, struct loader_stack **out);
+/* pid exited (its mappings at exit known to stacks): the samples that came after it was
+ * gone are unwound now. */
+void samples_exit(struct samples *s, struct ustack *u, int pid);
+/* pid exec'd (its old program's samples go) or its stacks were read at its exit. */
+void samples_forget(struct samples *s, int pid);
+/* Samples whose process was gone before they were unwound (their first frame only). */
+uint64_t samples_gone(const struct samples *s);
 
 /* attach.c: the allocators' own books of pid, read now (t: CLOCK_MONOTONIC) into the
  * model. */

@@ -14,6 +14,7 @@
 #include "log.h"
 #include "model.h"
 #include "stacks.h"
+#include "ustack.h"
 #include "x86.h"
 
 static int cmp_u32(const void *a, const void *b)
@@ -160,6 +161,21 @@ out:
 	free(rep);
 }
 
+/* --unwind dwarf: pid's sampled stacks into the model; at its exit they go. */
+static void sampled_stacks(struct at_ctx *c, int pid, bool exited)
+{
+	struct loader_stack *rows = NULL;
+	int n = samples_stacks(c->samples, pid, &rows);
+
+	if (n >= 0)
+		set_stacks(c, pid, exited, rows, (size_t)n);
+	free(rows);
+	if (exited) {
+		samples_forget(c->samples, pid);
+		ustack_forget(c->ustack, pid);
+	}
+}
+
 /* The stacks of the processes in set (exited ones, or live ones whose mappings are read
  * again first), in one walk of the stack map. */
 static void capture(struct at_ctx *c, struct pid_set *set, bool exited)
@@ -170,7 +186,7 @@ static void capture(struct at_ctx *c, struct pid_set *set, bool exited)
 	if (!set->n)
 		return;
 	qsort(set->v, set->n, sizeof(*set->v), cmp_u32);
-	got = loader_heap_stacks(c->loader, set->v, set->n, &raw);
+	got = c->samples ? 0 : loader_heap_stacks(c->loader, set->v, set->n, &raw);
 	for (size_t i = 0, k = 0; got >= 0 && i < set->n; i++) {
 		size_t first = k;
 		int pid = (int)set->v[i];
@@ -179,12 +195,27 @@ static void capture(struct at_ctx *c, struct pid_set *set, bool exited)
 			k++;
 		if (!exited)
 			stacks_refresh(c->stacks, pid); /* else the mappings read last */
-		set_stacks(c, pid, exited, &raw[first], k - first);
+		if (c->samples)
+			sampled_stacks(c, pid, exited);
+		else
+			set_stacks(c, pid, exited, &raw[first], k - first);
 		if (exited)
 			stacks_forget(c->stacks, pid);
 	}
 	free(raw);
 	set->n = 0;
+}
+
+void capture_sample(struct at_ctx *c, const void *data, size_t len)
+{
+	const struct at_rec_hdr *h = data;
+
+	if (!c->samples)
+		return;
+	if (h->type == AT_REC_USTACK && len >= sizeof(struct at_ustack_rec))
+		samples_add(c->samples, c->ustack, data);
+	else if (h->type == AT_REC_USTACK_FREE && len >= sizeof(struct at_ustack_free))
+		samples_free(c->samples, data);
 }
 
 void capture_record(struct at_ctx *c, const void *data, size_t len)
@@ -196,8 +227,11 @@ void capture_record(struct at_ctx *c, const void *data, size_t len)
 	if (r->hdr.type == AT_REC_SYSCALL && len >= sizeof(*r) &&
 	    (r->hdr.kind == AT_SYS_MMAP || r->hdr.kind == AT_SYS_MPROTECT) &&
 	    (r->args[2] & 4 /* PROT_EXEC */) && r->ret >= 0 &&
-	    heap_has_pid(c->heap, (int)r->hdr.pid))
+	    heap_has_pid(c->heap, (int)r->hdr.pid)) {
 		pid_add(&c->maps_stale, (int)r->hdr.pid);
+		if (c->ustack)
+			ustack_stale(c->ustack, (int)r->hdr.pid);
+	}
 }
 
 void capture_exec(struct at_ctx *c, int pid)
@@ -205,6 +239,10 @@ void capture_exec(struct at_ctx *c, int pid)
 	/* The old program's mappings go; the new one's executable was noted with its probes
 	 * (targets_probe_launch). */
 	stacks_forget(c->stacks, pid);
+	if (c->samples) {
+		samples_forget(c->samples, pid);
+		ustack_forget(c->ustack, pid);
+	}
 	if (heap_has_pid(c->heap, pid))
 		pid_add(&c->maps_stale, pid);
 }
@@ -236,6 +274,8 @@ void capture_exit(struct at_ctx *c, int pid)
 	 * mapped as it exited (the records just before this one), when it did. */
 	capture_maps(c);
 	stacks_exit_commit(c->stacks, pid);
+	if (c->samples)
+		samples_exit(c->samples, c->ustack, pid);
 	pid_add(&c->stack_exits, pid);
 }
 

@@ -21,6 +21,7 @@ enum {
 	OPT_STACKS,
 	OPT_FOLDED,
 	OPT_PPROF,
+	OPT_UNWIND,
 	OPT_ARENA,
 	OPT_COMM,
 	OPT_CGROUP,
@@ -173,6 +174,15 @@ static const struct opt_desc opts[] = {
 	  NULL,
 	  "write the stacks to FILE at each report as a gzipped pprof profile (inuse and "
 	  "alloc space and objects; go tool pprof, Pyroscope, Parca); implies --stacks" },
+	{ { "unwind", required_argument, NULL, OPT_UNWIND },
+	  0,
+	  "fp|dwarf",
+	  NULL,
+	  "how stacks are taken: fp (default), every allocation's by frame pointers in the "
+	  "kernel; dwarf, a sample of allocations (one per 512 KiB allocated on average, -C "
+	  "stack_sample_bytes) unwound in user space with the binaries' .eh_frame from a copy of "
+	  "8 KiB of stack, for code built without frame pointers (figures then are estimates, "
+	  "exact at -C stack_sample_bytes=1); implies --stacks" },
 	{ { "output", required_argument, NULL, 'o' },
 	  'o',
 	  "FILE",
@@ -223,6 +233,7 @@ void cli_defaults(struct at_opts *o)
 	o->growth_samples = 4;
 	o->prom_top = 20;
 	o->text_top = 10;
+	o->stack_sample_bytes = 512 * 1024;
 	o->max_sites = AT_DEF_MAX_SITES;
 	o->max_segs = 1u << 20;
 	o->timeline_max = 3600;
@@ -580,6 +591,12 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 		case OPT_PPROF:
 			o->pprof = optarg;
 			break;
+		case OPT_UNWIND:
+			if (strcmp(optarg, "fp") && strcmp(optarg, "dwarf"))
+				return fail(err, len, "invalid --unwind '%s'%s", optarg,
+					    ": fp or dwarf");
+			o->unwind_dwarf = !strcmp(optarg, "dwarf");
+			break;
 		case 'v':
 			o->verbose++;
 			break;
@@ -600,10 +617,10 @@ int cli_parse(int argc, char **argv, struct at_opts *o, char *err, size_t len)
 			return -EINVAL;
 		}
 	}
-	if ((o->folded || o->pprof) && !o->level_heap)
-		return fail(err, len, "--folded and --pprof need the heap level%s%s",
+	if ((o->folded || o->pprof || o->unwind_dwarf) && !o->level_heap)
+		return fail(err, len, "--folded, --pprof and --unwind need the heap level%s%s",
 			    " (--level all)", "");
-	if ((o->folded || o->pprof) && !o->stacks)
+	if ((o->folded || o->pprof || o->unwind_dwarf) && !o->stacks)
 		o->stacks = 10;
 	if (optind < argc && !strcmp(argv[optind - 1], "--")) {
 		o->cmd = &argv[optind];
@@ -728,6 +745,8 @@ void cli_help(FILE *f)
 		"  sudo arenatrace -C ringbuf_bytes=16777216 -p 1234\n"
 		"  sudo arenatrace --arena pool:alloc=pool_grow,size=2,self=1,reset=pool_reset \\\n"
 		"       -p 1234\n"
+		"  sudo arenatrace --level heap --unwind dwarf --pprof heap.pb.gz -p 1234\n"
+		"                                       # stacks of -O2 and Rust code\n"
 		"  sudo arenatrace -a --prometheus 9464  # the whole host, for Prometheus\n"
 		"  sudo arenatrace -a --comm nginx --ndjson -o /var/log/arenatrace.ndjson\n");
 }

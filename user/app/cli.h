@@ -62,6 +62,7 @@ struct at_opts {
 	long stacks;	    /* --stacks: how many top stacks to show, 0 = off */
 	const char *folded; /* --folded FILE */
 	const char *pprof;  /* --pprof FILE */
+	bool unwind_dwarf;  /* --unwind dwarf: sampled stacks unwound with the binaries' CFI */
 	/* -C key=value */
 	uint64_t ringbuf_bytes;
 	uint64_t max_procs;
@@ -81,6 +82,7 @@ struct at_opts {
 	uint64_t growth_samples;
 	uint64_t prom_top;
 	uint64_t text_top;
+	uint64_t stack_sample_bytes; /* --unwind dwarf: one sample per this many bytes */
 	bool levels_given;
 };
 

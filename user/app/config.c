@@ -64,6 +64,11 @@ static const struct knob knobs[] = {
 	{ "text_top", offsetof(struct at_opts, text_top), 0, 1u << 20,
 	  "text reports list this many exited processes and arenas per process, the largest "
 	  "by bytes, and count the rest in one line (0: all; JSON always has all)" },
+	{ "stack_sample_bytes", offsetof(struct at_opts, stack_sample_bytes), 1, 1ull << 31,
+	  "--unwind dwarf: take the stack of one allocation per this many bytes allocated, on "
+	  "average (an allocation of n bytes with probability n / this; the figures are scaled "
+	  "back, unbiased); 1: every allocation, exact figures, at the cost of an 8 KiB stack "
+	  "copy and a user-space unwind per call (see docs/performance.md)" },
 	{ "growth_samples", offsetof(struct at_opts, growth_samples), 2, 15,
 	  "retained memory that rose at this many changes in a row while live did not "
 	  "is a finding (retention_growth; the model keeps the last 16 changes)" },
@@ -101,6 +106,7 @@ struct loader_opts cli_loader_opts(const struct at_opts *o)
 				     .level_arena = o->level_arena,
 				     .all = o->all,
 				     .stacks = o->stacks > 0,
+				     .unwind_rate = o->unwind_dwarf ? o->stack_sample_bytes : 0,
 				     .heap_floor = o->heap_floor != 0,
 				     .cgroup = o->cgroup,
 				     .comms = (const char(*)[16])o->comms,

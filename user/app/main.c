@@ -27,6 +27,7 @@
 #include "out.h"
 #include "procfs.h"
 #include "stacks.h"
+#include "ustack.h"
 #include "syms.h"
 
 #define AT_VERSION "0.1.0"
@@ -150,17 +151,21 @@ static int run(struct at_ctx *c)
 		return rc;
 	c->start_ns = app_now_ns();
 	c->meta.start_unix_ns = app_unix_ns();
-	c->model = model__new(&(struct model_limits){ .max_procs = o->max_procs,
-						      .max_segs = o->max_segs,
-						      .timeline_max = o->timeline_max,
-						      .return_log_max = o->return_log_max,
-						      .max_arenas = o->max_arenas,
-						      .finding_min_bytes = o->finding_min_bytes,
-						      .idle_purge_ms = o->idle_purge_ms,
-						      .growth_samples = o->growth_samples,
-						      .min_rss = o->min_rss,
-						      .sample_ms = o->sample_ms },
-			      c->start_ns);
+	c->model = model__new(
+		&(struct model_limits){ .max_procs = o->max_procs,
+					.max_segs = o->max_segs,
+					.timeline_max = o->timeline_max,
+					.return_log_max = o->return_log_max,
+					.max_arenas = o->max_arenas,
+					.finding_min_bytes = o->finding_min_bytes,
+					.idle_purge_ms = o->idle_purge_ms,
+					.growth_samples = o->growth_samples,
+					.min_rss = o->min_rss,
+					.sample_ms = o->sample_ms,
+					.stack_sample_bytes = o->stacks && o->unwind_dwarf
+								      ? o->stack_sample_bytes
+								      : 0 },
+		c->start_ns);
 	c->loader = loader__new(&lo, trace_on_record, c);
 	if (!c->model || !c->loader)
 		return AT_EXIT_RUNTIME;
@@ -171,6 +176,12 @@ static int run(struct at_ctx *c)
 		if (o->stacks) {
 			c->stacks = stacks__new();
 			if (!c->stacks)
+				return AT_EXIT_RUNTIME;
+		}
+		if (o->stacks && o->unwind_dwarf) {
+			c->ustack = ustack__new(c->stacks);
+			c->samples = samples__new(o->stack_sample_bytes);
+			if (!c->ustack || !c->samples)
 				return AT_EXIT_RUNTIME;
 		}
 	}
@@ -282,6 +293,11 @@ int main(int argc, char **argv)
 				    .npids = o.npids,
 				    .follow_forks = o.follow,
 				    .children = o.children,
+				    .unwind = !o.stacks	       ? NULL
+					      : o.unwind_dwarf ? "dwarf"
+							       : "fp",
+				    .stack_sample_bytes =
+					    o.stacks && o.unwind_dwarf ? o.stack_sample_bytes : 0,
 				    .hist = o.hist,
 				    .levels = levels,
 				    .prom_top = (size_t)o.prom_top,
@@ -309,6 +325,8 @@ int main(int argc, char **argv)
 	}
 	capture_free(&c);
 	stacks__free(c.stacks);
+	samples__free(c.samples);
+	ustack__free(c.ustack);
 	heap__free(c.heap);
 	arena__free(c.arena);
 	exporter__free(c.exporter);

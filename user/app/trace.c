@@ -174,6 +174,10 @@ int trace_on_record(void *arg, void *data, size_t len)
 			capture_vma(c, data);
 		return 0;
 	}
+	if (h->type == AT_REC_USTACK || h->type == AT_REC_USTACK_FREE) {
+		capture_sample(c, data, len);
+		return 0;
+	}
 	if (proc)
 		probed_ns = before_proc(c, data);
 	else if (c->stacks)
@@ -287,6 +291,9 @@ static const struct report *current_report(struct at_ctx *c, uint64_t t, bool wh
 	uint64_t drops[AT_DROP_NR];
 
 	loader_drops(c->loader, drops);
+	/* A sample unwound no further than its first frame is counted with those whose stack
+	 * could not be read. */
+	drops[AT_DROP_USTACK] += samples_gone(c->samples);
 	model_set_bpf_drops(c->model, drops);
 	set_health(c);
 	return whole ? model_report_total(c->model, t) : model_report(c->model, t);

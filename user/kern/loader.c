@@ -167,6 +167,13 @@ struct loader *loader__new(const struct loader_opts *o, loader_event_fn fn, void
 	l->ncpus = libbpf_num_possible_cpus();
 	l->skel->rodata->heap_floor = o->heap_floor;
 	l->skel->rodata->heap_stacks = o->stacks;
+	l->skel->rodata->heap_unwind = o->stacks && o->unwind_rate;
+	l->skel->rodata->unwind_rate = o->unwind_rate ? o->unwind_rate : 1;
+	if (o->stacks && o->unwind_rate) {
+		/* The stack maps are not used: samples go through the ring. */
+		bpf_map__set_max_entries(l->skel->maps.heap_stack_traces, 1);
+		bpf_map__set_max_entries(l->skel->maps.heap_stack_live, 1);
+	}
 	l->skel->rodata->os_exit_vmas = o->stacks;
 	l->skel->rodata->arena_watch = o->level_arena && o->level_heap;
 	l->skel->rodata->trace_all = o->all;

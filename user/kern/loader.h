@@ -17,8 +17,12 @@ struct loader;
  * map capacities (-C). */
 struct loader_opts {
 	bool level_os, level_heap, level_arena;
-	bool all;	 /* -a: the programs trace every process the filters let through */
-	bool stacks;	 /* --stacks: record allocation stacks */
+	bool all;    /* -a: the programs trace every process the filters let through */
+	bool stacks; /* --stacks: record allocation stacks */
+	/* --unwind dwarf: stacks of sampled allocations only, one per this many bytes on
+	 * average, sent as registers and stack copies (0: every allocation's stack by frame
+	 * pointers, in the stack maps) */
+	uint64_t unwind_rate;
 	bool heap_floor; /* -C heap_floor=1 */
 	const char *cgroup;
 	const char (*comms)[16]; /* --comm */

@@ -24,6 +24,7 @@ struct model_limits {
 	size_t growth_samples;	    /* retention_growth: this many rises in a row */
 	uint64_t min_rss;	    /* processes with less RSS are left out of reports */
 	uint64_t sample_ms; /* the sampling interval: purge latency's resolution (0: 1000) */
+	uint64_t stack_sample_bytes; /* --unwind dwarf: stacks sampled per this many bytes */
 };
 
 struct model;

@@ -34,6 +34,7 @@ static const char *const drop_names[] = {
 	[AT_DROP_STACK_ID] = "stack_id",
 	[AT_DROP_ARENA_CHUNKS_FULL] = "arena_chunks_full",
 	[AT_DROP_ARENA_NEST] = "arena_nest",
+	[AT_DROP_USTACK] = "ustack",
 };
 _Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 

@@ -151,6 +151,7 @@ static const struct report *report(struct model *m, uint64_t now_ns, bool whole)
 	m->rep.start_ns = m->start_ns;
 	m->rep.window_ns = whole ? m->start_ns : m->window_ns;
 	m->rep.sample_ms = m->lim.sample_ms;
+	m->rep.stack_sample_bytes = m->lim.stack_sample_bytes;
 	m->rep.interval = !whole;
 	m->rep.now_ns = now_ns;
 	m->rep.procs = procs;

@@ -303,7 +303,11 @@ struct report {
 	uint64_t start_ns;  /* CLOCK_MONOTONIC of the start of the trace */
 	uint64_t window_ns; /* start of the counters' window: the last reset, or start_ns */
 	uint64_t sample_ms; /* the sampling interval: the purge latency's resolution */
-	bool interval;	    /* an interval report (model_report), not the whole trace's */
+	/* --unwind dwarf: the stacks' figures are estimates from one sampled allocation per
+	 * this many bytes on average (exact at 1); 0: every allocation's stack (frame
+	 * pointers), exact. */
+	uint64_t stack_sample_bytes;
+	bool interval; /* an interval report (model_report), not the whole trace's */
 	uint64_t now_ns;
 	uint64_t records;
 	const struct rep_proc *procs;

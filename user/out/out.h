@@ -32,11 +32,13 @@ struct out_meta {
 	const int *pids;
 	size_t npids;
 	bool follow_forks;
-	bool children;	    /* --children: the -p targets' running descendants too */
-	bool hist;	    /* text: print size histograms */
-	const char *levels; /* "os,heap" */
-	size_t prom_top;    /* Prometheus: processes exported one by one */
-	size_t text_top;    /* text: exited processes, and arenas per process, listed (0: all) */
+	bool children;		     /* --children: the -p targets' running descendants too */
+	const char *unwind;	     /* --stacks: "fp" or "dwarf" (--unwind); NULL without stacks */
+	uint64_t stack_sample_bytes; /* --unwind dwarf: -C stack_sample_bytes (else 0) */
+	bool hist;		     /* text: print size histograms */
+	const char *levels;	     /* "os,heap" */
+	size_t prom_top;	     /* Prometheus: processes exported one by one */
+	size_t text_top; /* text: exited processes, and arenas per process, listed (0: all) */
 };
 
 struct out;

@@ -393,6 +393,9 @@ static struct json_object *meta_json(const struct out_meta *m)
 	add(o, "follow_forks", json_object_new_boolean(m->follow_forks));
 	add(o, "children", json_object_new_boolean(m->children));
 	add(o, "levels", json_str(m->levels));
+	add(o, "unwind", m->unwind ? json_str(m->unwind) : NULL);
+	add(o, "stack_sample_bytes",
+	    m->stack_sample_bytes ? json_u64(m->stack_sample_bytes) : NULL);
 	return o;
 }
 

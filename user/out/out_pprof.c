@@ -332,6 +332,7 @@ static void builder_free(struct builder *b)
 		free(p->sample_type[i]);
 	free(p->sample_type);
 	free(p->period_type);
+	free(p->comment);
 	for (size_t i = 0; i < p->n_sample; i++) {
 		for (size_t k = 0; k < p->sample[i]->n_label; k++)
 			free(p->sample[i]->label[k]);
@@ -365,6 +366,33 @@ static void builder_free(struct builder *b)
 	free(b->map_pid);
 }
 
+static void add_comments(struct builder *b, uint64_t sample_bytes)
+{
+	char text[256];
+
+	if (!sample_bytes)
+		snprintf(text, sizeof(text),
+			 "arenatrace: every allocation's stack, by frame "
+			 "pointers; values exact");
+	else if (sample_bytes == 1)
+		snprintf(text, sizeof(text),
+			 "arenatrace: every allocation's stack, unwound with "
+			 "DWARF CFI (--unwind dwarf); values exact");
+	else
+		snprintf(text, sizeof(text),
+			 "arenatrace: stacks of allocations sampled with probability min(1, "
+			 "size/%llu), unwound with DWARF CFI (--unwind dwarf); values are "
+			 "unbiased estimates, already scaled by 1/p",
+			 (unsigned long long)sample_bytes);
+	b->p.comment = calloc(1, sizeof(*b->p.comment));
+	if (!b->p.comment) {
+		b->err = -ENOMEM;
+		return;
+	}
+	b->p.comment[0] = str_id(b, text);
+	b->p.n_comment = 1;
+}
+
 int out_pprof_encode(const struct report *r, int64_t time_ns, uint8_t **buf, size_t *len)
 {
 	struct builder b = { .p = ARENATRACE__PPROF__PROFILE__INIT };
@@ -384,7 +412,10 @@ int out_pprof_encode(const struct report *r, int64_t time_ns, uint8_t **buf, siz
 		b.p.sample_type[b.p.n_sample_type++] =
 			value_type(&b, sample_types[i][0], sample_types[i][1]);
 	b.p.period_type = value_type(&b, "space", "bytes");
-	b.p.period = 1;
+	/* Sampled stacks: the mean bytes between samples, as Go's heap profiles give theirs;
+	 * the values are already scaled (each sample weighed 1/p), which a comment says. */
+	b.p.period = r->stack_sample_bytes ? (int64_t)r->stack_sample_bytes : 1;
+	add_comments(&b, r->stack_sample_bytes);
 	b.p.default_sample_type = b.p.sample_type[0] ? b.p.sample_type[0]->type : 0;
 	b.p.time_nanos = time_ns;
 	b.p.duration_nanos = (int64_t)(r->now_ns - r->window_ns);

@@ -389,7 +389,12 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 	}
 	print_arenas(f, p, hist, top);
 	print_findings(f, p);
-	if (p->nstacks)
+	if (p->nstacks && r->stack_sample_bytes > 1)
+		fprintf(f,
+			"  top allocation stacks by live bytes (estimated from a sample per %llu "
+			"bytes):\n",
+			(unsigned long long)r->stack_sample_bytes);
+	else if (p->nstacks)
 		fprintf(f, "  top allocation stacks by live bytes:\n");
 	for (size_t i = 0; i < p->nstacks; i++) {
 		char b[40];

@@ -490,3 +490,20 @@ int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *
 	}
 	return -ENOENT;
 }
+
+int stacks_modules(struct stacks *s, int pid, stacks_module_fn fn, void *arg)
+{
+	struct sproc *p = proc_of(s, pid, false);
+
+	if (!p)
+		return -ESRCH;
+	for (size_t i = 0; i < p->nregions; i++) {
+		const struct region *r = &p->regions[i];
+		const struct syms *syms = syms_lazy_get(&r->file->syms, pid);
+		uint64_t vaddr;
+
+		if (syms && !syms_vaddr(syms, r->offset, &vaddr))
+			fn(arg, r->file->syms.path, r->start, r->end, r->start - vaddr);
+	}
+	return 0;
+}

@@ -54,6 +54,13 @@ int stacks_frame(struct stacks *s, int pid, uint64_t addr, struct stacks_frame *
  * there (not before the mapping's start), into buf; *len says how many. 0, -ENOENT (in no
  * mapping) or an errno of reading the file. */
 int stacks_code_before(struct stacks *s, int pid, uint64_t addr, unsigned char *buf, size_t *len);
+/* pid's executable file mappings as last known (read while it lived, or reported at its
+ * exit): fn for each whose file can be read, with the file's path and its load bias (start
+ * minus the virtual address of the file offset mapped there). 0, or -ESRCH when none were
+ * ever had. */
+typedef void (*stacks_module_fn)(void *arg, const char *path, uint64_t start, uint64_t end,
+				 uint64_t bias);
+int stacks_modules(struct stacks *s, int pid, stacks_module_fn fn, void *arg);
 /* A demangled copy of name (C++, Rust), or NULL when it is not mangled; free() it. */
 char *stacks_demangle(const char *name);
 
