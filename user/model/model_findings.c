@@ -352,7 +352,8 @@ static void growth(const struct model *m, struct proc *p, uint64_t min)
 
 void model_findings(const struct model *m, struct proc *p, uint64_t now_ns)
 {
-	uint64_t min = m->lim.finding_min_bytes, now = now_ns > m->start_ns ? now_ns - m->start_ns : 0;
+	uint64_t min = m->lim.finding_min_bytes,
+		 now = now_ns > m->start_ns ? now_ns - m->start_ns : 0;
 
 	p->nfindings = 0;
 	arena_resets(p, min);

@@ -334,7 +334,7 @@ static struct json_object *proc_json(const struct rep_proc *p, const struct repo
 	add(o, "heap_partial", json_object_new_boolean(p->heap_partial));
 	add(o, "uprobes_after_ms",
 	    p->has_uprobes_after ? json_object_new_double((double)p->uprobes_after_ns / 1e6)
-				     : NULL);
+				 : NULL);
 	add(o, "rss_bytes", json_u64(p->rss_bytes));
 	add(o, "lazyfree_bytes", json_u64(p->lazyfree_bytes));
 	for (size_t i = 0; i < p->nallocs; i++) {

@@ -367,7 +367,8 @@ static void print_proc(FILE *f, const struct rep_proc *p, const struct report *r
 		out_bytes(p->rss_bytes, b1, sizeof(b1)),
 		out_bytes(p->lazyfree_bytes, b2, sizeof(b2)));
 	if (p->has_uprobes_after)
-		fprintf(f, "  uprobes in place %.1f ms after its %s (its calls before: not counted)\n",
+		fprintf(f,
+			"  uprobes in place %.1f ms after its %s (its calls before: not counted)\n",
 			(double)p->uprobes_after_ns / 1e6, p->uprobes_after_exec ? "exec" : "fork");
 	fprintf(f, "  %-12s %11s %11s %11s %11s %11s\n", "ALLOCATOR", "MAPPED", "RESERVED",
 		"RESIDENT", "PRE-MAPPED", "PRE-RESID");
