@@ -212,3 +212,20 @@ def map_tgids(name, words, shift=0, pid=None):
     slot) is left out."""
     return {v >> shift for e in map_dump(name, pid) for w in words(e)
             if (v := int.from_bytes(bytes(int(b, 16) for b in w), "little"))}
+
+
+def diff_demo_runs(tmp_path):
+    """make demo's churn (diff_demo) traced under glibc and under jemalloc, preloaded into
+    the command's environment, not arenatrace's own (as make demo does it): the JSON
+    reports' paths."""
+    paths = []
+    for name, preload in (("glibc", None),
+                          ("jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")):
+        out = tmp_path / f"{name}.json"
+        pre = ["env", f"LD_PRELOAD={preload}"] if preload else []
+        r = subprocess.run([ARENATRACE, "-C", "sample_ms=100", "-d", "2", "-j", "-o",
+                            str(out), "--", *pre, workload("diff_demo"), "3", "3"],
+                           capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        paths.append(out)
+    return paths

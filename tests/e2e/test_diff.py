@@ -3,7 +3,7 @@
 import json
 import subprocess
 
-from helpers import ARENATRACE, load, workload
+from helpers import ARENATRACE, diff_demo_runs, load
 
 MiB = 1 << 20
 KINDS = ("munmap", "madv_dontneed", "madv_free", "madv_remove", "brk_shrink",
@@ -88,17 +88,7 @@ def test_bad_input(tmp_path):
 
 def test_real_runs_under_two_allocators(tmp_path):
     # The demo's workload under glibc and under jemalloc: diff's figures are the reports'.
-    reps = []
-    for name, preload in (("glibc", None),
-                          ("jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")):
-        out = tmp_path / f"{name}.json"
-        # The command's environment, not arenatrace's own (as make demo does it).
-        pre = ["env", f"LD_PRELOAD={preload}"] if preload else []
-        r = subprocess.run([ARENATRACE, "-C", "sample_ms=100", "-d", "2", "-j", "-o",
-                            str(out), "--", *pre, workload("diff_demo"), "3", "3"],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        reps.append(out)
+    reps = diff_demo_runs(tmp_path)
     r = subprocess.run([ARENATRACE, "diff", *map(str, reps)], capture_output=True, text=True)
     assert r.returncode == 0, r.stderr
     t = rows(r.stdout)

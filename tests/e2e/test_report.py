@@ -13,7 +13,7 @@ import re
 import subprocess
 import time
 
-from helpers import ARENATRACE, Run, load, workload
+from helpers import ARENATRACE, Run, diff_demo_runs, load
 
 MiB = 1 << 20
 
@@ -208,16 +208,7 @@ document.documentElement.setAttribute('data-hover', shown.join('|'));
 def test_report_side_by_side(tmp_path):
     # The demo's churn under glibc and under jemalloc, with return events: the page's
     # table is arenatrace diff's, and each run is drawn with every return it logged.
-    paths = []
-    for name, preload in (("glibc", None),
-                          ("jemalloc", "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")):
-        out = tmp_path / f"{name}.json"
-        pre = ["env", f"LD_PRELOAD={preload}"] if preload else []
-        r = subprocess.run([ARENATRACE, "-C", "sample_ms=100", "-d", "2", "-j", "-o",
-                            str(out), "--", *pre, workload("diff_demo"), "3", "3"],
-                           capture_output=True, text=True, timeout=120)
-        assert r.returncode == 0, r.stderr
-        paths.append(out)
+    paths = diff_demo_runs(tmp_path)
     reps = [load(str(p)) for p in paths]
     for rep in reps:
         check_timelines(rep)

@@ -10,6 +10,7 @@ import subprocess
 from helpers import ARENATRACE, Run, allocator, assert_no_drops, load, process, until, \
     wait_attached, workload
 
+EXIT_VANISHED = 6  # a -p target exited before the end of the trace (man page, EXIT STATUS)
 SRC = os.path.join(os.path.dirname(__file__), "..", "workloads", "stack_sites.c")
 
 
@@ -53,6 +54,33 @@ def test_stacks_structured_frames(tmp_path):
     run = Run(tmp_path, "stack_sites", mode="attach", args=("--stacks=5",))
     check_sites(run.proc, run.truth)
     assert_no_drops(run.report)
+
+
+def test_stacks_attached_then_exited(tmp_path):
+    # -p, and the process exits before any report: its stacks are read at its exit with the
+    # mappings the kernel reported then, which name files by their last component alone;
+    # its executable (in no library directory, beside no file known) is known by its full
+    # path from its mappings read at attach, so its frames are named (they were bare
+    # module+offset, the module a bare name). arenatrace says the target exited mid-trace.
+    out, err, truth, go = (tmp_path / n for n in ("out.json", "err", "truth.json", "go"))
+    target = subprocess.Popen([workload("stack_sites")],
+                              env=dict(os.environ, AT_TRUTH=str(truth), AT_GO=str(go)))
+    with open(err, "w") as e:
+        tracer = subprocess.Popen([ARENATRACE, "-j", "-o", str(out), "--level", "heap",
+                                   "--stacks=5", "-p", str(target.pid)], stderr=e)
+    try:
+        wait_attached(str(err), tracer)
+        go.touch()
+        assert target.wait(timeout=60) == 0
+        assert tracer.wait(timeout=60) == EXIT_VANISHED, err.read_text()
+    finally:
+        target.kill()
+        tracer.kill()
+    report = load(str(out))
+    proc = process(report, "stack_sites")
+    assert proc["exited"]
+    check_sites(proc, load(str(truth)))
+    assert_no_drops(report)
 
 
 def pprof_raw(path, home):

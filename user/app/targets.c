@@ -25,6 +25,11 @@ int targets_probe_running(struct at_ctx *c, int pid)
 {
 	int err = c->heap ? heap_attach_running(c->heap, pid) : 0;
 
+	/* --stacks: its mappings now, while they can be read: should it exit before a report,
+	 * the kernel's exit record names its files by their last component alone. */
+	if (c->stacks && heap_has_pid(c->heap, pid))
+		stacks_refresh(c->stacks, pid);
+
 	if (!err && c->arena)
 		err = arena_attach_running(c->arena, pid);
 	return err;

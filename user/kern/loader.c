@@ -472,7 +472,8 @@ void loader_link__destroy(struct loader_link *k)
 /* Closing a uprobe link waits for the kernel's grace periods (tens of milliseconds each):
  * done on the main thread at every exit, it delays the records behind it, and with them the
  * probes of the next forked child, whose calls go unseen until then. The links of exited
- * processes are closed by this thread instead. */
+ * processes are closed by these threads instead: one more while more links wait than
+ * threads close them (up to AT_MAX_REAPERS), as concurrent closes share grace periods. */
 static void *reaper_main(void *arg)
 {
 	struct loader *l = arg;
@@ -499,9 +500,17 @@ void loader_link__retire(struct loader *l, struct loader_link *k)
 	if (!k)
 		return;
 	pthread_mutex_lock(&l->reap_lock);
-	if (!l->reaper_on && !pthread_create(&l->reaper, NULL, reaper_main, l))
-		l->reaper_on = true;
-	if (!l->reaper_on || at_grow(&l->reap, l->nreap, &l->reap_cap, sizeof(*l->reap), 1)) {
+	if (l->nreap >= l->nreapers && l->nreapers < AT_MAX_REAPERS) {
+		pthread_attr_t attr;
+
+		/* A close needs little stack. */
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 << 10);
+		if (!pthread_create(&l->reapers[l->nreapers], &attr, reaper_main, l))
+			l->nreapers++;
+		pthread_attr_destroy(&attr);
+	}
+	if (!l->nreapers || at_grow(&l->reap, l->nreap, &l->reap_cap, sizeof(*l->reap), 1)) {
 		pthread_mutex_unlock(&l->reap_lock);
 		loader_link__destroy(k); /* no thread or no memory: here, then */
 		return;
@@ -516,10 +525,10 @@ static void reaper_end(struct loader *l)
 {
 	pthread_mutex_lock(&l->reap_lock);
 	l->reaper_stop = true;
-	pthread_cond_signal(&l->reap_cond);
+	pthread_cond_broadcast(&l->reap_cond);
 	pthread_mutex_unlock(&l->reap_lock);
-	if (l->reaper_on)
-		pthread_join(l->reaper, NULL);
+	for (size_t i = 0; i < l->nreapers; i++)
+		pthread_join(l->reapers[i], NULL);
 	free(l->reap);
 	pthread_mutex_destroy(&l->reap_lock);
 	pthread_cond_destroy(&l->reap_cond);

@@ -14,6 +14,9 @@
 
 #define AT_MAX_LINKS 64
 #define AT_MAX_FILES 64
+/* Each close of a uprobe link waits for the kernel's grace periods, and closes made at the
+ * same time share them: under fork churn, links are closed by up to this many threads. */
+#define AT_MAX_REAPERS 32
 
 struct attached_file {
 	dev_t dev;
@@ -39,9 +42,10 @@ struct loader {
 	unsigned table_bits;
 	__u32 *gone; /* exited processes whose live blocks loader_heap_sweep frees */
 	size_t ngone, gone_cap;
-	/* Links of exited processes, closed by a thread of their own (loader_link__retire). */
-	pthread_t reaper;
-	bool reaper_on, reaper_stop;
+	/* Links of exited processes, closed by threads of their own (loader_link__retire). */
+	pthread_t reapers[AT_MAX_REAPERS];
+	size_t nreapers;
+	bool reaper_stop;
 	pthread_mutex_t reap_lock;
 	pthread_cond_t reap_cond;
 	struct loader_link **reap;
