@@ -583,6 +583,19 @@ static void test_alloc_timeline(void **state)
 	assert_int_equal(s->t_ns, 5000);
 	assert_int_equal(s->source, AT_SRC_HEAP);
 	assert_int_equal(s->live_bytes, 16 * KiB);
+
+	/* A free of a block older than the counters: they are no longer the whole's, and
+	 * between two reads of the books a sample has no live rather than theirs (an attached
+	 * redis drew a saw between the books' live and the heap level's since attach). */
+	heap_in.unmatched_free = 1;
+	model_sample(m, 6000);
+	model_heap_refresh(m, 0, 6000, read_heap_self, NULL);
+	a = find(&model_report(m, 6500)->procs[0], "glibc");
+	s = &a->timeline[1];
+	assert_int_equal(s->t_ns, 6000);
+	assert_int_equal(s->source, AT_SRC_NONE);
+	assert_false(s->retained_known);
+	heap_in.unmatched_free = 0;
 	munmap(mem, 32 * KiB);
 	model__free(m);
 }

@@ -217,12 +217,14 @@ static void heap_latency(const struct model *m, struct alloc *a, uint64_t t_ns)
 }
 
 /* The heap level's live and retained in the allocator's sample of now (model_sample took
- * it just before), unless its books gave them. */
+ * it just before), unless its books gave them. Only when they are the whole's: counters
+ * since attach (or since a forked child's probes) are not the process's live, and between
+ * two reads of the books they drew a saw of two figures (redis attached with -p). */
 static void heap_sample(const struct model *m, struct alloc *a, uint64_t now_ns)
 {
 	struct rep_asample *s = model_alloc_sample_at(a, m->lim.timeline_max, now_ns - m->start_ns);
 
-	if (!s || !a->r.has_heap || s->source != AT_SRC_NONE)
+	if (!s || !a->r.has_heap || s->source != AT_SRC_NONE || !a->r.retained_known)
 		return;
 	s->source = AT_SRC_HEAP;
 	s->live_bytes = a->r.live_bytes;
