@@ -8,7 +8,7 @@
 #ifndef ARENATRACE_H
 #define ARENATRACE_H
 
-#define AT_ABI_VERSION 14
+#define AT_ABI_VERSION 15
 
 /* Default capacities; user space may override them before load (-C key=value). */
 #define AT_DEF_MAX_PROCS 8192
@@ -95,9 +95,11 @@ enum at_drop {
 	AT_DROP_STACK_ID = 4,	       /* --stacks: the stack could not be recorded (map full) */
 	AT_DROP_ARENA_CHUNKS_FULL = 5, /* chunk-watch map full: that chunk's free is not seen */
 	AT_DROP_ARENA_NEST = 6,	       /* arena calls nested too deep: a return not recorded */
-	AT_DROP_USTACK = 7, /* --unwind dwarf: a sample's stack could not be read (unwound as
+	AT_DROP_USTACK = 7,    /* --unwind dwarf: a sample's stack could not be read (unwound as
 			     * far as its registers go: its first frame) */
-	AT_DROP_NR = 8,
+	AT_DROP_EXIT_VMAS = 8, /* --stacks: an exiting process's code mappings could not be
+				* read (its mm locked): its stacks resolve with those read last */
+	AT_DROP_NR = 9,
 };
 
 enum at_proc_kind {

@@ -277,8 +277,11 @@ static __always_inline void exit_vmas(struct task_struct *p, __u32 tgid)
 	struct vm_area_struct *vma;
 	int n = 0;
 
-	/* Fails (no record) when the mm is gone or its lock is held. */
-	bpf_iter_task_vma_new(&it, p, 0);
+	/* Fails when the mm is gone or its lock is held (a uprobe being put in place or
+	 * removed takes it for writing): counted, and user space keeps the mappings it read
+	 * last. */
+	if (bpf_iter_task_vma_new(&it, p, 0))
+		drop(AT_DROP_EXIT_VMAS);
 	while ((vma = bpf_iter_task_vma_next(&it)) && n < AT_EXIT_VMAS) {
 		struct file *f = vma->vm_file;
 		struct at_vma_rec *rec;

@@ -93,7 +93,14 @@ def test_unwind_launched_and_exited(tmp_path):
     # The command exits at once: its samples may reach arenatrace after it is gone (its
     # /proc/PID/maps with it); they are unwound at its exit record, with the mappings the
     # kernel reported as it exited. Either way the chain is whole and no sample is lost.
-    run = Run(tmp_path, "stack_nofp", mode="launch", hold=False, args=EVERY + ("--stacks=5",))
+    # The kernel cannot give the mappings at the exit while their lock is held (a uprobe
+    # being put in place or removed, here or by another tracer on the machine): that is
+    # counted (drops.exit_vmas) and the run is tried again, up to three times.
+    for attempt in range(3):
+        run = Run(tmp_path / str(attempt), "stack_nofp", mode="launch", hold=False,
+                  args=EVERY + ("--stacks=5",))
+        if not run.report["drops"]["exit_vmas"]:
+            break
     assert run.proc["exited"]
     check_nofp(run)
 

@@ -295,6 +295,7 @@ static const char want[] =
 					 "arenatrace_drops_total{reason=\"arena_chunks_full\"} 0\n"
 					 "arenatrace_drops_total{reason=\"arena_nest\"} 0\n"
 					 "arenatrace_drops_total{reason=\"ustack\"} 0\n"
+					 "arenatrace_drops_total{reason=\"exit_vmas\"} 0\n"
 					 "arenatrace_drops_total{reason=\"model_procs_full\"} 1\n"
 					 "arenatrace_drops_total{reason=\"segments_full\"} 2\n"
 					 "arenatrace_drops_total{reason=\"unattributed\"} 0\n"

@@ -243,8 +243,13 @@ void capture_exec(struct at_ctx *c, int pid)
 		samples_forget(c->samples, pid);
 		ustack_forget(c->ustack, pid);
 	}
-	if (heap_has_pid(c->heap, pid))
+	/* Its mappings now, as far as the loader has made them, and again at the next sample:
+	 * a program that exits at once may leave no other (its exit's mappings are not read
+	 * when the kernel's lock on them is held: drops.exit_vmas). */
+	if (heap_has_pid(c->heap, pid)) {
+		stacks_refresh(c->stacks, pid);
 		pid_add(&c->maps_stale, pid);
+	}
 }
 
 void capture_vma(struct at_ctx *c, const struct at_vma_rec *r)

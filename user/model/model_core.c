@@ -35,6 +35,7 @@ static const char *const drop_names[] = {
 	[AT_DROP_ARENA_CHUNKS_FULL] = "arena_chunks_full",
 	[AT_DROP_ARENA_NEST] = "arena_nest",
 	[AT_DROP_USTACK] = "ustack",
+	[AT_DROP_EXIT_VMAS] = "exit_vmas",
 };
 _Static_assert(AT_ARRAY_SIZE(drop_names) == AT_DROP_NR, "a drop reason without a name");
 
