@@ -63,7 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	snprintf(e.path, sizeof(e.path), "%s", "libjemalloc.so.2");
 	read_syms(path);
 	syms_cache_clear(); /* a new file each run: nothing kept from the last */
-	syms_debug_file(path, dbg, sizeof(dbg));
+	syms_debug_file(path, false, dbg, sizeof(dbg));
 	unwind_sites(path, sites, AT_ARRAY_SIZE(sites));
 	glibc_elf_read(path, true, &ge);
 	books_jemalloc_locate_fd(fd, &e, &w, why, sizeof(why));
