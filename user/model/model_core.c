@@ -290,34 +290,40 @@ void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uin
 	a->growth[a->ngrowth++] = (struct growth_pt){ v, live, now_ns - m->start_ns };
 }
 
-struct rep_asample *model_alloc_sample(const struct model *m, struct alloc *a)
+void *model_ring_push(void **buf, size_t elem, size_t *head, size_t *n, size_t *cap, size_t max,
+		      uint64_t *omitted)
 {
-	size_t max = m->lim.timeline_max;
-	struct rep_asample *s;
+	void *slot;
 
 	if (!max)
 		return NULL;
-	if (a->tl_n == max) {
-		a->r.timeline_omitted++;
-		a->tl_head = (a->tl_head + 1) % max;
-		a->tl_n--;
-	} else if (a->tl_n == a->tl_cap) {
+	if (*n == max) {
+		(*omitted)++;
+		*head = (*head + 1) % max;
+		(*n)--;
+	} else if (*n == *cap) {
 		/* Not wrapped yet (the head moves only once full): it grows in place. */
-		size_t cap = a->tl_cap ? 2 * a->tl_cap : 16;
-		struct rep_asample *tl;
+		size_t c = *cap ? 2 * *cap : 16;
+		void *b;
 
-		cap = cap < max ? cap : max;
-		tl = realloc(a->tl, cap * sizeof(*tl));
-		if (!tl) {
-			a->r.timeline_omitted++;
+		c = c < max ? c : max;
+		b = realloc(*buf, c * elem);
+		if (!b) {
+			(*omitted)++;
 			return NULL;
 		}
-		a->tl = tl;
-		a->tl_cap = cap;
+		*buf = b;
+		*cap = c;
 	}
-	s = &a->tl[(a->tl_head + a->tl_n++) % max];
-	memset(s, 0, sizeof(*s));
-	return s;
+	slot = (char *)*buf + ((*head + (*n)++) % max) * elem;
+	memset(slot, 0, elem);
+	return slot;
+}
+
+struct rep_asample *model_alloc_sample(const struct model *m, struct alloc *a)
+{
+	return model_ring_push((void **)&a->tl, sizeof(*a->tl), &a->tl_head, &a->tl_n, &a->tl_cap,
+			       m->lim.timeline_max, &a->r.timeline_omitted);
 }
 
 struct rep_asample *model_alloc_sample_at(struct alloc *a, size_t max, uint64_t t_ns)

@@ -582,7 +582,7 @@ void model_sample(struct model *m, uint64_t now_ns)
 	for (size_t i = 0; i < m->nprocs; i++) {
 		struct proc *p = m->procs[i];
 		struct residency res = { .p = p };
-		struct rep_sample s = { .t_ns = now_ns - m->start_ns };
+		struct rep_sample s = { .t_ns = now_ns - m->start_ns }, *slot;
 		size_t n = imap_count(p->im), max = m->lim.timeline_max;
 
 		if (p->r.exited || p->pagemap_fd < 0)
@@ -621,27 +621,9 @@ void model_sample(struct model *m, uint64_t now_ns)
 		}
 		s.rss_bytes = p->r.rss_bytes;
 		s.lazyfree_bytes = p->r.lazyfree_bytes;
-		if (!max)
-			continue;
-		if (p->tl_n == max) {
-			p->r.timeline_omitted++;
-			p->tl_head = (p->tl_head + 1) % max;
-			p->tl_n--;
-		} else if (p->tl_n == p->tl_cap) {
-			/* Not wrapped yet (the head moves only once full): it grows in place. */
-			size_t cap = p->tl_cap ? 2 * p->tl_cap : 16;
-			struct rep_sample *tl;
-
-			cap = cap < max ? cap : max;
-			tl = realloc(p->tl, cap * sizeof(*tl));
-			if (!tl) {
-				p->r.timeline_omitted++;
-				continue;
-			}
-			p->tl = tl;
-			p->tl_cap = cap;
-		}
-		p->tl[(p->tl_head + p->tl_n) % max] = s;
-		p->tl_n++;
+		slot = model_ring_push((void **)&p->tl, sizeof(*p->tl), &p->tl_head, &p->tl_n,
+				       &p->tl_cap, max, &p->r.timeline_omitted);
+		if (slot)
+			*slot = s;
 	}
 }

@@ -189,6 +189,11 @@ void model_read_cgroup(struct proc *p);
  * changed: the last changes are what retention_growth looks at. */
 void model_note_retained(const struct model *m, struct alloc *a, uint64_t v, uint64_t live,
 			 uint64_t now_ns);
+/* A timeline ring (buf, elem bytes an entry, *n from *head, grown up to max entries): the
+ * slot for a new entry, zeroed, the oldest dropped and counted in *omitted once max are
+ * kept; NULL when none is kept (max 0, or no memory: counted). */
+void *model_ring_push(void **buf, size_t elem, size_t *head, size_t *n, size_t *cap, size_t max,
+		      uint64_t *omitted);
 /* The slot for a new sample in a's timeline (the oldest dropped and counted once
  * timeline_max are kept); NULL when none is kept (timeline_max 0, or no memory: counted). */
 struct rep_asample *model_alloc_sample(const struct model *m, struct alloc *a);
